@@ -1,0 +1,50 @@
+# The two commands in the README: `make run` and `make test`. Everything else is theirs.
+VENV ?= .venv
+PYTHON ?= python3
+FLASK = $(VENV)/bin/flask --app app
+# Development mode: the dev secret key, dev message backends and the messages page.
+DEV = FLASK_DEBUG=1
+
+.PHONY: run test setup catalog-update browsers screenshots lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Compiled catalogs are built here, never committed.
+translations/pl/LC_MESSAGES/messages.mo: translations/pl/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d translations --statistics
+
+setup: $(VENV)/.installed translations/pl/LC_MESSAGES/messages.mo
+
+run: setup
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) demo seed
+	@echo "Open http://127.0.0.1:5000/ -- sent codes and links: http://127.0.0.1:5000/dev/wiadomosci"
+	$(DEV) $(FLASK) run
+
+# Debian's Chromium for the real-browser tests (Playwright's own download does not work
+# everywhere), and the pinned npm packages (axe-core).
+browsers:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@[ -d node_modules ] || npm ci --silent --no-audit --no-fund
+
+test: setup browsers
+	$(VENV)/bin/pytest
+
+# Extract the strings from the code and templates and merge them into the catalogs.
+catalog-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
+	  --add-comments=Translators: --sort-by-file --project="Strefa Klienta" \
+	  --copyright-holder="Strefa Klienta" -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check ebok tests
+
+clean:
+	rm -rf $(VENV) node_modules instance translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,3 @@
+from ebok import create_app
+
+app = create_app()

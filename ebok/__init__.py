@@ -1,0 +1,113 @@
+"""Strefa Klienta: the application factory."""
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ebok.config import DEFAULTS, DEV_SECRET_KEY
+from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    _finish_config(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+        locale_selector=_select_locale,
+    )
+
+    from ebok import auth, messages, security, templating
+
+    auth.init_login_manager(login_manager)
+    login_manager.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    messages.init_app(app)
+
+    _register_blueprints(app)
+
+    from ebok.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Fill in what depends on the mode, and refuse to run production without a key."""
+    development = app.debug or app.testing
+    if not app.config["SECRET_KEY"]:
+        if not development:
+            raise RuntimeError(
+                "FLASK_SECRET_KEY is not set. Production refuses to start without a real "
+                "secret key: generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+    elif app.config["SECRET_KEY"] == DEV_SECRET_KEY and not development:
+        raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
+
+    for backend, production_choice in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
+        if not app.config[backend]:
+            app.config[backend] = "dev" if development else production_choice
+
+    if not development:
+        # Production cookies: HTTPS only, and a __Host- name binds them to this host.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        if app.config["SESSION_COOKIE_NAME"] == "session":
+            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+
+
+def _select_locale() -> str:
+    from flask import current_app, request
+
+    languages = current_app.config["LANGUAGES"]
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from ebok.account.routes import bp as account_bp
+    from ebok.auth.routes import bp as auth_bp
+    from ebok.dev.routes import bp as dev_bp
+    from ebok.errors.routes import bp as errors_bp
+    from ebok.guide.routes import bp as guide_bp
+    from ebok.password_reset import bp as password_reset_bp
+    from ebok.registration import bp as registration_bp
+
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(password_reset_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(guide_bp)
+    if app.debug or app.config.get("DEV_OUTBOX_PAGE"):
+        app.register_blueprint(dev_bp)

@@ -1,0 +1,67 @@
+"""The login page (SPEC §2) and logout."""
+
+import logging
+
+from flask import Blueprint, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ebok import throttle
+from ebok.auth.forms import LoginForm
+from ebok.auth.sessions import authenticate, end_session, login_key, start_session
+from ebok.htmx import redirect_to, render_panel
+from ebok.throttle import Throttled
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger("ebok.auth")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/logowanie", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect_to(url_for("account.home"), leave_panel=True)
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        account_key = login_key(form.login.data)
+        try:
+            throttle.check("RATELIMIT_LOGIN")
+            throttle.check("RATELIMIT_LOGIN_PER_ACCOUNT", account_key)
+        except Throttled as throttled:
+            log.warning("login throttled key=%s", account_key)
+            form.form_errors.append(
+                _("Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
+                  "your password, use Forgotten password.", wait=throttled.wait_message())
+            )
+            status = 429
+        else:
+            account = authenticate(form.login.data, form.password.data)
+            if account is not None:
+                start_session(account)
+                return redirect_to(url_for("account.home"), leave_panel=True)
+            log.info("login failed key=%s", account_key)
+            _count_failure(account_key)
+            form.form_errors.append(_("The customer number, login or password is incorrect."))
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_panel(
+        "auth/_login.html", title=_("Log in to Strefa Klienta"), form=form, status=status
+    )
+
+
+def _count_failure(account_key: str) -> None:
+    for name, subject in (("RATELIMIT_LOGIN", None), ("RATELIMIT_LOGIN_PER_ACCOUNT", account_key)):
+        try:
+            throttle.hit(name, subject)
+        except Throttled:
+            pass  # this failure is told as it is; the next attempt is refused
+
+
+@bp.post("/wyloguj")
+@login_required
+def logout():
+    end_session(current_user._get_current_object())
+    flash(_("You have been logged out."), "status")
+    return redirect_to(url_for("auth.login"), leave_panel=True)

@@ -1,0 +1,66 @@
+"""Finding an account by what the customer types at login, and starting its session."""
+
+import logging
+import time
+
+from flask import session
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+
+from ebok.contact import looks_like_customer_number, normalize_customer_number
+from ebok.extensions import db
+from ebok.models import Account, Customer
+from ebok.passwords import hash_password, needs_rehash, verify_password
+
+log = logging.getLogger("ebok.auth")
+
+
+def login_key(typed_login: str) -> str:
+    """What identifies the account behind a typed login, for throttling and logs."""
+    if looks_like_customer_number(typed_login):
+        return f"customer:{normalize_customer_number(typed_login)}"
+    return f"login:{typed_login.strip().casefold()}"
+
+
+def find_account(typed_login: str) -> Account | None:
+    """By customer number (spaces and dashes ignored) or by the login name."""
+    if looks_like_customer_number(typed_login):
+        statement = (
+            select(Account)
+            .join(Customer)
+            .where(Customer.number == normalize_customer_number(typed_login))
+        )
+    else:
+        statement = select(Account).where(
+            func.lower(Account.login_name) == typed_login.strip().casefold()
+        )
+    return db.session.scalars(statement).first()
+
+
+def authenticate(typed_login: str, password: str) -> Account | None:
+    account = find_account(typed_login)
+    # Unknown logins are hashed too, so the time taken does not tell which exist.
+    if not verify_password(account.password_hash if account else None, password):
+        return None
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+        db.session.commit()
+    return account
+
+
+def start_session(account: Account) -> None:
+    """A fresh session for the account: nothing from before login carries over."""
+    session.clear()
+    login_user(account)
+    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
+    session["logged_in_at"] = int(time.time())
+    log.info("login account=%s", account.id)
+
+
+def end_session(account: Account) -> None:
+    """Logs out here and everywhere: the old cookies stop working."""
+    account.end_all_sessions()
+    db.session.commit()
+    logout_user()
+    session.clear()
+    log.info("logout account=%s", account.id)

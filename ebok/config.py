@@ -1,0 +1,71 @@
+"""Configuration defaults. Every key can be overridden by a FLASK_-prefixed environment
+variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
+
+from datetime import timedelta
+
+DEFAULTS = {
+    # Must be set in production (FLASK_SECRET_KEY); development uses DEV_SECRET_KEY.
+    "SECRET_KEY": None,
+    # Old keys still accepted for signatures and sessions while keys rotate (newest last).
+    "SECRET_KEY_FALLBACKS": [],
+    # Absolute URL links in messages are built from, never from the request's Host header.
+    "SERVER_NAME": None,
+    "PREFERRED_URL_SCHEME": "https",
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (ProxyFix).
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Sessions: idle timeout (refreshed on every request) and absolute timeout.
+    "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+    "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    # Rate limits: memory:// counts per process; use redis://host:6379/0 with several.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_LOGIN": "10/15 minutes",
+    "RATELIMIT_LOGIN_PER_ACCOUNT": "5/15 minutes",
+    "RATELIMIT_NUMBER_LOOKUP": "20/hour",
+    "RATELIMIT_CONTACT_CHECK": "10/hour",
+    "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
+    "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
+    "RATELIMIT_CODE_SENDS": "10/hour",
+    # Verification codes and links.
+    "SMS_CODE_LIFETIME": timedelta(minutes=10),
+    "SMS_CODE_MAX_TRIES": 5,
+    "REGISTRATION_LINK_LIFETIME": timedelta(days=3),
+    "RESET_LINK_LIFETIME": timedelta(hours=1),
+    # How long after proving the code or link the customer may take to set a password.
+    "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
+    # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+    "ARGON2_PARALLELISM": 4,
+    # Messages: "dev" keeps them in the database for the development outbox page.
+    "MAIL_BACKEND": None,  # "smtp" in production, "dev" in development when not set
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,  # STARTTLS
+    "MAIL_USE_SSL": False,  # implicit TLS, usually port 465
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "Strefa Klienta <no-reply@example.invalid>",
+    "MAIL_TIMEOUT": 10,
+    "SMS_BACKEND": None,  # "http" in production, "dev" in development when not set
+    "SMS_GATEWAY_URL": None,
+    "SMS_GATEWAY_TOKEN": None,
+    "SMS_SENDER": "StrefaKlienta",
+    "SMS_TIMEOUT": 10,
+    "OUTBOX_MAX_ATTEMPTS": 12,
+    # What the pages show.
+    "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
+    "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
+    "BABEL_DEFAULT_LOCALE": "pl",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",
+    "LANGUAGES": ["pl"],
+}
+
+# Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.
+DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"

@@ -1,0 +1,54 @@
+"""Customer numbers, phone numbers and e-mail addresses as customers type them."""
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+CUSTOMER_NUMBER_MAX_DIGITS = 20
+# Spaces (including the non-breaking ones a copy from a PDF brings) and dashes of any kind.
+_NUMBER_SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\-\u2010-\u2015]+")
+
+
+def normalize_customer_number(typed: str) -> str:
+    """The customer number without the spaces and dashes customers type in it."""
+    return _NUMBER_SEPARATORS.sub("", typed or "")
+
+
+def looks_like_customer_number(typed: str) -> bool:
+    return normalize_customer_number(typed).isdecimal()
+
+
+def normalize_phone(typed: str) -> str | None:
+    """A phone number in E.164 form (+48600700800), or None if it is not a valid number.
+
+    Polish numbers may be typed without a country code: 600 700 800, +48 600 700 800,
+    0048 600-700-800, (+48) 600700800.
+    """
+    try:
+        number = phonenumbers.parse(typed or "", "PL")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(typed: str) -> str | None:
+    """The address trimmed and in lower case for comparing, or None if it is not valid."""
+    try:
+        address = validate_email((typed or "").strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return address.normalized.casefold()
+
+
+def mask_phone(phone: str) -> str:
+    """+48600700800 -> +48 *** *** 800: enough for the customer to recognise it."""
+    return f"{phone[:3]} *** *** {phone[-3:]}"
+
+
+def mask_email(email: str) -> str:
+    """jan.kowalski@example.pl -> j***@example.pl"""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"

@@ -1,0 +1,49 @@
+"""Full page or fragment: every URL serves a full page, and only the panel's fragment
+to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
+
+from flask import Response, redirect, render_template, request
+
+VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
+
+
+def is_partial_request() -> bool:
+    # A history restore has no HX-Request header, but check it anyway: it wants a page.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Request-Type") == "partial"
+        and "HX-History-Restore-Request" not in request.headers
+    )
+
+
+def render_panel(fragment: str, *, title: str, status: int = 200, **context) -> Response:
+    """Renders `fragment` into the page's panel, or alone for htmx.
+
+    `title` is the step's own title; it gets the "Błąd: " prefix when a form in the
+    context has errors, both in the page's <title> and in the fragment's.
+    """
+    context.setdefault("form", None)
+    has_errors = bool(context["form"] is not None and _form_errors(context["form"]))
+    template = "layouts/fragment.html" if is_partial_request() else "layouts/panel_page.html"
+    body = render_template(
+        template, fragment=fragment, title=title, has_errors=has_errors, **context
+    )
+    response = Response(body, status=status)
+    response.vary.update(header.strip() for header in VARY.split(","))
+    if is_partial_request() and request.method == "GET" and status == 200:
+        # The step's own URL goes into the address bar, so Back and reload work.
+        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+    return response
+
+
+def _form_errors(form) -> bool:
+    return bool(form.errors) or bool(getattr(form, "form_errors", None))
+
+
+def redirect_to(url: str, *, leave_panel: bool = False) -> Response:
+    """303 after a successful post. htmx follows it with fetch and gets the next step's
+    fragment; a page with another layout (leave_panel) needs a full navigation instead."""
+    if leave_panel and is_partial_request():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)

@@ -1,0 +1,203 @@
+"""Backends hand one outbox message to the world: SMTP, the SMS gateway, or nobody (dev).
+
+A backend raises DeliveryError with a description that is safe to store and log: it never
+holds the message body (bodies carry codes and links), and the recipient only masked.
+"""
+
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+from ebok.contact import mask_email, mask_phone
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed outbox row, detached from any database session."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    attempts: int  # including the one under way
+    created_at: datetime
+    claimed_at: datetime
+
+    @property
+    def masked_recipient(self) -> str:
+        return mask_recipient(self.channel, self.recipient)
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    return mask_phone(recipient) if channel == "sms" else mask_email(recipient)
+
+
+class DeliveryError(Exception):
+    """Delivery failed; str(error) is safe to store in last_error and to log."""
+
+
+class DevBackend:
+    """Sends nothing: the message stays in the outbox, listed on the development page."""
+
+    name = "dev"
+
+    def __init__(self, config: Mapping) -> None:
+        pass
+
+    def send(self, message: Outgoing) -> None:
+        pass
+
+
+class SmtpBackend:
+    name = "smtp"
+
+    def __init__(self, config: Mapping) -> None:
+        self.server = config["MAIL_SERVER"]
+        self.port = int(config["MAIL_PORT"])
+        self.use_tls = bool(config["MAIL_USE_TLS"])
+        self.use_ssl = bool(config["MAIL_USE_SSL"])
+        self.username = config["MAIL_USERNAME"]
+        self.password = config["MAIL_PASSWORD"]
+        self.sender = config["MAIL_DEFAULT_SENDER"]
+        self.timeout = float(config["MAIL_TIMEOUT"])
+
+    def build(self, message: Outgoing) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.recipient
+        email["Subject"] = message.subject or ""
+        email["Date"] = formatdate(localtime=True)
+        email["Message-ID"] = self._message_id(message)
+        # RFC 3834: keeps out-of-office robots from answering a no-reply address.
+        email["Auto-Submitted"] = "auto-generated"
+        email.set_content(message.body_text)
+        if message.body_html:
+            email.add_alternative(message.body_html, subtype="html")
+        return email
+
+    def _message_id(self, message: Outgoing) -> str:
+        # Derived from the outbox row, so a message sent twice after a worker crash
+        # carries the same Message-ID and mail clients can tell it is one message.
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
+        return f"<outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+    def send(self, message: Outgoing) -> None:
+        email = self.build(message)
+        try:
+            if self.use_ssl:
+                connection = smtplib.SMTP_SSL(
+                    self.server,
+                    self.port,
+                    timeout=self.timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                connection = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+            with connection:
+                if self.use_tls and not self.use_ssl:
+                    connection.starttls(context=ssl.create_default_context())
+                if self.username:
+                    connection.login(self.username, self.password or "")
+                connection.send_message(email)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = ", ".join(str(code) for code, _ in error.recipients.values())
+            raise DeliveryError(f"SMTPRecipientsRefused: recipient refused ({codes})") from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(_describe(error, message)) from None
+        except Exception as error:  # anything else must not lose the message either
+            raise DeliveryError(type(error).__name__) from None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: it would turn the POST into a GET or resend the token."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class HttpSmsBackend:
+    name = "http"
+
+    def __init__(self, config: Mapping) -> None:
+        self.url = config["SMS_GATEWAY_URL"]
+        self.token = config["SMS_GATEWAY_TOKEN"]
+        self.sender = config["SMS_SENDER"]
+        self.timeout = float(config["SMS_TIMEOUT"])
+        self.opener = urllib.request.build_opener(_NoRedirects)
+
+    def request(self, message: Outgoing) -> urllib.request.Request:
+        if not self.url or urllib.parse.urlsplit(self.url).scheme not in ("http", "https"):
+            raise DeliveryError("SMS_GATEWAY_URL is not set to an http(s) URL")
+        body = {"to": message.recipient, "message": message.body_text, "from": self.sender}
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return urllib.request.Request(  # noqa: S310 - the scheme is checked above
+            self.url,
+            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            headers=headers,
+            method="POST",
+        )
+
+    def send(self, message: Outgoing) -> None:
+        request = self.request(message)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                response.read()
+        except urllib.error.HTTPError as error:
+            # Only the status: a gateway may echo the message (and its code) in its answer.
+            error.close()
+            raise DeliveryError(f"SMS gateway answered HTTP {error.code}") from None
+        except urllib.error.URLError as error:
+            reason = error.reason
+            text = _describe(reason, message) if isinstance(reason, OSError) else str(reason)
+            raise DeliveryError(f"SMS gateway unreachable: {text}") from None
+        except OSError as error:
+            raise DeliveryError(f"SMS gateway unreachable: {_describe(error, message)}") from None
+        except Exception as error:  # anything else must not lose the message either
+            raise DeliveryError(type(error).__name__) from None
+        if not 200 <= status < 300:
+            raise DeliveryError(f"SMS gateway answered HTTP {status}")
+
+
+def _describe(error: BaseException, message: Outgoing) -> str:
+    """The error's class and text, with the recipient masked and the body left out.
+
+    Only SMTP and socket errors get here; their text comes from the server or the
+    operating system, which may quote the recipient address but never our body.
+    """
+    text = str(error).replace(message.recipient, message.masked_recipient)
+    for part in (message.body_text, message.body_html):
+        if part and part.strip():
+            text = text.replace(part.strip(), "[body]")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+BACKENDS = {
+    "email": {"smtp": SmtpBackend, "dev": DevBackend},
+    "sms": {"http": HttpSmsBackend, "dev": DevBackend},
+}
+CONFIG_KEYS = {"email": "MAIL_BACKEND", "sms": "SMS_BACKEND"}
+
+
+def backend_for(channel: str, config: Mapping):
+    """The backend the configuration chooses for a channel ("email" or "sms")."""
+    key = CONFIG_KEYS[channel]
+    choice = config.get(key) or "dev"
+    try:
+        backend_class = BACKENDS[channel][choice]
+    except KeyError:
+        known = ", ".join(BACKENDS[channel])
+        raise ValueError(f"{key}={choice!r} is not one of: {known}") from None
+    return backend_class(config)

@@ -1,0 +1,58 @@
+"""Response headers and session lifetimes that apply to every page."""
+
+import time
+
+from flask import Flask, flash, request, session
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_end_expired_session)
+    app.after_request(_set_security_headers)
+
+
+def _end_expired_session() -> None:
+    """Idle timeout is the permanent session's lifetime, refreshed on each request;
+    this adds the absolute one, counted from login."""
+    if not current_user.is_authenticated:
+        return
+    from flask import current_app
+
+    logged_in_at = session.get("logged_in_at", 0)
+    if time.time() - logged_in_at > current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds():
+        logout_user()
+        session.clear()
+        flash(_("You have been logged out for your security. Please log in again."), "status")
+
+
+def _set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static" and response.mimetype == "text/html":
+        # Pages carry CSRF tokens and personal data: never keep them in any cache.
+        headers["Cache-Control"] = "no-store"
+    return response

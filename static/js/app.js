@@ -1,0 +1,123 @@
+// Strefa Klienta: the one script. It only enhances: every page works without it.
+// No inline code anywhere, so the pages run under a strict Content-Security-Policy.
+(function () {
+  "use strict";
+
+  var statusRegion = function () { return document.getElementById("status"); };
+
+  function announce(message) {
+    var region = statusRegion();
+    if (!region) return;
+    region.textContent = "";
+    var paragraph = document.createElement("p");
+    paragraph.textContent = message;
+    region.appendChild(paragraph);
+  }
+
+  // After every swap, and on a page that comes back with errors, focus goes on purpose:
+  // to the error summary if there is one, otherwise to the new step's heading.
+  function moveFocus(container) {
+    var target = container.querySelector("#error-summary") ||
+      container.querySelector("[data-focus-after-swap]");
+    if (target) target.focus();
+  }
+
+  // "Pokaż hasło": a button per password field, shown only when this script runs.
+  function setUpPasswordToggles(root) {
+    root.querySelectorAll("[data-show-password]").forEach(function (button) {
+      if (button.dataset.ready) return;
+      button.dataset.ready = "1";
+      var input = document.getElementById(button.getAttribute("aria-controls"));
+      var label = button.firstChild;
+      button.hidden = false;
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        var show = input.type === "password";
+        input.type = show ? "text" : "password";
+        button.setAttribute("aria-pressed", String(show));
+        label.textContent = show ? button.dataset.labelHide : button.dataset.labelShow;
+        announce(show ? button.dataset.announceShown : button.dataset.announceHidden);
+      });
+      // Never submit a visible password field: browsers and extensions treat it as text.
+      input.form.addEventListener("submit", function () { input.type = "password"; });
+      input.form.addEventListener("htmx:config:request", function () { input.type = "password"; });
+    });
+  }
+
+  // The password checklist: which parts of the rule are met, while typing. The password
+  // never leaves the browser for this; the server decides.
+  var SPECIAL = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+";
+  var RULES = {
+    length: function (p) { return p.length >= 8 && p.length <= 32; },
+    upper: function (p) { return /[A-Z]/.test(p); },
+    lower: function (p) { return /[a-z]/.test(p); },
+    digit: function (p) { return /[0-9]/.test(p); },
+    allowed: function (p) {
+      for (var i = 0; i < p.length; i++) {
+        var c = p.charAt(i);
+        if (!/[A-Za-z0-9]/.test(c) && SPECIAL.indexOf(c) === -1) return false;
+      }
+      return p.length > 0;
+    }
+  };
+
+  function setUpChecklists(root) {
+    root.querySelectorAll("[data-password-checklist]").forEach(function (list) {
+      if (list.dataset.ready) return;
+      list.dataset.ready = "1";
+      var input = document.getElementById(list.dataset.passwordChecklist);
+      var announcer = root.querySelector('[data-checklist-announcer="' + input.id + '"]');
+      var timer = null;
+      list.hidden = false;
+      var describedBy = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      if (describedBy.indexOf(list.id) === -1) describedBy.push(list.id);
+      input.setAttribute("aria-describedby", describedBy.join(" "));
+      function update(announceChanges) {
+        var changed = [];
+        list.querySelectorAll("[data-rule]").forEach(function (item) {
+          var met = RULES[item.dataset.rule](input.value);
+          if ((item.dataset.met === "true") !== met) changed.push(item.textContent + ": " +
+            (met ? announcer.dataset.met : announcer.dataset.unmet));
+          item.dataset.met = String(met);
+          item.classList.toggle("checklist__item--met", met);
+        });
+        if (announceChanges && changed.length) {
+          // Politely, once typing pauses, and only what changed.
+          clearTimeout(timer);
+          timer = setTimeout(function () { announcer.textContent = changed.join(", "); }, 800);
+        }
+      }
+      list.querySelectorAll("[data-rule]").forEach(function (item) { item.dataset.met = "false"; });
+      update(false);
+      input.addEventListener("input", function () { update(true); });
+    });
+  }
+
+  function enhance(root) {
+    setUpPasswordToggles(root);
+    setUpChecklists(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  });
+
+  document.addEventListener("htmx:config:request", function (event) {
+    var token = document.querySelector('meta[name="csrf-token"]');
+    if (token) event.detail.ctx.request.headers["X-CSRFToken"] = token.content;
+  });
+
+  document.addEventListener("htmx:after:swap", function (event) {
+    var panel = document.getElementById("panel");
+    if (!panel) return;
+    enhance(panel);
+    moveFocus(panel);
+  });
+
+  // A network failure: say so in the live region; the form and what was typed stay.
+  document.addEventListener("htmx:error", function () {
+    announce(document.body.dataset.networkError);
+  });
+})();

@@ -1,0 +1,93 @@
+"""E-mail links: signed, time-limited, single-use, superseded by newer ones (SPEC §3.4,
+§10), and built from the configured server name."""
+
+from datetime import timedelta
+
+from helpers import text_of
+
+from conftest import last_link
+
+NEW_PASSWORD = "Nowe#Haslo1"
+
+
+def send_link(visitor, customer):
+    visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
+    visitor.post("/rejestracja/sposob", {"channel": "email", "email": customer.email,
+                                         "action": "next"})
+
+
+def test_a_tampered_link(app, visitor, customers):
+    send_link(visitor, customers["email_only"])
+    link = last_link(app, customers["email_only"].email)
+    response = visitor.get(link[:-3] + ("abc" if not link.endswith("abc") else "xyz"))
+    assert response.status_code == 400
+    assert "Ten link jest nieprawidłowy" in text_of(response)
+
+
+def test_a_link_for_the_other_flow_is_not_valid_here(app, visitor, customers):
+    send_link(visitor, customers["email_only"])
+    token = last_link(app, customers["email_only"].email).rsplit("/", 1)[1]
+    response = visitor.get(f"/zapomnialem-hasla/link/{token}")
+    assert response.status_code == 400
+
+
+def test_an_expired_link_offers_a_new_one(app, visitor, customers):
+    customer = customers["email_only"]
+    send_link(visitor, customer)
+    link = last_link(app, customer.email)
+    app.config["REGISTRATION_LINK_LIFETIME"] = timedelta(seconds=-1)
+    response = visitor.get(link)
+    assert response.status_code == 410
+    assert "Ten link wygasł" in text_of(response)
+    app.config["REGISTRATION_LINK_LIFETIME"] = timedelta(days=3)
+    response = visitor.post("/rejestracja/wyslij-ponownie")
+    assert "Wysłaliśmy nowy link." in text_of(response)
+    assert last_link(app, customer.email) != link
+
+
+def test_a_superseded_link_stops_working(app, visitor, customers):
+    customer = customers["email_only"]
+    send_link(visitor, customer)
+    first = last_link(app, customer.email)
+    visitor.post("/rejestracja/wyslij-ponownie")
+    second = last_link(app, customer.email)
+    assert first != second
+    response = visitor.get(first)
+    assert response.status_code == 410
+    assert "Ten link nie jest już aktywny" in text_of(response)
+    assert "Podaj hasło" in text_of(visitor.get(second))
+
+
+def test_a_link_works_once(app, make_visitor, customers):
+    customer = customers["email_only"]
+    first = make_visitor()
+    send_link(first, customer)
+    link = last_link(app, customer.email)
+    first.get(link)
+    first.post("/rejestracja/haslo", {"password": NEW_PASSWORD,
+                                      "password_repeat": NEW_PASSWORD, "action": "next"})
+    second = make_visitor()
+    response = second.get(link)
+    assert response.status_code == 410
+    assert "Ten link został już wykorzystany" in text_of(response)
+
+
+def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, customers):
+    app.config["SERVER_NAME"] = "ebok.example.pl"
+    customer = customers["email_only"]
+    visitor.client.environ_base["HTTP_HOST"] = "evil.example.com"
+    send_link(visitor, customer)
+    from conftest import outbox
+
+    body = outbox(app, "email", customer.email)[-1].body_text
+    assert "https://ebok.example.pl/rejestracja/link/" in body
+    assert "evil.example.com" not in body
+
+
+def test_links_survive_a_key_rotation(app, visitor, customers):
+    customer = customers["email_only"]
+    send_link(visitor, customer)
+    link = last_link(app, customer.email)
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "a-new-secret-key"
+    assert "Podaj hasło" in text_of(visitor.client.get(link, follow_redirects=True))

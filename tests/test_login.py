@@ -1,0 +1,131 @@
+"""Logowanie (SPEC §2) and logout, as plain requests and as htmx."""
+
+from helpers import assert_shape, field_value, follow, text_of
+
+from conftest import TEST_PASSWORD, account_of
+
+
+def log_in(visitor, login, password=TEST_PASSWORD):
+    return visitor.post("/", {"login": login, "password": password})
+
+
+def test_the_login_page(visitor):
+    for url in ("/", "/logowanie"):
+        response = visitor.get(url)
+        assert response.status_code == 200
+        assert_shape(visitor, response)
+        page = text_of(response)
+        for text in ("Logowanie do Strefy Klienta", "Numer klienta lub login", "Hasło",
+                     "Zaloguj", "Jeśli logujesz się po raz pierwszy, skorzystaj z opcji "
+                     "Rejestracja", "Rejestracja", "Zapomniałem hasła",
+                     "Co to jest Strefa Klienta?", "Gdzie jest Elektroniczna Faktura?",
+                     "Pobierz instrukcję do Strefy Klienta"):
+            assert text in page, text
+        body = response.get_data(as_text=True)
+        assert body.count("<details") == 2
+        assert 'autocomplete="username"' in body
+        assert 'autocomplete="current-password"' in body
+        assert 'href="https://play.google.com/' in body
+
+
+def test_the_printable_guide(visitor):
+    response = visitor.get("/instrukcja")
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Instrukcja do Strefy Klienta" in page
+    assert "Rejestracja w Strefie Klienta" in page
+
+
+def test_login_by_customer_number_and_logout(app, visitor, customers):
+    response = log_in(visitor, " 200-005 ")
+    response = follow(visitor, response)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Strona Główna" in page and "Moje Konto" in page and "Wyloguj" in page
+    assert "Ewa Kamińska" in page and "200005" in page
+
+    # Logout is a POST; a GET does not log anyone out.
+    assert visitor.client.get("/wyloguj").status_code in (404, 405)
+    assert visitor.client.get("/strona-glowna").status_code == 200
+    response = visitor.post("/wyloguj")
+    assert "Wylogowano" in text_of(response)
+    assert visitor.client.get("/strona-glowna").status_code == 302
+
+
+def test_wrong_credentials_get_one_message(app, visitor, customers):
+    wrong_password = log_in(visitor, "200005", "Zle#Haslo1")
+    unknown_number = log_in(visitor, "999999", "Zle#Haslo1")
+    for response in (wrong_password, unknown_number):
+        assert response.status_code == 422
+        assert_shape(visitor, response)
+        assert "Nieprawidłowy numer klienta, login lub hasło." in text_of(response)
+        assert "Wystąpił problem" in text_of(response)
+        assert "Zle#Haslo1" not in response.get_data(as_text=True)
+    assert field_value(unknown_number, "login") == "999999"
+
+
+def test_empty_login_form(visitor):
+    response = visitor.post("/", {"login": "", "password": ""})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Podaj numer klienta lub login." in page
+    assert "Podaj hasło." in page
+
+
+def test_failed_logins_are_throttled_per_account(app, make_visitor, customers):
+    app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "3/15 minutes"
+    for _ in range(3):
+        log_in(make_visitor(), "200005", "Zle#Haslo1")
+    # Even the right password from a new client waits now: the account is throttled.
+    response = log_in(make_visitor(), "200005")
+    assert response.status_code == 429
+    page = text_of(response)
+    assert "Spróbuj ponownie za" in page
+    assert "Zapomniałem hasła" in page
+
+
+def test_failed_logins_are_throttled_per_client(app, visitor, customers):
+    app.config["RATELIMIT_LOGIN"] = "3/15 minutes"
+    for number in ("900001", "900002", "900003"):
+        log_in(visitor, number, "Zle#Haslo1")
+    response = log_in(visitor, "200005")
+    assert response.status_code == 429
+
+
+def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
+    phone, desktop = make_visitor(), make_visitor()
+    log_in(phone, "200005")
+    log_in(desktop, "200005")
+    assert desktop.client.get("/strona-glowna").status_code == 200
+    phone.post("/wyloguj")
+    assert desktop.client.get("/strona-glowna").status_code == 302
+
+
+def test_login_rehashes_passwords_with_old_parameters(app, visitor, customers):
+    before = account_of(app, customers["registered"])["password_hash"]
+    app.config["ARGON2_TIME_COST"] = 3
+    follow(visitor, log_in(visitor, "200005"))
+    after = account_of(app, customers["registered"])["password_hash"]
+    assert before != after and "t=3" in after
+
+
+def test_security_headers(visitor):
+    response = visitor.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy and "base-uri 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]
+    body = response.get_data(as_text=True)
+    assert "<script>" not in body and " style=" not in body
+    assert '<html lang="pl">' in visitor.client.get("/").get_data(as_text=True)
+
+
+def test_session_cookie_flags(app, visitor, customers):
+    response = visitor.post("/", {"login": "200005", "password": TEST_PASSWORD},
+                            follow_redirects=False)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

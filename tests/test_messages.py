@@ -1,0 +1,846 @@
+"""The outbox and its backends (SPEC §7): written with the change, sent once, retried."""
+
+import asyncio
+import email
+import email.policy
+import json
+import logging
+import smtplib
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Blueprint, Flask, abort, request
+from sqlalchemy import select, update
+
+from ebok import messages
+from ebok.config import DEFAULTS
+from ebok.extensions import db
+from ebok.messages import (
+    DeliveryCounts,
+    backend_for,
+    deliver_due,
+    deliver_ids,
+    deliver_message,
+    run_worker,
+    send_email,
+    send_sms,
+)
+from ebok.messages.backends import HttpSmsBackend, SmtpBackend
+from ebok.messages.outbox import backoff, claim
+from ebok.models import OutboxMessage, utcnow
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EMAIL = "jan.kowalski@example.pl"
+MASKED_EMAIL = "j***@example.pl"
+PHONE = "+48600700800"
+MASKED_PHONE = "+48 *** *** 800"
+CODE = "482916"
+LINK = "https://strefa.example.test/rejestracja/link/Zx81-secret-token"
+SUBJECT = "Rejestracja w Strefie Klienta – potwierdź adres"
+SECRETS = (CODE, LINK, EMAIL, PHONE)
+
+
+# -- fixtures ---------------------------------------------------------------------------
+
+
+def msg_make_app(database_uri: str, **config) -> Flask:
+    """A small app with just the database and the messages machinery."""
+    app = Flask("msg_test_app", template_folder=str(PROJECT_ROOT / "templates"))
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(
+        TESTING=True,
+        SECRET_KEY="test",
+        SQLALCHEMY_DATABASE_URI=database_uri,
+        RATELIMIT_STORAGE_URI="memory://",
+        MAIL_BACKEND="dev",
+        SMS_BACKEND="dev",
+        SMS_GATEWAY_TOKEN="gateway-token-123",
+    )
+    app.config.update(config)
+    db.init_app(app)
+    messages.init_app(app)
+    app.register_blueprint(_msg_routes())
+    return app
+
+
+def _msg_routes() -> Blueprint:
+    bp = Blueprint("msg_test", __name__)
+
+    @bp.post("/msg-test/commit")
+    def commit():
+        send_sms(request.form["to"], "_test/hello", code=CODE)
+        db.session.commit()
+        return "sent"
+
+    @bp.post("/msg-test/rollback")
+    def rollback():
+        send_sms(request.form["to"], "_test/hello", code=CODE)
+        db.session.rollback()
+        return "rolled back"
+
+    @bp.post("/msg-test/error")
+    def error():
+        send_sms(request.form["to"], "_test/hello", code=CODE)
+        abort(500)  # without a commit: the session is rolled back at teardown
+
+    return bp
+
+
+@pytest.fixture
+def msg_app(tmp_path):
+    app = msg_make_app(f"sqlite:///{tmp_path}/t.db")
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def msg_ctx(msg_app):
+    with msg_app.app_context():
+        yield msg_app
+        db.session.remove()
+
+
+def msg_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class MsgSmtpServer:
+    """An aiosmtpd server on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self, port: int, *, refuse_rcpt: bool = False, **controller_options):
+        self.port = port
+        self.received = []
+        self.refuse_rcpt = refuse_rcpt
+        self.loop = asyncio.new_event_loop()
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=port, loop=self.loop, **controller_options
+        )
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 Message accepted"
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+        self.loop.close()
+
+
+@pytest.fixture
+def msg_smtp():
+    """Starts SMTP servers on demand: msg_smtp(port=None, **options); stops them all."""
+    servers = []
+
+    def start(port=None, **options):
+        server = MsgSmtpServer(port or msg_free_port(), **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+class MsgGateway:
+    """A tiny SMS gateway on 127.0.0.1 that records requests and echoes them back."""
+
+    def __init__(self):
+        self.requests = []
+        self.status = 200
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                with gateway.lock:
+                    gateway.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "raw": raw}
+                    )
+                time.sleep(gateway.delay)
+                # Like some real gateways, quote the request in the answer.
+                answer = b'{"status": "echo", "request": ' + raw + b"}"
+                self.send_response(gateway.status)
+                if 300 <= gateway.status < 400:
+                    self.send_header("Location", "/elsewhere")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/sms"
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(r["raw"]) for r in self.requests]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def msg_gateway(msg_app):
+    gateway = MsgGateway()
+    msg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
+    yield gateway
+    gateway.stop()
+
+
+def msg_row(message_id: int) -> OutboxMessage:
+    db.session.expire_all()
+    return db.session.get(OutboxMessage, message_id)
+
+
+def msg_make_due(message_id: int) -> None:
+    """Pretend the backoff has passed."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+def msg_queue_sms(to=PHONE) -> int:
+    message = send_sms(to, "_test/hello", code=CODE)
+    db.session.commit()
+    return message.id
+
+
+def msg_queue_email(to=EMAIL) -> int:
+    message = send_email(to, SUBJECT, "_test/hello", name="Jan", code=CODE, link=LINK)
+    db.session.commit()
+    return message.id
+
+
+# -- writing to the outbox ------------------------------------------------------------
+
+
+def test_send_email_renders_both_parts_into_the_callers_transaction(msg_ctx):
+    message = send_email(EMAIL, SUBJECT, "_test/hello", name="Jan", code=CODE, link=LINK)
+
+    assert message.id is not None
+    assert message.channel == "email"
+    assert message.status == "pending"
+    assert message.recipient == EMAIL
+    assert message.subject == SUBJECT
+    assert f"Twój kod: {CODE}" in message.body_text
+    assert f'<a href="{LINK}">' in message.body_html
+    db.session.rollback()  # the caller's change failed: the message goes with it
+    assert db.session.scalar(select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_send_sms_renders_the_stripped_text(msg_ctx):
+    message = send_sms(PHONE, "_test/hello", code=CODE)
+    db.session.commit()
+
+    row = msg_row(message.id)
+    assert row.channel == "sms"
+    assert row.body_text == f"Strefa Klienta: Twój kod to {CODE}. Nie podawaj go nikomu."
+    assert row.subject is None and row.body_html is None
+
+
+@pytest.mark.parametrize("to", ["600700800", "+48 600 700 800", "", "+48600700800\n"])
+def test_send_sms_wants_an_e164_number(msg_ctx, to):
+    with pytest.raises(ValueError, match="E.164"):
+        send_sms(to, "_test/hello", code=CODE)
+
+
+@pytest.mark.parametrize(
+    ("to", "subject"),
+    [("", "Temat"), ("no-at-sign", "Temat"), (EMAIL, "Temat\r\nBcc: x@example.pl")],
+)
+def test_send_email_refuses_header_injection_and_non_addresses(msg_ctx, to, subject):
+    with pytest.raises(ValueError):
+        send_email(to, subject, "_test/hello", name="Jan", code=CODE, link=LINK)
+
+
+# -- SMTP -----------------------------------------------------------------------------
+
+
+def test_smtp_delivers_plain_text_and_html_with_the_right_headers(msg_ctx, msg_smtp):
+    server = msg_smtp()
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    message_id = msg_queue_email()
+
+    counts = deliver_due()
+
+    assert counts == DeliveryCounts(sent=1)
+    [envelope] = server.received
+    assert envelope.mail_from == "no-reply@example.invalid"
+    assert envelope.rcpt_tos == [EMAIL]
+    mail = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    assert mail["From"] == "Strefa Klienta <no-reply@example.invalid>"
+    assert mail["To"] == EMAIL
+    assert mail["Subject"] == SUBJECT
+    assert mail["Date"]
+    assert mail["Message-ID"].startswith(f"<outbox.{message_id}.")
+    assert mail["Message-ID"].endswith("@example.invalid>")
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail.get_content_type() == "multipart/alternative"
+    plain = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert f"Twój kod: {CODE}" in plain.get_content()
+    assert f'<a href="{LINK}">' in html.get_content()
+    row = msg_row(message_id)
+    assert (row.status, row.delivered_by, row.attempts) == ("sent", "smtp", 1)
+    assert row.sent_at is not None
+
+
+def test_smtp_down_keeps_the_message_and_delivers_it_once_the_server_is_up(msg_ctx, msg_smtp):
+    port = msg_free_port()  # nothing listens here yet
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    message_id = msg_queue_email()
+
+    before = utcnow()
+    assert deliver_due() == DeliveryCounts(retrying=1)
+
+    row = msg_row(message_id)
+    assert (row.status, row.attempts, row.claimed_at) == ("pending", 1, None)
+    assert "ConnectionRefusedError" in row.last_error
+    assert before + timedelta(seconds=29) <= row.next_attempt_at <= utcnow() + timedelta(seconds=31)
+    assert deliver_due() == DeliveryCounts()  # not due yet: backoff
+
+    server = msg_smtp(port=port)
+    msg_make_due(message_id)
+    assert deliver_due() == DeliveryCounts(sent=1)
+
+    assert len(server.received) == 1
+    row = msg_row(message_id)
+    assert (row.status, row.attempts, row.delivered_by) == ("sent", 2, "smtp")
+
+
+def test_smtp_temporary_refusal_is_retried(msg_ctx, msg_smtp):
+    server = msg_smtp()
+
+    async def busy(server_, session, envelope):
+        return "451 4.3.0 Try again later"
+
+    server.handle_DATA = busy
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    message_id = msg_queue_email()
+
+    assert deliver_due() == DeliveryCounts(retrying=1)
+    row = msg_row(message_id)
+    assert row.status == "pending"
+    assert "SMTPDataError" in row.last_error and "451" in row.last_error
+
+
+def test_smtp_logs_in_only_when_a_username_is_set(msg_ctx, msg_smtp):
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    server = msg_smtp(authenticator=authenticator, auth_require_tls=False)
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    msg_queue_email()
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert logins == []
+
+    msg_ctx.config.update(MAIL_USERNAME="strefa", MAIL_PASSWORD="s3cret")
+    msg_queue_email()
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert logins == [(b"strefa", b"s3cret")]
+    assert len(server.received) == 2
+
+
+@pytest.mark.parametrize(
+    ("use_tls", "use_ssl", "expected"),
+    [
+        (False, False, ["SMTP", "send_message", "quit"]),
+        (True, False, ["SMTP", "starttls", "send_message", "quit"]),
+        (False, True, ["SMTP_SSL", "send_message", "quit"]),
+    ],
+)
+def test_smtp_uses_starttls_or_implicit_tls_as_configured(
+    msg_ctx, monkeypatch, use_tls, use_ssl, expected
+):
+    calls = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout, **kwargs):
+            calls.append(type(self).__name__)
+            assert (host, port, timeout) == ("mail.example.test", 587, 7.0)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            calls.append("quit")
+
+        def starttls(self, context):
+            calls.append("starttls")
+
+        def send_message(self, mail):
+            calls.append("send_message")
+
+    class SMTP(FakeSMTP):
+        pass
+
+    class SMTP_SSL(FakeSMTP):  # noqa: N801 - the name smtplib uses
+        pass
+
+    monkeypatch.setattr(smtplib, "SMTP", SMTP)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", SMTP_SSL)
+    msg_ctx.config.update(
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="mail.example.test",
+        MAIL_PORT=587,
+        MAIL_TIMEOUT=7,
+        MAIL_USE_TLS=use_tls,
+        MAIL_USE_SSL=use_ssl,
+    )
+    msg_queue_email()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert calls == expected
+
+
+# -- the SMS gateway ------------------------------------------------------------------
+
+
+def test_sms_gateway_gets_the_exact_json_and_the_bearer_token(msg_ctx, msg_gateway):
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+
+    [sent] = msg_gateway.requests
+    assert sent["path"] == "/api/sms"
+    assert sent["headers"]["Authorization"] == "Bearer gateway-token-123"
+    assert sent["headers"]["Content-Type"] == "application/json"
+    body = json.loads(sent["raw"])
+    assert list(body) == ["to", "message", "from"]
+    assert body == {
+        "to": PHONE,
+        "message": f"Strefa Klienta: Twój kod to {CODE}. Nie podawaj go nikomu.",
+        "from": "StrefaKlienta",
+    }
+    row = msg_row(message_id)
+    assert (row.status, row.delivered_by, row.attempts) == ("sent", "http", 1)
+
+
+def test_any_2xx_from_the_gateway_is_success(msg_ctx, msg_gateway):
+    msg_gateway.status = 202
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert msg_row(message_id).status == "sent"
+
+
+@pytest.mark.parametrize("status", [500, 503, 400, 302])
+def test_a_gateway_error_is_retried_and_then_delivered(msg_ctx, msg_gateway, status):
+    msg_gateway.status = status
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(retrying=1)
+    row = msg_row(message_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == f"SMS gateway answered HTTP {status}"
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=25)
+
+    msg_gateway.status = 200
+    msg_make_due(message_id)
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert len(msg_gateway.requests) == 2
+    assert msg_row(message_id).status == "sent"
+
+
+def test_an_unreachable_gateway_is_retried(msg_ctx):
+    msg_ctx.config.update(
+        SMS_BACKEND="http", SMS_GATEWAY_URL=f"http://127.0.0.1:{msg_free_port()}/api/sms"
+    )
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(retrying=1)
+    row = msg_row(message_id)
+    assert row.status == "pending"
+    assert row.last_error.startswith("SMS gateway unreachable: ConnectionRefusedError")
+
+
+def test_a_missing_gateway_url_is_a_failure_not_a_crash(msg_ctx):
+    msg_ctx.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=None)
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(retrying=1)
+    assert "SMS_GATEWAY_URL" in msg_row(message_id).last_error
+
+
+# -- retries, backoff, giving up ------------------------------------------------------
+
+
+def test_backoff_starts_at_30_seconds_doubles_and_stops_at_an_hour():
+    assert [backoff(n).total_seconds() for n in range(1, 10)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+        3600,
+    ]
+    assert backoff(1000) == timedelta(hours=1)
+
+
+def test_after_max_attempts_the_message_is_failed_and_kept(msg_ctx, msg_gateway, caplog):
+    msg_ctx.config["OUTBOX_MAX_ATTEMPTS"] = 3
+    msg_gateway.status = 500
+    message_id = msg_queue_sms()
+    caplog.set_level(logging.INFO, logger="ebok.messages")
+
+    results = []
+    for _ in range(3):
+        results.append(deliver_due())
+        msg_make_due(message_id)
+
+    assert results == [DeliveryCounts(retrying=1)] * 2 + [DeliveryCounts(failed=1)]
+    row = msg_row(message_id)
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert row.last_error == "SMS gateway answered HTTP 500"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert f"Message {message_id}" in errors[0].getMessage()
+    assert deliver_due() == DeliveryCounts()  # failed messages are left alone
+    assert len(msg_gateway.requests) == 3
+
+
+# -- never twice ----------------------------------------------------------------------
+
+
+def test_running_the_worker_twice_sends_once(msg_ctx, msg_gateway):
+    msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+    assert deliver_due() == DeliveryCounts()
+    assert len(msg_gateway.requests) == 1
+
+
+def test_a_claimed_message_cannot_be_claimed_again(msg_ctx, msg_gateway):
+    message_id = msg_queue_sms()
+
+    claimed = claim(message_id)
+    assert claimed is not None and claimed.attempts == 1
+    assert claim(message_id) is None
+    assert deliver_message(message_id) is None  # another worker has it
+    assert deliver_due() == DeliveryCounts()
+    assert msg_gateway.requests == []
+    assert msg_row(message_id).status == "sending"
+
+
+def _deliver_concurrently(app, workers: int) -> list:
+    results = []
+    start = threading.Barrier(workers)
+
+    def work():
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(deliver_due())
+        except Exception as error:  # reported below instead of escaping the thread
+            results.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _assert_each_sent_once(app, gateway, message_ids, results):
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r.sent for r in results) == len(message_ids)
+    assert sorted(b["to"] for b in gateway.bodies()) == sorted(
+        f"+4860070{n:04d}" for n in range(len(message_ids))
+    )
+    with app.app_context():
+        statuses = db.session.scalars(select(OutboxMessage.status)).all()
+        assert statuses == ["sent"] * len(message_ids)
+
+
+def test_concurrent_workers_send_each_message_once(msg_app, msg_gateway):
+    msg_gateway.delay = 0.02
+    with msg_app.app_context():
+        message_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(12)]
+
+    results = _deliver_concurrently(msg_app, workers=4)
+
+    _assert_each_sent_once(msg_app, msg_gateway, message_ids, results)
+
+
+@pytest.fixture
+def msg_pg_app():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(
+            host="127.0.0.1", port=5432, dbname="test", user="postgres", connect_timeout=2
+        ).close()
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {error}")
+    schema = f"msg_test_{uuid.uuid4().hex[:12]}"
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    app = msg_make_app(
+        url,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "connect_args": {"options": f"-csearch_path={schema}"},
+        },
+    )
+    try:
+        with app.app_context():
+            db.create_all()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_postgresql_concurrent_workers_send_each_message_once(msg_pg_app):
+    gateway = MsgGateway()
+    try:
+        gateway.delay = 0.02
+        msg_pg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
+        with msg_pg_app.app_context():
+            message_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(12)]
+            assert claim(message_ids[0]) is not None
+            assert claim(message_ids[0]) is None
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_ids[0])
+                .values(status="pending", attempts=0)
+            )
+            db.session.commit()
+
+        results = _deliver_concurrently(msg_pg_app, workers=4)
+
+        _assert_each_sent_once(msg_pg_app, gateway, message_ids, results)
+    finally:
+        gateway.stop()
+
+
+def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway, caplog):
+    caplog.set_level(logging.WARNING, logger="ebok.messages")
+    stuck_id = msg_queue_sms()
+    busy_id = msg_queue_sms("+48600700801")
+    for message_id, minutes in ((stuck_id, 11), (busy_id, 1)):
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status="sending",
+                attempts=1,
+                claimed_at=utcnow() - timedelta(minutes=minutes),
+            )
+        )
+    db.session.commit()
+
+    assert deliver_due() == DeliveryCounts(sent=1, released=1)
+
+    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
+    stuck, busy = msg_row(stuck_id), msg_row(busy_id)
+    assert (stuck.status, stuck.attempts) == ("sent", 2)
+    assert busy.status == "sending"  # a live worker may still be sending it
+    assert "sent twice" in caplog.text
+
+
+# -- rolled back, and right after the request ------------------------------------------
+
+
+def test_a_rolled_back_message_is_never_sent(msg_ctx, msg_gateway):
+    message_id = send_sms(PHONE, "_test/hello", code=CODE).id
+    db.session.rollback()
+
+    assert deliver_ids([message_id]) == DeliveryCounts(skipped=1)
+    assert deliver_due() == DeliveryCounts()
+    assert msg_gateway.requests == []
+
+
+def test_the_message_goes_out_after_the_response(msg_app, msg_gateway):
+    client = msg_app.test_client()
+
+    with client.post("/msg-test/commit", data={"to": PHONE}) as response:
+        assert response.status_code == 200
+        assert msg_gateway.requests == []  # the response is out before the gateway is called
+        with msg_app.app_context():
+            [row] = db.session.scalars(select(OutboxMessage)).all()
+            assert row.status == "pending"
+
+    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
+    with msg_app.app_context():
+        assert msg_row(row.id).status == "sent"
+
+
+def test_the_dev_backend_marks_the_message_sent_after_the_response(msg_app):
+    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}) as response:
+        assert response.status_code == 200
+
+    with msg_app.app_context():
+        [row] = db.session.scalars(select(OutboxMessage)).all()
+        assert (row.status, row.delivered_by, row.attempts) == ("sent", "dev", 1)
+        assert CODE in row.body_text  # kept for the development outbox page
+
+
+@pytest.mark.parametrize("route", ["/msg-test/rollback", "/msg-test/error"])
+def test_a_request_that_rolls_back_sends_nothing(msg_app, msg_gateway, route):
+    with msg_app.test_client().post(route, data={"to": PHONE}):
+        pass
+
+    assert msg_gateway.requests == []
+    with msg_app.app_context():
+        assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_delivery_after_the_request_can_be_switched_off(msg_app, msg_gateway):
+    msg_app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
+
+    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
+        pass
+
+    assert msg_gateway.requests == []
+    with msg_app.app_context():
+        assert deliver_due() == DeliveryCounts(sent=1)
+
+
+def test_a_failure_after_the_request_leaves_the_message_to_the_worker(msg_app, msg_gateway):
+    msg_gateway.status = 503
+
+    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
+        pass
+
+    with msg_app.app_context():
+        [row] = db.session.scalars(select(OutboxMessage)).all()
+        assert (row.status, row.attempts) == ("pending", 1)
+
+
+# -- the worker -----------------------------------------------------------------------
+
+
+def test_run_worker_once_delivers_everything_due_in_batches(msg_ctx):
+    for n in range(5):
+        msg_queue_sms(f"+4860070{n:04d}")
+    reports = []
+
+    totals = run_worker(loop=False, limit=2, report=reports.append)
+
+    assert totals == DeliveryCounts(sent=5)
+    assert reports == [DeliveryCounts(sent=2), DeliveryCounts(sent=2), DeliveryCounts(sent=1)]
+    assert str(totals) == "sent 5, retrying 0, failed 0, skipped 0, released 0"
+
+
+def test_run_worker_loops_until_stopped(msg_app):
+    stop = threading.Event()
+    outcome = []
+
+    def worker():
+        with msg_app.app_context():
+            outcome.append(run_worker(loop=True, interval=0.01, stop=stop))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        with msg_app.app_context():
+            message_id = msg_queue_sms()
+            deadline = time.monotonic() + 5
+            while msg_row(message_id).status != "sent" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert msg_row(message_id).status == "sent"
+    finally:
+        stop.set()
+        thread.join()
+    assert outcome == [DeliveryCounts(sent=1)]
+
+
+# -- never the body -------------------------------------------------------------------
+
+
+def test_errors_and_logs_never_hold_the_body_or_the_full_recipient(
+    msg_ctx, msg_smtp, msg_gateway, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="ebok")
+    msg_gateway.status = 500
+    refusing = msg_smtp(refuse_rcpt=True)
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=refusing.port)
+    sms_id, email_id = msg_queue_sms(), msg_queue_email()
+
+    assert deliver_due() == DeliveryCounts(retrying=2)
+    sms, mail = msg_row(sms_id), msg_row(email_id)
+    assert sms.last_error == "SMS gateway answered HTTP 500"
+    assert "550" in mail.last_error
+
+    msg_gateway.status = 200
+    accepting = msg_smtp()
+    msg_ctx.config["MAIL_PORT"] = accepting.port
+    msg_make_due(sms_id)
+    msg_make_due(email_id)
+    assert deliver_due() == DeliveryCounts(sent=2)
+
+    # Our own logs; the test SMTP server's debug log quotes whole messages.
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("ebok"))
+    assert MASKED_PHONE in logged and MASKED_EMAIL in logged
+    for secret in SECRETS:
+        assert secret not in logged
+        assert secret not in (sms.last_error + mail.last_error)
+
+
+# -- choosing backends ----------------------------------------------------------------
+
+
+def test_backends_follow_the_configuration(msg_ctx):
+    config = dict(msg_ctx.config, MAIL_BACKEND="smtp", SMS_BACKEND="http")
+    assert isinstance(backend_for("email", config), SmtpBackend)
+    assert isinstance(backend_for("sms", config), HttpSmsBackend)
+    config.update(MAIL_BACKEND="dev", SMS_BACKEND="dev")
+    assert backend_for("email", config).name == backend_for("sms", config).name == "dev"
+
+
+def test_an_unknown_backend_stops_the_app_from_starting(tmp_path):
+    with pytest.raises(ValueError, match="MAIL_BACKEND='sendgrid'"):
+        msg_make_app(f"sqlite:///{tmp_path}/t.db", MAIL_BACKEND="sendgrid")
