@@ -57,13 +57,15 @@ def msg_make_app(database_uri: str, **config) -> Flask:
     app = Flask("msg_test_app", template_folder=str(PROJECT_ROOT / "templates"))
     app.config.from_mapping(DEFAULTS)
     app.config.update(
-        TESTING=True,
-        SECRET_KEY="test",
-        SQLALCHEMY_DATABASE_URI=database_uri,
-        RATELIMIT_STORAGE_URI="memory://",
-        MAIL_BACKEND="dev",
-        SMS_BACKEND="dev",
-        SMS_GATEWAY_TOKEN="gateway-token-123",
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "MAIL_BACKEND": "dev",
+            "SMS_BACKEND": "dev",
+            "SMS_GATEWAY_TOKEN": "gateway-token-123",
+        }
     )
     app.config.update(config)
     db.init_app(app)
@@ -197,7 +199,9 @@ class MsgGateway:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -377,7 +381,7 @@ def test_smtp_logs_in_only_when_a_username_is_set(msg_ctx, msg_smtp):
     assert deliver_due() == DeliveryCounts(sent=1)
     assert logins == []
 
-    msg_ctx.config.update(MAIL_USERNAME="strefa", MAIL_PASSWORD="s3cret")
+    msg_ctx.config.update({"MAIL_USERNAME": "strefa", "MAIL_PASSWORD": "s3cret"})
     msg_queue_email()
     assert deliver_due() == DeliveryCounts(sent=1)
     assert logins == [(b"strefa", b"s3cret")]
@@ -417,7 +421,7 @@ def test_smtp_uses_starttls_or_implicit_tls_as_configured(
     class SMTP(FakeSMTP):
         pass
 
-    class SMTP_SSL(FakeSMTP):  # noqa: N801 - the name smtplib uses
+    class SMTP_SSL(FakeSMTP):  # the name smtplib uses
         pass
 
     monkeypatch.setattr(smtplib, "SMTP", SMTP)
@@ -662,6 +666,14 @@ def test_postgresql_concurrent_workers_send_each_message_once(msg_pg_app):
         results = _deliver_concurrently(msg_pg_app, workers=4)
 
         _assert_each_sent_once(msg_pg_app, gateway, message_ids, results)
+
+        gateway.status = 500
+        with msg_pg_app.app_context():
+            message_id = msg_queue_sms()
+            assert deliver_due() == DeliveryCounts(retrying=1)
+            row = msg_row(message_id)
+            assert (row.status, row.attempts, row.claimed_at) == ("pending", 1, None)
+            assert row.last_error == "SMS gateway answered HTTP 500"
     finally:
         gateway.stop()
 

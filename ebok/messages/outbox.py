@@ -44,6 +44,7 @@ def send_email(to: str, subject: str, template: str, **context) -> OutboxMessage
     The plain-text part is templates/messages/{template}.txt, the HTML part
     templates/messages/{template}.html, both rendered with the given context.
     """
+    subject = str(subject)  # a lazy gettext string is fine too
     if not to or "@" not in to or _has_line_break(to):
         raise ValueError("send_email needs one e-mail address")
     if _has_line_break(subject):
