@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.account.routes import bp as account_bp
     from ebok.auth.routes import bp as auth_bp
     from ebok.dev.routes import bp as dev_bp
+    from ebok.einvoice.routes import bp as einvoice_bp
     from ebok.errors.routes import bp as errors_bp
     from ebok.guide.routes import bp as guide_bp
     from ebok.password_reset import bp as password_reset_bp
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(einvoice_bp)
     app.register_blueprint(guide_bp)
     if app.debug or app.config.get("DEV_OUTBOX_PAGE"):
         app.register_blueprint(dev_bp)

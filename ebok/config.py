@@ -37,6 +37,7 @@ DEFAULTS = {
     "SMS_CODE_MAX_TRIES": 5,
     "REGISTRATION_LINK_LIFETIME": timedelta(days=3),
     "RESET_LINK_LIFETIME": timedelta(hours=1),
+    "EINVOICE_LINK_LIFETIME": timedelta(days=3),
     # How long after proving the code or link the customer may take to set a password.
     "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
     # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.

@@ -15,21 +15,34 @@ def is_partial_request() -> bool:
     )
 
 
-def render_panel(fragment: str, *, title: str, status: int = 200, **context) -> Response:
-    """Renders `fragment` into the page's panel, or alone for htmx.
+def render_panel(
+    fragment: str,
+    *,
+    title: str,
+    status: int = 200,
+    page: str = "layouts/panel_page.html",
+    in_dialog: bool = False,
+    **context,
+) -> Response:
+    """Renders `fragment` into the panel of `page`, or alone for htmx.
 
     `title` is the step's own title; it gets the "Błąd: " prefix when a form in the
-    context has errors, both in the page's <title> and in the fragment's.
+    context has errors, both in the page's <title> and in the fragment's. A fragment for
+    the dialog (in_dialog) keeps the page's title and URL.
     """
     context.setdefault("form", None)
     has_errors = bool(context["form"] is not None and _form_errors(context["form"]))
-    template = "layouts/fragment.html" if is_partial_request() else "layouts/panel_page.html"
+    if not is_partial_request():
+        template = page
+    else:
+        template = "layouts/dialog_fragment.html" if in_dialog else "layouts/fragment.html"
     body = render_template(
-        template, fragment=fragment, title=title, has_errors=has_errors, **context
+        template, fragment=fragment, title=title, has_errors=has_errors, in_dialog=in_dialog,
+        **context
     )
     response = Response(body, status=status)
     response.vary.update(header.strip() for header in VARY.split(","))
-    if is_partial_request() and request.method == "GET" and status == 200:
+    if is_partial_request() and request.method == "GET" and status == 200 and not in_dialog:
         # The step's own URL goes into the address bar, so Back and reload work.
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
     return response

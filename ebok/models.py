@@ -53,7 +53,17 @@ class Account(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # e-Faktura: active while einvoice_since is set. The version changes with every change
+    # of the service, so a confirmation link sent before a change stops working.
+    einvoice_address: Mapped[str | None] = mapped_column(String(254))
+    einvoice_since: Mapped[datetime | None]
+    einvoice_version: Mapped[int] = mapped_column(default=0)
+
     customer: Mapped[Customer] = relationship(back_populates="account")
+
+    @property
+    def einvoice_active(self) -> bool:
+        return self.einvoice_since is not None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
@@ -107,3 +117,18 @@ class OutboxMessage(db.Model):
     delivered_by: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class EInvoiceConsent(db.Model):
+    """The record of an e-Faktura consent given or withdrawn: an electronic invoice needs
+    the recipient's acceptance, which can be withdrawn (SPEC §5.1)."""
+
+    __tablename__ = "einvoice_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    event: Mapped[str] = mapped_column(String(20))  # "activated", "address_changed", "withdrawn"
+    address: Mapped[str | None] = mapped_column(String(254))
+    terms_version: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # "banner", "account" (where it was given)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -53,6 +53,16 @@ def password_problems(password: str, customer_number: str | None = None) -> list
     return []
 
 
+def password_rule() -> str:
+    """The rule as the operator's guide words it, shown beside every new-password field."""
+    return _(
+        "The password must have from 8 to 32 characters, at least one: capital letter, "
+        "lower-case letter and digit. The password may contain special characters: "
+        "%(characters)s",
+        characters=SPECIAL_CHARACTERS,
+    )
+
+
 def _describe_character(character: str) -> str:
     if character == " ":
         return _("space")

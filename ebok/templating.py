@@ -4,6 +4,9 @@ import phonenumbers
 from flask import Flask
 from flask_babel import get_locale
 
+from ebok.htmx import is_partial_request
+from ebok.passwords import password_rule
+
 
 def field_attributes(field, *, hint=None, css_class="input", **attributes) -> dict:
     """The attributes that tie an input to its hint and error message (WCAG 1.3.1, 3.3.1)."""
@@ -32,3 +35,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "pl")
     app.jinja_env.filters["phone"] = format_phone
+    app.jinja_env.globals["is_partial_request"] = is_partial_request
+    app.jinja_env.globals["password_rule"] = password_rule

@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from ebok.extensions import db
 from ebok.models import Customer, Verification, utcnow
+from ebok.signing import secret_keys, serializer
 
 CODE_DIGITS = 6
 LINK_SALTS = {"registration": "ebok.registration-link", "reset": "ebok.reset-link"}
@@ -32,12 +33,6 @@ class Outcome(enum.Enum):
     INVALID = "invalid"  # a link that was tampered with or never ours
 
 
-def _secret_keys() -> list[str]:
-    """Newest last, as itsdangerous expects."""
-    config = current_app.config
-    return [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
-
-
 def _keyed_hash(key: str, verification_purpose: str, customer_id: int, secret: str) -> str:
     message = f"{verification_purpose}:{customer_id}:{secret}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
@@ -49,7 +44,7 @@ def _secret_matches(verification: Verification, secret: str) -> bool:
             verification.secret_hash,
             _keyed_hash(key, verification.purpose, verification.customer_id, secret),
         )
-        for key in _secret_keys()
+        for key in secret_keys()
     )
 
 
@@ -59,9 +54,7 @@ def link_lifetime(purpose: str) -> timedelta:
 
 
 def _link_serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        _secret_keys(), salt=LINK_SALTS[purpose], signer_kwargs={"digest_method": hashlib.sha256}
-    )
+    return serializer(LINK_SALTS[purpose])
 
 
 def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification, str]:
@@ -91,7 +84,7 @@ def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification,
         customer_id=customer.id,
         purpose=purpose,
         channel=channel,
-        secret_hash=_keyed_hash(_secret_keys()[-1], purpose, customer.id, secret),
+        secret_hash=_keyed_hash(secret_keys()[-1], purpose, customer.id, secret),
         created_at=now,
         expires_at=now + lifetime,
     )
@@ -141,7 +134,7 @@ def check_link(token: str, purpose: str) -> tuple[Outcome, Verification | None]:
     """Opens an e-mail link. A good one marks the verification verified."""
     serializer = _link_serializer(purpose)
     try:
-        payload = serializer.loads(token, max_age=link_lifetime(purpose))
+        payload = serializer.loads(token, max_age=link_lifetime(purpose).total_seconds())
     except SignatureExpired as expired:
         return Outcome.EXPIRED, _verification_from(serializer, expired.payload)
     except BadSignature:

@@ -75,6 +75,7 @@ class Visitor:
         self.client = client
         self.htmx = htmx
         self.csrf_token = None
+        self.referer = "https://localhost/"
 
     @property
     def headers(self):
@@ -87,6 +88,8 @@ class Visitor:
         match = CSRF_INPUT.search(text) or CSRF_META.search(text)
         if match:
             self.csrf_token = match.group(1)
+        # Closing runs what the app does after the response, like handing messages over.
+        response.close()
         return response
 
     def get(self, url, **kwargs):
@@ -101,7 +104,7 @@ class Visitor:
             data.setdefault("csrf_token", self.csrf_token)
         kwargs.setdefault("follow_redirects", True)
         # Tests run over https, as production does, where Flask-WTF checks the Referer.
-        headers = {**self.headers, "Referer": "https://localhost/"}
+        headers = {**self.headers, "Referer": self.referer}
         return self._remember_token(self.client.post(url, data=data, headers=headers, **kwargs))
 
 

@@ -28,7 +28,8 @@ def follow(visitor, response):
     target = response.headers.get("HX-Redirect")
     if target:
         assert visitor.htmx
-        return visitor.client.get(target)
+        # A full navigation: no htmx headers, and the new page brings a new CSRF token.
+        return visitor._remember_token(visitor.client.get(target, follow_redirects=True))
     return response
 
 

@@ -75,8 +75,13 @@ def test_a_link_works_once(app, make_visitor, customers):
 def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, customers):
     app.config["SERVER_NAME"] = "ebok.example.pl"
     customer = customers["email_only"]
-    visitor.client.environ_base["HTTP_HOST"] = "evil.example.com"
-    send_link(visitor, customer)
+    visitor.referer = "https://evil.example.com/"
+    visitor.get("/", base_url="https://evil.example.com")
+    for url, data in (("/rejestracja/", {"number": customer.number, "action": "next"}),
+                      ("/rejestracja/sposob", {"channel": "email", "email": customer.email,
+                                               "action": "next"})):
+        response = visitor.post(url, data, base_url="https://evil.example.com")
+        assert response.request.host == "evil.example.com"
     from conftest import outbox
 
     body = outbox(app, "email", customer.email)[-1].body_text

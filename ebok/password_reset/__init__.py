@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ebok import messages
+from ebok.auth.notices import tell_password_changed
 from ebok.extensions import db
 from ebok.htmx import redirect_to
 from ebok.models import Customer, Verification, utcnow
@@ -34,11 +34,7 @@ def set_new_password(customer: Customer, record: Verification, password: str):
     account.password_hash = hash_password(password)
     account.password_changed_at = utcnow()
     account.end_all_sessions()
-    if customer.email:
-        messages.send_email(customer.email, _("Your Strefa Klienta password has been changed"),
-                            "password_changed", customer=customer)
-    if customer.phone:
-        messages.send_sms(customer.phone, "password_changed", customer=customer)
+    tell_password_changed(customer)
     db.session.commit()
     log.info("password reset account=%s", account.id)
     flash(_("Your password has been changed. Log in with your new password."), "status")

@@ -20,6 +20,7 @@ from ebok.contact import (
 )
 from ebok.extensions import db
 from ebok.models import Account, Customer, Verification
+from ebok.signing import external_url
 from ebok.verification import Outcome
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER, Flow
 
@@ -140,14 +141,6 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
                  mask_email(customer.email))
     db.session.commit()
     return record
-
-
-def external_url(path: str) -> str:
-    """Links in messages are built from the configured server name, never from the
-    request's Host header."""
-    config = current_app.config
-    server = config["SERVER_NAME"] or "127.0.0.1:5000"
-    return f"{config['PREFERRED_URL_SCHEME']}://{server}{path}"
 
 
 def check_code(record: Verification, typed: str) -> None:

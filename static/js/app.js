@@ -100,6 +100,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
+    setUpDialog();
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
   });
@@ -109,7 +110,44 @@
     if (token) event.detail.ctx.request.headers["X-CSRFToken"] = token.content;
   });
 
+  // The activation window (SPEC §5.1): htmx puts its content into the <dialog>, this
+  // opens it modally; closing it clears the content and gives focus back to the button
+  // that opened it (or, if the swap removed that button, to the page's heading).
+  var dialogOpener = null;
+
+  document.addEventListener("htmx:before:request", function (event) {
+    var source = event.detail.ctx.sourceElement;
+    if (source && source.hasAttribute("data-opens-dialog")) dialogOpener = source;
+  });
+
+  function setUpDialog() {
+    var dialog = document.getElementById("dialog");
+    if (!dialog || dialog.dataset.ready) return;
+    dialog.dataset.ready = "1";
+    dialog.addEventListener("close", function () {
+      document.getElementById("dialog-content").textContent = "";
+      var target = dialogOpener && document.contains(dialogOpener) ? dialogOpener :
+        document.querySelector("#main h1");
+      dialogOpener = null;
+      if (target) target.focus();
+    });
+  }
+
+  function swapTarget(event) {
+    var target = event.detail.ctx && event.detail.ctx.target;
+    return typeof target === "string" ? document.querySelector(target) : target;
+  }
+
   document.addEventListener("htmx:after:swap", function (event) {
+    var dialogContent = document.getElementById("dialog-content");
+    var target = swapTarget(event);
+    if (dialogContent && target === dialogContent) {
+      var dialog = document.getElementById("dialog");
+      enhance(dialogContent);
+      if (!dialog.open) dialog.showModal();
+      moveFocus(dialogContent);
+      return;
+    }
     var panel = document.getElementById("panel");
     if (!panel) return;
     enhance(panel);

@@ -1,0 +1,102 @@
+"""Moje Konto (SPEC §6): the customer's data, changing the password, the login name; and
+one customer never sees or changes another's data."""
+
+from helpers import follow, text_of
+
+from conftest import TEST_PASSWORD, account_of, outbox
+from ebok.extensions import db
+from ebok.models import Account
+from ebok.passwords import hash_password
+
+NEW_PASSWORD = "Nowe#Haslo1"
+
+
+def log_in(visitor, login="200005", password=TEST_PASSWORD):
+    return follow(visitor, visitor.post("/", {"login": login, "password": password}))
+
+
+def give_account(app, customer, password=TEST_PASSWORD):
+    from ebok.models import Customer
+
+    with app.app_context():
+        db.session.add(Account(customer=db.session.get(Customer, customer.id),
+                               password_hash=hash_password(password)))
+        db.session.commit()
+
+
+def test_my_account_shows_the_customers_data(visitor, customers):
+    log_in(visitor)
+    page = text_of(visitor.client.get("/moje-konto"))
+    for text in ("Moje Konto", "Ewa Kamińska", "200005", "ewa.kaminska@example.com",
+                 "600 700 805", "Zmień hasło", "nieaktywna"):
+        assert text in page, text
+
+
+def test_change_password(app, visitor, make_visitor, customers):
+    other_device = make_visitor()
+    log_in(other_device)
+    log_in(visitor)
+    response = visitor.post("/moje-konto/haslo", {"current_password": "Zle#Haslo1",
+                                                  "password": NEW_PASSWORD,
+                                                  "password_repeat": NEW_PASSWORD})
+    assert response.status_code == 422
+    assert "Obecne hasło jest nieprawidłowe." in text_of(response)
+
+    response = visitor.post("/moje-konto/haslo", {"current_password": TEST_PASSWORD,
+                                                  "password": "krotkie",
+                                                  "password_repeat": "krotkie"})
+    assert response.status_code == 422 and "co najmniej 8 znaków" in text_of(response)
+
+    response = follow(visitor, visitor.post("/moje-konto/haslo", {
+        "current_password": TEST_PASSWORD, "password": NEW_PASSWORD,
+        "password_repeat": NEW_PASSWORD}))
+    assert "Hasło zostało zmienione" in text_of(response)
+    # This session goes on; every other one has ended.
+    assert visitor.client.get("/moje-konto").status_code == 200
+    assert other_device.client.get("/moje-konto").status_code == 302
+    assert outbox(app, "email", "ewa.kaminska@example.com")[-1].subject == \
+        "Hasło do Strefy Klienta zostało zmienione"
+    assert "Strona Główna" in text_of(log_in(make_visitor(), password=NEW_PASSWORD))
+
+
+def test_login_name_set_and_used_at_login(app, visitor, make_visitor, customers):
+    log_in(visitor)
+    for typed, message in (("123456", "co najmniej jedną literę"),
+                           ("ab", "od 3 do 40 znaków"),
+                           ("ewa kamińska", "od 3 do 40 znaków")):
+        response = visitor.post("/moje-konto/login", {"login_name": typed})
+        assert response.status_code == 422
+        assert message in text_of(response)
+        assert f'value="{typed}"' in response.get_data(as_text=True)
+    follow(visitor, visitor.post("/moje-konto/login", {"login_name": "Ewa.K"}))
+    assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
+    assert "Strona Główna" in text_of(log_in(make_visitor(), login="EWA.k"))
+
+
+def test_a_login_name_is_unique(app, make_visitor, customers):
+    give_account(app, customers["both"])
+    first, second = make_visitor(), make_visitor()
+    log_in(first)
+    follow(first, first.post("/moje-konto/login", {"login_name": "rodzina"}))
+    log_in(second, login=customers["both"].number)
+    response = second.post("/moje-konto/login", {"login_name": "RODZINA"})
+    assert response.status_code == 422
+    assert "Ten login jest już zajęty" in text_of(response)
+
+
+def test_one_customer_never_sees_or_changes_anothers_data(app, make_visitor, customers):
+    give_account(app, customers["both"])
+    anna, ewa = make_visitor(), make_visitor()
+    log_in(anna, login=customers["both"].number)
+    log_in(ewa)
+    for url in ("/strona-glowna", "/moje-konto", "/e-faktura/aktywuj"):
+        body = anna.client.get(url).get_data(as_text=True)
+        assert "Kamińska" not in body and "ewa.kaminska@example.com" not in body
+        assert "200005" not in body
+    # Anna activates e-Faktura: only her account changes.
+    anna.get("/e-faktura/aktywuj")
+    anna.post("/e-faktura/aktywuj", {"email": "anna.nowak@example.com", "accept_terms": "y"})
+    with app.app_context():
+        accounts = {a.customer.number: a.einvoice_active for a in db.session.query(Account)}
+    assert accounts == {"200001": True, "200005": False}
+    assert "nieaktywna" in text_of(ewa.client.get("/moje-konto"))

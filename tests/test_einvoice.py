@@ -1,0 +1,244 @@
+"""e-Faktura (SPEC §5, §5.1, §6): the banner, the activation window, the confirmation
+link, switching off, and the consent record; as plain requests and as htmx."""
+
+import re
+import threading
+from datetime import timedelta
+
+from helpers import follow, text_of
+from sqlalchemy import select
+
+from conftest import TEST_PASSWORD, outbox
+from ebok.extensions import db
+from ebok.models import Account, EInvoiceConsent
+
+BANNER_TEXT = ("Dzięki e-Fakturze będziesz mógł otrzymywać fakturę w formie elektronicznej "
+               "zawierającej te same dane, co faktura papierowa. Nie trzeba już czekać na "
+               "rachunek w formie papierowej - jest on dostępny w wersji elektronicznej, a "
+               "informacja o jego wystawieniu wysyłana jest na podany wcześniej adres e-mail.")
+
+
+def log_in(visitor, number="200005", password=TEST_PASSWORD):
+    response = follow(visitor, visitor.post("/", {"login": number, "password": password}))
+    assert response.status_code == 200
+    return visitor
+
+
+def einvoice_state(app, number="200005") -> dict:
+    with app.app_context():
+        account = db.session.scalars(
+            select(Account).join(Account.customer).where(Account.customer.has(number=number))
+        ).one()
+        consents = db.session.scalars(
+            select(EInvoiceConsent).where(EInvoiceConsent.account_id == account.id)
+            .order_by(EInvoiceConsent.id)).all()
+        return {"active": account.einvoice_active, "address": account.einvoice_address,
+                "since": account.einvoice_since,
+                "consents": [(c.event, c.address, c.terms_version, c.source) for c in consents]}
+
+
+def activate(visitor, source="banner", email="ewa.kaminska@example.com", accept=True):
+    data = {"email": email, "source": source}
+    if accept:
+        data["accept_terms"] = "y"
+    return visitor.post("/e-faktura/aktywuj", data)
+
+
+def test_the_banner_is_shown_only_while_einvoice_is_inactive(app, visitor, customers):
+    log_in(visitor)
+    page = visitor.client.get("/strona-glowna")
+    text = text_of(page)
+    assert BANNER_TEXT in text
+    assert "Szczegóły" in text and "Aktywuj" in text
+    body = page.get_data(as_text=True)
+    assert 'hx-target="#dialog-content"' in body and "<dialog" in body
+    activate(visitor)
+    assert BANNER_TEXT not in text_of(visitor.client.get("/strona-glowna"))
+
+
+def test_details_show_the_description_and_the_terms(visitor, customers):
+    log_in(visitor)
+    page = text_of(visitor.client.get("/e-faktura/szczegoly"))
+    assert BANNER_TEXT in page
+    assert "Regulamin usługi e-Faktura" in page
+
+
+def test_activation_from_the_banner(app, visitor, customers):
+    log_in(visitor)
+    window = visitor.get("/e-faktura/aktywuj?zrodlo=banner")
+    assert window.status_code == 200
+    body = window.get_data(as_text=True)
+    assert 'id="dialog-title"' in body
+    assert 'value="ewa.kaminska@example.com"' in body  # prefilled, editable
+    assert ("<html" in body) is (not visitor.htmx)
+    if visitor.htmx:
+        assert "HX-Push-Url" not in window.headers  # the window does not change the URL
+        assert 'method="dialog"' in body
+
+    response = activate(visitor)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "e-Faktura została aktywowana" in page
+    if visitor.htmx:
+        body = response.get_data(as_text=True)
+        assert '<div id="einvoice-banner" hx-swap-oob="delete"></div>' in body
+        assert re.search(r'<div id="status" hx-swap-oob="innerHTML">\s*<p>e-Faktura została '
+                         r'aktywowana</p>', body)
+    else:
+        assert BANNER_TEXT not in page  # redirected to Strona Główna, without the banner
+
+    state = einvoice_state(app)
+    assert state["active"] and state["address"] == "ewa.kaminska@example.com"
+    assert state["consents"] == [("activated", "ewa.kaminska@example.com", "2026-11", "banner")]
+    confirmations = outbox(app, "email", "ewa.kaminska@example.com")
+    assert [m.subject for m in confirmations] == ["e-Faktura jest aktywna"]
+    assert confirmations[0].body_html and "e-Faktura" in confirmations[0].body_text
+
+    account_page = text_of(visitor.client.get("/moje-konto"))
+    assert "aktywna" in account_page and "ewa.kaminska@example.com" in account_page
+
+
+def test_activation_from_my_account_updates_the_card(app, visitor, customers):
+    log_in(visitor)
+    assert "nieaktywna" in text_of(visitor.client.get("/moje-konto"))
+    response = activate(visitor, source="account")
+    if visitor.htmx:
+        assert 'id="einvoice-card" class="card" aria-labelledby="einvoice-card-title" ' \
+               'hx-swap-oob="outerHTML"' in response.get_data(as_text=True)
+    page = text_of(visitor.client.get("/moje-konto"))
+    assert "Aktywna od" in page
+    assert einvoice_state(app)["consents"][0][3] == "account"
+
+
+def test_the_terms_must_be_accepted_and_the_address_kept(app, visitor, customers):
+    log_in(visitor)
+    response = activate(visitor, email="Ewa.Kaminska@Example.com ", accept=False)
+    assert response.status_code == 422
+    assert "Aby aktywować e-Fakturę, zaakceptuj regulamin." in text_of(response)
+    assert 'value="Ewa.Kaminska@Example.com "' in response.get_data(as_text=True)
+    assert not einvoice_state(app)["active"]
+
+
+def test_a_bad_address_is_refused(app, visitor, customers):
+    log_in(visitor)
+    for typed, message in (("", "Podaj adres e-mail, na który mamy wysyłać powiadomienia"),
+                           ("ewa@", "Podaj adres e-mail w poprawnym formacie")):
+        response = activate(visitor, email=typed)
+        assert response.status_code == 422
+        assert message in text_of(response)
+    assert not einvoice_state(app)["active"]
+
+
+def test_double_activation_activates_once_and_sends_one_email(app, visitor, customers):
+    log_in(visitor)
+    first, second = activate(visitor), activate(visitor)
+    assert "e-Faktura została aktywowana" in text_of(first)
+    assert "e-Faktura jest już aktywna" in text_of(second)
+    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
+    assert len(einvoice_state(app)["consents"]) == 1
+
+
+def test_concurrent_activations_from_two_tabs(app, make_visitor, customers):
+    tabs = [log_in(make_visitor()) for _ in range(6)]
+    for tab in tabs:
+        tab.get("/e-faktura/aktywuj")  # each tab has its form and token
+    barrier = threading.Barrier(len(tabs))
+    results = []
+
+    def click(tab):
+        barrier.wait()
+        results.append(activate(tab).status_code)
+
+    threads = [threading.Thread(target=click, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * len(tabs)
+    assert len(einvoice_state(app)["consents"]) == 1
+    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
+
+
+def test_a_changed_address_is_confirmed_by_a_link_first(app, visitor, make_visitor, customers):
+    log_in(visitor)
+    response = activate(visitor, email="ewa.nowy@example.com")
+    assert "Wysłaliśmy link potwierdzający na adres ewa.nowy@example.com" in text_of(response)
+    assert not einvoice_state(app)["active"]
+    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+                     outbox(app, "email", "ewa.nowy@example.com")[-1].body_text).group(1)
+
+    # Opened in the mail app, which is not logged in: a page with a button; GET changes nothing.
+    mail_app = make_visitor()
+    page = mail_app.get(link)
+    assert page.status_code == 200 and "Potwierdź adres" in text_of(page)
+    assert not einvoice_state(app)["active"]
+    confirmed = mail_app.post(link)
+    assert "e-Faktura została aktywowana" in text_of(confirmed)
+    state = einvoice_state(app)
+    assert state["active"] and state["address"] == "ewa.nowy@example.com"
+    assert state["consents"] == [("activated", "ewa.nowy@example.com", "2026-11", "banner")]
+
+    # The same link again: it has been used.
+    again = mail_app.post(link)
+    assert again.status_code == 410
+    assert "Ten link został już wykorzystany" in text_of(again)
+    assert len(einvoice_state(app)["consents"]) == 1
+
+
+def test_tampered_and_expired_confirmation_links(app, visitor, make_visitor, customers):
+    log_in(visitor)
+    activate(visitor, email="ewa.nowy@example.com")
+    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+                     outbox(app, "email", "ewa.nowy@example.com")[-1].body_text).group(1)
+    stranger = make_visitor()
+    tampered = stranger.get(link[:-4] + "AAAA")
+    assert tampered.status_code == 400 and "Ten link jest nieprawidłowy" in text_of(tampered)
+    app.config["EINVOICE_LINK_LIFETIME"] = timedelta(seconds=-1)
+    expired = stranger.get(link)
+    assert expired.status_code == 410 and "Ten link wygasł" in text_of(expired)
+    assert stranger.post(link).status_code == 410
+    assert not einvoice_state(app)["active"]
+
+
+def test_changing_the_address(app, visitor, make_visitor, customers):
+    log_in(visitor)
+    activate(visitor)
+    response = visitor.post("/e-faktura/adres", {"email": "ewa.kaminska@example.com"})
+    assert response.status_code == 422
+    assert "Powiadomienia o fakturach już trafiają na ten adres." in text_of(response)
+    response = visitor.post("/e-faktura/adres", {"email": "faktury@example.com"})
+    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+                     outbox(app, "email", "faktury@example.com")[-1].body_text).group(1)
+    assert einvoice_state(app)["address"] == "ewa.kaminska@example.com"
+    make_visitor().post(link)
+    state = einvoice_state(app)
+    assert state["address"] == "faktury@example.com"
+    assert state["consents"][-1][:2] == ("address_changed", "faktury@example.com")
+
+
+def test_switching_off_needs_a_confirmation_step(app, visitor, customers):
+    log_in(visitor)
+    activate(visitor)
+    page = visitor.get("/e-faktura/wylacz")
+    assert "Wyłączyć e-Fakturę?" in text_of(page)
+    assert einvoice_state(app)["active"]  # the GET only asks
+    response = visitor.post("/e-faktura/wylacz")
+    assert "e-Faktura została wyłączona" in text_of(visitor.client.get("/moje-konto"))
+    state = einvoice_state(app)
+    assert not state["active"]
+    assert [c[0] for c in state["consents"]] == ["activated", "withdrawn"]
+    assert outbox(app, "email", "ewa.kaminska@example.com")[-1].subject == \
+        "e-Faktura została wyłączona"
+    assert response.status_code == 200
+    # And the banner is back.
+    assert BANNER_TEXT in text_of(visitor.client.get("/strona-glowna"))
+
+
+def test_einvoice_pages_need_a_login(visitor):
+    for url in ("/e-faktura/aktywuj", "/e-faktura/adres", "/e-faktura/wylacz",
+                "/e-faktura/szczegoly", "/strona-glowna", "/moje-konto"):
+        response = visitor.client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/")
+    response = visitor.post("/e-faktura/aktywuj", {"email": "x@example.com",
+                                                   "accept_terms": "y"}, follow_redirects=False)
+    assert response.status_code == 302

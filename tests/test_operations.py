@@ -1,0 +1,145 @@
+"""What operators run (SPEC §8, §8.1): the CLI, configuration, migrations, the dev page."""
+
+import re
+
+import pytest
+from sqlalchemy import inspect, select
+
+from ebok import create_app
+from ebok.extensions import db
+from ebok.models import Account, Customer
+from conftest import TEST_CONFIG
+
+CSV = """customer_number,first_name,last_name,email,phone
+300 001,Adam,Zieliński,Adam.Zielinski@Example.com,600 700 900
+300-002,Beata,Lis,,+48 600 700 901
+300003,Cezary,Kot,cezary@example.com,
+,No,Number,x@example.com,
+30000A,Bad,Number,,
+300004,,Nameless,,
+300005,Bad,Mail,not-an-address,
+300006,Bad,Phone,,12345
+300001,Adam,Again,,
+"""
+
+
+def write_csv(tmp_path, text=CSV):
+    path = tmp_path / "customers.csv"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_customers_import_reports_and_is_idempotent(app, runner, tmp_path):
+    path = write_csv(tmp_path)
+    result = runner.invoke(args=["customers", "import", path])
+    assert result.exit_code == 0, result.output
+    assert "added: 3, updated: 0, unchanged: 0, rejected: 6" in result.output
+    for line, reason in [(5, "customer_number is empty"), (6, "must be 1 to 20 digits"),
+                         (7, "first_name is empty"), (8, "email is not a valid"),
+                         (9, "phone is not a valid"), (10, "repeated from line 2")]:
+        assert f"line {line}: {reason}" in result.output
+    with app.app_context():
+        adam = db.session.scalars(select(Customer).where(Customer.number == "300001")).one()
+        assert adam.email == "adam.zielinski@example.com" and adam.phone == "+48600700900"
+
+    result = runner.invoke(args=["customers", "import", path])
+    assert "added: 0, updated: 0, unchanged: 3, rejected: 6" in result.output
+
+    changed = CSV.replace("600 700 900", "600 700 999")
+    result = runner.invoke(args=["customers", "import", write_csv(tmp_path, changed)])
+    assert "added: 0, updated: 1, unchanged: 2" in result.output
+
+
+def test_import_never_deletes_and_keeps_accounts(app, runner, tmp_path, customers):
+    result = runner.invoke(args=["customers", "import", write_csv(tmp_path)])
+    assert result.exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Customer.id))) == 5 + 3
+        assert db.session.scalar(select(db.func.count(Account.id))) == 1
+
+
+def test_import_refuses_a_file_with_the_wrong_header(runner, tmp_path):
+    result = runner.invoke(args=["customers", "import",
+                                 write_csv(tmp_path, "number,name\n1,2\n")])
+    assert result.exit_code != 0
+    assert "customer_number,first_name,last_name,email,phone" in result.output
+
+
+def test_demo_seed_covers_every_kind_and_can_run_twice(app, runner):
+    first = runner.invoke(args=["demo", "seed"])
+    second = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    for text in ("e-mail only", "phone only", "neither", "already registered"):
+        assert text in first.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Customer.id))) == 5
+        assert db.session.scalar(select(db.func.count(Account.id))) == 1
+
+
+def test_outbox_deliver_command(app, runner, visitor, customers):
+    app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
+    visitor.post("/rejestracja/", {"number": customers["both"].number, "action": "next"})
+    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700800",
+                                         "action": "next"})
+    from conftest import outbox
+
+    assert [m.status for m in outbox(app)] == ["pending"]
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert [m.status for m in outbox(app)] == ["sent"]
+
+
+def test_db_upgrade_builds_the_schema_the_models_describe(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/m.db"})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        assert differences == []
+        assert set(inspect(db.engine).get_table_names()) >= {
+            "customers", "accounts", "verifications", "outbox_messages"}
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="FLASK_SECRET_KEY"):
+        create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def test_production_configuration(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
+    monkeypatch.setenv("FLASK_MAIL_PORT", "587")
+    monkeypatch.setenv("FLASK_SMS_GATEWAY_URL", "https://sms.example.pl/send")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = create_app({"RATELIMIT_STORAGE_URI": "memory://",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["MAIL_PORT"] == 587
+    assert app.config["MAIL_BACKEND"] == "smtp" and app.config["SMS_BACKEND"] == "http"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    # The development messages page does not exist in production.
+    assert app.test_client().get("/dev/wiadomosci").status_code == 404
+
+
+def test_the_development_messages_page_lists_codes(tmp_path):
+    from conftest import Visitor
+
+    app = create_app({**TEST_CONFIG, "DEBUG": True,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})
+    with app.app_context():
+        db.create_all()
+        db.session.add(Customer(number="400001", first_name="Ola", last_name="Nowak",
+                                phone="+48600700123"))
+        db.session.commit()
+    visitor = Visitor(app.test_client(), htmx=False)
+    visitor.post("/rejestracja/", {"number": "400001", "action": "next"})
+    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700123",
+                                         "action": "next"})
+    page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
+    assert "+48600700123" in page
+    assert re.search(r"Strefa Klienta: .*\b\d{6}\b", page)
