@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.errors.routes import bp as errors_bp
     from ebok.guide.routes import bp as guide_bp
     from ebok.password_reset import bp as password_reset_bp
+    from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration import bp as registration_bp
 
     app.register_blueprint(errors_bp)
@@ -111,5 +112,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(einvoice_bp)
     app.register_blueprint(guide_bp)
+    app.register_blueprint(pwa_bp)
     if app.debug or app.config.get("DEV_OUTBOX_PAGE"):
         app.register_blueprint(dev_bp)

@@ -71,4 +71,4 @@ DEFAULTS = {
 }
 
 # Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.
-DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105

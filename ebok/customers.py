@@ -85,7 +85,7 @@ def _clean_row(row: dict) -> tuple[dict, str | None]:
 
 
 # Each kind of customer a newcomer needs to try every path of the wizard.
-DEMO_PASSWORD = "Strefa#2026"
+DEMO_PASSWORD = "Strefa#2026"  # noqa: S105 (printed by `demo seed` on purpose)
 DEMO_CUSTOMERS = [
     # number, first name, last name, e-mail, phone, registered, what it shows
     ("100001", "Anna", "Nowak", "anna.nowak@example.com", "+48600100001", False,

@@ -2,8 +2,8 @@
 one customer never sees or changes another's data."""
 
 from helpers import follow, text_of
+from support import TEST_PASSWORD, account_of, outbox
 
-from conftest import TEST_PASSWORD, account_of, outbox
 from ebok.extensions import db
 from ebok.models import Account
 from ebok.passwords import hash_password

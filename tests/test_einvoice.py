@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from helpers import follow, text_of
 from sqlalchemy import select
+from support import TEST_PASSWORD, outbox
 
-from conftest import TEST_PASSWORD, outbox
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
 

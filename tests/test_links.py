@@ -4,8 +4,7 @@
 from datetime import timedelta
 
 from helpers import text_of
-
-from conftest import last_link
+from support import last_link
 
 NEW_PASSWORD = "Nowe#Haslo1"
 
@@ -82,7 +81,7 @@ def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, 
                                                "action": "next"})):
         response = visitor.post(url, data, base_url="https://evil.example.com")
         assert response.request.host == "evil.example.com"
-    from conftest import outbox
+    from support import outbox
 
     body = outbox(app, "email", customer.email)[-1].body_text
     assert "https://ebok.example.pl/rejestracja/link/" in body

@@ -1,8 +1,7 @@
 """Logowanie (SPEC §2) and logout, as plain requests and as htmx."""
 
 from helpers import assert_shape, field_value, follow, text_of
-
-from conftest import TEST_PASSWORD, account_of
+from support import TEST_PASSWORD, account_of
 
 
 def log_in(visitor, login, password=TEST_PASSWORD):

@@ -4,11 +4,11 @@ import re
 
 import pytest
 from sqlalchemy import inspect, select
+from support import TEST_CONFIG
 
 from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Account, Customer
-from conftest import TEST_CONFIG
 
 CSV = """customer_number,first_name,last_name,email,phone
 300 001,Adam,Zieliński,Adam.Zielinski@Example.com,600 700 900
@@ -81,7 +81,7 @@ def test_outbox_deliver_command(app, runner, visitor, customers):
     visitor.post("/rejestracja/", {"number": customers["both"].number, "action": "next"})
     visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700800",
                                          "action": "next"})
-    from conftest import outbox
+    from support import outbox
 
     assert [m.status for m in outbox(app)] == ["pending"]
     result = runner.invoke(args=["outbox", "deliver"])
@@ -127,7 +127,7 @@ def test_production_configuration(monkeypatch, tmp_path):
 
 
 def test_the_development_messages_page_lists_codes(tmp_path):
-    from conftest import Visitor
+    from support import Visitor
 
     app = create_app({**TEST_CONFIG, "DEBUG": True,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})

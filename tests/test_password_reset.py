@@ -1,8 +1,7 @@
 """Zapomniałem hasła (SPEC §4): the wizard's steps ending in a new password."""
 
 from helpers import follow, text_of
-
-from conftest import TEST_PASSWORD, account_of, last_code, last_link, outbox
+from support import TEST_PASSWORD, account_of, last_code, last_link, outbox
 
 NEW_PASSWORD = "Nowe#Haslo1"
 

@@ -2,8 +2,7 @@
 
 import pytest
 from helpers import assert_shape, field_value, follow, text_of
-
-from conftest import account_of, last_code, last_link, outbox
+from support import account_of, last_code, last_link, outbox
 
 NEW_PASSWORD = "Nowe#Haslo1"
 

@@ -8,8 +8,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 from helpers import follow, text_of
-
-from conftest import account_of
+from support import account_of
 
 
 class Inbox:

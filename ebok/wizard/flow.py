@@ -2,9 +2,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response
-from markupsafe import Markup
-
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from ebok.models import Customer, Verification
 

@@ -3,7 +3,6 @@
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 
 from ebok import verification
 from ebok.extensions import db
@@ -47,7 +46,7 @@ def make_blueprint(flow: Flow) -> Blueprint:
         if customer is not None and flow.refusal(customer):
             # Finished in another tab or window, for example.
             state.clear()
-            flash(Markup(flow.refusal(customer)), "status")
+            flash(flow.refusal(customer), "status")
             return None
         return customer
 
@@ -123,6 +122,7 @@ def make_blueprint(flow: Flow) -> Blueprint:
             else:
                 state.save(flow.name, channel=form.channel.data, verification_id=record.id,
                            verified_id=None)
+                flash(steps.sent_message(customer, form.channel.data), "status")
                 return redirect_to(step_url("code" if form.channel.data == "sms"
                                             else "check_inbox"))
         elif form.is_submitted():

@@ -49,8 +49,8 @@ def find_customer(flow: Flow, typed: str) -> Customer:
         number = normalize_customer_number(typed)
         if len(number) > CUSTOMER_NUMBER_MAX_DIGITS:
             raise StepError(
-                _("A customer number has at most %(num)d digits. Check it on your contract or bill.",
-                  num=CUSTOMER_NUMBER_MAX_DIGITS)
+                _("A customer number has at most %(num)d digits. Check it on your contract "
+                  "or bill.", num=CUSTOMER_NUMBER_MAX_DIGITS)
             )
         throttle.hit("RATELIMIT_NUMBER_LOOKUP")
         customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
@@ -129,8 +129,8 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
     throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}")
     record, secret = verification.start(customer, flow.purpose, channel)
     if channel == "sms":
-        messages.send_sms(customer.phone, f"{flow.purpose}_code", code=secret,
-                          minutes=int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60))
+        minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)
+        messages.send_sms(customer.phone, f"{flow.purpose}_code", code=secret, minutes=minutes)
         log.info("code sent customer=%s flow=%s to=%s", customer.id, flow.purpose,
                  mask_phone(customer.phone))
     else:
@@ -141,6 +141,15 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
                  mask_email(customer.email))
     db.session.commit()
     return record
+
+
+def sent_message(customer: Customer, channel: str) -> str:
+    """For the live region: where the code or link has gone."""
+    from ebok.templating import format_phone
+
+    if channel == "sms":
+        return _("We have sent an SMS code to %(phone)s.", phone=format_phone(customer.phone))
+    return _("We have sent a link to %(email)s.", email=customer.email)
 
 
 def check_code(record: Verification, typed: str) -> None:

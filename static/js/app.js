@@ -98,6 +98,10 @@
     setUpChecklists(root);
   }
 
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(function () { /* works without it */ });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     setUpDialog();

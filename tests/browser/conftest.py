@@ -1,0 +1,135 @@
+"""Real-browser tests: the app served on loopback by a thread, Debian's Chromium driven by
+Playwright (its own browser download does not work here), at a phone and a desktop size."""
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from support import TEST_CONFIG, TEST_PASSWORD
+from werkzeug.serving import make_server
+
+from ebok import create_app
+from ebok.extensions import db, limiter
+from ebok.models import Account, Customer, OutboxMessage
+from ebok.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+# As the machine's probe starts it: no sandbox as root, nothing reaching the network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make browsers`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class LiveApp:
+    def __init__(self, app, url):
+        self.app = app
+        self.url = url
+
+    def last_message(self, recipient: str) -> str:
+        with self.app.app_context():
+            message = db.session.scalars(
+                db.select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+                .order_by(OutboxMessage.id.desc())).first()
+            assert message is not None, f"nothing sent to {recipient}"
+            return message.body_text
+
+    def last_code(self, phone: str) -> str:
+        return re.search(r"\b(\d{6})\b", self.last_message(phone)).group(1)
+
+    def last_link(self, email: str) -> str:
+        found = re.search(r"https?://[^/\s]+(/\S+)", self.last_message(email)).group(1)
+        return self.url + found
+
+
+@pytest.fixture
+def live(tmp_path):
+    app = create_app({**TEST_CONFIG,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
+                      "PREFERRED_URL_SCHEME": "http"})
+    with app.app_context():
+        db.create_all()
+        limiter.reset()
+        both = Customer(number="200001", first_name="Anna", last_name="Nowak",
+                        email="anna.nowak@example.com", phone="+48600700800")
+        email_only = Customer(number="200002", first_name="Jan", last_name="Kowalski",
+                              email="jan.kowalski@example.com")
+        registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska",
+                              email="ewa.kaminska@example.com", phone="+48600700805")
+        db.session.add_all([both, email_only, registered])
+        db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    app.config["SERVER_NAME"] = None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveApp(app, f"http://127.0.0.1:{port}")
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser, live):
+    """A fresh browser tab at a phone and at a desktop size; fails on any console error,
+    Content-Security-Policy violation included."""
+    context = browser.new_context(viewport=VIEWPORTS[request.param], locale="pl-PL")
+    tab = context.new_page()
+    tab.viewport_name = request.param
+    errors = []
+    tab.allowed_console_errors = []  # a test that provokes an error names it here
+    tab.on("console", lambda message: errors.append(message.text)
+           if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+    unexpected = [error for error in errors
+                  if not any(allowed in error for allowed in tab.allowed_console_errors)]
+    assert not unexpected, f"errors in the browser console: {unexpected}"
+
+
+_AXE_SOURCE = None
+
+
+def audit(page, state: str) -> None:
+    """Runs axe-core in the page; any violation at WCAG 2.0/2.1/2.2 A and AA or best
+    practice fails the test, naming the state."""
+    global _AXE_SOURCE
+    if _AXE_SOURCE is None:
+        _AXE_SOURCE = (ROOT / "node_modules/axe-core/axe.min.js").read_text()
+    # Evaluated through DevTools, so the page's CSP (rightly) does not block it.
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(_AXE_SOURCE + "\n;undefined")
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+        ".then(r => ({violations: r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ' ' + n.failureSummary)})),"
+        " passes: r.passes.length}))",
+        AXE_TAGS,
+    )
+    violations = result["violations"]
+    assert not violations, f"axe violations in {state}: " + json.dumps(violations, indent=1,
+                                                                       ensure_ascii=False)
+
+
+@pytest.fixture
+def axe():
+    return audit

@@ -1,0 +1,121 @@
+"""Keyboard only (WCAG 2.1.1): the journeys with Tab, Shift+Tab, Enter, Space and Escape,
+never a click; focus always visible where it lands."""
+
+from support import TEST_PASSWORD
+
+NEW_PASSWORD = "Nowe#Haslo1"
+
+
+def tab_to(page, selector: str, limit: int = 40, backwards: bool = False) -> None:
+    """Presses Tab (or Shift+Tab) until the focused element matches `selector`."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            assert_focus_visible(page)
+            return
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def assert_focus_visible(page) -> None:
+    style = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return {outline: s.outlineStyle, width: s.outlineWidth, shadow: s.boxShadow,"
+        " background: s.backgroundColor}; }")
+    visible = (style["outline"] != "none" and style["width"] != "0px") or style["shadow"] != "none"
+    assert visible, f"no visible focus indicator: {style}"
+
+
+def focus_is(page, selector: str) -> bool:
+    return page.evaluate("s => document.activeElement.matches(s)", selector)
+
+
+def test_register_by_sms_with_the_keyboard_alone(page, live):
+    page.goto(live.url + "/")
+    tab_to(page, "a[href='/rejestracja/']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rejestracja/")
+    tab_to(page, "#number")
+    page.keyboard.type("200001")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rejestracja/sposob")
+    assert focus_is(page, "h1")
+    tab_to(page, "#channel-0")
+    page.keyboard.press("Space")
+    tab_to(page, "#phone")
+    page.keyboard.type("600 700 800")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rejestracja/kod")
+    tab_to(page, "#code")
+    page.keyboard.type(live.last_code("+48600700800"))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rejestracja/haslo")
+    tab_to(page, "#password")
+    page.keyboard.type(NEW_PASSWORD)
+    tab_to(page, "#password_repeat")
+    page.keyboard.type(NEW_PASSWORD)
+    # Back to the first field with Shift+Tab, and the show-password toggle by Space.
+    tab_to(page, "#password", backwards=True)
+    page.keyboard.press("Tab")
+    assert focus_is(page, "[data-show-password]")
+    page.keyboard.press("Space")
+    assert page.locator("#password").get_attribute("type") == "text"
+    tab_to(page, "button[value='next']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/strona-glowna")
+
+
+def test_the_activation_window_with_the_keyboard_alone(page, live):
+    page.goto(live.url + "/")
+    tab_to(page, "#login")
+    page.keyboard.type("200005")
+    tab_to(page, "#password")
+    page.keyboard.type(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/strona-glowna")
+    tab_to(page, "#einvoice-activate-banner")
+    page.keyboard.press("Enter")
+    page.locator("dialog#dialog[open]").wait_for()
+    assert focus_is(page, "#dialog-title")
+    page.keyboard.press("Escape")
+    assert focus_is(page, "#einvoice-activate-banner")
+    page.keyboard.press("Enter")
+    page.locator("dialog#dialog[open]").wait_for()
+    tab_to(page, "#accept_terms")
+    page.keyboard.press("Space")
+    tab_to(page, "#dialog-content button[type=submit]")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="e-Faktura została aktywowana").wait_for()
+    tab_to(page, "#dialog-content button[value=done]")
+    page.keyboard.press("Enter")
+    assert not page.locator("dialog#dialog").evaluate("d => d.open")
+    assert page.locator("#einvoice-banner").count() == 0
+
+
+def test_forgotten_password_and_switching_off_with_the_keyboard_alone(page, live):
+    page.goto(live.url + "/")
+    tab_to(page, "a[href='/zapomnialem-hasla/']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/zapomnialem-hasla/")
+    tab_to(page, "#number")
+    page.keyboard.type("200005")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/zapomnialem-hasla/sposob")
+    tab_to(page, "#channel-1")
+    page.keyboard.press("Space")
+    tab_to(page, "#email")
+    page.keyboard.type("ewa.kaminska@example.com")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/zapomnialem-hasla/sprawdz-poczte")
+    page.goto(live.last_link("ewa.kaminska@example.com"))
+    tab_to(page, "#password")
+    page.keyboard.type(NEW_PASSWORD)
+    tab_to(page, "#password_repeat")
+    page.keyboard.type(NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Logowanie do Strefy Klienta").wait_for()
+    tab_to(page, "#login")
+    page.keyboard.type("200005")
+    tab_to(page, "#password")
+    page.keyboard.type(NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/strona-glowna")

@@ -1,0 +1,116 @@
+"""Layout for small screens and zoom (WCAG 1.4.10 reflow, 2.5.8 target size), dark mode,
+and the PWA: manifest, installability, and the offline page."""
+
+import pytest
+from support import TEST_PASSWORD
+
+
+def log_in(page, live):
+    page.goto(live.url + "/")
+    page.get_by_label("Numer klienta lub login").fill("200005")
+    page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Zaloguj").click()
+    page.wait_for_url(live.url + "/strona-glowna")
+
+
+def assert_reflows(page, state: str) -> None:
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{state} scrolls sideways by {overflow}px at 320 px"
+
+
+def assert_targets_big_enough(page, state: str) -> None:
+    small = page.evaluate("""() => [...document.querySelectorAll(
+        'button, input, select, summary, a.button, .link-list a, .site-nav a')]
+        .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+        .map(e => [e.id || e.textContent.trim().slice(0, 30), e.getBoundingClientRect()])
+        .filter(([, r]) => r.width < 24 || r.height < 24)
+        .map(([name, r]) => name + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))""")
+    assert not small, f"targets under 24x24 px in {state}: {small}"
+
+
+@pytest.fixture
+def narrow(browser, live):
+    """320 CSS px wide: a small phone, or a 1280 px window at 400 % zoom."""
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale="pl-PL")
+    yield context.new_page()
+    context.close()
+
+
+def test_every_screen_reflows_at_320_px(narrow, live):
+    page = narrow
+    for path in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja"):
+        page.goto(live.url + path)
+        assert_reflows(page, path)
+        assert_targets_big_enough(page, path)
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("1" * 60)
+    page.get_by_role("button", name="Dalej").click()
+    page.locator("#error-summary").wait_for()
+    assert_reflows(page, "customer number step with an error")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("SMS").check()
+    assert_reflows(page, "channel step")
+    assert_targets_big_enough(page, "channel step")
+    log_in(page, live)
+    assert_reflows(page, "Strona Główna")
+    page.locator("#einvoice-activate-banner").click()
+    page.locator("dialog#dialog[open]").wait_for()
+    assert_reflows(page, "the activation window")
+    assert_targets_big_enough(page, "the activation window")
+    page.keyboard.press("Escape")
+    page.goto(live.url + "/moje-konto")
+    assert_reflows(page, "Moje Konto")
+
+
+def test_dark_mode_keeps_aa_contrast(browser, live, axe):
+    context = browser.new_context(color_scheme="dark", reduced_motion="reduce",
+                                  viewport={"width": 360, "height": 740}, locale="pl-PL")
+    page = context.new_page()
+    page.goto(live.url + "/")
+    axe(page, "login page in dark mode")
+    page.get_by_label("Numer klienta lub login").fill("200005")
+    page.get_by_label("Hasło", exact=True).fill("x")
+    page.get_by_role("button", name="Zaloguj").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "login page with an error in dark mode")
+    log_in(page, live)
+    page.locator("#einvoice-activate-banner").click()
+    page.locator("dialog#dialog[open]").wait_for()
+    axe(page, "the activation window in dark mode")
+    context.close()
+
+
+def test_the_manifest_and_installability(page, live):
+    page.goto(live.url + "/")
+    manifest = page.evaluate(
+        "() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["lang"] == "pl" and manifest["display"] == "standalone"
+    assert manifest["start_url"] == "/" and manifest["scope"] == "/" and manifest["id"] == "/"
+    sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    session = page.context.new_cdp_session(page)
+    errors = session.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert errors == []
+
+
+def test_offline_page_and_nothing_personal_cached(page, live):
+    log_in(page, live)
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()  # now the worker controls the page
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    page.allowed_console_errors.append("net::ERR_INTERNET_DISCONNECTED")
+    page.context.set_offline(True)
+    page.goto(live.url + "/moje-konto")
+    page.get_by_role("heading", name="Brak połączenia z internetem").wait_for()
+    page.context.set_offline(False)
+    cached = page.evaluate("""async () => {
+        const urls = [];
+        for (const name of await caches.keys()) {
+          for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+        }
+        return urls.map(u => new URL(u).pathname); }""")
+    assert "/offline" in cached
+    assert all(path.startswith("/static/") or path == "/offline" for path in cached), cached
