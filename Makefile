@@ -36,6 +36,12 @@ browsers:
 test: setup browsers
 	$(VENV)/bin/pytest
 
+# A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
+screenshots: setup browsers
+	rm -rf screenshots
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py
+	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
+
 # Extract the strings from the code and templates and merge them into the catalogs.
 catalog-update: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \

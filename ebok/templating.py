@@ -9,7 +9,9 @@ from ebok.passwords import password_rule
 
 
 def field_attributes(field, *, hint=None, css_class="input", **attributes) -> dict:
-    """The attributes that tie an input to its hint and error message (WCAG 1.3.1, 3.3.1)."""
+    """The attributes that tie an input to its hint and error message (WCAG 1.3.1, 3.3.1).
+    Attributes given as None are left out."""
+    attributes = {name: value for name, value in attributes.items() if value is not None}
     described_by = [f"{field.id}-hint"] if hint else []
     if field.errors:
         described_by.append(f"{field.id}-error")

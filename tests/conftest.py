@@ -63,7 +63,7 @@ def customers(app):
     """Customers of every kind the wizard must handle."""
     rows = {
         "both": Customer(number="200001", first_name="Anna", last_name="Nowak",
-                         email="anna.nowak@example.com", phone="+48600700800"),
+                         email="anna.nowak@example.com", phone="+48512345678"),
         "email_only": Customer(number="200002", first_name="Jan", last_name="Kowalski",
                                email="jan.kowalski@example.com"),
         "phone_only": Customer(number="200003", first_name="Maria", last_name="Wiśniewska",

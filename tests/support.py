@@ -35,7 +35,7 @@ class Visitor:
         self.client = client
         self.htmx = htmx
         self.csrf_token = None
-        self.referer = "https://localhost/"
+        self.referer = None  # by default the page's own origin, as a browser sends it
 
     @property
     def headers(self):
@@ -64,7 +64,8 @@ class Visitor:
             data.setdefault("csrf_token", self.csrf_token)
         kwargs.setdefault("follow_redirects", True)
         # Tests run over https, as production does, where Flask-WTF checks the Referer.
-        headers = {**self.headers, "Referer": self.referer}
+        host = self.client.application.config["SERVER_NAME"] or "localhost"
+        headers = {**self.headers, "Referer": self.referer or f"https://{host}/"}
         return self._remember_token(self.client.post(url, data=data, headers=headers, **kwargs))
 
 

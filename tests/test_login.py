@@ -46,7 +46,7 @@ def test_login_by_customer_number_and_logout(app, visitor, customers):
     # Logout is a POST; a GET does not log anyone out.
     assert visitor.client.get("/wyloguj").status_code in (404, 405)
     assert visitor.client.get("/strona-glowna").status_code == 200
-    response = visitor.post("/wyloguj")
+    response = follow(visitor, visitor.post("/wyloguj"))
     assert "Wylogowano" in text_of(response)
     assert visitor.client.get("/strona-glowna").status_code == 302
 

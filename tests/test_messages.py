@@ -41,8 +41,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMAIL = "jan.kowalski@example.pl"
 MASKED_EMAIL = "j***@example.pl"
-PHONE = "+48600700800"
-MASKED_PHONE = "+48 *** *** 800"
+PHONE = "+48512345678"
+MASKED_PHONE = "+48 *** *** 678"
 CODE = "482916"
 LINK = "https://strefa.example.test/rejestracja/link/Zx81-secret-token"
 SUBJECT = "Rejestracja w Strefie Klienta – potwierdź adres"
@@ -280,7 +280,7 @@ def test_send_sms_renders_the_stripped_text(msg_ctx):
     assert row.subject is None and row.body_html is None
 
 
-@pytest.mark.parametrize("to", ["600700800", "+48 600 700 800", "", "+48600700800\n"])
+@pytest.mark.parametrize("to", ["512345678", "+48 512 345 678", "", "+48512345678\n"])
 def test_send_sms_wants_an_e164_number(msg_ctx, to):
     with pytest.raises(ValueError, match="E.164"):
         send_sms(to, "_test/hello", code=CODE)
@@ -681,7 +681,7 @@ def test_postgresql_concurrent_workers_send_each_message_once(msg_pg_app):
 def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway, caplog):
     caplog.set_level(logging.WARNING, logger="ebok.messages")
     stuck_id = msg_queue_sms()
-    busy_id = msg_queue_sms("+48600700801")
+    busy_id = msg_queue_sms("+48512345679")
     for message_id, minutes in ((stuck_id, 11), (busy_id, 1)):
         db.session.execute(
             update(OutboxMessage)

@@ -33,7 +33,7 @@ def change_password():
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
-        problems = settings.change_password(current_user, form.current_password.data,
+        problems = settings.change_password(current_user._get_current_object(), form.current_password.data,
                                             form.password.data, form.password_repeat.data)
         if not problems:
             flash(_("Your password has been changed. You have been logged out on every other "
@@ -56,7 +56,7 @@ def login_name():
     if not form.is_submitted():
         form.login_name.data = current_user.login_name
     if form.validate_on_submit():
-        problem = settings.set_login_name(current_user, form.login_name.data)
+        problem = settings.set_login_name(current_user._get_current_object(), form.login_name.data)
         if problem is None:
             flash(_("Your login has been saved.") if current_user.login_name
                   else _("Your login has been removed."), "status")

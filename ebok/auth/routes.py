@@ -16,8 +16,9 @@ bp = Blueprint("auth", __name__)
 log = logging.getLogger("ebok.auth")
 
 
-@bp.route("/", methods=["GET", "POST"])
+# Decorators apply bottom up: "/" is registered first, so url_for builds it.
 @bp.route("/logowanie", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)

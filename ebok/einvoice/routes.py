@@ -47,7 +47,7 @@ def details():
 @bp.route("/aktywuj", methods=["GET", "POST"])
 @login_required
 def activate():
-    account = current_user
+    account = current_user._get_current_object()
     source = _source()
     form = ActivationForm()
     status = 200
@@ -109,7 +109,7 @@ def confirm(token: str):
 @bp.route("/adres", methods=["GET", "POST"])
 @login_required
 def change_address():
-    account = current_user
+    account = current_user._get_current_object()
     if not account.einvoice_active:
         return redirect_to(url_for("account.my_account"), leave_panel=True)
     form = AddressForm()
@@ -137,7 +137,7 @@ def change_address():
 @bp.route("/wylacz", methods=["GET", "POST"])
 @login_required
 def withdraw():
-    account = current_user
+    account = current_user._get_current_object()
     if not account.einvoice_active:
         return redirect_to(url_for("account.my_account"), leave_panel=True)
     form = WithdrawForm()

@@ -2,6 +2,7 @@
 Playwright (its own browser download does not work here), at a phone and a desktop size."""
 
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -66,7 +67,7 @@ def live(tmp_path):
         db.create_all()
         limiter.reset()
         both = Customer(number="200001", first_name="Anna", last_name="Nowak",
-                        email="anna.nowak@example.com", phone="+48600700800")
+                        email="anna.nowak@example.com", phone="+48512345678")
         email_only = Customer(number="200002", first_name="Jan", last_name="Kowalski",
                               email="jan.kowalski@example.com")
         registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska",
@@ -107,6 +108,8 @@ def page(request, browser, live):
 
 
 _AXE_SOURCE = None
+# `make screenshots` sets this: every audited state is also saved as a PNG for reviewers.
+SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 
 
 def audit(page, state: str) -> None:
@@ -125,6 +128,11 @@ def audit(page, state: str) -> None:
         " passes: r.passes.length}))",
         AXE_TAGS,
     )
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(exist_ok=True)
+        name = re.sub(r"[^a-z0-9]+", "-", state.lower()).strip("-")
+        viewport = getattr(page, "viewport_name", "custom")
+        page.screenshot(path=f"{SCREENSHOTS}/{viewport}-{name}.png", full_page=True)
     violations = result["violations"]
     assert not violations, f"axe violations in {state}: " + json.dumps(violations, indent=1,
                                                                        ensure_ascii=False)

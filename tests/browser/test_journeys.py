@@ -45,13 +45,13 @@ def test_register_by_sms(page, live, axe):
     axe(page, "registration: channel")
 
     page.get_by_label("SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("600 700 801")
+    page.get_by_label("Podaj swój numer telefonu").fill("512 345 679")
     page.get_by_role("button", name="Dalej").click()
     page.locator("#error-summary").wait_for()
-    assert page.get_by_label("Podaj swój numer telefonu").input_value() == "600 700 801"
+    assert page.get_by_label("Podaj swój numer telefonu").input_value() == "512 345 679"
     axe(page, "registration: channel, with a mismatched phone")
 
-    page.get_by_label("Podaj swój numer telefonu").fill("+48 600 700 800")
+    page.get_by_label("Podaj swój numer telefonu").fill("+48 512 345 678")
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj kod SMS").wait_for()
     assert "Wysłaliśmy kod SMS" in page.locator("#status").inner_text()
@@ -68,7 +68,7 @@ def test_register_by_sms(page, live, axe):
     # Pasting works: the code goes into the one box as a whole.
     page.get_by_label("Podaj kod SMS").fill("")
     page.get_by_label("Podaj kod SMS").focus()
-    page.keyboard.insert_text(live.last_code("+48600700800"))
+    page.keyboard.insert_text(live.last_code("+48512345678"))
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj hasło").wait_for()
     assert page.url.endswith("/rejestracja/haslo")
@@ -192,9 +192,9 @@ def test_password_checklist_while_typing(page, live):
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("600700800")
+    page.get_by_label("Podaj swój numer telefonu").fill("512345678")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48600700800"))
+    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48512345678"))
     page.get_by_role("button", name="Dalej").click()
     password = page.get_by_label("Podaj hasło")
     checklist = page.locator("[data-password-checklist]")
