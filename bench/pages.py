@@ -17,11 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support import TEST_CONFIG  # noqa: E402
+
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
 from ebok.models import Customer  # noqa: E402
 from ebok.passwords import hash_password  # noqa: E402
-from support import TEST_CONFIG  # noqa: E402
 
 ROUNDS = 50
 

@@ -128,6 +128,25 @@
     var dialog = document.getElementById("dialog");
     if (!dialog || dialog.dataset.ready) return;
     dialog.dataset.ready = "1";
+    // Browsers let Tab leave a modal dialog for their own toolbar; keep it inside.
+    dialog.addEventListener("keydown", function (event) {
+      if (event.key !== "Tab") return;
+      var focusable = Array.prototype.filter.call(dialog.querySelectorAll(
+        'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+        'select, textarea, summary, [tabindex]:not([tabindex="-1"])'),
+        function (element) { return element.getClientRects().length > 0; });
+      if (!focusable.length) return;
+      var first = focusable[0], last = focusable[focusable.length - 1];
+      var outside = !dialog.contains(document.activeElement) ||
+        document.activeElement === dialog.querySelector("[data-focus-after-swap]");
+      if (event.shiftKey && (document.activeElement === first || outside)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    });
     dialog.addEventListener("close", function () {
       document.getElementById("dialog-content").textContent = "";
       var target = dialogOpener && document.contains(dialogOpener) ? dialogOpener :

@@ -36,15 +36,15 @@ def test_the_activation_window(page, live, axe):
 
     # Escape closes it; focus returns to the button that opened it.
     page.keyboard.press("Escape")
+    page.wait_for_function("() => document.activeElement.id === 'einvoice-activate-banner'")
     assert not dialog.evaluate("d => d.open")
-    assert page.evaluate("document.activeElement.id") == "einvoice-activate-banner"
     assert page.locator("#dialog-content").inner_html().strip() == ""
 
     # Anuluj closes it the same way.
     open_window(page)
     page.get_by_role("button", name="Anuluj").click()
+    page.wait_for_function("() => document.activeElement.id === 'einvoice-activate-banner'")
     assert not dialog.evaluate("d => d.open")
-    assert page.evaluate("document.activeElement.id") == "einvoice-activate-banner"
 
     # Without accepting the terms: the error, in the window, focus on the summary.
     open_window(page)
@@ -61,5 +61,5 @@ def test_the_activation_window(page, live, axe):
     axe(page, "the activation window after success")
     page.get_by_role("button", name="Zamknij").click()
     # The button that opened it is gone with the banner: focus goes to the page heading.
-    assert page.evaluate("document.activeElement.tagName") == "H1"
+    page.wait_for_function("() => document.activeElement.tagName === 'H1'")
     assert page.url == live.url + "/strona-glowna"

@@ -1,8 +1,6 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
-import re
-
 from support import TEST_PASSWORD
 
 NEW_PASSWORD = "Nowe#Haslo1"
@@ -44,7 +42,7 @@ def test_register_by_sms(page, live, axe):
     assert focused(page).startswith("H1:")
     axe(page, "registration: channel")
 
-    page.get_by_label("SMS").check()
+    page.get_by_role("radio", name="SMS").check()
     page.get_by_label("Podaj swój numer telefonu").fill("512 345 679")
     page.get_by_role("button", name="Dalej").click()
     page.locator("#error-summary").wait_for()
@@ -93,7 +91,7 @@ def test_register_by_email_link(page, live, axe):
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200002")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("E-mail").check()
+    page.get_by_role("radio", name="E-mail").check()
     page.get_by_label("Podaj swój adres e-mail").fill(" Jan.Kowalski@example.com ")
     page.get_by_role("button", name="Dalej").click()
     wait_for_step(page, "Sprawdź pocztę")
@@ -106,7 +104,9 @@ def test_register_by_email_link(page, live, axe):
     page.get_by_role("button", name="Dalej").click()
     page.wait_for_url(live.url + "/strona-glowna")
 
-    # The used link now says so.
+    # The used link now says so (opened where nobody is logged in).
+    page.get_by_role("button", name="Wyloguj").click()
+    wait_for_step(page, "Logowanie do Strefy Klienta")
     page.goto(live.last_link("jan.kowalski@example.com"))
     wait_for_step(page, "Ten link został już wykorzystany")
     axe(page, "a used registration link")
@@ -119,9 +119,10 @@ def test_forgotten_password(page, live, axe):
     axe(page, "forgotten password: customer number")
     page.get_by_label("Numer klienta lub login").fill("200005")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("SMS").check()
+    page.get_by_role("radio", name="SMS").check()
     page.get_by_label("Podaj swój numer telefonu").fill("600700805")
     page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
     page.get_by_label("Podaj kod SMS").fill(live.last_code("+48600700805"))
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj hasło").fill(NEW_PASSWORD)
@@ -177,12 +178,13 @@ def test_activate_from_my_account_and_switch_off(page, live, axe):
 
 
 def test_network_failure_is_told_and_nothing_typed_is_lost(page, live):
-    page.allowed_console_errors.append("net::ERR_INTERNET_DISCONNECTED")
+    page.allowed_console_errors += ["net::ERR_INTERNET_DISCONNECTED", "Failed to fetch"]
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.context.set_offline(True)
     page.get_by_role("button", name="Dalej").click()
-    page.wait_for_function("document.getElementById('status').textContent.includes('internet')")
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.includes('internet')")
     assert page.get_by_label("Twój Numer Ewidencyjny Klienta").input_value() == "200001"
     page.context.set_offline(False)
 
@@ -191,12 +193,14 @@ def test_password_checklist_while_typing(page, live):
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("SMS").check()
+    page.get_by_role("radio", name="SMS").check()
     page.get_by_label("Podaj swój numer telefonu").fill("512345678")
     page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
     page.get_by_label("Podaj kod SMS").fill(live.last_code("+48512345678"))
     page.get_by_role("button", name="Dalej").click()
     password = page.get_by_label("Podaj hasło")
+    password.wait_for()
     checklist = page.locator("[data-password-checklist]")
     assert checklist.is_visible()
     def met():
@@ -210,10 +214,12 @@ def test_password_checklist_while_typing(page, live):
     password.type("ą")
     assert "allowed" not in met()
     page.wait_for_function(
-        "document.querySelector('[data-checklist-announcer]').textContent !== ''")
+        "() => document.querySelector('[data-checklist-announcer]').textContent !== ''")
     # The show/hide toggle, and the password never left the browser while typing.
-    toggle = page.get_by_role("button", name=re.compile("Pokaż hasło")).first
+    toggle = page.locator("[data-show-password][aria-controls=password]")
+    assert toggle.inner_text().startswith("Pokaż hasło")
     toggle.click()
+    assert toggle.inner_text().startswith("Ukryj hasło")
     assert password.get_attribute("type") == "text"
     assert toggle.get_attribute("aria-pressed") == "true"
     toggle.click()

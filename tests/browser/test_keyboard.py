@@ -25,6 +25,12 @@ def assert_focus_visible(page) -> None:
     assert visible, f"no visible focus indicator: {style}"
 
 
+def arrive(page, url_pattern: str) -> None:
+    """Waits for the next step: its URL pushed and focus moved to its heading."""
+    page.wait_for_url(url_pattern)
+    page.wait_for_function("() => document.activeElement.matches('h1, #error-summary')")
+
+
 def focus_is(page, selector: str) -> bool:
     return page.evaluate("s => document.activeElement.matches(s)", selector)
 
@@ -33,22 +39,22 @@ def test_register_by_sms_with_the_keyboard_alone(page, live):
     page.goto(live.url + "/")
     tab_to(page, "a[href='/rejestracja/']")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/rejestracja/")
+    arrive(page, "**/rejestracja/")
     tab_to(page, "#number")
     page.keyboard.type("200001")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/rejestracja/sposob")
+    arrive(page, "**/rejestracja/sposob")
     assert focus_is(page, "h1")
     tab_to(page, "#channel-0")
     page.keyboard.press("Space")
     tab_to(page, "#phone")
     page.keyboard.type("512 345 678")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/rejestracja/kod")
+    arrive(page, "**/rejestracja/kod")
     tab_to(page, "#code")
     page.keyboard.type(live.last_code("+48512345678"))
     page.keyboard.press("Enter")
-    page.wait_for_url("**/rejestracja/haslo")
+    arrive(page, "**/rejestracja/haslo")
     tab_to(page, "#password")
     page.keyboard.type(NEW_PASSWORD)
     tab_to(page, "#password_repeat")
@@ -77,7 +83,7 @@ def test_the_activation_window_with_the_keyboard_alone(page, live):
     page.locator("dialog#dialog[open]").wait_for()
     assert focus_is(page, "#dialog-title")
     page.keyboard.press("Escape")
-    assert focus_is(page, "#einvoice-activate-banner")
+    page.wait_for_function("() => document.activeElement.id === 'einvoice-activate-banner'")
     page.keyboard.press("Enter")
     page.locator("dialog#dialog[open]").wait_for()
     tab_to(page, "#accept_terms")
@@ -95,17 +101,19 @@ def test_forgotten_password_and_switching_off_with_the_keyboard_alone(page, live
     page.goto(live.url + "/")
     tab_to(page, "a[href='/zapomnialem-hasla/']")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/zapomnialem-hasla/")
+    arrive(page, "**/zapomnialem-hasla/")
     tab_to(page, "#number")
     page.keyboard.type("200005")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/zapomnialem-hasla/sposob")
-    tab_to(page, "#channel-1")
-    page.keyboard.press("Space")
+    arrive(page, "**/zapomnialem-hasla/sposob")
+    # In a radio group Tab stops once; the arrow keys move between the options.
+    tab_to(page, "#channel-0")
+    page.keyboard.press("ArrowDown")
+    assert focus_is(page, "#channel-1:checked")
     tab_to(page, "#email")
     page.keyboard.type("ewa.kaminska@example.com")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/zapomnialem-hasla/sprawdz-poczte")
+    arrive(page, "**/zapomnialem-hasla/sprawdz-poczte")
     page.goto(live.last_link("ewa.kaminska@example.com"))
     tab_to(page, "#password")
     page.keyboard.type(NEW_PASSWORD)

@@ -50,7 +50,7 @@ def test_every_screen_reflows_at_320_px(narrow, live):
     assert_reflows(page, "customer number step with an error")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("SMS").check()
+    page.get_by_role("radio", name="SMS").check()
     assert_reflows(page, "channel step")
     assert_targets_big_enough(page, "channel step")
     log_in(page, live)
@@ -82,7 +82,13 @@ def test_dark_mode_keeps_aa_contrast(browser, live, axe):
     context.close()
 
 
-def test_the_manifest_and_installability(page, live):
+def test_the_manifest_and_installability(playwright, live, tmp_path):
+    # A profile on disk: Chromium does not offer installing apps in incognito contexts.
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = context.new_page()
     page.goto(live.url + "/")
     manifest = page.evaluate(
         "() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
@@ -90,17 +96,18 @@ def test_the_manifest_and_installability(page, live):
     assert manifest["start_url"] == "/" and manifest["scope"] == "/" and manifest["id"] == "/"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     session = page.context.new_cdp_session(page)
     errors = session.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    context.close()
     assert errors == []
 
 
 def test_offline_page_and_nothing_personal_cached(page, live):
     log_in(page, live)
-    page.evaluate("navigator.serviceWorker.ready")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now the worker controls the page
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
     page.allowed_console_errors.append("net::ERR_INTERNET_DISCONNECTED")
     page.context.set_offline(True)
     page.goto(live.url + "/moje-konto")
