@@ -33,8 +33,9 @@ def change_password():
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
-        problems = settings.change_password(current_user._get_current_object(), form.current_password.data,
-                                            form.password.data, form.password_repeat.data)
+        problems = settings.change_password(
+            current_user._get_current_object(), form.current_password.data,
+            form.password.data, form.password_repeat.data)
         if not problems:
             flash(_("Your password has been changed. You have been logged out on every other "
                     "device."), "status")
