@@ -76,6 +76,9 @@ def _finish_config(app: Flask) -> None:
     elif app.config["SECRET_KEY"] == DEV_SECRET_KEY and not development:
         raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
 
+    if not app.config["PREFERRED_URL_SCHEME"]:
+        app.config["PREFERRED_URL_SCHEME"] = "http" if app.debug else "https"
+
     for backend, production_choice in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
         if not app.config[backend]:
             app.config[backend] = "dev" if development else production_choice

@@ -10,7 +10,7 @@ DEFAULTS = {
     "SECRET_KEY_FALLBACKS": [],
     # Absolute URL links in messages are built from, never from the request's Host header.
     "SERVER_NAME": None,
-    "PREFERRED_URL_SCHEME": "https",
+    "PREFERRED_URL_SCHEME": None,  # "https", or "http" in development (flask run)
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (ProxyFix).
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
