@@ -1,15 +1,7 @@
 """axe-core on the pages the journeys do not pass through, and the inputs' autocomplete
 and inputmode (WCAG 1.3.5), under the same strict Content-Security-Policy."""
 
-from support import TEST_PASSWORD
-
-
-def log_in(page, live):
-    page.goto(live.url + "/")
-    page.get_by_label("Numer klienta lub login").fill("200005")
-    page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Zaloguj").click()
-    page.wait_for_url(live.url + "/strona-glowna")
+from steps import log_in
 
 
 def test_pages_outside_the_journeys(page, live, axe):

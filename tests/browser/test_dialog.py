@@ -2,15 +2,7 @@
 focus on its heading, kept inside, closed by Escape and Anuluj with focus back on
 Aktywuj, and after success the banner gone without a reload."""
 
-from support import TEST_PASSWORD
-
-
-def log_in(page, live, number="200005"):
-    page.goto(live.url + "/")
-    page.get_by_label("Numer klienta lub login").fill(number)
-    page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Zaloguj").click()
-    page.wait_for_url(live.url + "/strona-glowna")
+from steps import log_in
 
 
 def open_window(page):

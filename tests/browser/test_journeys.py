@@ -1,6 +1,7 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
+from steps import log_in
 from support import TEST_PASSWORD
 
 NEW_PASSWORD = "Nowe#Haslo1"
@@ -154,11 +155,7 @@ def test_login_errors_and_logout(page, live, axe):
 
 
 def test_activate_from_my_account_and_switch_off(page, live, axe):
-    page.goto(live.url + "/")
-    page.get_by_label("Numer klienta lub login").fill("200005")
-    page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Zaloguj").click()
-    page.wait_for_url(live.url + "/strona-glowna")
+    log_in(page, live)
     page.goto(live.url + "/moje-konto")
     page.locator("#einvoice-activate-card").click()
     page.locator("dialog#dialog[open]").wait_for()

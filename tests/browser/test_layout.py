@@ -2,15 +2,7 @@
 and the PWA: manifest, installability, and the offline page."""
 
 import pytest
-from support import TEST_PASSWORD
-
-
-def log_in(page, live):
-    page.goto(live.url + "/")
-    page.get_by_label("Numer klienta lub login").fill("200005")
-    page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Zaloguj").click()
-    page.wait_for_url(live.url + "/strona-glowna")
+from steps import log_in
 
 
 def assert_reflows(page, state: str) -> None:
