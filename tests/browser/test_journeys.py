@@ -204,12 +204,15 @@ def test_password_checklist_while_typing(page, live):
         return set(checklist.locator(".checklist__item--met").evaluate_all(
             "items => items.map(item => item.dataset.rule)"))
 
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
     password.type("abc")
     assert met() == {"lower", "allowed"}
     password.type("DEF12")
     assert met() == {"length", "upper", "lower", "digit", "allowed"}
     password.type("ą")
     assert "allowed" not in met()
+    assert requests == []  # typing sends nothing anywhere
     page.wait_for_function(
         "() => document.querySelector('[data-checklist-announcer]').textContent !== ''")
     # The show/hide toggle, and the password never left the browser while typing.
