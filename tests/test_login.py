@@ -128,3 +128,14 @@ def test_session_cookie_flags(app, visitor, customers):
                             follow_redirects=False)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sessions_end_after_the_absolute_lifetime(app, visitor, customers):
+    from datetime import timedelta
+
+    follow(visitor, log_in(visitor, "200005"))
+    assert visitor.client.get("/strona-glowna").status_code == 200
+    app.config["SESSION_ABSOLUTE_LIFETIME"] = timedelta(seconds=-1)
+    response = visitor.client.get("/strona-glowna", follow_redirects=True)
+    assert "Logowanie do Strefy Klienta" in text_of(response)
+    assert "Dla Twojego bezpieczeństwa nastąpiło wylogowanie." in text_of(response)
