@@ -4,7 +4,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ebok.config import DEFAULTS, DEV_SECRET_KEY
@@ -91,8 +91,6 @@ def _finish_config(app: Flask) -> None:
 
 
 def _select_locale() -> str:
-    from flask import current_app, request
-
     languages = current_app.config["LANGUAGES"]
     return request.accept_languages.best_match(languages) or languages[0]
 

@@ -5,6 +5,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from ebok.customers import import_customers, seed_demo_customers
+from ebok.messages import run_worker
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
@@ -41,8 +42,6 @@ def seed_command():
               help="Seconds between rounds with --loop.")
 def deliver_command(loop, interval):
     """Deliver pending messages, retrying failures with backoff."""
-    from ebok.messages import run_worker
-
     totals = run_worker(loop=loop, interval=interval, report=lambda counts: click.echo(counts))
     click.echo(f"total: {totals}")
 

@@ -4,8 +4,12 @@ import re
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 
 CUSTOMER_NUMBER_MAX_DIGITS = 20
+EMAIL_FORMAT_PROBLEM = _l(
+    "Enter an e-mail address in a correct format, for example jan.kowalski@example.pl."
+)
 # Spaces (including the non-breaking ones a copy from a PDF brings) and dashes of any kind.
 _NUMBER_SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\-\u2010-\u2015]+")
 

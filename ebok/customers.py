@@ -13,7 +13,8 @@ from ebok.contact import (
     normalize_phone,
 )
 from ebok.extensions import db
-from ebok.models import Customer
+from ebok.models import Account, Customer
+from ebok.passwords import hash_password
 
 CSV_HEADER = ["customer_number", "first_name", "last_name", "email", "phone"]
 
@@ -100,9 +101,6 @@ DEMO_CUSTOMERS = [
 
 def seed_demo_customers() -> list[tuple]:
     """Adds the demo customers that are missing; returns all of them for printing."""
-    from ebok.models import Account
-    from ebok.passwords import hash_password
-
     for number, first, last, email, phone, registered, _ in DEMO_CUSTOMERS:
         customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
         if customer is None:

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import Flask, flash, request, session
+from flask import Flask, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -31,11 +31,10 @@ def init_app(app: Flask) -> None:
 
 def _end_expired_session() -> None:
     """Idle timeout is the permanent session's lifetime, refreshed on each request;
-    this adds the absolute one, counted from login."""
-    if not current_user.is_authenticated:
+    this adds the absolute one, counted from login. Static files skip it: loading the
+    account for every stylesheet would cost a query each."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
         return
-    from flask import current_app
-
     logged_in_at = session.get("logged_in_at", 0)
     if time.time() - logged_in_at > current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds():
         logout_user()

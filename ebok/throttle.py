@@ -5,8 +5,10 @@ counted in Flask-Limiter's storage: memory:// per process, Redis when several se
 """
 
 import time
+from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import format_time, ngettext
 from limits import parse_many
 
 from ebok.clients import client_address
@@ -19,10 +21,6 @@ class Throttled(Exception):
     def __init__(self, retry_at: float):
         super().__init__("throttled")
         self.retry_at = retry_at
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, int(self.retry_at - time.time()) + 1)
 
     def wait_message(self) -> str:
         return wait_message(self.retry_at)
@@ -39,29 +37,28 @@ def _identity(name: str, subject: str | None) -> tuple[str, str]:
 def check(name: str, subject: str | None = None) -> None:
     """Raises Throttled when the limit `name` is used up, without counting this attempt.
     `subject` is a customer's identity; without one the limit is per client address."""
-    for item in _limits(name):
-        if not limiter.limiter.test(item, *_identity(name, subject)):
-            raise Throttled(limiter.limiter.get_window_stats(item, *_identity(name, subject))[0])
+    _apply(limiter.limiter.test, name, subject)
 
 
 def hit(name: str, subject: str | None = None) -> None:
     """Counts one attempt; raises Throttled when this one is over the limit."""
-    for item in _limits(name):
-        if not limiter.limiter.hit(item, *_identity(name, subject)):
-            raise Throttled(limiter.limiter.get_window_stats(item, *_identity(name, subject))[0])
+    _apply(limiter.limiter.hit, name, subject)
 
 
-def clear(name: str, subject: str | None = None) -> None:
+def _apply(within_limit, name: str, subject: str | None) -> None:
+    identity = _identity(name, subject)
     for item in _limits(name):
-        limiter.limiter.clear(item, *_identity(name, subject))
+        if not within_limit(item, *identity):
+            raise Throttled(limiter.limiter.get_window_stats(item, *identity).reset_time)
+
+
+def seconds_until(retry_at: float) -> int:
+    """For the Retry-After header."""
+    return max(1, int(retry_at - time.time()) + 1)
 
 
 def wait_message(retry_at: float) -> str:
     """'Spróbuj ponownie za 5 minut (o 16:45).' in the customer's language."""
-    from datetime import UTC, datetime
-
-    from flask_babel import format_time, ngettext
-
     minutes = max(1, -(-int(retry_at - time.time()) // 60))
     at = format_time(datetime.fromtimestamp(retry_at, UTC), "HH:mm")
     return ngettext(

@@ -43,8 +43,6 @@ def change_password():
         for field_name, field_problems in problems.items():
             getattr(form, field_name).errors.extend(field_problems)
         status = 422
-    elif form.is_submitted():
-        status = 422
     return render_panel("account/_change_password.html", title=_("Change password"),
                         form=form, status=status, page=SIGNED_IN_PAGE)
 
@@ -63,8 +61,6 @@ def login_name():
                   else _("Your login has been removed."), "status")
             return redirect_to(url_for("account.my_account"), leave_panel=True)
         form.login_name.errors.append(problem)
-        status = 422
-    elif form.is_submitted():
         status = 422
     return render_panel("account/_login_name.html", title=_("Your login"), form=form,
                         status=status, page=SIGNED_IN_PAGE)

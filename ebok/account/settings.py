@@ -6,11 +6,10 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ebok.auth.notices import tell_password_changed
-from ebok.auth.sessions import start_session
+from ebok.auth.sessions import replace_password, start_session
 from ebok.extensions import db
-from ebok.models import Account, utcnow
-from ebok.passwords import hash_password, password_problems, verify_password
+from ebok.models import Account
+from ebok.passwords import new_password_problems, verify_password
 
 log = logging.getLogger("ebok.auth")
 
@@ -20,27 +19,16 @@ LOGIN_NAME = re.compile(r"[a-z0-9._-]{3,40}")
 def change_password(account: Account, current: str, new: str, repeat: str) -> dict[str, list]:
     """Problems by field; with none, the password is changed, every other session ends
     (this one goes on with a fresh cookie) and the customer is told."""
-    problems: dict[str, list] = {}
+    problems = new_password_problems(new, repeat, account.customer.number)
     if not current:
         problems["current_password"] = [_("Enter your current password.")]
     elif not verify_password(account.password_hash, current):
         problems["current_password"] = [_("The current password is incorrect.")]
-    rule_problems = password_problems(new or "", account.customer.number)
-    if rule_problems:
-        problems["password"] = rule_problems
-    elif new == current:
+    elif new == current and "password" not in problems:
         problems["password"] = [_("The new password must be different from the current one.")]
-    if not repeat:
-        problems["password_repeat"] = [_("Repeat the password.")]
-    elif new and new != repeat:
-        problems["password_repeat"] = [_("The passwords are not the same. Enter the same "
-                                         "password in both fields.")]
     if problems:
         return problems
-    account.password_hash = hash_password(new)
-    account.password_changed_at = utcnow()
-    account.end_all_sessions()
-    tell_password_changed(account.customer)
+    replace_password(account, new)
     db.session.commit()
     log.info("password changed account=%s", account.id)
     start_session(account)

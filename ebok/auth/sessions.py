@@ -4,12 +4,14 @@ import logging
 import time
 
 from flask import session
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 
+from ebok import messages
 from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
-from ebok.models import Account, Customer
+from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger("ebok.auth")
@@ -64,3 +66,18 @@ def end_session(account: Account) -> None:
     logout_user()
     session.clear()
     log.info("logout account=%s", account.id)
+
+
+def replace_password(account: Account, new_password: str) -> None:
+    """Sets a new password, ends every session of the account and tells the customer on
+    every contact channel, so one whose password someone else changed finds out. The
+    caller commits."""
+    account.password_hash = hash_password(new_password)
+    account.password_changed_at = utcnow()
+    account.end_all_sessions()
+    customer = account.customer
+    if customer.email:
+        messages.send_email(customer.email, _("Your Strefa Klienta password has been changed"),
+                            "password_changed", customer=customer)
+    if customer.phone:
+        messages.send_sms(customer.phone, "password_changed", customer=customer)

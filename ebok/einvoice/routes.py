@@ -5,7 +5,7 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok.contact import normalize_email
+from ebok.contact import EMAIL_FORMAT_PROBLEM, normalize_email
 from ebok.einvoice import service
 from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
@@ -32,8 +32,7 @@ def _checked_address(field, empty_message: str) -> str | None:
         return None
     address = normalize_email(typed)
     if address is None:
-        field.errors.append(_("Enter an e-mail address in a correct format, for example "
-                              "jan.kowalski@example.pl."))
+        field.errors.append(EMAIL_FORMAT_PROBLEM)
     return address
 
 
@@ -65,8 +64,6 @@ def activate():
         if address and form.accept_terms.data:
             result = service.request_activation(account, address, source)
             return _activation_result(result, address, source)
-        status = 422
-    elif form.is_submitted():
         status = 422
     return render_panel("einvoice/_activate.html", title=_("Activate e-Faktura"), form=form,
                         status=status, page=SIGNED_IN_PAGE, in_dialog=True, source=source,
@@ -126,8 +123,6 @@ def change_address():
                       _("We have sent a confirmation link to %(address)s. The address will "
                         "change when you open it.", address=address), "status")
                 return redirect_to(url_for("account.my_account"), leave_panel=True)
-        status = 422
-    elif form.is_submitted():
         status = 422
     return render_panel("einvoice/_change_address.html",
                         title=_("Change the address for e-Faktura"), form=form, status=status,

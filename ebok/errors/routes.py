@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from ebok.extensions import limiter
 from ebok.htmx import render_panel
-from ebok.throttle import Throttled, wait_message
+from ebok.throttle import Throttled, seconds_until, wait_message
 
 bp = Blueprint("errors", __name__)
 
@@ -39,9 +39,7 @@ def _too_many(retry_at):
                    wait=wait_message(retry_at)) if retry_at else
                  _("For your security we have paused this for a while. Try again later.")))
     if retry_at:
-        import time
-
-        response.headers["Retry-After"] = str(max(1, int(retry_at - time.time())))
+        response.headers["Retry-After"] = str(seconds_until(retry_at))
     return response
 
 

@@ -7,11 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ebok.auth.notices import tell_password_changed
+from ebok.auth.sessions import replace_password
 from ebok.extensions import db
 from ebok.htmx import redirect_to
-from ebok.models import Customer, Verification, utcnow
-from ebok.passwords import hash_password
+from ebok.models import Customer, Verification
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER, Flow
 from ebok.wizard.routes import make_blueprint
 
@@ -32,10 +31,7 @@ def set_new_password(customer: Customer, record: Verification, password: str):
     """Every other session ends, the customer is told on each contact channel, and logs
     in again with the new password."""
     account = customer.account
-    account.password_hash = hash_password(password)
-    account.password_changed_at = utcnow()
-    account.end_all_sessions()
-    tell_password_changed(customer)
+    replace_password(account, password)
     db.session.commit()
     log.info("password reset account=%s", account.id)
     flash(_("Your password has been changed. Log in with your new password."), "status")

@@ -8,6 +8,7 @@ from ebok import verification
 from ebok.extensions import db
 from ebok.htmx import redirect_to, render_panel
 from ebok.models import Customer, Verification
+from ebok.passwords import new_password_problems
 from ebok.throttle import Throttled
 from ebok.verification import Outcome
 from ebok.wizard import state, steps
@@ -41,12 +42,11 @@ def make_blueprint(flow: Flow) -> Blueprint:
         return request.method == "POST" and request.form.get("action") == action
 
     def current_customer(wizard: dict) -> Customer | None:
-        customer = db.session.get(Customer, wizard["customer_id"]) if wizard.get(
-            "customer_id") else None
-        if customer is not None and flow.refusal(customer):
-            # Finished in another tab or window, for example.
+        customer = db.session.get(Customer, wizard.get("customer_id") or 0)
+        refusal = flow.refusal(customer) if customer is not None else None
+        if refusal:  # finished in another tab or window, for example
             state.clear()
-            flash(flow.refusal(customer), "status")
+            flash(refusal, "status")
             return None
         return customer
 
@@ -89,8 +89,6 @@ def make_blueprint(flow: Flow) -> Blueprint:
             else:
                 state.replace(flow.name, customer_id=customer.id, number=form.number.data.strip())
                 return redirect_to(step_url("channel"))
-        elif form.is_submitted():
-            status = 422
         return render("number", flow.title, form, status)
 
     @bp.route("/sposob", methods=["GET", "POST"])
@@ -125,8 +123,6 @@ def make_blueprint(flow: Flow) -> Blueprint:
                 flash(steps.sent_message(customer, form.channel.data), "status")
                 return redirect_to(step_url("code" if form.channel.data == "sms"
                                             else "check_inbox"))
-        elif form.is_submitted():
-            status = 422
         return render("channel", flow.title, form, status, customer=customer,
                       available=available)
 
@@ -152,8 +148,6 @@ def make_blueprint(flow: Flow) -> Blueprint:
             else:
                 state.save(flow.name, verified_id=record.id)
                 return redirect_to(step_url("password"))
-        elif form.is_submitted():
-            status = 422
         return render("code", flow.title, form, status, customer=customer)
 
     @bp.get("/sprawdz-poczte")
@@ -195,15 +189,14 @@ def make_blueprint(flow: Flow) -> Blueprint:
             state.replace(flow.name, customer_id=record.customer_id, channel="email",
                           verification_id=record.id, verified_id=record.id)
             return redirect_to(step_url("password"))
-        if record is not None and outcome in (Outcome.EXPIRED, Outcome.SUPERSEDED):
+        can_resend = record is not None and outcome in (Outcome.EXPIRED, Outcome.SUPERSEDED)
+        if can_resend:
             # Lets "send a new link" work from here, to the address on file.
             state.replace(flow.name, customer_id=record.customer_id, channel="email")
         else:
             state.clear()
         return render("link_problem", flow.title, status=410 if record else 400,
-                      outcome=outcome.value, can_resend=outcome in (Outcome.EXPIRED,
-                                                                     Outcome.SUPERSEDED)
-                      and record is not None)
+                      outcome=outcome.value, can_resend=can_resend)
 
     @bp.route("/haslo", methods=["GET", "POST"])
     def password():
@@ -211,11 +204,10 @@ def make_blueprint(flow: Flow) -> Blueprint:
             return cancel()
         wizard = state.load(flow.name)
         customer = current_customer(wizard)
-        record = db.session.get(Verification, wizard["verified_id"]) if wizard.get(
-            "verified_id") else None
-        if customer is None or not verification.still_usable(record) or (
-                record.customer_id != customer.id):
-            if record is not None and wizard.get("verified_id"):
+        record = db.session.get(Verification, wizard.get("verified_id") or 0)
+        if (customer is None or not verification.still_usable(record)
+                or record.customer_id != customer.id):
+            if record is not None:  # it was reachable: say why it is not any more
                 flash(_("Setting the password took too long or it has already been done. "
                         "Please start again."), "status")
                 state.save(flow.name, verified_id=None, verification_id=None)
@@ -223,8 +215,8 @@ def make_blueprint(flow: Flow) -> Blueprint:
         form = PasswordForm()
         status = 200
         if form.validate_on_submit():
-            problems = steps.check_new_password(customer, form.password.data,
-                                                form.password_repeat.data)
+            problems = new_password_problems(form.password.data, form.password_repeat.data,
+                                             customer.number)
             for field_name, field_problems in problems.items():
                 getattr(form, field_name).errors.extend(field_problems)
             if not problems:
@@ -235,8 +227,6 @@ def make_blueprint(flow: Flow) -> Blueprint:
                     return redirect_to(step_url("number"))
                 state.clear()
                 return flow.complete(customer, record, form.password.data)
-            status = 422
-        elif form.is_submitted():
             status = 422
         return render("password", flow.title, form, status, customer=customer)
 

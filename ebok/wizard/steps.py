@@ -3,7 +3,7 @@ for the customer and never talk to SMTP or the SMS gateway themselves."""
 
 import logging
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ebok import messages, throttle, verification
 from ebok.contact import (
     CUSTOMER_NUMBER_MAX_DIGITS,
+    EMAIL_FORMAT_PROBLEM,
     looks_like_customer_number,
     mask_email,
     mask_phone,
@@ -21,6 +22,7 @@ from ebok.contact import (
 from ebok.extensions import db
 from ebok.models import Account, Customer, Verification
 from ebok.signing import external_url
+from ebok.templating import format_phone
 from ebok.verification import Outcome
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER, Flow
 
@@ -108,8 +110,7 @@ def check_contact(customer: Customer, channel: str | None, phone: str, email: st
             raise StepError(_("Enter your e-mail address."), "email")
         typed = normalize_email(email)
         if typed is None:
-            raise StepError(_("Enter an e-mail address in a correct format, for example "
-                              "jan.kowalski@example.pl."), "email")
+            raise StepError(EMAIL_FORMAT_PROBLEM, "email")
         matches = typed == normalize_email(customer.email)
         field = "email"
         mismatch = _("This e-mail address is not the contact address we have for you. Enter the "
@@ -123,8 +124,6 @@ def check_contact(customer: Customer, channel: str | None, phone: str, email: st
 
 def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str) -> Verification:
     """Sends a new code or link to the datum on file, superseding earlier ones. Commits."""
-    from flask import url_for
-
     throttle.hit("RATELIMIT_CODE_SENDS")
     throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}")
     record, secret = verification.start(customer, flow.purpose, channel)
@@ -145,8 +144,6 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
 
 def sent_message(customer: Customer, channel: str) -> str:
     """For the live region: where the code or link has gone."""
-    from ebok.templating import format_phone
-
     if channel == "sms":
         return _("We have sent an SMS code to %(phone)s.", phone=format_phone(customer.phone))
     return _("We have sent a link to %(email)s.", email=customer.email)
@@ -183,18 +180,3 @@ def check_code(record: Verification, typed: str) -> None:
         Outcome.SUPERSEDED: _("This code has been replaced by a newer one. Enter the code from "
                               "the latest SMS."),
     }[outcome])
-
-
-def check_new_password(customer: Customer, password: str, repeat: str) -> dict[str, list[str]]:
-    from ebok.passwords import password_problems
-
-    problems = {}
-    rule_problems = password_problems(password or "", customer.number)
-    if rule_problems:
-        problems["password"] = rule_problems
-    if not repeat:
-        problems["password_repeat"] = [_("Repeat the password.")]
-    elif password and password != repeat:
-        problems["password_repeat"] = [_("The passwords are not the same. Enter the same "
-                                         "password in both fields.")]
-    return problems

@@ -9,3 +9,14 @@ def log_in(page, live, number: str = "200005", password: str = TEST_PASSWORD) ->
     page.get_by_label("Hasło", exact=True).fill(password)
     page.get_by_role("button", name="Zaloguj").click()
     page.wait_for_url(live.url + "/strona-glowna")
+
+
+def prove_by_sms(page, live, typed_phone: str, phone_on_file: str) -> None:
+    """From the channel step to the password step: SMS, the phone, the code sent."""
+    page.get_by_role("radio", name="SMS").check()
+    page.get_by_label("Podaj swój numer telefonu").fill(typed_phone)
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
+    page.get_by_label("Podaj kod SMS").fill(live.last_code(phone_on_file))
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj hasło").wait_for()

@@ -1,7 +1,7 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
-from steps import log_in
+from steps import log_in, prove_by_sms
 from support import TEST_PASSWORD
 
 NEW_PASSWORD = "Nowe#Haslo1"
@@ -120,12 +120,7 @@ def test_forgotten_password(page, live, axe):
     axe(page, "forgotten password: customer number")
     page.get_by_label("Numer klienta lub login").fill("200005")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_role("radio", name="SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("600700805")
-    page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("Podaj kod SMS").wait_for()
-    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48600700805"))
-    page.get_by_role("button", name="Dalej").click()
+    prove_by_sms(page, live, "600700805", "+48600700805")
     page.get_by_label("Podaj hasło").fill(NEW_PASSWORD)
     page.get_by_label("Powtórz hasło").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Dalej").click()
@@ -190,14 +185,8 @@ def test_password_checklist_while_typing(page, live):
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.get_by_role("button", name="Dalej").click()
-    page.get_by_role("radio", name="SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("512345678")
-    page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("Podaj kod SMS").wait_for()
-    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48512345678"))
-    page.get_by_role("button", name="Dalej").click()
+    prove_by_sms(page, live, "512345678", "+48512345678")
     password = page.get_by_label("Podaj hasło")
-    password.wait_for()
     checklist = page.locator("[data-password-checklist]")
     assert checklist.is_visible()
     def met():

@@ -35,6 +35,15 @@ def focus_is(page, selector: str) -> bool:
     return page.evaluate("s => document.activeElement.matches(s)", selector)
 
 
+def log_in_by_keyboard(page, password: str) -> None:
+    tab_to(page, "#login")
+    page.keyboard.type("200005")
+    tab_to(page, "#password")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/strona-glowna")
+
+
 def test_register_by_sms_with_the_keyboard_alone(page, live):
     page.goto(live.url + "/")
     tab_to(page, "a[href='/rejestracja/']")
@@ -72,12 +81,7 @@ def test_register_by_sms_with_the_keyboard_alone(page, live):
 
 def test_the_activation_window_with_the_keyboard_alone(page, live):
     page.goto(live.url + "/")
-    tab_to(page, "#login")
-    page.keyboard.type("200005")
-    tab_to(page, "#password")
-    page.keyboard.type(TEST_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/strona-glowna")
+    log_in_by_keyboard(page, TEST_PASSWORD)
     tab_to(page, "#einvoice-activate-banner")
     page.keyboard.press("Enter")
     page.locator("dialog#dialog[open]").wait_for()
@@ -121,12 +125,7 @@ def test_forgotten_password_and_switching_off_with_the_keyboard_alone(page, live
     page.keyboard.type(NEW_PASSWORD)
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Logowanie do Strefy Klienta").wait_for()
-    tab_to(page, "#login")
-    page.keyboard.type("200005")
-    tab_to(page, "#password")
-    page.keyboard.type(NEW_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/strona-glowna")
+    log_in_by_keyboard(page, NEW_PASSWORD)
 
     # Moje Konto: activate from the card, then switch e-Faktura off, all by keyboard.
     tab_to(page, "a[href='/moje-konto']")
