@@ -40,16 +40,26 @@ def timed(call) -> tuple[float, bytes]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
-                  "RATELIMIT_NUMBER_LOOKUP": "100000/hour"}
+        config = {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
+            "RATELIMIT_NUMBER_LOOKUP": "100000/hour",
+        }
         # Production's hashing parameters, to measure what a login really costs.
         config.pop("ARGON2_TIME_COST"), config.pop("ARGON2_MEMORY_COST")
         config.pop("ARGON2_PARALLELISM")
         app = create_app(config)
         with app.app_context():
             db.create_all()
-            db.session.add(Customer(number="500001", first_name="A", last_name="B",
-                                    email="a@example.com", phone="+48600700800"))
+            db.session.add(
+                Customer(
+                    number="500001",
+                    first_name="A",
+                    last_name="B",
+                    email="a@example.com",
+                    phone="+48600700800",
+                )
+            )
             db.session.commit()
         client = app.test_client()
         htmx = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -58,8 +68,10 @@ def main() -> None:
             ("login page (full page)", lambda: client.get("/")),
             ("login page (htmx fragment)", lambda: client.get("/", headers=htmx)),
             ("registration step 2 (full page)", lambda: client.get("/rejestracja/")),
-            ("registration step 2 (htmx fragment)",
-             lambda: client.get("/rejestracja/", headers=htmx)),
+            (
+                "registration step 2 (htmx fragment)",
+                lambda: client.get("/rejestracja/", headers=htmx),
+            ),
             ("guide page", lambda: client.get("/instrukcja")),
         ]
         for name, call in cases:
@@ -71,14 +83,15 @@ def main() -> None:
             total_raw += len(data)
             total_gzip += len(gzip.compress(data))
             print(f"{'static ' + asset:44} {'':9} {len(data):7} {len(gzip.compress(data)):6}")
-        print(f"{'static total (first visit, then cached)':44} {'':9} {total_raw:7} "
-              f"{total_gzip:6}")
+        print(f"{'static total (first visit, then cached)':44} {'':9} {total_raw:7} {total_gzip:6}")
         with app.app_context():
             start = time.perf_counter()
             for _ in range(5):
                 hash_password("Haslo#2026x")
-            print(f"{'argon2id hash (t=3, 64 MiB, p=4)':44} "
-                  f"{(time.perf_counter() - start) / 5 * 1000:9.2f}")
+            print(
+                f"{'argon2id hash (t=3, 64 MiB, p=4)':44} "
+                f"{(time.perf_counter() - start) / 5 * 1000:9.2f}"
+            )
 
 
 if __name__ == "__main__":

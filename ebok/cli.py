@@ -21,8 +21,10 @@ def import_command(csv_file):
         report = import_customers(csv_file)
     except ValueError as problem:
         raise click.ClickException(str(problem)) from problem
-    click.echo(f"added: {report.added}, updated: {report.updated}, "
-               f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}")
+    click.echo(
+        f"added: {report.added}, updated: {report.updated}, "
+        f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}"
+    )
     for line, reason in report.rejected:
         click.echo(f"  line {line}: {reason}")
 
@@ -32,14 +34,17 @@ def seed_command():
     """Add the demo customers and print them with their contact data."""
     click.echo("Demo customers (log in or register with the customer number):")
     for number, first, last, email, phone, _, shows in seed_demo_customers():
-        click.echo(f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
-                   f"phone: {phone or '-':<13} {shows}")
+        click.echo(
+            f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
+            f"phone: {phone or '-':<13} {shows}"
+        )
 
 
 @outbox_cli.command("deliver")
 @click.option("--loop", is_flag=True, help="Keep running as a worker.")
-@click.option("--interval", default=5.0, show_default=True,
-              help="Seconds between rounds with --loop.")
+@click.option(
+    "--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop."
+)
 def deliver_command(loop, interval):
     """Deliver pending messages, retrying failures with backoff."""
     totals = run_worker(loop=loop, interval=interval, report=lambda counts: click.echo(counts))

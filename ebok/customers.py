@@ -80,8 +80,13 @@ def _clean_row(row: dict) -> tuple[dict, str | None]:
     phone = normalize_phone(raw["phone"]) if raw["phone"] else None
     if raw["phone"] and phone is None:
         return {}, "phone is not a valid phone number"
-    values = {"number": number, "first_name": raw["first_name"],
-              "last_name": raw["last_name"], "email": email, "phone": phone}
+    values = {
+        "number": number,
+        "first_name": raw["first_name"],
+        "last_name": raw["last_name"],
+        "email": email,
+        "phone": phone,
+    }
     return values, None
 
 
@@ -89,13 +94,27 @@ def _clean_row(row: dict) -> tuple[dict, str | None]:
 DEMO_PASSWORD = "Strefa#2026"  # noqa: S105 (printed by `demo seed` on purpose)
 DEMO_CUSTOMERS = [
     # number, first name, last name, e-mail, phone, registered, what it shows
-    ("100001", "Anna", "Nowak", "anna.nowak@example.com", "+48600100001", False,
-     "e-mail and phone"),
+    (
+        "100001",
+        "Anna",
+        "Nowak",
+        "anna.nowak@example.com",
+        "+48600100001",
+        False,
+        "e-mail and phone",
+    ),
     ("100002", "Jan", "Kowalski", "jan.kowalski@example.com", None, False, "e-mail only"),
     ("100003", "Maria", "Wiśniewska", None, "+48600100003", False, "phone only"),
     ("100004", "Piotr", "Wójcik", None, None, False, "neither: must call the centre"),
-    ("100005", "Ewa", "Kamińska", "ewa.kaminska@example.com", "+48600100005", True,
-     f"already registered, password {DEMO_PASSWORD}"),
+    (
+        "100005",
+        "Ewa",
+        "Kamińska",
+        "ewa.kaminska@example.com",
+        "+48600100005",
+        True,
+        f"already registered, password {DEMO_PASSWORD}",
+    ),
 ]
 
 
@@ -104,8 +123,9 @@ def seed_demo_customers() -> list[tuple]:
     for number, first, last, email, phone, registered, _ in DEMO_CUSTOMERS:
         customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
         if customer is None:
-            customer = Customer(number=number, first_name=first, last_name=last, email=email,
-                                phone=phone)
+            customer = Customer(
+                number=number, first_name=first, last_name=last, email=email, phone=phone
+            )
             db.session.add(customer)
         if registered and customer.account is None:
             db.session.add(Account(customer=customer, password_hash=hash_password(DEMO_PASSWORD)))

@@ -37,8 +37,12 @@ def render_panel(
     else:
         template = "layouts/dialog_fragment.html" if in_dialog else "layouts/fragment.html"
     body = render_template(
-        template, fragment=fragment, title=title, has_errors=has_errors, in_dialog=in_dialog,
-        **context
+        template,
+        fragment=fragment,
+        title=title,
+        has_errors=has_errors,
+        in_dialog=in_dialog,
+        **context,
     )
     response = Response(body, status=status)
     response.vary.update(header.strip() for header in VARY.split(","))

@@ -53,8 +53,9 @@ def password_problems(password: str, customer_number: str | None = None) -> list
     return []
 
 
-def new_password_problems(password: str, repeat: str,
-                          customer_number: str | None) -> dict[str, list[str]]:
+def new_password_problems(
+    password: str, repeat: str, customer_number: str | None
+) -> dict[str, list[str]]:
     """Problems by field name for a new password and its repeat."""
     problems = {}
     rule_problems = password_problems(password or "", customer_number)
@@ -63,8 +64,9 @@ def new_password_problems(password: str, repeat: str,
     if not repeat:
         problems["password_repeat"] = [_("Repeat the password.")]
     elif password and password != repeat:
-        problems["password_repeat"] = [_("The passwords are not the same. Enter the same "
-                                         "password in both fields.")]
+        problems["password_repeat"] = [
+            _("The passwords are not the same. Enter the same password in both fields.")
+        ]
     return problems
 
 

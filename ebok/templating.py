@@ -28,8 +28,11 @@ def format_phone(phone: str | None) -> str:
     if not phone:
         return ""
     number = phonenumbers.parse(phone)
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 48
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 48
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     return phonenumbers.format_number(number, style)
 
 

@@ -62,21 +62,35 @@ def make_visitor(app):
 def customers(app):
     """Customers of every kind the wizard must handle."""
     rows = {
-        "both": Customer(number="200001", first_name="Anna", last_name="Nowak",
-                         email="anna.nowak@example.com", phone="+48512345678"),
-        "email_only": Customer(number="200002", first_name="Jan", last_name="Kowalski",
-                               email="jan.kowalski@example.com"),
-        "phone_only": Customer(number="200003", first_name="Maria", last_name="Wiśniewska",
-                               phone="+48600700803"),
+        "both": Customer(
+            number="200001",
+            first_name="Anna",
+            last_name="Nowak",
+            email="anna.nowak@example.com",
+            phone="+48512345678",
+        ),
+        "email_only": Customer(
+            number="200002",
+            first_name="Jan",
+            last_name="Kowalski",
+            email="jan.kowalski@example.com",
+        ),
+        "phone_only": Customer(
+            number="200003", first_name="Maria", last_name="Wiśniewska", phone="+48600700803"
+        ),
         "neither": Customer(number="200004", first_name="Piotr", last_name="Wójcik"),
-        "registered": Customer(number="200005", first_name="Ewa", last_name="Kamińska",
-                               email="ewa.kaminska@example.com", phone="+48600700805"),
+        "registered": Customer(
+            number="200005",
+            first_name="Ewa",
+            last_name="Kamińska",
+            email="ewa.kaminska@example.com",
+            phone="+48600700805",
+        ),
     }
     with app.app_context():
         db.session.add_all(rows.values())
-        db.session.add(Account(customer=rows["registered"],
-                               password_hash=hash_password(TEST_PASSWORD)))
+        db.session.add(
+            Account(customer=rows["registered"], password_hash=hash_password(TEST_PASSWORD))
+        )
         db.session.commit()
         return {key: _Snapshot(customer) for key, customer in rows.items()}
-
-

@@ -122,5 +122,9 @@ def account_of(app, customer) -> dict | None:
         ).first()
         if account is None:
             return None
-        return {"id": account.id, "password_hash": account.password_hash,
-                "session_token": account.session_token, "login_name": account.login_name}
+        return {
+            "id": account.id,
+            "password_hash": account.password_hash,
+            "session_token": account.session_token,
+            "login_name": account.login_name,
+        }

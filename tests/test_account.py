@@ -19,16 +19,27 @@ def give_account(app, customer, password=TEST_PASSWORD):
     from ebok.models import Customer
 
     with app.app_context():
-        db.session.add(Account(customer=db.session.get(Customer, customer.id),
-                               password_hash=hash_password(password)))
+        db.session.add(
+            Account(
+                customer=db.session.get(Customer, customer.id),
+                password_hash=hash_password(password),
+            )
+        )
         db.session.commit()
 
 
 def test_my_account_shows_the_customers_data(visitor, customers):
     log_in(visitor)
     page = text_of(visitor.client.get("/moje-konto"))
-    for text in ("Moje Konto", "Ewa Kamińska", "200005", "ewa.kaminska@example.com",
-                 "600 700 805", "Zmień hasło", "nieaktywna"):
+    for text in (
+        "Moje Konto",
+        "Ewa Kamińska",
+        "200005",
+        "ewa.kaminska@example.com",
+        "600 700 805",
+        "Zmień hasło",
+        "nieaktywna",
+    ):
         assert text in page, text
 
 
@@ -36,34 +47,52 @@ def test_change_password(app, visitor, make_visitor, customers):
     other_device = make_visitor()
     log_in(other_device)
     log_in(visitor)
-    response = visitor.post("/moje-konto/haslo", {"current_password": "Zle#Haslo1",
-                                                  "password": NEW_PASSWORD,
-                                                  "password_repeat": NEW_PASSWORD})
+    response = visitor.post(
+        "/moje-konto/haslo",
+        {
+            "current_password": "Zle#Haslo1",
+            "password": NEW_PASSWORD,
+            "password_repeat": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 422
     assert "Obecne hasło jest nieprawidłowe." in text_of(response)
 
-    response = visitor.post("/moje-konto/haslo", {"current_password": TEST_PASSWORD,
-                                                  "password": "krotkie",
-                                                  "password_repeat": "krotkie"})
+    response = visitor.post(
+        "/moje-konto/haslo",
+        {"current_password": TEST_PASSWORD, "password": "krotkie", "password_repeat": "krotkie"},
+    )
     assert response.status_code == 422 and "co najmniej 8 znaków" in text_of(response)
 
-    response = follow(visitor, visitor.post("/moje-konto/haslo", {
-        "current_password": TEST_PASSWORD, "password": NEW_PASSWORD,
-        "password_repeat": NEW_PASSWORD}))
+    response = follow(
+        visitor,
+        visitor.post(
+            "/moje-konto/haslo",
+            {
+                "current_password": TEST_PASSWORD,
+                "password": NEW_PASSWORD,
+                "password_repeat": NEW_PASSWORD,
+            },
+        ),
+    )
     assert "Hasło zostało zmienione" in text_of(response)
     # This session goes on; every other one has ended.
     assert visitor.client.get("/moje-konto").status_code == 200
     assert other_device.client.get("/moje-konto").status_code == 302
-    assert outbox(app, "email", "ewa.kaminska@example.com")[-1].subject == \
-        "Hasło do Strefy Klienta zostało zmienione"
+    assert (
+        outbox(app, "email", "ewa.kaminska@example.com")[-1].subject
+        == "Hasło do Strefy Klienta zostało zmienione"
+    )
     assert "Strona Główna" in text_of(log_in(make_visitor(), password=NEW_PASSWORD))
 
 
 def test_login_name_set_and_used_at_login(app, visitor, make_visitor, customers):
     log_in(visitor)
-    for typed, message in (("123456", "co najmniej jedną literę"),
-                           ("ab", "od 3 do 40 znaków"),
-                           ("ewa kamińska", "od 3 do 40 znaków")):
+    for typed, message in (
+        ("123456", "co najmniej jedną literę"),
+        ("ab", "od 3 do 40 znaków"),
+        ("ewa kamińska", "od 3 do 40 znaków"),
+    ):
         response = visitor.post("/moje-konto/login", {"login_name": typed})
         assert response.status_code == 422
         assert message in text_of(response)

@@ -24,15 +24,22 @@ def extracted_ids() -> set[str]:
     with (ROOT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
     ids = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map,
-                                                keywords={**KEYWORDS}):
+    for _, _, message, _, _ in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords={**KEYWORDS}
+    ):
         ids.add(message[0] if isinstance(message, tuple) else message)
     return ids
 
 
 def test_every_string_in_the_code_is_in_the_polish_catalog(polish):
-    missing = sorted(extracted_ids() - {message.id if isinstance(message.id, str)
-                                        else message.id[0] for message in polish if message.id})
+    missing = sorted(
+        extracted_ids()
+        - {
+            message.id if isinstance(message.id, str) else message.id[0]
+            for message in polish
+            if message.id
+        }
+    )
     assert not missing, f"run `make catalog-update` and translate: {missing}"
 
 

@@ -12,10 +12,12 @@ from support import TEST_PASSWORD, outbox
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
 
-BANNER_TEXT = ("Dzięki e-Fakturze będziesz mógł otrzymywać fakturę w formie elektronicznej "
-               "zawierającej te same dane, co faktura papierowa. Nie trzeba już czekać na "
-               "rachunek w formie papierowej - jest on dostępny w wersji elektronicznej, a "
-               "informacja o jego wystawieniu wysyłana jest na podany wcześniej adres e-mail.")
+BANNER_TEXT = (
+    "Dzięki e-Fakturze będziesz mógł otrzymywać fakturę w formie elektronicznej "
+    "zawierającej te same dane, co faktura papierowa. Nie trzeba już czekać na "
+    "rachunek w formie papierowej - jest on dostępny w wersji elektronicznej, a "
+    "informacja o jego wystawieniu wysyłana jest na podany wcześniej adres e-mail."
+)
 
 
 def log_in(visitor, number="200005", password=TEST_PASSWORD):
@@ -30,11 +32,16 @@ def einvoice_state(app, number="200005") -> dict:
             select(Account).join(Account.customer).where(Account.customer.has(number=number))
         ).one()
         consents = db.session.scalars(
-            select(EInvoiceConsent).where(EInvoiceConsent.account_id == account.id)
-            .order_by(EInvoiceConsent.id)).all()
-        return {"active": account.einvoice_active, "address": account.einvoice_address,
-                "since": account.einvoice_since,
-                "consents": [(c.event, c.address, c.terms_version, c.source) for c in consents]}
+            select(EInvoiceConsent)
+            .where(EInvoiceConsent.account_id == account.id)
+            .order_by(EInvoiceConsent.id)
+        ).all()
+        return {
+            "active": account.einvoice_active,
+            "address": account.einvoice_address,
+            "since": account.einvoice_since,
+            "consents": [(c.event, c.address, c.terms_version, c.source) for c in consents],
+        }
 
 
 def activate(visitor, source="banner", email="ewa.kaminska@example.com", accept=True):
@@ -82,8 +89,11 @@ def test_activation_from_the_banner(app, visitor, customers):
     if visitor.htmx:
         body = response.get_data(as_text=True)
         assert '<div id="einvoice-banner" hx-swap-oob="delete"></div>' in body
-        assert re.search(r'<div id="status" hx-swap-oob="innerHTML">\s*<p>e-Faktura została '
-                         r'aktywowana</p>', body)
+        assert re.search(
+            r'<div id="status" hx-swap-oob="innerHTML">\s*<p>e-Faktura została '
+            r"aktywowana</p>",
+            body,
+        )
     else:
         assert BANNER_TEXT not in page  # redirected to Strona Główna, without the banner
 
@@ -103,8 +113,10 @@ def test_activation_from_my_account_updates_the_card(app, visitor, customers):
     assert "nieaktywna" in text_of(visitor.client.get("/moje-konto"))
     response = activate(visitor, source="account")
     if visitor.htmx:
-        assert 'id="einvoice-card" class="card" aria-labelledby="einvoice-card-title" ' \
-               'hx-swap-oob="outerHTML"' in response.get_data(as_text=True)
+        assert (
+            'id="einvoice-card" class="card" aria-labelledby="einvoice-card-title" '
+            'hx-swap-oob="outerHTML"' in response.get_data(as_text=True)
+        )
     page = text_of(visitor.client.get("/moje-konto"))
     assert "Aktywna od" in page
     assert einvoice_state(app)["consents"][0][3] == "account"
@@ -121,8 +133,10 @@ def test_the_terms_must_be_accepted_and_the_address_kept(app, visitor, customers
 
 def test_a_bad_address_is_refused(app, visitor, customers):
     log_in(visitor)
-    for typed, message in (("", "Podaj adres e-mail, na który mamy wysyłać powiadomienia"),
-                           ("ewa@", "Podaj adres e-mail w poprawnym formacie")):
+    for typed, message in (
+        ("", "Podaj adres e-mail, na który mamy wysyłać powiadomienia"),
+        ("ewa@", "Podaj adres e-mail w poprawnym formacie"),
+    ):
         response = activate(visitor, email=typed)
         assert response.status_code == 422
         assert message in text_of(response)
@@ -164,8 +178,10 @@ def test_a_changed_address_is_confirmed_by_a_link_first(app, visitor, make_visit
     response = activate(visitor, email="ewa.nowy@example.com")
     assert "Wysłaliśmy link potwierdzający na adres ewa.nowy@example.com" in text_of(response)
     assert not einvoice_state(app)["active"]
-    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
-                     outbox(app, "email", "ewa.nowy@example.com")[-1].body_text).group(1)
+    link = re.search(
+        r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+        outbox(app, "email", "ewa.nowy@example.com")[-1].body_text,
+    ).group(1)
 
     # Opened in the mail app, which is not logged in: a page with a button; GET changes nothing.
     mail_app = make_visitor()
@@ -188,8 +204,10 @@ def test_a_changed_address_is_confirmed_by_a_link_first(app, visitor, make_visit
 def test_tampered_and_expired_confirmation_links(app, visitor, make_visitor, customers):
     log_in(visitor)
     activate(visitor, email="ewa.nowy@example.com")
-    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
-                     outbox(app, "email", "ewa.nowy@example.com")[-1].body_text).group(1)
+    link = re.search(
+        r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+        outbox(app, "email", "ewa.nowy@example.com")[-1].body_text,
+    ).group(1)
     stranger = make_visitor()
     tampered = stranger.get(link[:-4] + "AAAA")
     assert tampered.status_code == 400 and "Ten link jest nieprawidłowy" in text_of(tampered)
@@ -207,8 +225,10 @@ def test_changing_the_address(app, visitor, make_visitor, customers):
     assert response.status_code == 422
     assert "Powiadomienia o fakturach już trafiają na ten adres." in text_of(response)
     response = visitor.post("/e-faktura/adres", {"email": "faktury@example.com"})
-    link = re.search(r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
-                     outbox(app, "email", "faktury@example.com")[-1].body_text).group(1)
+    link = re.search(
+        r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
+        outbox(app, "email", "faktury@example.com")[-1].body_text,
+    ).group(1)
     assert einvoice_state(app)["address"] == "ewa.kaminska@example.com"
     make_visitor().post(link)
     state = einvoice_state(app)
@@ -227,18 +247,29 @@ def test_switching_off_needs_a_confirmation_step(app, visitor, customers):
     state = einvoice_state(app)
     assert not state["active"]
     assert [c[0] for c in state["consents"]] == ["activated", "withdrawn"]
-    assert outbox(app, "email", "ewa.kaminska@example.com")[-1].subject == \
-        "e-Faktura została wyłączona"
+    assert (
+        outbox(app, "email", "ewa.kaminska@example.com")[-1].subject
+        == "e-Faktura została wyłączona"
+    )
     assert response.status_code == 200
     # And the banner is back.
     assert BANNER_TEXT in text_of(visitor.client.get("/strona-glowna"))
 
 
 def test_einvoice_pages_need_a_login(visitor):
-    for url in ("/e-faktura/aktywuj", "/e-faktura/adres", "/e-faktura/wylacz",
-                "/e-faktura/szczegoly", "/strona-glowna", "/moje-konto"):
+    for url in (
+        "/e-faktura/aktywuj",
+        "/e-faktura/adres",
+        "/e-faktura/wylacz",
+        "/e-faktura/szczegoly",
+        "/strona-glowna",
+        "/moje-konto",
+    ):
         response = visitor.client.get(url)
         assert response.status_code == 302 and response.headers["Location"].startswith("/")
-    response = visitor.post("/e-faktura/aktywuj", {"email": "x@example.com",
-                                                   "accept_terms": "y"}, follow_redirects=False)
+    response = visitor.post(
+        "/e-faktura/aktywuj",
+        {"email": "x@example.com", "accept_terms": "y"},
+        follow_redirects=False,
+    )
     assert response.status_code == 302

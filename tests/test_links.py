@@ -11,8 +11,9 @@ NEW_PASSWORD = "Nowe#Haslo1"
 
 def send_link(visitor, customer):
     visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
-    visitor.post("/rejestracja/sposob", {"channel": "email", "email": customer.email,
-                                         "action": "next"})
+    visitor.post(
+        "/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}
+    )
 
 
 def test_a_tampered_link(app, visitor, customers):
@@ -63,8 +64,10 @@ def test_a_link_works_once(app, make_visitor, customers):
     send_link(first, customer)
     link = last_link(app, customer.email)
     first.get(link)
-    first.post("/rejestracja/haslo", {"password": NEW_PASSWORD,
-                                      "password_repeat": NEW_PASSWORD, "action": "next"})
+    first.post(
+        "/rejestracja/haslo",
+        {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD, "action": "next"},
+    )
     second = make_visitor()
     response = second.get(link)
     assert response.status_code == 410
@@ -76,9 +79,10 @@ def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, 
     customer = customers["email_only"]
     visitor.referer = "https://evil.example.com/"
     visitor.get("/", base_url="https://evil.example.com")
-    for url, data in (("/rejestracja/", {"number": customer.number, "action": "next"}),
-                      ("/rejestracja/sposob", {"channel": "email", "email": customer.email,
-                                               "action": "next"})):
+    for url, data in (
+        ("/rejestracja/", {"number": customer.number, "action": "next"}),
+        ("/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}),
+    ):
         response = visitor.post(url, data, base_url="https://evil.example.com")
         assert response.request.host == "evil.example.com"
     from support import outbox

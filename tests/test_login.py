@@ -14,11 +14,18 @@ def test_the_login_page(visitor):
         assert response.status_code == 200
         assert_shape(visitor, response)
         page = text_of(response)
-        for text in ("Logowanie do Strefy Klienta", "Numer klienta lub login", "Hasło",
-                     "Zaloguj", "Jeśli logujesz się po raz pierwszy, skorzystaj z opcji "
-                     "Rejestracja", "Rejestracja", "Zapomniałem hasła",
-                     "Co to jest Strefa Klienta?", "Gdzie jest Elektroniczna Faktura?",
-                     "Pobierz instrukcję do Strefy Klienta"):
+        for text in (
+            "Logowanie do Strefy Klienta",
+            "Numer klienta lub login",
+            "Hasło",
+            "Zaloguj",
+            "Jeśli logujesz się po raz pierwszy, skorzystaj z opcji Rejestracja",
+            "Rejestracja",
+            "Zapomniałem hasła",
+            "Co to jest Strefa Klienta?",
+            "Gdzie jest Elektroniczna Faktura?",
+            "Pobierz instrukcję do Strefy Klienta",
+        ):
             assert text in page, text
         body = response.get_data(as_text=True)
         assert body.count("<details") == 2
@@ -124,8 +131,9 @@ def test_security_headers(visitor):
 
 
 def test_session_cookie_flags(app, visitor, customers):
-    response = visitor.post("/", {"login": "200005", "password": TEST_PASSWORD},
-                            follow_redirects=False)
+    response = visitor.post(
+        "/", {"login": "200005", "password": TEST_PASSWORD}, follow_redirects=False
+    )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

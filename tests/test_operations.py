@@ -34,11 +34,14 @@ def test_customers_import_reports_and_is_idempotent(app, runner, tmp_path):
     result = runner.invoke(args=["customers", "import", path])
     assert result.exit_code == 0, result.output
     assert "added: 3, updated: 0, unchanged: 0, rejected: 6" in result.output
-    for line, reason in [(5, "customer_number is empty"),
-                         (6, "customer_number must be 1 to 20 digits"),
-                         (7, "first_name is empty"), (8, "email is not a valid"),
-                         (9, "phone is not a valid"),
-                         (10, "customer number repeated from line 2")]:
+    for line, reason in [
+        (5, "customer_number is empty"),
+        (6, "customer_number must be 1 to 20 digits"),
+        (7, "first_name is empty"),
+        (8, "email is not a valid"),
+        (9, "phone is not a valid"),
+        (10, "customer number repeated from line 2"),
+    ]:
         assert f"line {line}: {reason}" in result.output
     with app.app_context():
         adam = db.session.scalars(select(Customer).where(Customer.number == "300001")).one()
@@ -61,8 +64,7 @@ def test_import_never_deletes_and_keeps_accounts(app, runner, tmp_path, customer
 
 
 def test_import_refuses_a_file_with_the_wrong_header(runner, tmp_path):
-    result = runner.invoke(args=["customers", "import",
-                                 write_csv(tmp_path, "number,name\n1,2\n")])
+    result = runner.invoke(args=["customers", "import", write_csv(tmp_path, "number,name\n1,2\n")])
     assert result.exit_code != 0
     assert "customer_number,first_name,last_name,email,phone" in result.output
 
@@ -81,8 +83,7 @@ def test_demo_seed_covers_every_kind_and_can_run_twice(app, runner):
 def test_outbox_deliver_command(app, runner, visitor, customers):
     app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
     visitor.post("/rejestracja/", {"number": customers["both"].number, "action": "next"})
-    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "512345678",
-                                         "action": "next"})
+    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "512345678", "action": "next"})
     from support import outbox
 
     assert [m.status for m in outbox(app)] == ["pending"]
@@ -103,7 +104,11 @@ def test_db_upgrade_builds_the_schema_the_models_describe(tmp_path):
             differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
         assert differences == []
         assert set(inspect(db.engine).get_table_names()) >= {
-            "customers", "accounts", "verifications", "outbox_messages"}
+            "customers",
+            "accounts",
+            "verifications",
+            "outbox_messages",
+        }
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
@@ -118,8 +123,12 @@ def test_production_configuration(monkeypatch, tmp_path):
     monkeypatch.setenv("FLASK_MAIL_PORT", "587")
     monkeypatch.setenv("FLASK_SMS_GATEWAY_URL", "https://sms.example.pl/send")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    app = create_app({"RATELIMIT_STORAGE_URI": "memory://",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    app = create_app(
+        {
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+        }
+    )
     assert app.config["MAIL_PORT"] == 587
     assert app.config["MAIL_BACKEND"] == "smtp" and app.config["SMS_BACKEND"] == "http"
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -131,17 +140,18 @@ def test_production_configuration(monkeypatch, tmp_path):
 def test_the_development_messages_page_lists_codes(tmp_path):
     from support import Visitor
 
-    app = create_app({**TEST_CONFIG, "DEBUG": True,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"})
+    app = create_app(
+        {**TEST_CONFIG, "DEBUG": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"}
+    )
     with app.app_context():
         db.create_all()
-        db.session.add(Customer(number="400001", first_name="Ola", last_name="Nowak",
-                                phone="+48600700123"))
+        db.session.add(
+            Customer(number="400001", first_name="Ola", last_name="Nowak", phone="+48600700123")
+        )
         db.session.commit()
     visitor = Visitor(app.test_client(), htmx=False)
     visitor.post("/rejestracja/", {"number": "400001", "action": "next"})
-    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700123",
-                                         "action": "next"})
+    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700123", "action": "next"})
     page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
     assert "+48600700123" in page
     assert re.search(r"Strefa Klienta: .*\b\d{6}\b", page)

@@ -12,59 +12,69 @@ def start(visitor, typed):
 
 def test_the_page_says_what_it_is_for(visitor):
     page = text_of(visitor.get("/zapomnialem-hasla/"))
-    assert ("Jeżeli nie pamiętasz swojego hasła, podaj wymagane dane, abyśmy mogli wysłać link "
-            "lub kod SMS umożliwiający zmianę hasła.") in page
+    assert (
+        "Jeżeli nie pamiętasz swojego hasła, podaj wymagane dane, abyśmy mogli wysłać link "
+        "lub kod SMS umożliwiający zmianę hasła."
+    ) in page
     assert "Numer klienta lub login" in page
 
 
-def test_reset_by_sms_ends_other_sessions_and_tells_the_customer(app, visitor, make_visitor,
-                                                                  customers):
+def test_reset_by_sms_ends_other_sessions_and_tells_the_customer(
+    app, visitor, make_visitor, customers
+):
     customer = customers["registered"]
     elsewhere = make_visitor()
     elsewhere.post("/", {"login": customer.number, "password": TEST_PASSWORD})
     assert elsewhere.client.get("/strona-glowna").status_code == 200
 
     start(visitor, customer.number)
-    response = visitor.post("/zapomnialem-hasla/sposob",
-                            {"channel": "sms", "phone": "600 700 805", "action": "next"})
+    response = visitor.post(
+        "/zapomnialem-hasla/sposob", {"channel": "sms", "phone": "600 700 805", "action": "next"}
+    )
     assert "kod umożliwiający zmianę hasła" in text_of(response)
-    response = visitor.post("/zapomnialem-hasla/kod",
-                            {"code": last_code(app, customer.phone), "action": "next"})
+    response = visitor.post(
+        "/zapomnialem-hasla/kod", {"code": last_code(app, customer.phone), "action": "next"}
+    )
     assert "Ustaw nowe hasło" in text_of(response)
-    response = visitor.post("/zapomnialem-hasla/haslo",
-                            {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD,
-                             "action": "next"})
+    response = visitor.post(
+        "/zapomnialem-hasla/haslo",
+        {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD, "action": "next"},
+    )
     page = text_of(follow(visitor, response))
     assert "Hasło zostało zmienione" in page
     assert "Logowanie do Strefy Klienta" in page  # no automatic login after a reset
 
     assert elsewhere.client.get("/strona-glowna").status_code == 302
     assert [m.subject for m in outbox(app, "email", customer.email)] == [
-        "Hasło do Strefy Klienta zostało zmienione"]
+        "Hasło do Strefy Klienta zostało zmienione"
+    ]
     assert "zmienione" in outbox(app, "sms", customer.phone)[-1].body_text
 
     # The old password no longer works; the new one does.
     response = visitor.post("/", {"login": customer.number, "password": TEST_PASSWORD})
     assert response.status_code == 422
-    response = follow(visitor, visitor.post("/", {"login": customer.number,
-                                                  "password": NEW_PASSWORD}))
+    response = follow(
+        visitor, visitor.post("/", {"login": customer.number, "password": NEW_PASSWORD})
+    )
     assert "Strona Główna" in text_of(response)
 
 
 def test_reset_by_email_link_lives_one_hour(app, visitor, customers):
     customer = customers["registered"]
     start(visitor, customer.number)
-    response = visitor.post("/zapomnialem-hasla/sposob",
-                            {"channel": "email", "email": "EWA.kaminska@example.com",
-                             "action": "next"})
+    response = visitor.post(
+        "/zapomnialem-hasla/sposob",
+        {"channel": "email", "email": "EWA.kaminska@example.com", "action": "next"},
+    )
     assert "Link będzie aktywny przez 1 godzinę." in text_of(response)
     link = last_link(app, customer.email)
     assert link.startswith("/zapomnialem-hasla/link/")
     response = visitor.get(link)
     assert "Ustaw nowe hasło" in text_of(response)
-    visitor.post("/zapomnialem-hasla/haslo", {"password": NEW_PASSWORD,
-                                              "password_repeat": NEW_PASSWORD,
-                                              "action": "next"})
+    visitor.post(
+        "/zapomnialem-hasla/haslo",
+        {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD, "action": "next"},
+    )
     # Used up: the same link now opens a page that says so.
     response = visitor.get(link)
     assert response.status_code == 410

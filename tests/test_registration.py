@@ -13,14 +13,14 @@ def start(visitor, number):
 
 def choose(visitor, channel, value):
     field = "phone" if channel == "sms" else "email"
-    return visitor.post("/rejestracja/sposob", {"channel": channel, field: value,
-                                                "action": "next"})
+    return visitor.post("/rejestracja/sposob", {"channel": channel, field: value, "action": "next"})
 
 
 def set_password(visitor, password=NEW_PASSWORD, repeat=None):
-    return visitor.post("/rejestracja/haslo", {"password": password,
-                                               "password_repeat": repeat or password,
-                                               "action": "next"})
+    return visitor.post(
+        "/rejestracja/haslo",
+        {"password": password, "password_repeat": repeat or password, "action": "next"},
+    )
 
 
 def test_the_login_page_opens_registration(visitor):
@@ -31,8 +31,10 @@ def test_the_login_page_opens_registration(visitor):
     assert_shape(visitor, response)
     page = text_of(response)
     assert "Twój Numer Ewidencyjny Klienta" in page
-    assert ("Numer klienta znajduje się na umowie, w pozycji Numer ewidencyjny Abonenta, lub na "
-            "rachunku, w pozycji Nr ewidencyjny") in page
+    assert (
+        "Numer klienta znajduje się na umowie, w pozycji Numer ewidencyjny Abonenta, lub na "
+        "rachunku, w pozycji Nr ewidencyjny"
+    ) in page
     assert "Anuluj" in page and "Dalej" in page
 
 
@@ -47,19 +49,23 @@ def test_registration_by_sms(app, visitor, customers):
 
     response = choose(visitor, "sms", "0048 512-345-678")
     page = text_of(response)
-    assert ("Na podany numer telefonu został wysłany kod umożliwiający ustanowienie hasła "
-            "dostępu.") in page
+    assert (
+        "Na podany numer telefonu został wysłany kod umożliwiający ustanowienie hasła dostępu."
+    ) in page
     assert "Nie otrzymałeś SMS-a?" in page
     code = last_code(app, customer.phone)
     assert code not in response.get_data(as_text=True)
 
-    response = visitor.post("/rejestracja/kod", {"code": f"{code[:3]} {code[3:]}",
-                                                 "action": "next"})
+    response = visitor.post(
+        "/rejestracja/kod", {"code": f"{code[:3]} {code[3:]}", "action": "next"}
+    )
     page = text_of(response)
     assert "Podaj hasło" in page and "Powtórz hasło" in page
-    assert ("Hasło musi zawierać od 8 do 32 znaków, co najmniej jedną: wielką literę, małą "
-            "literę oraz cyfrę. Hasło może zawierać znaki specjalne: "
-            "!@#$%^&*(){}[]\\:\";'<>?,./-_=+") in page
+    assert (
+        "Hasło musi zawierać od 8 do 32 znaków, co najmniej jedną: wielką literę, małą "
+        "literę oraz cyfrę. Hasło może zawierać znaki specjalne: "
+        "!@#$%^&*(){}[]\\:\";'<>?,./-_=+"
+    ) in page
 
     response = follow(visitor, set_password(visitor))
     assert response.status_code == 200
@@ -69,7 +75,8 @@ def test_registration_by_sms(app, visitor, customers):
     # The channel not used hears about the new account.
     notices = outbox(app, "email", customer.email)
     assert [message.subject for message in notices] == [
-        "Twoje konto w Strefie Klienta zostało utworzone"]
+        "Twoje konto w Strefie Klienta zostało utworzone"
+    ]
 
 
 def test_registration_by_email_link(app, visitor, customers):
@@ -77,9 +84,11 @@ def test_registration_by_email_link(app, visitor, customers):
     start(visitor, customer.number)
     response = choose(visitor, "email", "  Jan.KOWALSKI@example.com ")
     page = text_of(response)
-    assert ("Na podany adres e-mail został wysłany link umożliwiający ustanowienie hasła "
-            "dostępu. Prosimy o sprawdzenie poczty oraz folderu spam. Link będzie aktywny "
-            "przez 3 dni.") in page
+    assert (
+        "Na podany adres e-mail został wysłany link umożliwiający ustanowienie hasła "
+        "dostępu. Prosimy o sprawdzenie poczty oraz folderu spam. Link będzie aktywny "
+        "przez 3 dni."
+    ) in page
     assert customer.email in page  # the page shows where the link went
     assert "OK" in page
 
@@ -87,9 +96,10 @@ def test_registration_by_email_link(app, visitor, customers):
     other = type(visitor)(visitor.client.application.test_client(), htmx=False)
     response = other.get(last_link(app, customer.email))
     assert "Podaj hasło" in text_of(response)
-    response = other.post("/rejestracja/haslo", {"password": NEW_PASSWORD,
-                                                 "password_repeat": NEW_PASSWORD,
-                                                 "action": "next"})
+    response = other.post(
+        "/rejestracja/haslo",
+        {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD, "action": "next"},
+    )
     assert "Strona Główna" in text_of(response)
     assert account_of(app, customer) is not None
 
@@ -116,8 +126,10 @@ def test_an_already_registered_number(visitor, customers):
     assert response.status_code == 422
     assert_shape(visitor, response)
     page = text_of(response)
-    assert ("Podany numer klienta jest już zarejestrowany w systemie – zaloguj się lub skorzystaj "
-            "z funkcji Zapomniałem hasła") in page
+    assert (
+        "Podany numer klienta jest już zarejestrowany w systemie – zaloguj się lub skorzystaj "
+        "z funkcji Zapomniałem hasła"
+    ) in page
     body = response.get_data(as_text=True)
     assert '<a href="/">zaloguj się</a>' in body
     assert '<a href="/zapomnialem-hasla/">Zapomniałem hasła</a>' in body
@@ -166,8 +178,9 @@ def test_bad_phone_numbers(visitor, customers, typed, message):
     assert field_value(response, "phone") == typed
 
 
-@pytest.mark.parametrize("typed", ["512 345 678", "+48512345678", "0048 512-345-678",
-                                   "(+48) 512 345 678", "512-345-678"])
+@pytest.mark.parametrize(
+    "typed", ["512 345 678", "+48512345678", "0048 512-345-678", "(+48) 512 345 678", "512-345-678"]
+)
 def test_every_common_form_of_the_phone_number_matches(app, visitor, customers, typed):
     start(visitor, customers["both"].number)
     response = choose(visitor, "sms", typed)
@@ -308,8 +321,15 @@ def test_mismatched_password_repeat(app, visitor, customers):
     assert "Podane hasła nie są takie same" in text_of(response)
 
 
-@pytest.mark.parametrize("url", ["/rejestracja/sposob", "/rejestracja/kod",
-                                 "/rejestracja/sprawdz-poczte", "/rejestracja/haslo"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/rejestracja/sposob",
+        "/rejestracja/kod",
+        "/rejestracja/sprawdz-poczte",
+        "/rejestracja/haslo",
+    ],
+)
 def test_no_step_is_reachable_before_the_ones_before_it(visitor, url):
     response = visitor.client.get(url, headers=visitor.headers)
     assert response.status_code == 303

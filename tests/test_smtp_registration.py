@@ -33,14 +33,18 @@ def smtp_inbox():
     controller.stop()
 
 
-def test_registration_by_a_link_caught_by_a_real_smtp_server(app, visitor, customers,
-                                                            smtp_inbox):
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_inbox.port,
-                      SERVER_NAME="ebok.example.pl")
+def test_registration_by_a_link_caught_by_a_real_smtp_server(app, visitor, customers, smtp_inbox):
+    app.config.update(
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_inbox.port,
+        SERVER_NAME="ebok.example.pl",
+    )
     customer = customers["email_only"]
     visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
-    visitor.post("/rejestracja/sposob", {"channel": "email", "email": customer.email,
-                                         "action": "next"})
+    visitor.post(
+        "/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}
+    )
     assert len(smtp_inbox.messages) == 1
     mail = smtp_inbox.messages[0]
     assert mail["To"] == customer.email
@@ -52,7 +56,12 @@ def test_registration_by_a_link_caught_by_a_real_smtp_server(app, visitor, custo
 
     response = visitor.get(link)
     assert "Podaj hasło" in text_of(response)
-    response = follow(visitor, visitor.post("/rejestracja/haslo", {
-        "password": "Nowe#Haslo1", "password_repeat": "Nowe#Haslo1", "action": "next"}))
+    response = follow(
+        visitor,
+        visitor.post(
+            "/rejestracja/haslo",
+            {"password": "Nowe#Haslo1", "password_repeat": "Nowe#Haslo1", "action": "next"},
+        ),
+    )
     assert "Strona Główna" in text_of(response)
     assert account_of(app, customer) is not None

@@ -43,14 +43,20 @@ def set_login_name(account: Account, typed: str) -> str | None:
         db.session.commit()
         return None
     if not LOGIN_NAME.fullmatch(login_name):
-        return _("A login has from 3 to 40 characters: letters without Polish characters, "
-                 "digits, dots, dashes and underscores.")
+        return _(
+            "A login has from 3 to 40 characters: letters without Polish characters, "
+            "digits, dots, dashes and underscores."
+        )
     if not re.search(r"[a-z]", login_name):
-        return _("A login must contain at least one letter, so that it is not mistaken for a "
-                 "customer number.")
+        return _(
+            "A login must contain at least one letter, so that it is not mistaken for a "
+            "customer number."
+        )
     taken = db.session.scalar(
-        select(Account.id).where(func.lower(Account.login_name) == login_name,
-                                 Account.id != account.id))
+        select(Account.id).where(
+            func.lower(Account.login_name) == login_name, Account.id != account.id
+        )
+    )
     if taken:
         return _("This login is already taken. Choose a different one.")
     account.login_name = login_name

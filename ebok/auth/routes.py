@@ -32,8 +32,11 @@ def login():
         except Throttled as throttled:
             log.warning("login throttled key=%s", account_key)
             form.form_errors.append(
-                _("Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
-                  "your password, use Forgotten password.", wait=throttled.wait_message())
+                _(
+                    "Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
+                    "your password, use Forgotten password.",
+                    wait=throttled.wait_message(),
+                )
             )
             status = 429
         else:

@@ -77,7 +77,11 @@ def replace_password(account: Account, new_password: str) -> None:
     account.end_all_sessions()
     customer = account.customer
     if customer.email:
-        messages.send_email(customer.email, _("Your Strefa Klienta password has been changed"),
-                            "password_changed", customer=customer)
+        messages.send_email(
+            customer.email,
+            _("Your Strefa Klienta password has been changed"),
+            "password_changed",
+            customer=customer,
+        )
     if customer.phone:
         messages.send_sms(customer.phone, "password_changed", customer=customer)

@@ -16,5 +16,6 @@ def outbox():
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)
     ).all()
-    return render_template("dev/outbox.html", title=_("Sent messages (development)"),
-                           messages=messages)
+    return render_template(
+        "dev/outbox.html", title=_("Sent messages (development)"), messages=messages
+    )

@@ -39,8 +39,11 @@ def _checked_address(field, empty_message: str) -> str | None:
 @bp.get("/szczegoly")
 @login_required
 def details():
-    return render_template("einvoice/details.html", title=_("e-Faktura: details and terms"),
-                           terms_version=service.TERMS_VERSION)
+    return render_template(
+        "einvoice/details.html",
+        title=_("e-Faktura: details and terms"),
+        terms_version=service.TERMS_VERSION,
+    )
 
 
 @bp.route("/aktywuj", methods=["GET", "POST"])
@@ -57,23 +60,35 @@ def activate():
         return _activation_result(Result.ALREADY_ACTIVE, account.einvoice_address, source)
     if form.validate_on_submit():
         address = _checked_address(
-            form.email, _("Enter the e-mail address we should send invoice notices to."))
+            form.email, _("Enter the e-mail address we should send invoice notices to.")
+        )
         if not form.accept_terms.data:
-            form.accept_terms.errors.append(_("To activate e-Faktura, accept its terms and "
-                                              "conditions."))
+            form.accept_terms.errors.append(
+                _("To activate e-Faktura, accept its terms and conditions.")
+            )
         if address and form.accept_terms.data:
             result = service.request_activation(account, address, source)
             return _activation_result(result, address, source)
         status = 422
-    return render_panel("einvoice/_activate.html", title=_("Activate e-Faktura"), form=form,
-                        status=status, page=SIGNED_IN_PAGE, in_dialog=True, source=source,
-                        terms_version=service.TERMS_VERSION)
+    return render_panel(
+        "einvoice/_activate.html",
+        title=_("Activate e-Faktura"),
+        form=form,
+        status=status,
+        page=SIGNED_IN_PAGE,
+        in_dialog=True,
+        source=source,
+        terms_version=service.TERMS_VERSION,
+    )
 
 
 def _activation_result(result: Result, address: str, source: str):
     if result is Result.CONFIRMATION_SENT:
-        message = _("We have sent a confirmation link to %(address)s. e-Faktura will start "
-                    "when you open it.", address=address)
+        message = _(
+            "We have sent a confirmation link to %(address)s. e-Faktura will start "
+            "when you open it.",
+            address=address,
+        )
     elif result is Result.ACTIVATED:
         message = _("e-Faktura has been activated")
     else:
@@ -81,9 +96,15 @@ def _activation_result(result: Result, address: str, source: str):
     flash(message, "status")
     if not is_partial_request():
         return redirect_to(_page_of(source))
-    return render_panel("einvoice/_activation_result.html", title=_("Activate e-Faktura"),
-                        page=SIGNED_IN_PAGE, in_dialog=True, result=result.value,
-                        address=address, account=current_user)
+    return render_panel(
+        "einvoice/_activation_result.html",
+        title=_("Activate e-Faktura"),
+        page=SIGNED_IN_PAGE,
+        in_dialog=True,
+        result=result.value,
+        address=address,
+        account=current_user,
+    )
 
 
 @bp.route("/potwierdz/<token>", methods=["GET", "POST"])
@@ -97,10 +118,17 @@ def confirm(token: str):
         result, address = service.peek_link(token)
         done = False
     status = {Result.LINK_EXPIRED: 410, Result.LINK_USED: 410, Result.LINK_INVALID: 400}.get(
-        result, 200)
-    return render_panel("einvoice/_confirm.html", title=_("Confirm the address for e-Faktura"),
-                        status=status, result=result.value, address=address, done=done,
-                        token=token)
+        result, 200
+    )
+    return render_panel(
+        "einvoice/_confirm.html",
+        title=_("Confirm the address for e-Faktura"),
+        status=status,
+        result=result.value,
+        address=address,
+        done=done,
+        token=token,
+    )
 
 
 @bp.route("/adres", methods=["GET", "POST"])
@@ -118,15 +146,26 @@ def change_address():
             if result is Result.SAME_ADDRESS:
                 form.email.errors.append(_("Invoice notices already go to this address."))
             else:
-                flash(_("The address for e-Faktura has been changed.")
-                      if result is Result.ADDRESS_CHANGED else
-                      _("We have sent a confirmation link to %(address)s. The address will "
-                        "change when you open it.", address=address), "status")
+                flash(
+                    _("The address for e-Faktura has been changed.")
+                    if result is Result.ADDRESS_CHANGED
+                    else _(
+                        "We have sent a confirmation link to %(address)s. The address will "
+                        "change when you open it.",
+                        address=address,
+                    ),
+                    "status",
+                )
                 return redirect_to(url_for("account.my_account"), leave_panel=True)
         status = 422
-    return render_panel("einvoice/_change_address.html",
-                        title=_("Change the address for e-Faktura"), form=form, status=status,
-                        page=SIGNED_IN_PAGE, account=account)
+    return render_panel(
+        "einvoice/_change_address.html",
+        title=_("Change the address for e-Faktura"),
+        form=form,
+        status=status,
+        page=SIGNED_IN_PAGE,
+        account=account,
+    )
 
 
 @bp.route("/wylacz", methods=["GET", "POST"])
@@ -138,8 +177,12 @@ def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
         if service.withdraw(account) is Result.WITHDRAWN:
-            flash(_("e-Faktura has been switched off. Your invoices will come on paper."),
-                  "status")
+            flash(_("e-Faktura has been switched off. Your invoices will come on paper."), "status")
         return redirect_to(url_for("account.my_account"), leave_panel=True)
-    return render_panel("einvoice/_withdraw.html", title=_("Switch off e-Faktura"), form=form,
-                        page=SIGNED_IN_PAGE, account=account)
+    return render_panel(
+        "einvoice/_withdraw.html",
+        title=_("Switch off e-Faktura"),
+        form=form,
+        page=SIGNED_IN_PAGE,
+        account=account,
+    )

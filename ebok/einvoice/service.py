@@ -78,8 +78,12 @@ def withdraw(account: Account) -> Result:
         db.session.rollback()
         return Result.NOT_ACTIVE
     _record(account, "withdrawn", address, None, "account")
-    messages.send_email(address, _("e-Faktura has been switched off"), "einvoice_withdrawn",
-                        customer=account.customer)
+    messages.send_email(
+        address,
+        _("e-Faktura has been switched off"),
+        "einvoice_withdrawn",
+        customer=account.customer,
+    )
     db.session.commit()
     log.info("einvoice withdrawn account=%s", account.id)
     return Result.WITHDRAWN
@@ -106,7 +110,8 @@ def confirm_link(token: str) -> tuple[Result, str | None]:
 def _open_link(token: str) -> tuple[Result | None, Account | None, dict]:
     try:
         payload = _serializer().loads(
-            token, max_age=current_app.config["EINVOICE_LINK_LIFETIME"].total_seconds())
+            token, max_age=current_app.config["EINVOICE_LINK_LIFETIME"].total_seconds()
+        )
     except SignatureExpired:
         return Result.LINK_EXPIRED, None, {}
     except BadSignature:
@@ -123,54 +128,84 @@ def _activate(account: Account, address: str, source: str) -> Result:
     changed = db.session.execute(
         update(Account)
         .where(Account.id == account.id, Account.einvoice_since.is_(None))
-        .values(einvoice_since=utcnow(), einvoice_address=address,
-                einvoice_version=Account.einvoice_version + 1)
+        .values(
+            einvoice_since=utcnow(),
+            einvoice_address=address,
+            einvoice_version=Account.einvoice_version + 1,
+        )
     ).rowcount
     if changed != 1:
         db.session.rollback()
         return Result.ALREADY_ACTIVE
     _record(account, "activated", address, TERMS_VERSION, source)
-    messages.send_email(address, _("e-Faktura is active"), "einvoice_activated",
-                        customer=account.customer, address=address)
+    messages.send_email(
+        address,
+        _("e-Faktura is active"),
+        "einvoice_activated",
+        customer=account.customer,
+        address=address,
+    )
     db.session.commit()
-    log.info("einvoice activated account=%s source=%s to=%s", account.id, source,
-             mask_email(address))
+    log.info(
+        "einvoice activated account=%s source=%s to=%s", account.id, source, mask_email(address)
+    )
     return Result.ACTIVATED
 
 
 def _change_address(account: Account, address: str, version: int) -> Result:
     changed = db.session.execute(
         update(Account)
-        .where(Account.id == account.id, Account.einvoice_version == version,
-               Account.einvoice_since.is_not(None))
+        .where(
+            Account.id == account.id,
+            Account.einvoice_version == version,
+            Account.einvoice_since.is_not(None),
+        )
         .values(einvoice_address=address, einvoice_version=Account.einvoice_version + 1)
     ).rowcount
     if changed != 1:
         db.session.rollback()
         return Result.LINK_USED
     _record(account, "address_changed", address, TERMS_VERSION, "account")
-    messages.send_email(address, _("The address for e-Faktura has been changed"),
-                        "einvoice_address_changed", customer=account.customer, address=address)
+    messages.send_email(
+        address,
+        _("The address for e-Faktura has been changed"),
+        "einvoice_address_changed",
+        customer=account.customer,
+        address=address,
+    )
     db.session.commit()
     log.info("einvoice address changed account=%s to=%s", account.id, mask_email(address))
     return Result.ADDRESS_CHANGED
 
 
 def _send_confirmation_link(account: Account, address: str, source: str) -> None:
-    token = _serializer().dumps({"a": account.id, "e": address, "v": account.einvoice_version,
-                                 "s": source})
+    token = _serializer().dumps(
+        {"a": account.id, "e": address, "v": account.einvoice_version, "s": source}
+    )
     link = external_url(url_for("einvoice.confirm", token=token))
-    messages.send_email(address, _("Confirm the address for e-Faktura"),
-                        "einvoice_confirm_address", customer=account.customer, link=link)
+    messages.send_email(
+        address,
+        _("Confirm the address for e-Faktura"),
+        "einvoice_confirm_address",
+        customer=account.customer,
+        link=link,
+    )
     db.session.commit()
-    log.info("einvoice confirmation link sent account=%s to=%s", account.id,
-             mask_email(address))
+    log.info("einvoice confirmation link sent account=%s to=%s", account.id, mask_email(address))
 
 
-def _record(account: Account, event: str, address: str | None, terms_version: str | None,
-            source: str) -> None:
-    db.session.add(EInvoiceConsent(account_id=account.id, event=event, address=address,
-                                   terms_version=terms_version, source=source))
+def _record(
+    account: Account, event: str, address: str | None, terms_version: str | None, source: str
+) -> None:
+    db.session.add(
+        EInvoiceConsent(
+            account_id=account.id,
+            event=event,
+            address=address,
+            terms_version=terms_version,
+            source=source,
+        )
+    )
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -14,11 +14,17 @@ bp = Blueprint("errors", __name__)
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error):
-    return render_panel("errors/_error.html", title=_("The form has expired"), status=400,
-                        heading=_("The form has expired"),
-                        message=_("For your security, forms expire after some time or when you "
-                                  "log in or out. Go back, refresh the page and send the form "
-                                  "again."))
+    return render_panel(
+        "errors/_error.html",
+        title=_("The form has expired"),
+        status=400,
+        heading=_("The form has expired"),
+        message=_(
+            "For your security, forms expire after some time or when you "
+            "log in or out. Go back, refresh the page and send the form "
+            "again."
+        ),
+    )
 
 
 @bp.app_errorhandler(Throttled)
@@ -33,11 +39,19 @@ def too_many_requests(error):
 
 def _too_many(retry_at):
     response = render_panel(
-        "errors/_error.html", title=_("Too many attempts"), status=429,
+        "errors/_error.html",
+        title=_("Too many attempts"),
+        status=429,
         heading=_("Too many attempts"),
-        message=(_("For your security we have paused this for a while. %(wait)s",
-                   wait=wait_message(retry_at)) if retry_at else
-                 _("For your security we have paused this for a while. Try again later.")))
+        message=(
+            _(
+                "For your security we have paused this for a while. %(wait)s",
+                wait=wait_message(retry_at),
+            )
+            if retry_at
+            else _("For your security we have paused this for a while. Try again later.")
+        ),
+    )
     if retry_at:
         response.headers["Retry-After"] = str(seconds_until(retry_at))
     return response
@@ -45,9 +59,13 @@ def _too_many(retry_at):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    return render_panel("errors/_error.html", title=_("Page not found"), status=404,
-                        heading=_("Page not found"),
-                        message=_("Check the address, or go back to the login page."))
+    return render_panel(
+        "errors/_error.html",
+        title=_("Page not found"),
+        status=404,
+        heading=_("Page not found"),
+        message=_("Check the address, or go back to the login page."),
+    )
 
 
 @bp.app_errorhandler(405)
@@ -57,14 +75,24 @@ def method_not_allowed(error):
 
 @bp.app_errorhandler(500)
 def server_error(error):
-    return render_panel("errors/_error.html", title=_("Sorry, something went wrong"),
-                        status=500, heading=_("Sorry, something went wrong"),
-                        message=_("We are working on it. What you typed has not been lost: go "
-                                  "back and try again in a few minutes."))
+    return render_panel(
+        "errors/_error.html",
+        title=_("Sorry, something went wrong"),
+        status=500,
+        heading=_("Sorry, something went wrong"),
+        message=_(
+            "We are working on it. What you typed has not been lost: go "
+            "back and try again in a few minutes."
+        ),
+    )
 
 
 @bp.app_errorhandler(HTTPException)
 def other_http_error(error: HTTPException):
-    return render_panel("errors/_error.html", title=_("Sorry, something went wrong"),
-                        status=error.code or 500, heading=_("Sorry, something went wrong"),
-                        message=_("Go back and try again."))
+    return render_panel(
+        "errors/_error.html",
+        title=_("Sorry, something went wrong"),
+        status=error.code or 500,
+        heading=_("Sorry, something went wrong"),
+        message=_("Go back and try again."),
+    )

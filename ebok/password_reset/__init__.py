@@ -23,8 +23,9 @@ def not_registered(customer: Customer) -> Markup | None:
     # The translation is trusted markup; the link's parts are escaped by Markup's %.
     return Markup(  # noqa: S704
         _("This customer number has no Strefa Klienta account yet. %(register)s first.")
-    ) % {"register": Markup('<a href="%s">%s</a>') % (url_for("registration.number"),
-                                                      _("Register"))}
+    ) % {
+        "register": Markup('<a href="%s">%s</a>') % (url_for("registration.number"), _("Register"))
+    }
 
 
 def set_new_password(customer: Customer, record: Verification, password: str):
@@ -45,14 +46,19 @@ PASSWORD_RESET = Flow(
     title=_l("Forgotten password"),
     number_label=_l("Customer number or login"),
     number_hint=WHERE_TO_FIND_THE_NUMBER,
-    intro=_l("If you do not remember your password, give us the required details so that we "
-             "can send you a link or SMS code that lets you change the password."),
+    intro=_l(
+        "If you do not remember your password, give us the required details so that we "
+        "can send you a link or SMS code that lets you change the password."
+    ),
     channel_question=_l("Choose how to receive the link or code:"),
-    code_sent=_l("A code that lets you change your password has been sent to the phone number "
-                 "you gave."),
-    link_sent=_l("A link that lets you change your password has been sent to the e-mail "
-                 "address you gave. Please check your inbox and your spam folder. The link "
-                 "will be active for 1 hour."),
+    code_sent=_l(
+        "A code that lets you change your password has been sent to the phone number you gave."
+    ),
+    link_sent=_l(
+        "A link that lets you change your password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for 1 hour."
+    ),
     password_heading=_l("Set a new password"),
     accepts_login_name=True,
     refusal=not_registered,

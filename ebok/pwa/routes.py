@@ -26,8 +26,11 @@ PRECACHED_STATIC = [
 @bp.get("/manifest.webmanifest")
 def manifest():
     icon = lambda name, size, purpose="any": {  # noqa: E731
-        "src": url_for("static", filename=f"icons/{name}"), "sizes": size,
-        "type": "image/png", "purpose": purpose}
+        "src": url_for("static", filename=f"icons/{name}"),
+        "sizes": size,
+        "type": "image/png",
+        "purpose": purpose,
+    }
     data = {
         "id": "/",
         "name": _("Strefa Klienta"),
@@ -40,11 +43,13 @@ def manifest():
         "display": "standalone",
         "theme_color": "#00558c",
         "background_color": "#ffffff",
-        "icons": [icon("icon-192.png", "192x192"), icon("icon-512.png", "512x512"),
-                  icon("icon-maskable-512.png", "512x512", "maskable")],
+        "icons": [
+            icon("icon-192.png", "192x192"),
+            icon("icon-512.png", "512x512"),
+            icon("icon-maskable-512.png", "512x512", "maskable"),
+        ],
     }
-    response = Response(json.dumps(data, ensure_ascii=False),
-                        mimetype="application/manifest+json")
+    response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -25,12 +25,14 @@ def already_registered(customer: Customer) -> Markup | None:
         return None
     # The translation is trusted markup; the links' parts are escaped by Markup's %.
     return Markup(  # noqa: S704
-        _("This customer number is already registered in the system – %(log_in)s or use "
-          "the %(forgotten)s option")
+        _(
+            "This customer number is already registered in the system – %(log_in)s or use "
+            "the %(forgotten)s option"
+        )
     ) % {
         "log_in": Markup('<a href="%s">%s</a>') % (url_for("auth.login"), _("log in")),
-        "forgotten": Markup('<a href="%s">%s</a>') % (url_for("password_reset.number"),
-                                                      _("Forgotten password")),
+        "forgotten": Markup('<a href="%s">%s</a>')
+        % (url_for("password_reset.number"), _("Forgotten password")),
     }
 
 
@@ -40,8 +42,12 @@ def create_account(customer: Customer, record: Verification, password: str):
     account = Account(customer=customer, password_hash=hash_password(password))
     db.session.add(account)
     if record.channel == "sms" and customer.email:
-        messages.send_email(customer.email, _("Your Strefa Klienta account has been created"),
-                            "account_created", customer=customer)
+        messages.send_email(
+            customer.email,
+            _("Your Strefa Klienta account has been created"),
+            "account_created",
+            customer=customer,
+        )
     elif record.channel == "email" and customer.phone:
         messages.send_sms(customer.phone, "account_created", customer=customer)
     try:
@@ -65,11 +71,14 @@ REGISTRATION = Flow(
     number_hint=WHERE_TO_FIND_THE_NUMBER,
     intro=None,
     channel_question=_l("Choose how to register:"),
-    code_sent=_l("A code that lets you set your access password has been sent to the phone "
-                 "number you gave."),
-    link_sent=_l("A link that lets you set your access password has been sent to the e-mail "
-                 "address you gave. Please check your inbox and your spam folder. The link "
-                 "will be active for 3 days."),
+    code_sent=_l(
+        "A code that lets you set your access password has been sent to the phone number you gave."
+    ),
+    link_sent=_l(
+        "A link that lets you set your access password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for 3 days."
+    ),
     password_heading=_l("Set your password"),
     accepts_login_name=False,
     refusal=already_registered,

@@ -25,8 +25,15 @@ def make_blueprint(flow: Flow) -> Blueprint:
         return url_for(endpoint % step, **values)
 
     def render(step: str, title: str, form=None, status: int = 200, **context):
-        return render_panel(f"wizard/_{step}.html", title=title, form=form, status=status,
-                            flow=flow, step_url=step_url, **context)
+        return render_panel(
+            f"wizard/_{step}.html",
+            title=title,
+            form=form,
+            status=status,
+            flow=flow,
+            step_url=step_url,
+            **context,
+        )
 
     def throttled_status(form, throttled: Throttled) -> int:
         form.form_errors.append(
@@ -103,14 +110,16 @@ def make_blueprint(flow: Flow) -> Blueprint:
         form = ChannelForm()
         form.channel.choices = [(name, CHANNEL_LABELS[name]) for name in available]
         if request.method == "GET":
-            form.channel.data = wizard.get("channel") or (available[0] if len(available) == 1
-                                                          else None)
+            form.channel.data = wizard.get("channel") or (
+                available[0] if len(available) == 1 else None
+            )
         status = 200
         if form.validate_on_submit():
             try:
                 steps.check_contact(customer, form.channel.data, form.phone.data, form.email.data)
-                record = steps.send_secret(flow, customer, form.channel.data,
-                                           endpoint % "open_link")
+                record = steps.send_secret(
+                    flow, customer, form.channel.data, endpoint % "open_link"
+                )
             except StepError as problem:
                 getattr(form, problem.field).errors.append(problem.message)
                 status = 422
@@ -118,13 +127,17 @@ def make_blueprint(flow: Flow) -> Blueprint:
                 db.session.rollback()
                 status = throttled_status(form, throttled)
             else:
-                state.save(flow.name, channel=form.channel.data, verification_id=record.id,
-                           verified_id=None)
+                state.save(
+                    flow.name,
+                    channel=form.channel.data,
+                    verification_id=record.id,
+                    verified_id=None,
+                )
                 flash(steps.sent_message(customer, form.channel.data), "status")
-                return redirect_to(step_url("code" if form.channel.data == "sms"
-                                            else "check_inbox"))
-        return render("channel", flow.title, form, status, customer=customer,
-                      available=available)
+                return redirect_to(
+                    step_url("code" if form.channel.data == "sms" else "check_inbox")
+                )
+        return render("channel", flow.title, form, status, customer=customer, available=available)
 
     @bp.route("/kod", methods=["GET", "POST"])
     def code():
@@ -171,14 +184,18 @@ def make_blueprint(flow: Flow) -> Blueprint:
             record = steps.send_secret(flow, customer, channel, endpoint % "open_link")
         except Throttled as throttled:
             db.session.rollback()
-            flash(_("A new code or link cannot be sent yet. %(wait)s",
-                    wait=throttled.wait_message()), "status")
+            flash(
+                _("A new code or link cannot be sent yet. %(wait)s", wait=throttled.wait_message()),
+                "status",
+            )
             if wizard.get("verification_id"):
                 return redirect_to(step_url(next_step))
             return redirect_to(step_url("channel"))
         state.save(flow.name, verification_id=record.id, verified_id=None)
-        flash(_("We have sent a new code.") if channel == "sms"
-              else _("We have sent a new link."), "status")
+        flash(
+            _("We have sent a new code.") if channel == "sms" else _("We have sent a new link."),
+            "status",
+        )
         return redirect_to(step_url(next_step))
 
     @bp.get("/link/<token>")
@@ -186,8 +203,13 @@ def make_blueprint(flow: Flow) -> Blueprint:
         outcome, record = verification.check_link(token, flow.purpose)
         db.session.commit()
         if outcome is Outcome.OK:
-            state.replace(flow.name, customer_id=record.customer_id, channel="email",
-                          verification_id=record.id, verified_id=record.id)
+            state.replace(
+                flow.name,
+                customer_id=record.customer_id,
+                channel="email",
+                verification_id=record.id,
+                verified_id=record.id,
+            )
             return redirect_to(step_url("password"))
         can_resend = record is not None and outcome in (Outcome.EXPIRED, Outcome.SUPERSEDED)
         if can_resend:
@@ -195,8 +217,13 @@ def make_blueprint(flow: Flow) -> Blueprint:
             state.replace(flow.name, customer_id=record.customer_id, channel="email")
         else:
             state.clear()
-        return render("link_problem", flow.title, status=410 if record else 400,
-                      outcome=outcome.value, can_resend=can_resend)
+        return render(
+            "link_problem",
+            flow.title,
+            status=410 if record else 400,
+            outcome=outcome.value,
+            can_resend=can_resend,
+        )
 
     @bp.route("/haslo", methods=["GET", "POST"])
     def password():
@@ -205,18 +232,27 @@ def make_blueprint(flow: Flow) -> Blueprint:
         wizard = state.load(flow.name)
         customer = current_customer(wizard)
         record = db.session.get(Verification, wizard.get("verified_id") or 0)
-        if (customer is None or not verification.still_usable(record)
-                or record.customer_id != customer.id):
+        if (
+            customer is None
+            or not verification.still_usable(record)
+            or record.customer_id != customer.id
+        ):
             if record is not None:  # it was reachable: say why it is not any more
-                flash(_("Setting the password took too long or it has already been done. "
-                        "Please start again."), "status")
+                flash(
+                    _(
+                        "Setting the password took too long or it has already been done. "
+                        "Please start again."
+                    ),
+                    "status",
+                )
                 state.save(flow.name, verified_id=None, verification_id=None)
             return go_back_to_reachable(state.load(flow.name))
         form = PasswordForm()
         status = 200
         if form.validate_on_submit():
-            problems = new_password_problems(form.password.data, form.password_repeat.data,
-                                             customer.number)
+            problems = new_password_problems(
+                form.password.data, form.password_repeat.data, customer.number
+            )
             for field_name, field_problems in problems.items():
                 getattr(form, field_name).errors.extend(field_problems)
             if not problems:

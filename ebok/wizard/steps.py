@@ -51,8 +51,11 @@ def find_customer(flow: Flow, typed: str) -> Customer:
         number = normalize_customer_number(typed)
         if len(number) > CUSTOMER_NUMBER_MAX_DIGITS:
             raise StepError(
-                _("A customer number has at most %(num)d digits. Check it on your contract "
-                  "or bill.", num=CUSTOMER_NUMBER_MAX_DIGITS)
+                _(
+                    "A customer number has at most %(num)d digits. Check it on your contract "
+                    "or bill.",
+                    num=CUSTOMER_NUMBER_MAX_DIGITS,
+                )
             )
         throttle.hit("RATELIMIT_NUMBER_LOOKUP")
         customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
@@ -63,29 +66,42 @@ def find_customer(flow: Flow, typed: str) -> Customer:
         ).first()
         customer = account.customer if account else None
     else:
-        raise StepError(_("A customer number has only digits. %(where)s.",
-                          where=WHERE_TO_FIND_THE_NUMBER))
+        raise StepError(
+            _("A customer number has only digits. %(where)s.", where=WHERE_TO_FIND_THE_NUMBER)
+        )
     if customer is None:
         if flow.accepts_login_name:
-            raise StepError(_("We could not find a customer with this number or login. Check it "
-                              "and try again. %(where)s.", where=WHERE_TO_FIND_THE_NUMBER))
-        raise StepError(_("We could not find a customer with this number. Check it and try "
-                          "again. %(where)s.", where=WHERE_TO_FIND_THE_NUMBER))
+            raise StepError(
+                _(
+                    "We could not find a customer with this number or login. Check it "
+                    "and try again. %(where)s.",
+                    where=WHERE_TO_FIND_THE_NUMBER,
+                )
+            )
+        raise StepError(
+            _(
+                "We could not find a customer with this number. Check it and try again. %(where)s.",
+                where=WHERE_TO_FIND_THE_NUMBER,
+            )
+        )
     refusal = flow.refusal(customer)
     if refusal:
         raise StepError(refusal)
     if not customer.email and not customer.phone:
         raise StepError(
-            _("We have neither your e-mail address nor your mobile phone number, so you cannot "
-              "do this online. Please contact the Customer Service Centre: %(phone)s.",
-              phone=current_app.config["CUSTOMER_SERVICE_PHONE"])
+            _(
+                "We have neither your e-mail address nor your mobile phone number, so you cannot "
+                "do this online. Please contact the Customer Service Centre: %(phone)s.",
+                phone=current_app.config["CUSTOMER_SERVICE_PHONE"],
+            )
         )
     return customer
 
 
 def available_channels(customer: Customer) -> list[str]:
-    return [channel for channel, datum in (("sms", customer.phone), ("email", customer.email))
-            if datum]
+    return [
+        channel for channel, datum in (("sms", customer.phone), ("email", customer.email)) if datum
+    ]
 
 
 def check_contact(customer: Customer, channel: str | None, phone: str, email: str) -> None:
@@ -99,12 +115,15 @@ def check_contact(customer: Customer, channel: str | None, phone: str, email: st
             raise StepError(_("Enter your phone number."), "phone")
         typed = normalize_phone(phone)
         if typed is None:
-            raise StepError(_("Enter a phone number in a correct format, for example 600 700 800."),
-                            "phone")
+            raise StepError(
+                _("Enter a phone number in a correct format, for example 600 700 800."), "phone"
+            )
         matches = typed == customer.phone
         field = "phone"
-        mismatch = _("This phone number is not the contact number we have for you. Enter the "
-                     "number you gave as your contact number when you signed the contract.")
+        mismatch = _(
+            "This phone number is not the contact number we have for you. Enter the "
+            "number you gave as your contact number when you signed the contract."
+        )
     else:
         if not (email or "").strip():
             raise StepError(_("Enter your e-mail address."), "email")
@@ -113,8 +132,10 @@ def check_contact(customer: Customer, channel: str | None, phone: str, email: st
             raise StepError(EMAIL_FORMAT_PROBLEM, "email")
         matches = typed == normalize_email(customer.email)
         field = "email"
-        mismatch = _("This e-mail address is not the contact address we have for you. Enter the "
-                     "address you gave as your contact address when you signed the contract.")
+        mismatch = _(
+            "This e-mail address is not the contact address we have for you. Enter the "
+            "address you gave as your contact address when you signed the contract."
+        )
     if not matches:
         log.info("contact mismatch customer=%s channel=%s", customer.id, channel)
         throttle.hit("RATELIMIT_CONTACT_CHECK")
@@ -130,14 +151,23 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
     if channel == "sms":
         minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)
         messages.send_sms(customer.phone, f"{flow.purpose}_code", code=secret, minutes=minutes)
-        log.info("code sent customer=%s flow=%s to=%s", customer.id, flow.purpose,
-                 mask_phone(customer.phone))
+        log.info(
+            "code sent customer=%s flow=%s to=%s",
+            customer.id,
+            flow.purpose,
+            mask_phone(customer.phone),
+        )
     else:
         link = external_url(url_for(link_endpoint, token=secret))
-        messages.send_email(customer.email, str(flow.title), f"{flow.purpose}_link",
-                            customer=customer, link=link)
-        log.info("link sent customer=%s flow=%s to=%s", customer.id, flow.purpose,
-                 mask_email(customer.email))
+        messages.send_email(
+            customer.email, str(flow.title), f"{flow.purpose}_link", customer=customer, link=link
+        )
+        log.info(
+            "link sent customer=%s flow=%s to=%s",
+            customer.id,
+            flow.purpose,
+            mask_email(customer.email),
+        )
     db.session.commit()
     return record
 
@@ -167,16 +197,27 @@ def check_code(record: Verification, typed: str) -> None:
         throttle.hit("RATELIMIT_CODE_ATTEMPTS")
         left = verification.tries_left(record)
         if left:
-            raise StepError(ngettext(
-                "The code is incorrect. Check the SMS and try again. You have %(num)d try left.",
-                "The code is incorrect. Check the SMS and try again. You have %(num)d tries left.",
-                left))
+            raise StepError(
+                ngettext(
+                    "The code is incorrect. Check the SMS and try again. "
+                    "You have %(num)d try left.",
+                    "The code is incorrect. Check the SMS and try again. "
+                    "You have %(num)d tries left.",
+                    left,
+                )
+            )
         outcome = Outcome.TOO_MANY_TRIES
-    raise StepError({
-        Outcome.TOO_MANY_TRIES: _("The code was entered wrongly too many times and no longer "
-                                  "works. Send a new code."),
-        Outcome.EXPIRED: _("The code has expired: it was valid for 10 minutes. Send a new code."),
-        Outcome.USED: _("This code has already been used. Send a new code if you need one."),
-        Outcome.SUPERSEDED: _("This code has been replaced by a newer one. Enter the code from "
-                              "the latest SMS."),
-    }[outcome])
+    raise StepError(
+        {
+            Outcome.TOO_MANY_TRIES: _(
+                "The code was entered wrongly too many times and no longer works. Send a new code."
+            ),
+            Outcome.EXPIRED: _(
+                "The code has expired: it was valid for 10 minutes. Send a new code."
+            ),
+            Outcome.USED: _("This code has already been used. Send a new code if you need one."),
+            Outcome.SUPERSEDED: _(
+                "This code has been replaced by a newer one. Enter the code from the latest SMS."
+            ),
+        }[outcome]
+    )

@@ -20,9 +20,16 @@ from ebok.passwords import hash_password
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # As the machine's probe starts it: no sandbox as root, nothing reaching the network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
@@ -50,8 +57,10 @@ class LiveApp:
     def last_message(self, recipient: str) -> str:
         with self.app.app_context():
             message = db.session.scalars(
-                db.select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                .order_by(OutboxMessage.id.desc())).first()
+                db.select(OutboxMessage)
+                .where(OutboxMessage.recipient == recipient)
+                .order_by(OutboxMessage.id.desc())
+            ).first()
             assert message is not None, f"nothing sent to {recipient}"
             return message.body_text
 
@@ -65,18 +74,36 @@ class LiveApp:
 
 @pytest.fixture
 def live(tmp_path):
-    app = create_app({**TEST_CONFIG,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
-                      "PREFERRED_URL_SCHEME": "http"})
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
+            "PREFERRED_URL_SCHEME": "http",
+        }
+    )
     with app.app_context():
         db.create_all()
         limiter.reset()
-        both = Customer(number="200001", first_name="Anna", last_name="Nowak",
-                        email="anna.nowak@example.com", phone="+48512345678")
-        email_only = Customer(number="200002", first_name="Jan", last_name="Kowalski",
-                              email="jan.kowalski@example.com")
-        registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska",
-                              email="ewa.kaminska@example.com", phone="+48600700805")
+        both = Customer(
+            number="200001",
+            first_name="Anna",
+            last_name="Nowak",
+            email="anna.nowak@example.com",
+            phone="+48512345678",
+        )
+        email_only = Customer(
+            number="200002",
+            first_name="Jan",
+            last_name="Kowalski",
+            email="jan.kowalski@example.com",
+        )
+        registered = Customer(
+            number="200005",
+            first_name="Ewa",
+            last_name="Kamińska",
+            email="ewa.kaminska@example.com",
+            phone="+48600700805",
+        )
         db.session.add_all([both, email_only, registered])
         db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
         db.session.commit()
@@ -101,8 +128,9 @@ def page(request, browser, live):
     tab.viewport_name = request.param
     errors = []
     tab.allowed_console_errors = []  # a test that provokes an error names it here
-    tab.on("console", lambda message: errors.append(message.text)
-           if message.type == "error" else None)
+    tab.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.set_default_timeout(10_000)
     yield tab
@@ -139,11 +167,13 @@ def audit(page, state: str) -> None:
         name = re.sub(r"[^a-z0-9]+", "-", state.lower()).strip("-")
         viewport = getattr(page, "viewport_name", "custom")
         # caret="initial": hiding the caret would inject a style the CSP rightly blocks.
-        page.screenshot(path=f"{SCREENSHOTS}/{viewport}-{name}.png", full_page=True,
-                        caret="initial")
+        page.screenshot(
+            path=f"{SCREENSHOTS}/{viewport}-{name}.png", full_page=True, caret="initial"
+        )
     violations = result["violations"]
-    assert not violations, f"axe violations in {state}: " + json.dumps(violations, indent=1,
-                                                                       ensure_ascii=False)
+    assert not violations, f"axe violations in {state}: " + json.dumps(
+        violations, indent=1, ensure_ascii=False
+    )
 
 
 @pytest.fixture

@@ -5,17 +5,21 @@ from steps import log_in
 
 
 def test_pages_outside_the_journeys(page, live, axe):
-    for path, state in (("/instrukcja", "the printable guide"),
-                        ("/nie-ma-takiej-strony", "page not found"),
-                        ("/offline", "the offline page"),
-                        ("/rejestracja/link/zepsuty-link", "an invalid registration link"),
-                        ("/e-faktura/potwierdz/zepsuty-link", "an invalid e-Faktura link")):
+    for path, state in (
+        ("/instrukcja", "the printable guide"),
+        ("/nie-ma-takiej-strony", "page not found"),
+        ("/offline", "the offline page"),
+        ("/rejestracja/link/zepsuty-link", "an invalid registration link"),
+        ("/e-faktura/potwierdz/zepsuty-link", "an invalid e-Faktura link"),
+    ):
         page.goto(live.url + path)
         axe(page, state)
     log_in(page, live)
-    for path, state in (("/e-faktura/szczegoly", "e-Faktura details and terms"),
-                        ("/moje-konto/haslo", "change password"),
-                        ("/moje-konto/login", "the login name")):
+    for path, state in (
+        ("/e-faktura/szczegoly", "e-Faktura details and terms"),
+        ("/moje-konto/haslo", "change password"),
+        ("/moje-konto/login", "the login name"),
+    ):
         page.goto(live.url + path)
         axe(page, state)
     page.goto(live.url + "/moje-konto/haslo")
@@ -43,8 +47,7 @@ def test_inputs_say_what_they_hold(page, live):
     assert (phone.get_attribute("type"), phone.get_attribute("autocomplete")) == ("tel", "tel")
     page.get_by_role("radio", name="E-mail").check()
     email = page.get_by_label("Podaj swój adres e-mail")
-    assert (email.get_attribute("type"), email.get_attribute("autocomplete")) == ("email",
-                                                                                 "email")
+    assert (email.get_attribute("type"), email.get_attribute("autocomplete")) == ("email", "email")
     assert email.get_attribute("spellcheck") == "false"
     # No input in the app limits its length or blocks paste.
     assert page.evaluate("() => document.querySelectorAll('[maxlength], [onpaste]').length") == 0

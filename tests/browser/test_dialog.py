@@ -17,8 +17,10 @@ def test_the_activation_window(page, live, axe):
     dialog = page.locator("dialog#dialog")
     assert page.evaluate("document.activeElement.id") == "dialog-title"
     assert dialog.get_attribute("aria-labelledby") == "dialog-title"
-    assert page.get_by_label("Adres e-mail do powiadomień o fakturach").input_value() == \
-        "ewa.kaminska@example.com"
+    assert (
+        page.get_by_label("Adres e-mail do powiadomień o fakturach").input_value()
+        == "ewa.kaminska@example.com"
+    )
     axe(page, "the activation window")
 
     # Focus stays inside the modal window however far one tabs.

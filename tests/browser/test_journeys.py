@@ -11,7 +11,8 @@ def focused(page) -> str:
     """What has focus: the element's id, or its tag and text."""
     return page.evaluate(
         "() => { const e = document.activeElement;"
-        " return e.id || (e.tagName + ':' + e.textContent.trim().slice(0, 60)); }")
+        " return e.id || (e.tagName + ':' + e.textContent.trim().slice(0, 60)); }"
+    )
 
 
 def wait_for_step(page, heading: str):
@@ -176,7 +177,8 @@ def test_network_failure_is_told_and_nothing_typed_is_lost(page, live):
     page.context.set_offline(True)
     page.get_by_role("button", name="Dalej").click()
     page.wait_for_function(
-        "() => document.getElementById('status').textContent.includes('internet')")
+        "() => document.getElementById('status').textContent.includes('internet')"
+    )
     assert page.get_by_label("Twój Numer Ewidencyjny Klienta").input_value() == "200001"
     page.context.set_offline(False)
 
@@ -189,9 +191,13 @@ def test_password_checklist_while_typing(page, live):
     password = page.get_by_label("Podaj hasło")
     checklist = page.locator("[data-password-checklist]")
     assert checklist.is_visible()
+
     def met():
-        return set(checklist.locator(".checklist__item--met").evaluate_all(
-            "items => items.map(item => item.dataset.rule)"))
+        return set(
+            checklist.locator(".checklist__item--met").evaluate_all(
+                "items => items.map(item => item.dataset.rule)"
+            )
+        )
 
     requests = []
     page.on("request", lambda request: requests.append(request.url))
@@ -203,7 +209,8 @@ def test_password_checklist_while_typing(page, live):
     assert "allowed" not in met()
     assert requests == []  # typing sends nothing anywhere
     page.wait_for_function(
-        "() => document.querySelector('[data-checklist-announcer]').textContent !== ''")
+        "() => document.querySelector('[data-checklist-announcer]').textContent !== ''"
+    )
     # The show/hide toggle, and the password never left the browser while typing.
     toggle = page.locator("[data-show-password][aria-controls=password]")
     assert toggle.inner_text().startswith("Pokaż hasło")

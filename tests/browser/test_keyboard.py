@@ -20,7 +20,8 @@ def assert_focus_visible(page) -> None:
     style = page.evaluate(
         "() => { const s = getComputedStyle(document.activeElement);"
         " return {outline: s.outlineStyle, width: s.outlineWidth, shadow: s.boxShadow,"
-        " background: s.backgroundColor}; }")
+        " background: s.backgroundColor}; }"
+    )
     visible = (style["outline"] != "none" and style["width"] != "0px") or style["shadow"] != "none"
     assert visible, f"no visible focus indicator: {style}"
 

@@ -7,7 +7,8 @@ from steps import log_in
 
 def assert_reflows(page, state: str) -> None:
     overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, f"{state} scrolls sideways by {overflow}px at 320 px"
 
 
@@ -57,8 +58,12 @@ def test_every_screen_reflows_at_320_px(narrow, live):
 
 
 def test_dark_mode_keeps_aa_contrast(browser, live, axe):
-    context = browser.new_context(color_scheme="dark", reduced_motion="reduce",
-                                  viewport={"width": 360, "height": 740}, locale="pl-PL")
+    context = browser.new_context(
+        color_scheme="dark",
+        reduced_motion="reduce",
+        viewport={"width": 360, "height": 740},
+        locale="pl-PL",
+    )
     page = context.new_page()
     page.goto(live.url + "/")
     axe(page, "login page in dark mode")
@@ -79,11 +84,13 @@ def test_the_manifest_and_installability(playwright, live, tmp_path):
     from conftest import CHROMIUM, CHROMIUM_ARGS
 
     context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS
+    )
     page = context.new_page()
     page.goto(live.url + "/")
     manifest = page.evaluate(
-        "() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+        "() => fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())"
+    )
     assert manifest["lang"] == "pl" and manifest["display"] == "standalone"
     assert manifest["start_url"] == "/" and manifest["scope"] == "/" and manifest["id"] == "/"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
