@@ -1,4 +1,5 @@
-"""Customer numbers, phone numbers and e-mail addresses as customers type them."""
+"""Customer numbers, login names, phone numbers and e-mail addresses as customers type
+them."""
 
 import re
 
@@ -7,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 CUSTOMER_NUMBER_MAX_DIGITS = 20
+LOGIN_NAME = re.compile(r"[a-z0-9._-]{3,40}")
 EMAIL_FORMAT_PROBLEM = _l(
     "Enter an e-mail address in a correct format, for example jan.kowalski@example.pl."
 )
@@ -21,6 +23,12 @@ def normalize_customer_number(typed: str) -> str:
 
 def looks_like_customer_number(typed: str) -> bool:
     return normalize_customer_number(typed).isdecimal()
+
+
+def could_be_login_name(typed: str) -> bool:
+    """Whether an account may have this login name; lookups skip anything else (PostgreSQL
+    refuses some text, such as a NUL byte, even as a query parameter)."""
+    return LOGIN_NAME.fullmatch((typed or "").strip().casefold()) is not None
 
 
 def normalize_phone(typed: str) -> str | None:

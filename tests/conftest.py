@@ -1,7 +1,16 @@
-"""Fixtures: the app on a fresh SQLite database, visitors speaking plain HTTP or htmx, and
-customers of every kind the wizard must handle. Shared helpers live in support.py."""
+"""Fixtures: the app on a clean database, visitors speaking plain HTTP or htmx, and
+customers of every kind the wizard must handle. Shared helpers live in support.py.
+
+The suite runs on SQLite unless EBOK_TEST_DATABASE_URI names a PostgreSQL database, and
+counts rate limits in memory unless EBOK_TEST_RATELIMIT_STORAGE_URI names a Redis database.
+Reading the environment is test setup; the app itself gets everything through its config.
+"""
+
+import os
+import uuid
 
 import pytest
+import sqlalchemy as sa
 from support import TEST_CONFIG, TEST_PASSWORD, Visitor, _Snapshot
 
 from ebok import create_app
@@ -30,15 +39,100 @@ def _compile_catalogs() -> None:
 _compile_catalogs()
 
 
+TEST_DATABASE_URI = os.environ.get("EBOK_TEST_DATABASE_URI")
+TEST_RATELIMIT_STORAGE_URI = os.environ.get("EBOK_TEST_RATELIMIT_STORAGE_URI", "memory://")
+# One run's own namespace, so runs sharing a PostgreSQL database or a Redis never meet.
+RUN_ID = f"ebok_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+def _postgresql_schema_config(schema: str) -> dict:
+    """The config that puts the app's tables into `schema` of the test database."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URI,
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "connect_args": {"options": f"-csearch_path={schema}"},
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def _postgresql():
+    """An admin engine and a schema for this run, dropped at the end."""
+    engine = sa.create_engine(TEST_DATABASE_URI, poolclass=sa.pool.NullPool)
+    schemas = []
+
+    def new_schema() -> str:
+        name = f"{RUN_ID}_{len(schemas)}"
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"CREATE SCHEMA {name}"))
+        schemas.append(name)
+        return name
+
+    yield engine, new_schema
+    with engine.begin() as connection:
+        for name in schemas:
+            connection.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _shared_schema(_postgresql):
+    """One schema with every table, emptied before each test (quicker than a new one)."""
+    engine, new_schema = _postgresql
+    schema = new_schema()
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"SET LOCAL search_path TO {schema}"))
+        db.metadata.create_all(connection)
+    return schema
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/test.db"})
+def database(request, tmp_path) -> dict:
+    """Config for a database with every table and no rows: a new SQLite file, or the
+    PostgreSQL run schema truncated (ids start again at 1)."""
+    if not TEST_DATABASE_URI:
+        uri = f"sqlite:///{tmp_path}/test.db"
+        engine = sa.create_engine(uri, poolclass=sa.pool.NullPool)
+        db.metadata.create_all(engine)
+        engine.dispose()
+        return {"SQLALCHEMY_DATABASE_URI": uri}
+    engine, _ = request.getfixturevalue("_postgresql")
+    schema = request.getfixturevalue("_shared_schema")
+    tables = ", ".join(f"{schema}.{table.name}" for table in db.metadata.sorted_tables)
+    with engine.begin() as connection:
+        # A connection a test left inside a transaction would block this: fail instead.
+        connection.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return _postgresql_schema_config(schema)
+
+
+@pytest.fixture
+def empty_database(request, tmp_path) -> dict:
+    """Config for a database without tables, for `db upgrade`: a new SQLite file, or a new
+    PostgreSQL schema."""
+    if not TEST_DATABASE_URI:
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"}
+    _, new_schema = request.getfixturevalue("_postgresql")
+    return _postgresql_schema_config(new_schema())
+
+
+@pytest.fixture
+def app(database):
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            **database,
+            "RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI,
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_ID},
+        }
+    )
     with app.app_context():
-        db.create_all()
         limiter.reset()
     # No app context stays pushed: each request gets its own, as in production.
     yield app
     with app.app_context():
+        limiter.reset()  # a shared Redis keeps nothing of this test
         db.engine.dispose()
 
 

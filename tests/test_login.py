@@ -147,3 +147,11 @@ def test_sessions_end_after_the_absolute_lifetime(app, visitor, customers):
     response = visitor.client.get("/strona-glowna", follow_redirects=True)
     assert "Logowanie do Strefy Klienta" in text_of(response)
     assert "Dla Twojego bezpieczeństwa nastąpiło wylogowanie." in text_of(response)
+
+
+def test_a_login_no_account_can_have_is_just_wrong(visitor, customers):
+    # PostgreSQL refuses a NUL byte even as a query parameter; such a login finds nobody.
+    for typed in ("ewa\x00kaminska", "200\x00005"):
+        response = log_in(visitor, typed)
+        assert response.status_code == 422
+        assert "Nieprawidłowy numer klienta, login lub hasło." in text_of(response)

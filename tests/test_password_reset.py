@@ -98,3 +98,10 @@ def test_reset_by_login_name(app, visitor, customers):
         db.session.commit()
     response = start(visitor, "Ewa.K")
     assert "Wybierz" in text_of(response)
+
+
+def test_a_login_no_account_can_have_finds_no_customer(visitor, customers):
+    # PostgreSQL refuses a NUL byte even as a query parameter; such a login finds nobody.
+    response = start(visitor, "ewa\x00kaminska")
+    assert response.status_code == 422
+    assert "Nie znaleźliśmy klienta o takim numerze lub loginie." in text_of(response)

@@ -7,13 +7,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ebok.auth.sessions import replace_password, start_session
+from ebok.contact import LOGIN_NAME
 from ebok.extensions import db
 from ebok.models import Account
 from ebok.passwords import new_password_problems, verify_password
 
 log = logging.getLogger("ebok.auth")
-
-LOGIN_NAME = re.compile(r"[a-z0-9._-]{3,40}")
 
 
 def change_password(account: Account, current: str, new: str, repeat: str) -> dict[str, list]:

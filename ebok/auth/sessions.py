@@ -9,7 +9,11 @@ from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 
 from ebok import messages
-from ebok.contact import looks_like_customer_number, normalize_customer_number
+from ebok.contact import (
+    could_be_login_name,
+    looks_like_customer_number,
+    normalize_customer_number,
+)
 from ebok.extensions import db
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password, needs_rehash, verify_password
@@ -32,10 +36,12 @@ def find_account(typed_login: str) -> Account | None:
             .join(Customer)
             .where(Customer.number == normalize_customer_number(typed_login))
         )
-    else:
+    elif could_be_login_name(typed_login):
         statement = select(Account).where(
             func.lower(Account.login_name) == typed_login.strip().casefold()
         )
+    else:
+        return None
     return db.session.scalars(statement).first()
 
 

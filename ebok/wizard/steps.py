@@ -6,9 +6,10 @@ import logging
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ebok import messages, throttle, verification
+from ebok.auth.sessions import find_account
 from ebok.contact import (
     CUSTOMER_NUMBER_MAX_DIGITS,
     EMAIL_FORMAT_PROBLEM,
@@ -20,7 +21,7 @@ from ebok.contact import (
     normalize_phone,
 )
 from ebok.extensions import db
-from ebok.models import Account, Customer, Verification
+from ebok.models import Customer, Verification
 from ebok.signing import external_url
 from ebok.templating import format_phone
 from ebok.verification import Outcome
@@ -61,9 +62,7 @@ def find_customer(flow: Flow, typed: str) -> Customer:
         customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
     elif flow.accepts_login_name:
         throttle.hit("RATELIMIT_NUMBER_LOOKUP")
-        account = db.session.scalars(
-            select(Account).where(func.lower(Account.login_name) == typed.casefold())
-        ).first()
+        account = find_account(typed)
         customer = account.customer if account else None
     else:
         raise StepError(
