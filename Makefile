@@ -5,7 +5,7 @@ FLASK = $(VENV)/bin/flask --app app
 # Development mode: the dev secret key, dev message backends and the messages page.
 DEV = FLASK_DEBUG=1
 
-.PHONY: run test test-fast check setup catalog-update browsers screenshots clean
+.PHONY: run test test-fast test-postgres check setup catalog-update browsers screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,20 @@ check: $(VENV)/.installed
 # The inner loop: every test but the real-browser suite.
 test-fast: setup
 	$(VENV)/bin/pytest --ignore=tests/browser
+
+# The same tests on the servers production uses: PostgreSQL (the database is created if
+# missing) and limits counted in Redis. Each run works in a schema and key prefix of its
+# own, removed at the end, so runs sharing a server do not meet.
+TEST_PG_DATABASE ?= ebok_test
+TEST_DATABASE_URI ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(TEST_PG_DATABASE)
+TEST_RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
+test-postgres: setup
+	@psql -h 127.0.0.1 -U postgres -d postgres -Atc \
+	  "SELECT 1 FROM pg_database WHERE datname = '$(TEST_PG_DATABASE)'" | grep -q 1 \
+	  || createdb -h 127.0.0.1 -U postgres $(TEST_PG_DATABASE)
+	EBOK_TEST_DATABASE_URI=$(TEST_DATABASE_URI) \
+	EBOK_TEST_RATELIMIT_STORAGE_URI=$(TEST_RATELIMIT_STORAGE_URI) \
+	  $(VENV)/bin/pytest --ignore=tests/browser
 
 clean:
 	rm -rf $(VENV) node_modules instance translations/*/LC_MESSAGES/*.mo
