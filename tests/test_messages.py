@@ -98,10 +98,10 @@ def _msg_routes() -> Blueprint:
 
 
 @pytest.fixture
-def msg_app(tmp_path):
-    app = msg_make_app(f"sqlite:///{tmp_path}/t.db")
-    with app.app_context():
-        db.create_all()
+def msg_app(database):
+    """On the suite's database: SQLite, or PostgreSQL with EBOK_TEST_DATABASE_URI."""
+    config = dict(database)
+    app = msg_make_app(config.pop("SQLALCHEMY_DATABASE_URI"), **config)
     yield app
     with app.app_context():
         db.session.remove()

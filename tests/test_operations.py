@@ -92,8 +92,8 @@ def test_outbox_deliver_command(app, runner, visitor, customers):
     assert [m.status for m in outbox(app)] == ["sent"]
 
 
-def test_db_upgrade_builds_the_schema_the_models_describe(tmp_path):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/m.db"})
+def test_db_upgrade_builds_the_schema_the_models_describe(empty_database):
+    app = create_app({**TEST_CONFIG, **empty_database})
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -109,6 +109,7 @@ def test_db_upgrade_builds_the_schema_the_models_describe(tmp_path):
             "verifications",
             "outbox_messages",
         }
+        db.engine.dispose()
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
@@ -137,14 +138,11 @@ def test_production_configuration(monkeypatch, tmp_path):
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
 
 
-def test_the_development_messages_page_lists_codes(tmp_path):
+def test_the_development_messages_page_lists_codes(database):
     from support import Visitor
 
-    app = create_app(
-        {**TEST_CONFIG, "DEBUG": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db"}
-    )
+    app = create_app({**TEST_CONFIG, **database, "DEBUG": True})
     with app.app_context():
-        db.create_all()
         db.session.add(
             Customer(number="400001", first_name="Ola", last_name="Nowak", phone="+48600700123")
         )
@@ -155,3 +153,5 @@ def test_the_development_messages_page_lists_codes(tmp_path):
     page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
     assert "+48600700123" in page
     assert re.search(r"Strefa Klienta: .*\b\d{6}\b", page)
+    with app.app_context():
+        db.engine.dispose()
