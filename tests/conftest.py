@@ -90,7 +90,8 @@ def _shared_schema(_postgresql):
 @pytest.fixture
 def database(request, tmp_path) -> dict:
     """Config for a database with every table and no rows: a new SQLite file, or the
-    PostgreSQL run schema truncated (ids start again at 1)."""
+    PostgreSQL run schema emptied, ids starting again at 1 (DELETE is several times quicker
+    than TRUNCATE on tables this small)."""
     if not TEST_DATABASE_URI:
         uri = f"sqlite:///{tmp_path}/test.db"
         engine = sa.create_engine(uri, poolclass=sa.pool.NullPool)
@@ -99,11 +100,15 @@ def database(request, tmp_path) -> dict:
         return {"SQLALCHEMY_DATABASE_URI": uri}
     engine, _ = request.getfixturevalue("_postgresql")
     schema = request.getfixturevalue("_shared_schema")
-    tables = ", ".join(f"{schema}.{table.name}" for table in db.metadata.sorted_tables)
+    # A connection a test left inside a transaction would block this: fail instead.
+    statements = ["SET LOCAL lock_timeout = '10s'"]
+    for table in reversed(db.metadata.sorted_tables):
+        statements.append(f"DELETE FROM {schema}.{table.name}")  # noqa: S608 (our names)
+        if table.autoincrement_column is not None:
+            column = table.autoincrement_column.name
+            statements.append(f"ALTER SEQUENCE {schema}.{table.name}_{column}_seq RESTART")
     with engine.begin() as connection:
-        # A connection a test left inside a transaction would block this: fail instead.
-        connection.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql("; ".join(statements))
     return _postgresql_schema_config(schema)
 
 
