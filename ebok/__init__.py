@@ -10,7 +10,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ebok.config import DEFAULTS, DEV_SECRET_KEY
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Templates, static files, catalogs and migrations: inside the package when installed from
+# a wheel (build_hooks.py puts them there), the repository's top-level folders in a checkout.
+RESOURCES = PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else PACKAGE_DIR.parent
+TRANSLATIONS = RESOURCES / "translations"
+# The language of the source strings, which needs no catalog.
+SOURCE_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +24,17 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
+        # SQLite files named without a path go here: instance/ in the working directory.
+        instance_path=os.path.abspath("instance"),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)
     _finish_config(app)
-    os.makedirs(app.instance_path, exist_ok=True)
+    _check_catalogs(app)
 
     if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
         app.wsgi_app = ProxyFix(
@@ -37,12 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(
         app,
-        default_translation_directories=str(PROJECT_ROOT / "translations"),
+        default_translation_directories=str(TRANSLATIONS),
         locale_selector=_select_locale,
     )
 
@@ -88,6 +95,27 @@ def _finish_config(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         if app.config["SESSION_COOKIE_NAME"] == "session":
             app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+
+
+def _check_catalogs(app: Flask) -> None:
+    """A configured language without its compiled catalog would be served in English:
+    production refuses to start, development only warns."""
+    missing = [
+        language
+        for language in app.config["LANGUAGES"]
+        if language != SOURCE_LANGUAGE
+        and not (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").is_file()
+    ]
+    if not missing:
+        return
+    problem = (
+        f"No compiled catalog for the configured language(s) {', '.join(missing)} in "
+        f"{TRANSLATIONS}. Install the package with pip (the build compiles them), or in a "
+        "checkout run `make setup` (pybabel compile -d translations)."
+    )
+    if not (app.debug or app.testing):
+        raise RuntimeError(problem)
+    log.warning(problem)
 
 
 def _select_locale() -> str:

@@ -1,0 +1,60 @@
+"""Gunicorn settings for Strefa Klienta in production (README, "Production"):
+
+    gunicorn --config gunicorn.conf.py 'ebok:create_app()'
+
+Options on the command line or in GUNICORN_CMD_ARGS override these, e.g. --bind."""
+
+import multiprocessing
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+# nginx on the same machine proxies to this address (deploy/nginx/strefa-klienta.conf).
+bind = ["127.0.0.1:8000"]
+# Logins hash with argon2 and keep a core busy; WEB_CONCURRENCY overrides the rule of thumb.
+workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or multiprocessing.cpu_count() * 2 + 1
+# A request that takes longer is a stuck worker: it is killed and replaced.
+timeout = 30
+graceful_timeout = 30
+# X-Forwarded-Proto (https) is trusted only from the proxy on this machine.
+forwarded_allow_ips = "127.0.0.1,::1"
+proc_name = "strefa-klienta"
+
+# Both logs go to standard output and error (the journal under systemd).
+accesslog = "-"
+errorlog = "-"
+# No query string, no Referer, and the path as TokenlessLogger leaves it: signed links carry
+# their token in the path (/rejestracja/link/<token>), and logs never hold tokens.
+access_log_format = (
+    '%(h)s %({x-forwarded-for}i)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+)
+
+# A path segment this long is a token (signed links are 70+ characters); file names and
+# the app's own paths are far shorter.
+TOKEN_SEGMENT = re.compile(r"/[^/]{40,}")
+
+
+class TokenlessLogger(Logger):
+    """Gunicorn's logger, fed only the request's method, path (tokens replaced), protocol
+    and headers other than Referer, so no atom of the access log format can hold a token."""
+
+    def atoms(self, resp, req, environ, request_time):
+        path = TOKEN_SEGMENT.sub("/[token]", environ.get("PATH_INFO") or "")
+        # Only the CGI variables: wsgi.* and werkzeug.* hold the full URL.
+        cgi = {
+            name: value
+            for name, value in environ.items()
+            if name.isupper() and name != "HTTP_REFERER"
+        }
+        cgi.update(PATH_INFO=path, RAW_URI=path, QUERY_STRING="")
+        headers = [(name, value) for name, value in _headers(req) if name.upper() != "REFERER"]
+        return super().atoms(resp, headers, cgi, request_time)
+
+
+def _headers(req):
+    headers = req.headers if hasattr(req, "headers") else req
+    return headers.items() if hasattr(headers, "items") else headers
+
+
+logger_class = TokenlessLogger

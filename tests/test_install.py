@@ -1,0 +1,102 @@
+"""Starting as operators start it: a configured language needs its compiled catalog, and
+the gunicorn configuration keeps signed links out of the access log. The installed wheel
+itself, served by gunicorn from another directory, is checked by scripts/check-install."""
+
+import importlib.util
+import logging
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ebok import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_app(monkeypatch, tmp_path, **config):
+    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    return create_app(
+        {
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+            **config,
+        }
+    )
+
+
+def test_production_refuses_a_language_without_a_compiled_catalog(monkeypatch, tmp_path):
+    with pytest.raises(RuntimeError, match=r"language\(s\) de in .*translations"):
+        production_app(monkeypatch, tmp_path, LANGUAGES=["pl", "de"])
+
+
+def test_production_starts_with_every_catalog_and_speaks_polish(monkeypatch, tmp_path):
+    app = production_app(monkeypatch, tmp_path, LANGUAGES=["pl", "en"])
+    with app.app_context():
+        from ebok.extensions import db
+
+        db.create_all()
+    page = app.test_client().get("/", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    assert "Logowanie do Strefy Klienta" in page
+
+
+def test_development_warns_about_a_missing_catalog(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="ebok"):
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db",
+                "LANGUAGES": ["pl", "de"],
+            }
+        )
+    assert "language(s) de" in caplog.text
+
+
+def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    app = production_app(monkeypatch, tmp_path, SQLALCHEMY_DATABASE_URI="sqlite:///e.sqlite3")
+    assert Path(app.instance_path) == tmp_path / "instance"
+    assert (tmp_path / "instance").is_dir()
+
+
+def load_gunicorn_config():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/rejestracja/link/" + "eyJhIjoxfQ.aBcDeF." + "x" * 43, "/rejestracja/link/[token]"),
+        ("/e-faktura/potwierdz/" + "T" * 80 + "/", "/e-faktura/potwierdz/[token]/"),
+        ("/static/css/app.css", "/static/css/app.css"),
+    ],
+)
+def test_the_access_log_shows_no_token_no_query_and_no_referer(path, logged):
+    from gunicorn.config import Config
+    from gunicorn.glogging import SafeAtoms
+
+    config = load_gunicorn_config()
+    logger = config.logger_class(Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": path + "?token=secret-query",
+        "PATH_INFO": path,
+        "QUERY_STRING": "token=secret-query",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": "https://ebok.example.pl" + path,
+        "werkzeug.request": f"<Request 'http://ebok.example.pl{path}?token=secret-query'>",
+    }
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=5))
+    line = config.access_log_format % SafeAtoms(atoms)
+    assert logged in line
+    for secret in ("x" * 43, "T" * 80, "secret-query", "ebok.example.pl"):
+        assert secret not in line
+        assert all(secret not in str(value) for value in atoms.values())
