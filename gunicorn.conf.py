@@ -20,6 +20,9 @@ graceful_timeout = 30
 # X-Forwarded-Proto (https) is trusted only from the proxy on this machine.
 forwarded_allow_ips = "127.0.0.1,::1"
 proc_name = "strefa-klienta"
+# systemd starts, reloads (HUP) and stops it; gunicorn's control socket (gunicorn 25.1+)
+# would sit in $HOME, shared by every gunicorn the user runs.
+control_socket_disable = True
 
 # Both logs go to standard output and error (the journal under systemd).
 accesslog = "-"
