@@ -6,6 +6,7 @@ the app looks first, with the catalogs compiled from the .po files, since compil
 are never committed. An editable install (make setup) uses the folders where they are and
 compiles the catalogs in place."""
 
+import shutil
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -29,9 +30,12 @@ class BuildPy(build_py):
         target = Path(self.build_lib) / PACKAGE
         for folder in COPIED_FOLDERS:
             self._copy_folder(ROOT / folder, target / folder)
+        shutil.rmtree(target / TRANSLATIONS, ignore_errors=True)
         self._compile_catalogs(target / TRANSLATIONS)
 
     def _copy_folder(self, source: Path, target: Path) -> None:
+        # build/ outlives a build: a file deleted from the repository must not stay in it.
+        shutil.rmtree(target, ignore_errors=True)
         for path in sorted(source.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 destination = target / path.relative_to(source)
