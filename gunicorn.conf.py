@@ -4,6 +4,7 @@
 
 Options on the command line or in GUNICORN_CMD_ARGS override these, e.g. --bind."""
 
+import logging
 import multiprocessing
 import os
 import re
@@ -13,7 +14,7 @@ from gunicorn.glogging import Logger
 # nginx on the same machine proxies to this address (deploy/nginx/strefa-klienta.conf).
 bind = ["127.0.0.1:8000"]
 # Logins hash with argon2 and keep a core busy; WEB_CONCURRENCY overrides the rule of thumb.
-workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or multiprocessing.cpu_count() * 2 + 1
+workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or multiprocessing.cpu_count() * 2 + 1
 # A request that takes longer is a stuck worker: it is killed and replaced.
 timeout = 30
 graceful_timeout = 30
@@ -24,10 +25,11 @@ proc_name = "strefa-klienta"
 # would sit in $HOME, shared by every gunicorn the user runs.
 control_socket_disable = True
 
-# Both logs go to standard output and error (the journal under systemd).
+# Both logs go to standard output and error (the journal under systemd); the app's own
+# log (logins, messages sent: ProductionLogger) goes with the error log.
 accesslog = "-"
 errorlog = "-"
-# No query string, no Referer, and the path as TokenlessLogger leaves it: signed links carry
+# No query string, no Referer, and the path as ProductionLogger leaves it: signed links carry
 # their token in the path (/rejestracja/link/<token>), and logs never hold tokens.
 access_log_format = (
     '%(h)s %({x-forwarded-for}i)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
@@ -38,9 +40,18 @@ access_log_format = (
 TOKEN_SEGMENT = re.compile(r"/[^/]{40,}")
 
 
-class TokenlessLogger(Logger):
-    """Gunicorn's logger, fed only the request's method, path (tokens replaced), protocol
-    and headers other than Referer, so no atom of the access log format can hold a token."""
+class ProductionLogger(Logger):
+    """Gunicorn's logger, which also writes the app's INFO records, and whose access log
+    gets only the request's method, path (tokens replaced), protocol and headers other than
+    Referer, so no atom of the access log format can hold a token."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        # Nothing else configures the app's loggers: Python would drop their INFO records.
+        app_log = logging.getLogger("ebok")
+        app_log.setLevel(logging.INFO)
+        app_log.handlers = list(self.error_log.handlers)
+        app_log.propagate = False
 
     def atoms(self, resp, req, environ, request_time):
         path = TOKEN_SEGMENT.sub("/[token]", environ.get("PATH_INFO") or "")
@@ -60,4 +71,4 @@ def _headers(req):
     return headers.items() if hasattr(headers, "items") else headers
 
 
-logger_class = TokenlessLogger
+logger_class = ProductionLogger

@@ -68,6 +68,25 @@ def load_gunicorn_config():
     return module
 
 
+@pytest.fixture
+def gunicorn_logger():
+    """Makes the logger gunicorn.conf.py gives gunicorn (in the test, so that it writes to
+    the test's captured stderr), and restores the app's logger after."""
+    from gunicorn.config import Config
+
+    app_log = logging.getLogger("ebok")
+    saved = app_log.level, list(app_log.handlers), app_log.propagate
+    yield lambda: load_gunicorn_config().logger_class(Config())
+    app_log.setLevel(saved[0])
+    app_log.handlers, app_log.propagate = saved[1], saved[2]
+
+
+def test_the_apps_info_records_go_to_gunicorns_error_log(gunicorn_logger, capsys):
+    gunicorn_logger()
+    logging.getLogger("ebok.auth").info("login failed key=customer:100001")
+    assert "[INFO] login failed key=customer:100001" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("path", "logged"),
     [
@@ -76,12 +95,10 @@ def load_gunicorn_config():
         ("/static/css/app.css", "/static/css/app.css"),
     ],
 )
-def test_the_access_log_shows_no_token_no_query_and_no_referer(path, logged):
-    from gunicorn.config import Config
+def test_the_access_log_shows_no_token_no_query_and_no_referer(gunicorn_logger, path, logged):
     from gunicorn.glogging import SafeAtoms
 
     config = load_gunicorn_config()
-    logger = config.logger_class(Config())
     environ = {
         "REQUEST_METHOD": "GET",
         "RAW_URI": path + "?token=secret-query",
@@ -94,7 +111,7 @@ def test_the_access_log_shows_no_token_no_query_and_no_referer(path, logged):
     }
     request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
     response = SimpleNamespace(status="200 OK", sent=10, headers=[])
-    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=5))
+    atoms = gunicorn_logger().atoms(response, request, environ, timedelta(milliseconds=5))
     line = config.access_log_format % SafeAtoms(atoms)
     assert logged in line
     for secret in ("x" * 43, "T" * 80, "secret-query", "ebok.example.pl"):
