@@ -1,6 +1,7 @@
 """Starting as operators start it: a configured language needs its compiled catalog, and
-the gunicorn configuration keeps signed links out of the access log. The installed wheel
-itself, served by gunicorn from another directory, is checked by scripts/check-install."""
+the gunicorn configuration keeps signed links out of the access log and the app's records
+in the error log. The installed wheel itself, served by gunicorn and nginx from another
+directory, is checked by scripts/check-install (in CI)."""
 
 import importlib.util
 import logging
