@@ -1,6 +1,5 @@
 """The outbox and its backends (SPEC §7): written with the change, sent once, retried."""
 
-import asyncio
 import email
 import email.policy
 import json
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
 
@@ -27,14 +25,12 @@ from ebok.messages import (
     DeliveryCounts,
     backend_for,
     deliver_due,
-    deliver_ids,
-    deliver_message,
     run_worker,
     send_email,
     send_sms,
 )
 from ebok.messages.backends import HttpSmsBackend, SmtpBackend
-from ebok.messages.outbox import backoff, claim
+from ebok.messages.outbox import backoff, claim_batch
 from ebok.models import OutboxMessage, utcnow
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -121,50 +117,10 @@ def msg_free_port() -> int:
         return probe.getsockname()[1]
 
 
-class MsgSmtpServer:
-    """An aiosmtpd server on 127.0.0.1 that keeps what it receives."""
-
-    def __init__(self, port: int, *, refuse_rcpt: bool = False, **controller_options):
-        self.port = port
-        self.received = []
-        self.refuse_rcpt = refuse_rcpt
-        self.loop = asyncio.new_event_loop()
-        self.controller = Controller(
-            self, hostname="127.0.0.1", port=port, loop=self.loop, **controller_options
-        )
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_rcpt:
-            return f"550 5.1.1 <{address}>: Recipient address rejected"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(envelope)
-        return "250 Message accepted"
-
-    def start(self):
-        self.controller.start()
-        return self
-
-    def stop(self):
-        self.controller.stop()
-        self.loop.close()
-
-
 @pytest.fixture
-def msg_smtp():
-    """Starts SMTP servers on demand: msg_smtp(port=None, **options); stops them all."""
-    servers = []
-
-    def start(port=None, **options):
-        server = MsgSmtpServer(port or msg_free_port(), **options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def msg_smtp(smtp_server):
+    """Real SMTP servers on demand: msg_smtp(port=None, **options)."""
+    return lambda port=None, **options: smtp_server(port=port or 0, **options)
 
 
 class MsgGateway:
@@ -174,6 +130,8 @@ class MsgGateway:
         self.requests = []
         self.status = 200
         self.delay = 0.0
+        self.hang = threading.Event()  # set: every request waits until it is cleared
+        self.released = threading.Event()
         self.lock = threading.Lock()
         gateway = self
 
@@ -185,6 +143,8 @@ class MsgGateway:
                         {"path": self.path, "headers": dict(self.headers), "raw": raw}
                     )
                 time.sleep(gateway.delay)
+                if gateway.hang.is_set():
+                    gateway.released.wait()
                 # Like some real gateways, quote the request in the answer.
                 answer = b'{"status": "echo", "request": ' + raw + b"}"
                 self.send_response(gateway.status)
@@ -213,6 +173,7 @@ class MsgGateway:
         return [json.loads(r["raw"]) for r in self.requests]
 
     def stop(self):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
@@ -325,6 +286,7 @@ def test_smtp_delivers_plain_text_and_html_with_the_right_headers(msg_ctx, msg_s
     row = msg_row(message_id)
     assert (row.status, row.delivered_by, row.attempts) == ("sent", "smtp", 1)
     assert row.sent_at is not None
+    assert (row.body_text, row.body_html) == ("", None)  # its code and link are gone
 
 
 def test_smtp_down_keeps_the_message_and_delivers_it_once_the_server_is_up(msg_ctx, msg_smtp):
@@ -406,11 +368,11 @@ def test_smtp_uses_starttls_or_implicit_tls_as_configured(
             calls.append(type(self).__name__)
             assert (host, port, timeout) == ("mail.example.test", 587, 7.0)
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
+        def quit(self):
             calls.append("quit")
+
+        def close(self):
+            pass
 
         def starttls(self, context):
             calls.append("starttls")
@@ -453,14 +415,18 @@ def test_sms_gateway_gets_the_exact_json_and_the_bearer_token(msg_ctx, msg_gatew
     assert sent["headers"]["Authorization"] == "Bearer gateway-token-123"
     assert sent["headers"]["Content-Type"] == "application/json"
     body = json.loads(sent["raw"])
-    assert list(body) == ["to", "message", "from"]
+    assert list(body) == ["to", "message", "from", "idempotency_key"]
+    row = msg_row(message_id)
+    key = f"outbox.{message_id}.{row.created_at:%Y%m%d%H%M%S%f}"
     assert body == {
         "to": PHONE,
         "message": f"Strefa Klienta: Twój kod to {CODE}. Nie podawaj go nikomu.",
         "from": "StrefaKlienta",
+        "idempotency_key": key,
     }
-    row = msg_row(message_id)
+    assert sent["headers"]["Idempotency-Key"] == key
     assert (row.status, row.delivered_by, row.attempts) == ("sent", "http", 1)
+    assert row.body_text == ""
 
 
 def test_any_2xx_from_the_gateway_is_success(msg_ctx, msg_gateway):
@@ -487,6 +453,9 @@ def test_a_gateway_error_is_retried_and_then_delivered(msg_ctx, msg_gateway, sta
     assert deliver_due() == DeliveryCounts(sent=1)
     assert len(msg_gateway.requests) == 2
     assert msg_row(message_id).status == "sent"
+    # The gateway can tell the second request is the same message as the first.
+    first, second = msg_gateway.bodies()
+    assert first["idempotency_key"] == second["idempotency_key"]
 
 
 def test_an_unreachable_gateway_is_retried(msg_ctx):
@@ -563,11 +532,10 @@ def test_running_the_worker_twice_sends_once(msg_ctx, msg_gateway):
 def test_a_claimed_message_cannot_be_claimed_again(msg_ctx, msg_gateway):
     message_id = msg_queue_sms()
 
-    claimed = claim(message_id)
-    assert claimed is not None and claimed.attempts == 1
-    assert claim(message_id) is None
-    assert deliver_message(message_id) is None  # another worker has it
-    assert deliver_due() == DeliveryCounts()
+    [claimed], stale = claim_batch(10)
+    assert (claimed.id, claimed.attempts, stale) == (message_id, 1, [])
+    assert claim_batch(10) == ([], [])
+    assert deliver_due() == DeliveryCounts()  # another worker has it
     assert msg_gateway.requests == []
     assert msg_row(message_id).status == "sending"
 
@@ -618,12 +586,12 @@ def msg_pg_app():
     psycopg = pytest.importorskip("psycopg")
     try:
         psycopg.connect(
-            host="127.0.0.1", port=5432, dbname="test", user="postgres", connect_timeout=2
+            host="127.0.0.1", port=5432, dbname="ebok_outbox", user="postgres", connect_timeout=2
         ).close()
     except psycopg.OperationalError as error:
         pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {error}")
     schema = f"msg_test_{uuid.uuid4().hex[:12]}"
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_outbox"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
@@ -654,11 +622,11 @@ def test_postgresql_concurrent_workers_send_each_message_once(msg_pg_app):
         msg_pg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
         with msg_pg_app.app_context():
             message_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(12)]
-            assert claim(message_ids[0]) is not None
-            assert claim(message_ids[0]) is None
+            assert [m.id for m in claim_batch(1)[0]] == message_ids[:1]
+            assert [m.id for m in claim_batch(1)[0]] == message_ids[1:2]
             db.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_ids[0])
+                .where(OutboxMessage.id.in_(message_ids[:2]))
                 .values(status="pending", attempts=0)
             )
             db.session.commit()
@@ -682,14 +650,15 @@ def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway
     caplog.set_level(logging.WARNING, logger="ebok.messages")
     stuck_id = msg_queue_sms()
     busy_id = msg_queue_sms("+48512345679")
-    for message_id, minutes in ((stuck_id, 11), (busy_id, 1)):
+    # The claim lasts twice the send timeout (10 s): 20 s, not ten minutes.
+    for message_id, seconds in ((stuck_id, 25), (busy_id, 15)):
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
             .values(
                 status="sending",
                 attempts=1,
-                claimed_at=utcnow() - timedelta(minutes=minutes),
+                claimed_at=utcnow() - timedelta(seconds=seconds),
             )
         )
     db.session.commit()
@@ -703,41 +672,37 @@ def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway
     assert "sent twice" in caplog.text
 
 
-# -- rolled back, and right after the request ------------------------------------------
+# -- requests only write ---------------------------------------------------------------
 
 
 def test_a_rolled_back_message_is_never_sent(msg_ctx, msg_gateway):
-    message_id = send_sms(PHONE, "_test/hello", code=CODE).id
+    send_sms(PHONE, "_test/hello", code=CODE)
     db.session.rollback()
 
-    assert deliver_ids([message_id]) == DeliveryCounts(skipped=1)
     assert deliver_due() == DeliveryCounts()
     assert msg_gateway.requests == []
 
 
-def test_the_message_goes_out_after_the_response(msg_app, msg_gateway):
-    client = msg_app.test_client()
-
-    with client.post("/msg-test/commit", data={"to": PHONE}) as response:
-        assert response.status_code == 200
-        assert msg_gateway.requests == []  # the response is out before the gateway is called
-        with msg_app.app_context():
-            [row] = db.session.scalars(select(OutboxMessage)).all()
-            assert row.status == "pending"
-
-    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
-    with msg_app.app_context():
-        assert msg_row(row.id).status == "sent"
-
-
-def test_the_dev_backend_marks_the_message_sent_after_the_response(msg_app):
+def test_a_request_never_calls_the_backend_the_worker_does(msg_app, msg_gateway):
     with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}) as response:
         assert response.status_code == 200
+    # The response is closed: nothing runs after it any more.
 
+    assert msg_gateway.requests == []
     with msg_app.app_context():
         [row] = db.session.scalars(select(OutboxMessage)).all()
-        assert (row.status, row.delivered_by, row.attempts) == ("sent", "dev", 1)
-        assert CODE in row.body_text  # kept for the development outbox page
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert deliver_due() == DeliveryCounts(sent=1)
+    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
+
+
+def test_the_dev_backend_keeps_the_body_for_the_development_page(msg_ctx):
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+    row = msg_row(message_id)
+    assert (row.status, row.delivered_by, row.attempts) == ("sent", "dev", 1)
+    assert CODE in row.body_text
 
 
 @pytest.mark.parametrize("route", ["/msg-test/rollback", "/msg-test/error"])
@@ -745,31 +710,10 @@ def test_a_request_that_rolls_back_sends_nothing(msg_app, msg_gateway, route):
     with msg_app.test_client().post(route, data={"to": PHONE}):
         pass
 
-    assert msg_gateway.requests == []
     with msg_app.app_context():
         assert db.session.scalars(select(OutboxMessage)).all() == []
-
-
-def test_delivery_after_the_request_can_be_switched_off(msg_app, msg_gateway):
-    msg_app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
-
-    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
-        pass
-
+        assert deliver_due() == DeliveryCounts()
     assert msg_gateway.requests == []
-    with msg_app.app_context():
-        assert deliver_due() == DeliveryCounts(sent=1)
-
-
-def test_a_failure_after_the_request_leaves_the_message_to_the_worker(msg_app, msg_gateway):
-    msg_gateway.status = 503
-
-    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
-        pass
-
-    with msg_app.app_context():
-        [row] = db.session.scalars(select(OutboxMessage)).all()
-        assert (row.status, row.attempts) == ("pending", 1)
 
 
 # -- the worker -----------------------------------------------------------------------
@@ -784,7 +728,7 @@ def test_run_worker_once_delivers_everything_due_in_batches(msg_ctx):
 
     assert totals == DeliveryCounts(sent=5)
     assert reports == [DeliveryCounts(sent=2), DeliveryCounts(sent=2), DeliveryCounts(sent=1)]
-    assert str(totals) == "sent 5, retrying 0, failed 0, skipped 0, released 0"
+    assert str(totals) == "sent 5, retrying 0, failed 0, stale 0, deferred 0, released 0"
 
 
 def test_run_worker_loops_until_stopped(msg_app):
