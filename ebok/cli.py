@@ -1,6 +1,6 @@
 """Operators' commands (SPEC §8.1), on Flask's own CLI: flask --app app ..."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -87,9 +87,12 @@ class SinceType(click.ParamType):
         if unit in self.units and amount.isdigit():
             return utcnow() - timedelta(**{self.units[unit]: int(amount)})
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=None)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             self.fail(f"{value!r} is neither a time (2026-11-30T06:00) nor an age (90m, 6h, 2d)")
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return moment.replace(tzinfo=None)  # the outbox keeps naive UTC times
 
 
 @outbox_cli.command("retry")
