@@ -223,7 +223,9 @@ def record(outcomes: Outcomes, keep_body: Iterable[str] = (), now: datetime | No
     statuses = {}
     with db.engine.begin() as connection:
         for backend_name, message_ids in outcomes.sent.items():
-            cleared = {} if backend_name in keep_body else {"body_text": CLEARED_BODY}
+            cleared = {"body_text": CLEARED_BODY, "body_html": None}
+            if backend_name in keep_body:
+                cleared = {}
             # Not conditional on the claim: whoever sent it, it has been sent.
             connection.execute(
                 update(_outbox)
@@ -234,7 +236,6 @@ def record(outcomes: Outcomes, keep_body: Iterable[str] = (), now: datetime | No
                     delivered_by=backend_name,
                     claimed_at=None,
                     **cleared,
-                    **({"body_html": None} if cleared else {}),
                 )
             )
         for message, error in outcomes.failed:
