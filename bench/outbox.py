@@ -10,7 +10,9 @@ parts) and send it over one smtplib connection, with no database at all. The app
 interleaved and the median of each side is taken. Prints, per database:
 
     outbox deliver sqlite msg/s: app X, baseline Y, ratio Z
+    outbox deliver sqlite msg per CPU second: app X, baseline Y, ratio Z
     outbox deliver postgresql msg/s: app X, baseline Y, ratio Z
+    outbox deliver postgresql msg per CPU second: app X, baseline Y, ratio Z
     outbox deliver postgresql 3 workers msg/s: app X, baseline Y, ratio Z
 
 The parallel row runs several worker processes on one PostgreSQL outbox (claims with
@@ -49,6 +51,7 @@ from ebok.models import OutboxMessage  # noqa: E402
 
 SENDER = "Strefa Klienta <no-reply@example.invalid>"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_outbox"
+PARALLEL_BATCH = 50  # smaller than the default 100, so every worker gets a share
 
 
 # -- the sink: an aiosmtpd server in its own process, noting every Message-ID -------------
@@ -144,7 +147,8 @@ def fill_outbox(app, count: int) -> list[tuple[str, str, str, str]]:
     return [tuple(row) for row in rows]
 
 
-def app_side(app, profile: bool = False) -> tuple[int, float]:
+def app_side(app, profile: bool = False) -> tuple[int, float, float]:
+    """Returns messages sent, wall seconds, CPU seconds of this process."""
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -153,19 +157,20 @@ def app_side(app, profile: bool = False) -> tuple[int, float]:
     with app.app_context():
         if profiler:
             profiler.start()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         totals = run_worker(limit=100)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         if profiler:
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
         db.session.remove()
-    return totals.sent, elapsed
+    return totals.sent, elapsed, cpu
 
 
-def baseline_side(port: int, messages, tag: str) -> float:
-    """Raw smtplib: one connection, each message built with the standard library."""
-    start = time.perf_counter()
+def baseline_side(port: int, messages, tag: str) -> tuple[float, float]:
+    """Raw smtplib: one connection, each message built with the standard library.
+    Returns wall seconds and CPU seconds of this process."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as connection:
         for n, (to, subject, text, html) in enumerate(messages):
             email = EmailMessage()
@@ -178,7 +183,7 @@ def baseline_side(port: int, messages, tag: str) -> float:
             email.set_content(text)
             email.add_alternative(html, subtype="html")
             connection.send_message(email)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def ratio_line(name: str, app_rates: list[float], baseline_rates: list[float]) -> None:
@@ -191,18 +196,28 @@ def ratio_line(name: str, app_rates: list[float], baseline_rates: list[float]) -
 
 
 def one_worker(name: str, app, port: int, count: int, rounds: int, profile: bool) -> None:
-    app_rates, baseline_rates = [], []
+    """Wall-clock rates, and rates per CPU second of the sending process (steadier on a
+    loaded machine, where the sink's share of the CPU moves both wall figures)."""
+    warm_up = fill_outbox(app, 20)
+    app_side(app), baseline_side(port, warm_up, f"{name}.warm-up")
+    rates = {"app": [], "baseline": [], "app_cpu": [], "baseline_cpu": []}
     for round_number in range(rounds):
         messages = fill_outbox(app, count)
         tag = f"{name}.{round_number}"
         if round_number % 2:  # alternate which side goes first, as the load drifts
-            baseline_rates.append(count / baseline_side(port, messages, tag))
-        sent, elapsed = app_side(app, profile and round_number == rounds - 1)
+            _add(rates, "baseline", count, *baseline_side(port, messages, tag))
+        sent, elapsed, cpu = app_side(app, profile and round_number == rounds - 1)
         assert sent == count, f"{name}: sent {sent} of {count}"
-        app_rates.append(count / elapsed)
+        _add(rates, "app", count, elapsed, cpu)
         if not round_number % 2:
-            baseline_rates.append(count / baseline_side(port, messages, tag))
-    ratio_line(f"outbox deliver {name} msg/s", app_rates, baseline_rates)
+            _add(rates, "baseline", count, *baseline_side(port, messages, tag))
+    ratio_line(f"outbox deliver {name} msg/s", rates["app"], rates["baseline"])
+    ratio_line(f"outbox deliver {name} msg per CPU second", rates["app_cpu"], rates["baseline_cpu"])
+
+
+def _add(rates: dict, side: str, count: int, elapsed: float, cpu: float) -> None:
+    rates[side].append(count / elapsed)
+    rates[f"{side}_cpu"].append(count / max(cpu, 1e-6))
 
 
 # -- several workers at once on PostgreSQL -------------------------------------------------
@@ -211,7 +226,7 @@ def one_worker(name: str, app, port: int, count: int, rounds: int, profile: bool
 def _worker_process(app, go, results) -> None:
     go.wait()
     with app.app_context():
-        results.put(run_worker(limit=100).sent)
+        results.put(run_worker(limit=PARALLEL_BATCH).sent)
         db.engine.dispose()
 
 
@@ -295,14 +310,14 @@ def postgresql_schema(url: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages, one round")
-    parser.add_argument("--messages", type=int, help="messages per round (default 400)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
+    parser.add_argument("--messages", type=int, help="messages per round (default 200)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5)")
     parser.add_argument("--workers", type=int, default=3, help="parallel workers (default 3)")
     parser.add_argument("--postgresql", default=PG_URL, help="database URL for PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="pyinstrument the app side")
     arguments = parser.parse_args()
-    count = arguments.messages or (200 if arguments.quick else 400)
-    rounds = arguments.rounds or (1 if arguments.quick else 3)
+    count = arguments.messages or (100 if arguments.quick else 200)
+    rounds = arguments.rounds or (1 if arguments.quick else 5)
     print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}", flush=True)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -321,7 +336,8 @@ def main() -> None:
                     with pg.app_context():
                         db.create_all()
                     one_worker("postgresql", pg, port, count, rounds, arguments.profile)
-                    parallel_workers(pg, port, count, arguments.workers, rounds, log_path)
+                    workers = arguments.workers
+                    parallel_workers(pg, port, count * workers, workers, rounds, log_path)
                     with pg.app_context():
                         db.engine.dispose()
                 finally:

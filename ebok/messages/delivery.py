@@ -31,6 +31,9 @@ log = logging.getLogger("ebok.messages")
 # that channel wait for a later batch untried: a hung gateway costs a few timeouts per
 # batch, not one per message, and the other channel goes on.
 BREAKER_FAILURES = 3
+# A worker looks for stopped workers' claims and dead given-up messages this often (in
+# seconds), not before every batch.
+HOUSEKEEPING_EVERY = 5.0
 
 
 @dataclass
@@ -171,21 +174,18 @@ def _log_failure(message: Outgoing, reason: str, status: str | None) -> None:
         )
 
 
-def deliver_due(limit: int = 100, stop: threading.Event | None = None) -> DeliveryCounts:
+def deliver_due(
+    limit: int = 100, stop: threading.Event | None = None, *, housekeeping: bool = True
+) -> DeliveryCounts:
     """Deliver up to `limit` due pending messages, oldest first; call in an app context.
 
-    First returns to pending the messages a stopped worker left in "sending" for longer
-    than the claim timeout; such a message may have been sent already.
+    With `housekeeping`, first returns to pending the messages a stopped worker left in
+    "sending" for longer than the claim timeout (such a message may have been sent
+    already), and clears given-up messages whose code or link has died.
     """
     counts = DeliveryCounts()
-    for message_id, status in release_stuck():
-        counts.released += 1
-        log.warning(
-            "Message %s was left in 'sending' by a stopped worker; now %s (it may be sent twice)",
-            message_id,
-            status,
-        )
-    clear_dead_failures()
+    if housekeeping:
+        counts.released += _housekeeping()
     messages, stale_ids = claim_batch(limit)
     counts.stale += len(stale_ids)
     for message_id in stale_ids:
@@ -193,6 +193,18 @@ def deliver_due(limit: int = 100, stop: threading.Event | None = None) -> Delive
     if messages:
         counts += _Batch(messages, stop).run()
     return counts
+
+
+def _housekeeping() -> int:
+    released = release_stuck()
+    for message_id, status in released:
+        log.warning(
+            "Message %s was left in 'sending' by a stopped worker; now %s (it may be sent twice)",
+            message_id,
+            status,
+        )
+    clear_dead_failures()
+    return len(released)
 
 
 def run_worker(
@@ -215,10 +227,14 @@ def run_worker(
     own_stop = stop is None
     stop = stop or threading.Event()
     restore = _stop_on_signals(stop) if loop and own_stop else {}
+    next_housekeeping = 0.0
     try:
         while not stop.is_set():
             try:
-                counts = deliver_due(limit, stop)
+                due = time.monotonic() >= next_housekeeping
+                if due:
+                    next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
+                counts = deliver_due(limit, stop, housekeeping=due)
             except Exception:
                 if not loop:
                     raise
