@@ -604,15 +604,20 @@ def test_concurrent_workers_send_each_message_once(msg_app, msg_gateway):
 
 @pytest.fixture
 def msg_pg_app():
-    psycopg = pytest.importorskip("psycopg")
+    """PostgreSQL even when the suite runs on SQLite: the suite's PostgreSQL database
+    (EBOK_TEST_DATABASE_URI) if set, else `test` on 127.0.0.1; skipped if unreachable."""
+    pytest.importorskip("psycopg")
+    url = os.environ.get(
+        "EBOK_TEST_DATABASE_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    probe = sa.create_engine(url, connect_args={"connect_timeout": 2})
     try:
-        psycopg.connect(
-            host="127.0.0.1", port=5432, dbname="ebok_outbox", user="postgres", connect_timeout=2
-        ).close()
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {error}")
+        probe.connect().close()
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {error.orig}")
+    finally:
+        probe.dispose()
     schema = f"msg_test_{uuid.uuid4().hex[:12]}"
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_outbox"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
