@@ -60,8 +60,8 @@ DEFAULTS = {
     "SMS_SENDER": "StrefaKlienta",
     "SMS_TIMEOUT": 10,
     "OUTBOX_MAX_ATTEMPTS": 12,
-    # Hand each request's messages to their backend right after its response.
-    "OUTBOX_DELIVER_AFTER_REQUEST": True,
+    # How often a looping worker (flask outbox deliver --loop) looks for new messages.
+    "OUTBOX_POLL_INTERVAL": 1.0,
     # What the pages show.
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",

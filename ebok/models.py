@@ -107,8 +107,12 @@ class OutboxMessage(db.Model):
     subject: Mapped[str | None] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # The code or link this message carries: it is not sent once that is superseded, used
+    # or expired (status "stale").
+    verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"))
     # pending -> sending -> sent; back to pending with a later next_attempt_at on failure;
-    # failed after OUTBOX_MAX_ATTEMPTS.
+    # failed after OUTBOX_MAX_ATTEMPTS; stale when its code or link died first. The body of
+    # a sent or stale message is cleared: it may have carried a code or link.
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -193,3 +193,20 @@ def customers(app):
         )
         db.session.commit()
         return {key: _Snapshot(customer) for key, customer in rows.items()}
+
+
+@pytest.fixture
+def smtp_server():
+    """Starts real SMTP servers on demand: smtp_server(port=0, **options); stops them all."""
+    from support import SmtpServer
+
+    servers = []
+
+    def start(**options):
+        server = SmtpServer(**options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

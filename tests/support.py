@@ -128,3 +128,58 @@ def account_of(app, customer) -> dict | None:
             "session_token": account.session_token,
             "login_name": account.login_name,
         }
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives:
+    `received` (envelopes), `messages` (parsed) and `sessions` (connections greeted)."""
+
+    def __init__(self, *, refuse_rcpt: bool = False, port: int = 0, **controller_options):
+        import asyncio
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        if not port:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        self.port = port
+        self.received = []
+        self.sessions = 0
+        self.refuse_rcpt = refuse_rcpt
+        self.loop = asyncio.new_event_loop()
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=port, loop=self.loop, **controller_options
+        )
+
+    @property
+    def messages(self):
+        from email import message_from_bytes, policy
+
+        return [
+            message_from_bytes(e.original_content, policy=policy.default) for e in self.received
+        ]
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 Message accepted"
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+        self.loop.close()

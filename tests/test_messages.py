@@ -1,14 +1,19 @@
 """The outbox and its backends (SPEC §7): written with the change, sent once, retried."""
 
-import asyncio
 import email
 import email.policy
+import http.client
 import json
 import logging
+import os
+import re
 import smtplib
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,26 +21,26 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask import Blueprint, Flask, abort, request
+from helpers import text_of
 from sqlalchemy import select, update
+from support import TEST_CONFIG, last_link, outbox
 
-from ebok import messages
+from ebok import create_app, messages
+from ebok.cli import retry_command, status_command
 from ebok.config import DEFAULTS
 from ebok.extensions import db
 from ebok.messages import (
     DeliveryCounts,
     backend_for,
     deliver_due,
-    deliver_ids,
-    deliver_message,
     run_worker,
     send_email,
     send_sms,
 )
 from ebok.messages.backends import HttpSmsBackend, SmtpBackend
-from ebok.messages.outbox import backoff, claim
-from ebok.models import OutboxMessage, utcnow
+from ebok.messages.outbox import backoff, claim_batch, release_stuck
+from ebok.models import Customer, OutboxMessage, Verification, utcnow
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,50 +126,10 @@ def msg_free_port() -> int:
         return probe.getsockname()[1]
 
 
-class MsgSmtpServer:
-    """An aiosmtpd server on 127.0.0.1 that keeps what it receives."""
-
-    def __init__(self, port: int, *, refuse_rcpt: bool = False, **controller_options):
-        self.port = port
-        self.received = []
-        self.refuse_rcpt = refuse_rcpt
-        self.loop = asyncio.new_event_loop()
-        self.controller = Controller(
-            self, hostname="127.0.0.1", port=port, loop=self.loop, **controller_options
-        )
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_rcpt:
-            return f"550 5.1.1 <{address}>: Recipient address rejected"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(envelope)
-        return "250 Message accepted"
-
-    def start(self):
-        self.controller.start()
-        return self
-
-    def stop(self):
-        self.controller.stop()
-        self.loop.close()
-
-
 @pytest.fixture
-def msg_smtp():
-    """Starts SMTP servers on demand: msg_smtp(port=None, **options); stops them all."""
-    servers = []
-
-    def start(port=None, **options):
-        server = MsgSmtpServer(port or msg_free_port(), **options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def msg_smtp(smtp_server):
+    """Real SMTP servers on demand: msg_smtp(port=None, **options)."""
+    return lambda port=None, **options: smtp_server(port=port or 0, **options)
 
 
 class MsgGateway:
@@ -174,6 +139,9 @@ class MsgGateway:
         self.requests = []
         self.status = 200
         self.delay = 0.0
+        self.hang = threading.Event()  # set: every request waits until it is cleared
+        self.released = threading.Event()
+        self.on_request = None  # called while answering each request
         self.lock = threading.Lock()
         gateway = self
 
@@ -185,6 +153,10 @@ class MsgGateway:
                         {"path": self.path, "headers": dict(self.headers), "raw": raw}
                     )
                 time.sleep(gateway.delay)
+                if gateway.on_request is not None:
+                    gateway.on_request()
+                if gateway.hang.is_set():
+                    gateway.released.wait()
                 # Like some real gateways, quote the request in the answer.
                 answer = b'{"status": "echo", "request": ' + raw + b"}"
                 self.send_response(gateway.status)
@@ -213,6 +185,7 @@ class MsgGateway:
         return [json.loads(r["raw"]) for r in self.requests]
 
     def stop(self):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
@@ -222,6 +195,15 @@ class MsgGateway:
 def msg_gateway(msg_app):
     gateway = MsgGateway()
     msg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def app_gateway(app):
+    """The fake SMS gateway, for the whole app (the `app` fixture)."""
+    gateway = MsgGateway()
+    app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
     yield gateway
     gateway.stop()
 
@@ -325,6 +307,7 @@ def test_smtp_delivers_plain_text_and_html_with_the_right_headers(msg_ctx, msg_s
     row = msg_row(message_id)
     assert (row.status, row.delivered_by, row.attempts) == ("sent", "smtp", 1)
     assert row.sent_at is not None
+    assert (row.body_text, row.body_html) == ("", None)  # its code and link are gone
 
 
 def test_smtp_down_keeps_the_message_and_delivers_it_once_the_server_is_up(msg_ctx, msg_smtp):
@@ -406,11 +389,11 @@ def test_smtp_uses_starttls_or_implicit_tls_as_configured(
             calls.append(type(self).__name__)
             assert (host, port, timeout) == ("mail.example.test", 587, 7.0)
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
+        def quit(self):
             calls.append("quit")
+
+        def close(self):
+            pass
 
         def starttls(self, context):
             calls.append("starttls")
@@ -453,14 +436,18 @@ def test_sms_gateway_gets_the_exact_json_and_the_bearer_token(msg_ctx, msg_gatew
     assert sent["headers"]["Authorization"] == "Bearer gateway-token-123"
     assert sent["headers"]["Content-Type"] == "application/json"
     body = json.loads(sent["raw"])
-    assert list(body) == ["to", "message", "from"]
+    assert list(body) == ["to", "message", "from", "idempotency_key"]
+    row = msg_row(message_id)
+    key = f"outbox.{message_id}.{row.created_at:%Y%m%d%H%M%S%f}"
     assert body == {
         "to": PHONE,
         "message": f"Strefa Klienta: Twój kod to {CODE}. Nie podawaj go nikomu.",
         "from": "StrefaKlienta",
+        "idempotency_key": key,
     }
-    row = msg_row(message_id)
+    assert sent["headers"]["Idempotency-Key"] == key
     assert (row.status, row.delivered_by, row.attempts) == ("sent", "http", 1)
+    assert row.body_text == ""
 
 
 def test_any_2xx_from_the_gateway_is_success(msg_ctx, msg_gateway):
@@ -487,6 +474,9 @@ def test_a_gateway_error_is_retried_and_then_delivered(msg_ctx, msg_gateway, sta
     assert deliver_due() == DeliveryCounts(sent=1)
     assert len(msg_gateway.requests) == 2
     assert msg_row(message_id).status == "sent"
+    # The gateway can tell the second request is the same message as the first.
+    first, second = msg_gateway.bodies()
+    assert first["idempotency_key"] == second["idempotency_key"]
 
 
 def test_an_unreachable_gateway_is_retried(msg_ctx):
@@ -563,11 +553,10 @@ def test_running_the_worker_twice_sends_once(msg_ctx, msg_gateway):
 def test_a_claimed_message_cannot_be_claimed_again(msg_ctx, msg_gateway):
     message_id = msg_queue_sms()
 
-    claimed = claim(message_id)
-    assert claimed is not None and claimed.attempts == 1
-    assert claim(message_id) is None
-    assert deliver_message(message_id) is None  # another worker has it
-    assert deliver_due() == DeliveryCounts()
+    [claimed], stale = claim_batch(10)
+    assert (claimed.id, claimed.attempts, stale) == (message_id, 1, [])
+    assert claim_batch(10) == ([], [])
+    assert deliver_due() == DeliveryCounts()  # another worker has it
     assert msg_gateway.requests == []
     assert msg_row(message_id).status == "sending"
 
@@ -615,15 +604,20 @@ def test_concurrent_workers_send_each_message_once(msg_app, msg_gateway):
 
 @pytest.fixture
 def msg_pg_app():
-    psycopg = pytest.importorskip("psycopg")
+    """PostgreSQL even when the suite runs on SQLite: the suite's PostgreSQL database
+    (EBOK_TEST_DATABASE_URI) if set, else `test` on 127.0.0.1; skipped if unreachable."""
+    pytest.importorskip("psycopg")
+    url = os.environ.get(
+        "EBOK_TEST_DATABASE_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    probe = sa.create_engine(url, connect_args={"connect_timeout": 2})
     try:
-        psycopg.connect(
-            host="127.0.0.1", port=5432, dbname="test", user="postgres", connect_timeout=2
-        ).close()
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {error}")
+        probe.connect().close()
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {error.orig}")
+    finally:
+        probe.dispose()
     schema = f"msg_test_{uuid.uuid4().hex[:12]}"
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
@@ -654,11 +648,11 @@ def test_postgresql_concurrent_workers_send_each_message_once(msg_pg_app):
         msg_pg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
         with msg_pg_app.app_context():
             message_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(12)]
-            assert claim(message_ids[0]) is not None
-            assert claim(message_ids[0]) is None
+            assert [m.id for m in claim_batch(1)[0]] == message_ids[:1]
+            assert [m.id for m in claim_batch(1)[0]] == message_ids[1:2]
             db.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_ids[0])
+                .where(OutboxMessage.id.in_(message_ids[:2]))
                 .values(status="pending", attempts=0)
             )
             db.session.commit()
@@ -682,14 +676,15 @@ def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway
     caplog.set_level(logging.WARNING, logger="ebok.messages")
     stuck_id = msg_queue_sms()
     busy_id = msg_queue_sms("+48512345679")
-    for message_id, minutes in ((stuck_id, 11), (busy_id, 1)):
+    # The claim lasts twice the send timeout (10 s): 20 s, not ten minutes.
+    for message_id, seconds in ((stuck_id, 25), (busy_id, 15)):
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
             .values(
                 status="sending",
                 attempts=1,
-                claimed_at=utcnow() - timedelta(minutes=minutes),
+                claimed_at=utcnow() - timedelta(seconds=seconds),
             )
         )
     db.session.commit()
@@ -703,41 +698,37 @@ def test_a_message_left_sending_by_a_dead_worker_is_retried(msg_ctx, msg_gateway
     assert "sent twice" in caplog.text
 
 
-# -- rolled back, and right after the request ------------------------------------------
+# -- requests only write ---------------------------------------------------------------
 
 
 def test_a_rolled_back_message_is_never_sent(msg_ctx, msg_gateway):
-    message_id = send_sms(PHONE, "_test/hello", code=CODE).id
+    send_sms(PHONE, "_test/hello", code=CODE)
     db.session.rollback()
 
-    assert deliver_ids([message_id]) == DeliveryCounts(skipped=1)
     assert deliver_due() == DeliveryCounts()
     assert msg_gateway.requests == []
 
 
-def test_the_message_goes_out_after_the_response(msg_app, msg_gateway):
-    client = msg_app.test_client()
-
-    with client.post("/msg-test/commit", data={"to": PHONE}) as response:
-        assert response.status_code == 200
-        assert msg_gateway.requests == []  # the response is out before the gateway is called
-        with msg_app.app_context():
-            [row] = db.session.scalars(select(OutboxMessage)).all()
-            assert row.status == "pending"
-
-    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
-    with msg_app.app_context():
-        assert msg_row(row.id).status == "sent"
-
-
-def test_the_dev_backend_marks_the_message_sent_after_the_response(msg_app):
+def test_a_request_never_calls_the_backend_the_worker_does(msg_app, msg_gateway):
     with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}) as response:
         assert response.status_code == 200
+    # The response is closed: nothing runs after it any more.
 
+    assert msg_gateway.requests == []
     with msg_app.app_context():
         [row] = db.session.scalars(select(OutboxMessage)).all()
-        assert (row.status, row.delivered_by, row.attempts) == ("sent", "dev", 1)
-        assert CODE in row.body_text  # kept for the development outbox page
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert deliver_due() == DeliveryCounts(sent=1)
+    assert [b["to"] for b in msg_gateway.bodies()] == [PHONE]
+
+
+def test_the_dev_backend_keeps_the_body_for_the_development_page(msg_ctx):
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(sent=1)
+    row = msg_row(message_id)
+    assert (row.status, row.delivered_by, row.attempts) == ("sent", "dev", 1)
+    assert CODE in row.body_text
 
 
 @pytest.mark.parametrize("route", ["/msg-test/rollback", "/msg-test/error"])
@@ -745,31 +736,10 @@ def test_a_request_that_rolls_back_sends_nothing(msg_app, msg_gateway, route):
     with msg_app.test_client().post(route, data={"to": PHONE}):
         pass
 
-    assert msg_gateway.requests == []
     with msg_app.app_context():
         assert db.session.scalars(select(OutboxMessage)).all() == []
-
-
-def test_delivery_after_the_request_can_be_switched_off(msg_app, msg_gateway):
-    msg_app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
-
-    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
-        pass
-
+        assert deliver_due() == DeliveryCounts()
     assert msg_gateway.requests == []
-    with msg_app.app_context():
-        assert deliver_due() == DeliveryCounts(sent=1)
-
-
-def test_a_failure_after_the_request_leaves_the_message_to_the_worker(msg_app, msg_gateway):
-    msg_gateway.status = 503
-
-    with msg_app.test_client().post("/msg-test/commit", data={"to": PHONE}):
-        pass
-
-    with msg_app.app_context():
-        [row] = db.session.scalars(select(OutboxMessage)).all()
-        assert (row.status, row.attempts) == ("pending", 1)
 
 
 # -- the worker -----------------------------------------------------------------------
@@ -784,7 +754,7 @@ def test_run_worker_once_delivers_everything_due_in_batches(msg_ctx):
 
     assert totals == DeliveryCounts(sent=5)
     assert reports == [DeliveryCounts(sent=2), DeliveryCounts(sent=2), DeliveryCounts(sent=1)]
-    assert str(totals) == "sent 5, retrying 0, failed 0, skipped 0, released 0"
+    assert str(totals) == "sent 5, retrying 0, failed 0, stale 0, deferred 0, released 0"
 
 
 def test_run_worker_loops_until_stopped(msg_app):
@@ -856,3 +826,429 @@ def test_backends_follow_the_configuration(msg_ctx):
 def test_an_unknown_backend_stops_the_app_from_starting(tmp_path):
     with pytest.raises(ValueError, match="MAIL_BACKEND='sendgrid'"):
         msg_make_app(f"sqlite:///{tmp_path}/t.db", MAIL_BACKEND="sendgrid")
+
+
+# -- one connection per batch; a failing backend does not hold up the batch ---------------
+
+
+def test_a_batch_of_emails_goes_over_one_smtp_connection(msg_ctx, msg_smtp):
+    server = msg_smtp()
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    for n in range(5):
+        msg_queue_email(f"klient{n}@example.pl")
+
+    assert deliver_due() == DeliveryCounts(sent=5)
+
+    assert server.sessions == 1
+    assert [e.rcpt_tos for e in server.received] == [[f"klient{n}@example.pl"] for n in range(5)]
+
+
+def test_a_refused_recipient_does_not_cost_the_others_their_connection(msg_ctx, msg_smtp):
+    server = msg_smtp()
+    refused = "nie.ma@example.pl"
+
+    async def refuse_one(server_, session, envelope, address, rcpt_options):
+        if address == refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    server.handle_RCPT = refuse_one
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    msg_queue_email("a@example.pl")
+    refused_id = msg_queue_email(refused)
+    msg_queue_email("b@example.pl")
+
+    assert deliver_due() == DeliveryCounts(sent=2, retrying=1)
+    assert server.sessions == 1
+    assert "recipient refused (550)" in msg_row(refused_id).last_error
+
+
+def test_a_failing_gateway_is_left_alone_for_the_rest_of_the_batch(msg_ctx, msg_gateway):
+    msg_gateway.status = 503
+    sms_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(6)]
+    email_id = msg_queue_email()  # the dev backend: the other channel goes on
+
+    assert deliver_due() == DeliveryCounts(sent=1, retrying=3, deferred=3)
+
+    assert len(msg_gateway.requests) == 3
+    assert msg_row(email_id).status == "sent"
+    untried = [msg_row(message_id) for message_id in sms_ids[3:]]
+    assert [(m.status, m.attempts, m.claimed_at) for m in untried] == [("pending", 0, None)] * 3
+    assert deliver_due() == DeliveryCounts()  # they wait, as the failed ones do
+
+
+def test_a_long_batch_keeps_its_claim_alive(msg_app, msg_gateway):
+    # Claims last 2 x 0.5 s; the batch takes longer, each send 0.3 s.
+    msg_app.config.update(MAIL_TIMEOUT=0.5, SMS_TIMEOUT=0.5)
+    msg_gateway.delay = 0.3
+    released = []
+
+    def another_worker_looks():
+        with msg_app.app_context():
+            released.extend(release_stuck())
+
+    msg_gateway.on_request = another_worker_looks
+    with msg_app.app_context():
+        for n in range(5):
+            msg_queue_sms(f"+4860070{n:04d}")
+
+        assert deliver_due() == DeliveryCounts(sent=5)
+
+    assert released == []
+    assert len(msg_gateway.requests) == 5
+
+
+# -- stale codes and links are not sent (issue 10.3) -----------------------------------------
+
+
+def _register_by_sms(visitor, customer):
+    visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
+    visitor.post(
+        "/rejestracja/sposob", {"channel": "sms", "phone": customer.phone[3:], "action": "next"}
+    )
+
+
+def _codes_in_the_outbox(app, phone):
+    return [re.search(r"\b(\d{6})\b", m.body_text).group(1) for m in outbox(app, "sms", phone)]
+
+
+def test_a_superseded_code_is_never_sent_after_the_newer_one(app, visitor, customers, app_gateway):
+    customer = customers["both"]
+    _register_by_sms(visitor, customer)
+    visitor.post("/rejestracja/wyslij-ponownie")
+    old_code, new_code = _codes_in_the_outbox(app, customer.phone)
+
+    with app.app_context():
+        assert run_worker() == DeliveryCounts(sent=1, stale=1)
+
+    [sms] = app_gateway.bodies()
+    assert new_code in sms["message"]
+    assert [(m.status, m.body_text) for m in outbox(app, "sms")] == [("stale", ""), ("sent", "")]
+    response = visitor.post("/rejestracja/kod", {"code": new_code, "action": "next"})
+    assert "Podaj hasło" in text_of(response)
+
+
+def test_an_expired_code_is_not_sent(app, visitor, customers, app_gateway):
+    _register_by_sms(visitor, customers["both"])
+    with app.app_context():
+        db.session.execute(update(Verification).values(expires_at=utcnow()))
+        db.session.commit()
+
+        assert run_worker() == DeliveryCounts(stale=1)
+
+    assert app_gateway.requests == []
+
+
+def test_a_code_left_claimed_by_a_killed_worker_is_not_sent_once_expired(
+    app, visitor, customers, app_gateway
+):
+    _register_by_sms(visitor, customers["both"])
+    with app.app_context():
+        db.session.execute(
+            update(OutboxMessage).values(
+                status="sending", attempts=1, claimed_at=utcnow() - timedelta(seconds=21)
+            )
+        )
+        db.session.execute(update(Verification).values(expires_at=utcnow()))
+        db.session.commit()
+
+        assert run_worker() == DeliveryCounts(released=1, stale=1)
+
+    assert app_gateway.requests == []
+
+
+def test_a_link_already_opened_is_not_sent_again(app, visitor, customers):
+    customer = customers["email_only"]
+    visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
+    visitor.post(
+        "/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}
+    )
+    assert "Podaj hasło" in text_of(visitor.get(last_link(app, customer.email)))
+
+    with app.app_context():
+        assert run_worker() == DeliveryCounts(stale=1)
+
+
+def test_no_live_code_or_link_stays_in_the_database_once_sent(
+    app, make_visitor, customers, app_gateway, smtp_server
+):
+    server = smtp_server()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    by_sms, by_email = make_visitor(), make_visitor()
+    _register_by_sms(by_sms, customers["both"])
+    by_sms.post("/rejestracja/wyslij-ponownie")
+    by_email.post(
+        "/zapomnialem-hasla/", {"number": customers["registered"].number, "action": "next"}
+    )
+    by_email.post(
+        "/zapomnialem-hasla/sposob",
+        {"channel": "email", "email": customers["registered"].email, "action": "next"},
+    )
+
+    with app.app_context():
+        totals = run_worker()
+    assert (totals.sent, totals.stale) == (2, 1)
+
+    secrets = [re.search(r"\b(\d{6})\b", b["message"]).group(1) for b in app_gateway.bodies()]
+    [mail] = server.messages
+    link = re.search(r"https?://\S+/link/(\S+)", mail.get_body(("plain",)).get_content())
+    secrets.append(link.group(1))
+    with app.app_context():
+        stored = db.session.execute(select(OutboxMessage.__table__)).all()
+    assert len(stored) == 3
+    for secret in secrets:
+        assert not [row for row in stored if secret in repr(tuple(row))]
+
+
+# -- operators: outbox status, outbox retry (issue 10.4) ------------------------------------
+
+
+def _verified_message(channel: str, lifetime: timedelta) -> int:
+    """An outbox message carrying the code or link of a new Verification."""
+    customer = Customer(number=uuid.uuid4().hex[:10], first_name="Jan", last_name="Nowak")
+    db.session.add(customer)
+    db.session.flush()
+    verification = Verification(
+        customer_id=customer.id,
+        purpose="registration",
+        channel=channel,
+        secret_hash="x" * 64,
+        expires_at=utcnow() + lifetime,
+    )
+    db.session.add(verification)
+    db.session.flush()
+    if channel == "sms":
+        message = send_sms(PHONE, "_test/hello", verification_id=verification.id, code=CODE)
+    else:
+        message = send_email(
+            EMAIL,
+            SUBJECT,
+            "_test/hello",
+            verification_id=verification.id,
+            name="J",
+            code=CODE,
+            link=LINK,
+        )
+    db.session.commit()
+    return message.id
+
+
+def _set(message_id: int, **values) -> None:
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    db.session.commit()
+
+
+def test_outbox_status_counts_by_state_and_shows_the_oldest_pending(msg_ctx):
+    runner = msg_ctx.test_cli_runner()
+    result = runner.invoke(status_command)
+    assert result.output.splitlines() == [
+        "pending 0, sending 0, sent 0, failed 0, stale 0",
+        "oldest pending: none",
+    ]
+    old, _, failed = msg_queue_sms(), msg_queue_sms(), msg_queue_email()
+    _set(old, created_at=utcnow() - timedelta(hours=1))
+    _set(failed, status="failed")
+
+    result = runner.invoke(status_command)
+
+    first, second = result.output.splitlines()
+    assert first == "pending 2, sending 0, sent 0, failed 1, stale 0"
+    waited = int(re.fullmatch(r"oldest pending: (\d+) s", second).group(1))
+    assert 3600 <= waited < 3600 + 60
+
+
+def test_outbox_retry_failed_sends_links_and_notices_again_but_not_dead_codes(msg_ctx, msg_gateway):
+    msg_ctx.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    msg_gateway.status = 500
+    code = _verified_message("sms", timedelta(minutes=10))
+    link = _verified_message("email", timedelta(days=3))
+    notice = msg_queue_sms("+48600700999")
+    msg_ctx.config["MAIL_BACKEND"] = "smtp"
+    msg_ctx.config["MAIL_PORT"] = msg_free_port()  # nobody listens
+    assert deliver_due() == DeliveryCounts(failed=3)
+    db.session.execute(
+        update(Verification).where(Verification.channel == "sms").values(expires_at=utcnow())
+    )
+    db.session.commit()
+    runner = msg_ctx.test_cli_runner()
+
+    assert runner.invoke(retry_command).output == "retrying: 0, stale (not sent): 0\n"
+    result = runner.invoke(retry_command, ["--failed"])
+
+    assert result.output == "retrying: 2, stale (not sent): 1\n"
+    assert [msg_row(i).status for i in (code, link, notice)] == ["stale", "pending", "pending"]
+    assert msg_row(code).body_text == ""
+    assert (msg_row(link).attempts, msg_row(notice).attempts) == (0, 0)
+    msg_gateway.status = 200
+    msg_ctx.config["MAIL_BACKEND"] = "dev"
+    assert deliver_due() == DeliveryCounts(sent=2)
+    assert [b["to"] for b in msg_gateway.bodies()][-1] == "+48600700999"
+
+
+def test_outbox_retry_since_leaves_older_messages(msg_ctx):
+    old, new = msg_queue_sms(), msg_queue_sms()
+    _set(old, status="failed", created_at=utcnow() - timedelta(hours=3))
+    _set(new, status="failed", created_at=utcnow() - timedelta(minutes=5))
+    runner = msg_ctx.test_cli_runner()
+
+    result = runner.invoke(retry_command, ["--failed", "--since", "1h"])
+
+    assert result.output == "retrying: 1, stale (not sent): 0\n"
+    assert (msg_row(old).status, msg_row(new).status) == ("failed", "pending")
+    since = (utcnow() - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+    assert runner.invoke(retry_command, ["--failed", "--since", since]).output.startswith(
+        "retrying: 2,"
+    )
+    assert runner.invoke(retry_command, ["--since", "yesterday"]).exit_code == 2
+
+
+def test_a_given_up_link_is_cleared_once_it_has_died(msg_ctx):
+    link = _verified_message("email", timedelta(days=3))
+    _set(link, status="failed")
+    assert deliver_due() == DeliveryCounts()
+    assert LINK in msg_row(link).body_text  # still worth an `outbox retry --failed`
+
+    db.session.execute(update(Verification).values(expires_at=utcnow()))
+    db.session.commit()
+    deliver_due()
+
+    assert (msg_row(link).status, msg_row(link).body_text) == ("stale", "")
+
+
+# -- a hung gateway never stalls the site (issue 10.1), on real gunicorn ----------------------
+
+
+class _Browser:
+    """Plain HTTP with cookies kept by hand: production cookies are Secure, and the test
+    speaks http on loopback."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies = {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
+        return response.status, text
+
+    def post_form(self, path: str, form: dict):
+        _, page = self.request("GET", path)
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+        return self.request("POST", path, {**form, "csrf_token": token.group(1)})
+
+
+def _wait_for(check, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def gunicorn_site(tmp_path):
+    """The app on gunicorn (3 workers) and an outbox worker, with a hung SMS gateway."""
+    gateway = MsgGateway()
+    gateway.hang.set()
+    database = f"sqlite:///{tmp_path}/site.db"
+    setup = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    numbers = [f"30000{n}" for n in range(3)]
+    with setup.app_context():
+        db.create_all()
+        for n, number in enumerate(numbers):
+            db.session.add(
+                Customer(
+                    number=number, first_name="Jan", last_name="Nowak", phone=f"+4860070080{n}"
+                )
+            )
+        db.session.commit()
+        db.engine.dispose()
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "gunicorn-test-" + "k" * 40,
+        "FLASK_SQLALCHEMY_DATABASE_URI": database,
+        "FLASK_MAIL_BACKEND": "dev",
+        "FLASK_SMS_BACKEND": "http",
+        "FLASK_SMS_GATEWAY_URL": gateway.url,
+        "FLASK_SMS_TIMEOUT": "60",  # longer than the test: only a hang-up frees a worker
+    }
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    python = sys.executable
+    site = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "3",
+            "--bind",
+            f"fd://{listener.fileno()}",
+            "app:app",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        pass_fds=[listener.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(  # noqa: S603
+        [python, "-m", "flask", "--app", "app", "outbox", "deliver", "--loop", "--interval", "0.1"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port = listener.getsockname()[1]
+    try:
+        _wait_for(lambda: _answers(port), "gunicorn to answer")
+        yield port, numbers, gateway
+    finally:
+        gateway.stop()  # releases the hung requests
+        for process in (worker, site):
+            process.terminate()
+            process.wait(timeout=30)
+        listener.close()
+
+
+def _answers(port: int) -> bool:
+    try:
+        return _Browser(port).request("GET", "/")[0] == 200
+    except OSError:
+        return False
+
+
+def test_a_hung_sms_gateway_never_stalls_the_site(gunicorn_site):
+    port, numbers, gateway = gunicorn_site
+    # Three customers ask for a code: as many as gunicorn has workers.
+    for n, number in enumerate(numbers):
+        browser = _Browser(port)
+        browser.post_form("/rejestracja/", {"number": number, "action": "next"})
+        status, _ = browser.post_form(
+            "/rejestracja/sposob", {"channel": "sms", "phone": f"60070080{n}", "action": "next"}
+        )
+        assert status == 303
+        assert "Nie otrzymałeś SMS-a?" in browser.request("GET", "/rejestracja/kod")[1]
+    _wait_for(lambda: gateway.requests, "the worker to reach the gateway")
+
+    # The gateway holds the worker's request; the site answers everyone else (each
+    # request would time out after 10 s if it had to wait for the gateway).
+    for _ in range(6):
+        status, page = _Browser(port).request("GET", "/")
+        assert status == 200
+        assert "Zaloguj" in page
+    assert len(gateway.requests) == 1  # one message on the wire, the rest wait their turn

@@ -81,7 +81,6 @@ def test_demo_seed_covers_every_kind_and_can_run_twice(app, runner):
 
 
 def test_outbox_deliver_command(app, runner, visitor, customers):
-    app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = False
     visitor.post("/rejestracja/", {"number": customers["both"].number, "action": "next"})
     visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "512345678", "action": "next"})
     from support import outbox

@@ -1,43 +1,25 @@
-"""Registration by e-mail end to end through a real SMTP server (aiosmtpd) and the SMTP
-backend: the link the customer clicks is the one in the caught message."""
+"""Registration by e-mail end to end through a real SMTP server (aiosmtpd), the SMTP
+backend and the outbox worker: the link the customer clicks is the one in the caught
+message, and once it has gone out the database no longer holds it."""
 
 import re
-import socket
-from email import message_from_bytes, policy
 
-import pytest
-from aiosmtpd.controller import Controller
 from helpers import follow, text_of
+from sqlalchemy import select
 from support import account_of
 
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
+from ebok.extensions import db
+from ebok.models import OutboxMessage
 
 
-@pytest.fixture
-def smtp_inbox():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
-
-
-def test_registration_by_a_link_caught_by_a_real_smtp_server(app, visitor, customers, smtp_inbox):
+def test_registration_by_a_link_caught_by_a_real_smtp_server(
+    app, runner, visitor, customers, smtp_server
+):
+    server = smtp_server()
     app.config.update(
         MAIL_BACKEND="smtp",
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_inbox.port,
+        MAIL_PORT=server.port,
         SERVER_NAME="ebok.example.pl",
     )
     customer = customers["email_only"]
@@ -45,14 +27,21 @@ def test_registration_by_a_link_caught_by_a_real_smtp_server(app, visitor, custo
     visitor.post(
         "/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}
     )
-    assert len(smtp_inbox.messages) == 1
-    mail = smtp_inbox.messages[0]
+    assert server.received == []  # the request only wrote it; the worker sends it
+    assert runner.invoke(args=["outbox", "deliver"]).exit_code == 0
+
+    [mail] = server.messages
     assert mail["To"] == customer.email
     assert mail["Subject"] == "Rejestracja"
     plain = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     link = re.search(r"https://ebok\.example\.pl(/rejestracja/link/\S+)", plain).group(1)
     assert link in html
+    token = link.rsplit("/", 1)[1]
+    with app.app_context():
+        [row] = db.session.scalars(select(OutboxMessage)).all()
+        assert row.status == "sent"
+        assert token not in row.body_text + (row.body_html or "")
 
     response = visitor.get(link)
     assert "Podaj hasło" in text_of(response)

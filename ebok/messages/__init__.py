@@ -1,38 +1,36 @@
 """Messages to customers: e-mail and SMS through the outbox (SPEC §7).
 
     send_email(...) / send_sms(...)   write the message in the caller's transaction
-    init_app(app)                     delivers a request's messages after its response
     run_worker(loop=...)              the `flask outbox deliver [--loop]` command's work
+    summary() / requeue(...)          the `flask outbox status` and `outbox retry` commands
 
 A message is written to the outbox table in the same transaction as the change that
-causes it, so it exists exactly when that change does. After the response has gone out
-it is handed to its backend; if that fails it stays pending and the worker retries it
-with backoff. A message is claimed (and the claim committed) before it is sent, so it
-is never sent twice, except when a worker dies in the middle of sending: ten minutes
-later the message is returned to pending and may go out a second time.
+causes it, so it exists exactly when that change does. Requests never talk to SMTP or the
+SMS gateway: the worker process claims due messages in batches and sends them over one
+connection per batch; a failure stays pending and is retried with backoff. A message is
+claimed (and the claim committed) before it is sent, so it is sent once, except when a
+worker dies in the middle of sending: after the claim timeout (twice the send timeout)
+it is tried again, with the same Message-ID / idempotency key. A code or link that was
+superseded, used or expired by then is not sent (status "stale"); the body of a sent or
+stale message is cleared, so no live code or link stays in the table.
 """
 
 from ebok.messages.backends import DeliveryError, Outgoing, backend_for
-from ebok.messages.delivery import (
-    DeliveryCounts,
-    deliver_due,
-    deliver_ids,
-    deliver_message,
-    init_app,
-    run_worker,
-)
-from ebok.messages.outbox import send_email, send_sms
+from ebok.messages.delivery import DeliveryCounts, deliver_due, init_app, run_worker
+from ebok.messages.outbox import Requeued, Summary, requeue, send_email, send_sms, summary
 
 __all__ = [
     "DeliveryCounts",
     "DeliveryError",
     "Outgoing",
+    "Requeued",
+    "Summary",
     "backend_for",
     "deliver_due",
-    "deliver_ids",
-    "deliver_message",
     "init_app",
+    "requeue",
     "run_worker",
     "send_email",
     "send_sms",
+    "summary",
 ]

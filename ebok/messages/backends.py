@@ -50,6 +50,7 @@ class DevBackend:
     """Sends nothing: the message stays in the outbox, listed on the development page."""
 
     name = "dev"
+    keeps_body = True  # the development page shows it
 
     def __init__(self, config: Mapping) -> None:
         pass
@@ -57,9 +58,23 @@ class DevBackend:
     def send(self, message: Outgoing) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
+
+def idempotency_key(message: Outgoing) -> str:
+    """The same for every attempt at one outbox row, so a receiver can drop a repeat.
+
+    The creation time makes it unique even if outbox ids start again (a new database).
+    """
+    return f"outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S%f}"
+
 
 class SmtpBackend:
+    """One SMTP connection, opened at the first message and reused until close()."""
+
     name = "smtp"
+    keeps_body = False
 
     def __init__(self, config: Mapping) -> None:
         self.server = config["MAIL_SERVER"]
@@ -70,6 +85,8 @@ class SmtpBackend:
         self.password = config["MAIL_PASSWORD"]
         self.sender = config["MAIL_DEFAULT_SENDER"]
         self.timeout = float(config["MAIL_TIMEOUT"])
+        self.domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
+        self.connection: smtplib.SMTP | None = None
 
     def build(self, message: Outgoing) -> EmailMessage:
         email = EmailMessage()
@@ -77,7 +94,9 @@ class SmtpBackend:
         email["To"] = message.recipient
         email["Subject"] = message.subject or ""
         email["Date"] = formatdate(localtime=True)
-        email["Message-ID"] = self._message_id(message)
+        # The same on every attempt: a copy sent again after a worker crash can be told
+        # apart by mail servers and clients.
+        email["Message-ID"] = f"<{idempotency_key(message)}@{self.domain}>"
         # RFC 3834: keeps out-of-office robots from answering a no-reply address.
         email["Auto-Submitted"] = "auto-generated"
         email.set_content(message.body_text)
@@ -85,37 +104,65 @@ class SmtpBackend:
             email.add_alternative(message.body_html, subtype="html")
         return email
 
-    def _message_id(self, message: Outgoing) -> str:
-        # Derived from the outbox row, so a message sent twice after a worker crash
-        # carries the same Message-ID and mail clients can tell it is one message.
-        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
-        return f"<outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+    def _connect(self) -> smtplib.SMTP:
+        if self.use_ssl:
+            connection = smtplib.SMTP_SSL(
+                self.server, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+        try:
+            if self.use_tls and not self.use_ssl:
+                connection.starttls(context=ssl.create_default_context())
+            if self.username:
+                connection.login(self.username, self.password or "")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     def send(self, message: Outgoing) -> None:
         email = self.build(message)
         try:
-            if self.use_ssl:
-                connection = smtplib.SMTP_SSL(
-                    self.server,
-                    self.port,
-                    timeout=self.timeout,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                connection = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
-            with connection:
-                if self.use_tls and not self.use_ssl:
-                    connection.starttls(context=ssl.create_default_context())
-                if self.username:
-                    connection.login(self.username, self.password or "")
-                connection.send_message(email)
+            self._send_reconnecting(email)
         except smtplib.SMTPRecipientsRefused as error:
             codes = ", ".join(str(code) for code, _ in error.recipients.values())
             raise DeliveryError(f"SMTPRecipientsRefused: recipient refused ({codes})") from None
+        except smtplib.SMTPResponseException as error:
+            # The server answered and the session goes on (smtplib has reset it).
+            raise DeliveryError(_describe(error, message)) from None
         except (smtplib.SMTPException, OSError) as error:
+            self._drop()
             raise DeliveryError(_describe(error, message)) from None
         except Exception as error:  # anything else must not lose the message either
+            self._drop()
             raise DeliveryError(type(error).__name__) from None
+
+    def _send_reconnecting(self, email: EmailMessage) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.send_message(email)
+                return
+            except smtplib.SMTPServerDisconnected:
+                self._drop()  # it closed an idle session: one more try on a new one
+        self.connection = self._connect()
+        self.connection.send_message(email)
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def close(self) -> None:
+        """Say goodbye to the server; a failure here loses nothing."""
+        if self.connection is None:
+            return
+        try:
+            self.connection.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self._drop()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -127,6 +174,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 class HttpSmsBackend:
     name = "http"
+    keeps_body = False
 
     def __init__(self, config: Mapping) -> None:
         self.url = config["SMS_GATEWAY_URL"]
@@ -138,8 +186,14 @@ class HttpSmsBackend:
     def request(self, message: Outgoing) -> urllib.request.Request:
         if not self.url or urllib.parse.urlsplit(self.url).scheme not in ("http", "https"):
             raise DeliveryError("SMS_GATEWAY_URL is not set to an http(s) URL")
-        body = {"to": message.recipient, "message": message.body_text, "from": self.sender}
-        headers = {"Content-Type": "application/json"}
+        key = idempotency_key(message)
+        body = {
+            "to": message.recipient,
+            "message": message.body_text,
+            "from": self.sender,
+            "idempotency_key": key,  # a gateway that honours it sends a retry only once
+        }
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return urllib.request.Request(  # noqa: S310 - the scheme is checked above
@@ -169,6 +223,9 @@ class HttpSmsBackend:
             raise DeliveryError(type(error).__name__) from None
         if not 200 <= status < 300:
             raise DeliveryError(f"SMS gateway answered HTTP {status}")
+
+    def close(self) -> None:
+        pass  # one HTTP request per message, nothing kept open
 
 
 def _describe(error: BaseException, message: Outgoing) -> str:

@@ -149,7 +149,13 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
     record, secret = verification.start(customer, flow.purpose, channel)
     if channel == "sms":
         minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)
-        messages.send_sms(customer.phone, f"{flow.purpose}_code", code=secret, minutes=minutes)
+        messages.send_sms(
+            customer.phone,
+            f"{flow.purpose}_code",
+            verification_id=record.id,
+            code=secret,
+            minutes=minutes,
+        )
         log.info(
             "code sent customer=%s flow=%s to=%s",
             customer.id,
@@ -159,7 +165,12 @@ def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str
     else:
         link = external_url(url_for(link_endpoint, token=secret))
         messages.send_email(
-            customer.email, str(flow.title), f"{flow.purpose}_link", customer=customer, link=link
+            customer.email,
+            str(flow.title),
+            f"{flow.purpose}_link",
+            verification_id=record.id,
+            customer=customer,
+            link=link,
         )
         log.info(
             "link sent customer=%s flow=%s to=%s",

@@ -1,0 +1,356 @@
+"""How fast the outbox worker sends e-mail, against raw smtplib in the same run.
+
+Run on demand: .venv/bin/python bench/outbox.py [--quick] [--messages N] [--profile]
+
+Both sides send the same messages to the same aiosmtpd sink (its own process, so it does
+not share our interpreter's lock). The baseline is what a hand-written script would do:
+build each message with the standard library (EmailMessage, the same headers and both
+parts) and send it over one smtplib connection, with no database at all. The app side is
+`outbox deliver`'s work (run_worker): claim from the database, send, record. Rounds are
+interleaved and the median of each side is taken. Prints, per database:
+
+    outbox deliver sqlite msg/s: app X, baseline Y, ratio Z
+    outbox deliver sqlite msg per CPU second: app X, baseline Y, ratio Z
+    outbox deliver postgresql msg/s: app X, baseline Y, ratio Z
+    outbox deliver postgresql msg per CPU second: app X, baseline Y, ratio Z
+    outbox deliver postgresql 3 workers msg/s: app X, baseline Y, ratio Z
+
+The parallel row runs several worker processes on one PostgreSQL outbox (claims with
+FOR UPDATE SKIP LOCKED) against as many raw smtplib senders, and checks that every
+message reached the sink exactly once. --profile prints where the app side's time goes
+(pyinstrument). PostgreSQL is skipped, saying so, when it is not reachable.
+"""
+
+import argparse
+import collections
+import multiprocessing
+import os
+import signal
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import sqlalchemy as sa  # noqa: E402
+from support import TEST_CONFIG  # noqa: E402
+
+from ebok import create_app  # noqa: E402
+from ebok.extensions import db  # noqa: E402
+from ebok.messages import run_worker, send_email  # noqa: E402
+from ebok.models import OutboxMessage  # noqa: E402
+
+SENDER = "Strefa Klienta <no-reply@example.invalid>"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_outbox"
+PARALLEL_BATCH = 50  # smaller than the default 100, so every worker gets a share
+
+
+# -- the sink: an aiosmtpd server in its own process, noting every Message-ID -------------
+
+
+class _Sink:
+    def __init__(self, log):
+        self.log = log
+
+    async def handle_DATA(self, server, session, envelope):
+        for line in envelope.original_content.split(b"\r\n"):
+            if line.lower().startswith(b"message-id:"):
+                self.log.write(line[11:].strip() + b"\n")
+                break
+        return "250 OK"
+
+
+def run_sink(port: int, log_path: str) -> None:
+    from aiosmtpd.controller import Controller
+
+    # Blocked before the server's thread starts, so only sigwait below receives it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    with open(log_path, "ab", buffering=0) as log:
+        controller = Controller(_Sink(log), hostname="127.0.0.1", port=port)
+        controller.start()
+        signal.sigwait([signal.SIGTERM])
+        controller.stop()
+
+
+def start_sink(folder: str) -> tuple[subprocess.Popen, int, Path]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = Path(folder) / "sink.log"
+    log_path.touch()
+    sink = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "--sink", str(port), str(log_path)]
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    return sink, port, log_path
+
+
+# -- the two sides -----------------------------------------------------------------------
+
+
+def make_app(database_uri: str, port: int, **engine):
+    config = {
+        **TEST_CONFIG,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_DEFAULT_SENDER": SENDER,
+    }
+    if engine:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **engine}
+    return create_app(config)
+
+
+def fill_outbox(app, count: int) -> list[tuple[str, str, str, str]]:
+    """`count` pending e-mails; returns them as (to, subject, text, html) for the baseline."""
+    with app.app_context():
+        db.session.execute(sa.delete(OutboxMessage))
+        for n in range(count):
+            send_email(
+                f"klient{n}@example.pl",
+                "Rejestracja w Strefie Klienta",
+                "_test/hello",
+                name=f"Klient {n}",
+                code=f"{n:06d}",
+                link=f"https://ebok.example.pl/rejestracja/link/{uuid.uuid4().hex}",
+            )
+        db.session.commit()
+        rows = db.session.execute(
+            sa.select(
+                OutboxMessage.recipient,
+                OutboxMessage.subject,
+                OutboxMessage.body_text,
+                OutboxMessage.body_html,
+            ).order_by(OutboxMessage.id)
+        ).all()
+        db.session.remove()
+    return [tuple(row) for row in rows]
+
+
+def app_side(app, profile: bool = False) -> tuple[int, float, float]:
+    """Returns messages sent, wall seconds, CPU seconds of this process."""
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+    with app.app_context():
+        if profiler:
+            profiler.start()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        totals = run_worker(limit=100)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        if profiler:
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
+        db.session.remove()
+    return totals.sent, elapsed, cpu
+
+
+def baseline_side(port: int, messages, tag: str) -> tuple[float, float]:
+    """Raw smtplib: one connection, each message built with the standard library.
+    Returns wall seconds and CPU seconds of this process."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as connection:
+        for n, (to, subject, text, html) in enumerate(messages):
+            email = EmailMessage()
+            email["From"] = SENDER
+            email["To"] = to
+            email["Subject"] = subject
+            email["Date"] = formatdate(localtime=True)
+            email["Message-ID"] = f"<baseline.{tag}.{n}@example.invalid>"
+            email["Auto-Submitted"] = "auto-generated"
+            email.set_content(text)
+            email.add_alternative(html, subtype="html")
+            connection.send_message(email)
+    return time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def ratio_line(name: str, app_rates: list[float], baseline_rates: list[float]) -> None:
+    app_rate, baseline_rate = statistics.median(app_rates), statistics.median(baseline_rates)
+    print(
+        f"{name}: app {app_rate:.0f}, baseline {baseline_rate:.0f}, "
+        f"ratio {app_rate / baseline_rate:.2f}",
+        flush=True,
+    )
+
+
+def one_worker(name: str, app, port: int, count: int, rounds: int, profile: bool) -> None:
+    """Wall-clock rates, and rates per CPU second of the sending process (steadier on a
+    loaded machine, where the sink's share of the CPU moves both wall figures)."""
+    warm_up = fill_outbox(app, 20)
+    app_side(app), baseline_side(port, warm_up, f"{name}.warm-up")
+    rates = {"app": [], "baseline": [], "app_cpu": [], "baseline_cpu": []}
+    for round_number in range(rounds):
+        messages = fill_outbox(app, count)
+        tag = f"{name}.{round_number}"
+        if round_number % 2:  # alternate which side goes first, as the load drifts
+            _add(rates, "baseline", count, *baseline_side(port, messages, tag))
+        sent, elapsed, cpu = app_side(app, profile and round_number == rounds - 1)
+        assert sent == count, f"{name}: sent {sent} of {count}"
+        _add(rates, "app", count, elapsed, cpu)
+        if not round_number % 2:
+            _add(rates, "baseline", count, *baseline_side(port, messages, tag))
+    ratio_line(f"outbox deliver {name} msg/s", rates["app"], rates["baseline"])
+    ratio_line(f"outbox deliver {name} msg per CPU second", rates["app_cpu"], rates["baseline_cpu"])
+
+
+def _add(rates: dict, side: str, count: int, elapsed: float, cpu: float) -> None:
+    rates[side].append(count / elapsed)
+    rates[f"{side}_cpu"].append(count / max(cpu, 1e-6))
+
+
+# -- several workers at once on PostgreSQL -------------------------------------------------
+
+
+def _worker_process(app, go, results) -> None:
+    go.wait()
+    with app.app_context():
+        results.put(run_worker(limit=PARALLEL_BATCH).sent)
+        db.engine.dispose()
+
+
+def _baseline_process(port, messages, tag, go, results) -> None:
+    go.wait()
+    baseline_side(port, messages, tag)
+    results.put(len(messages))
+
+
+def _timed_processes(target, argument_lists) -> tuple[float, list]:
+    context = multiprocessing.get_context("fork")
+    go, results = context.Event(), context.Queue()
+    processes = [
+        context.Process(target=target, args=(*args, go, results)) for args in argument_lists
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(0.5)  # every process is waiting on `go`
+    start = time.perf_counter()
+    go.set()
+    counts = [results.get(timeout=300) for _ in processes]
+    elapsed = time.perf_counter() - start
+    for process in processes:
+        process.join()
+    return elapsed, counts
+
+
+def parallel_workers(app, port, count, workers, rounds, log_path: Path) -> None:
+    app_rates, baseline_rates = [], []
+    for round_number in range(rounds):
+        messages = fill_outbox(app, count)
+        with app.app_context():
+            db.engine.dispose()  # the children open their own connections
+        before = len(log_path.read_bytes().splitlines())
+        elapsed, sent = _timed_processes(_worker_process, [(app,)] * workers)
+        received = log_path.read_bytes().splitlines()[before:]
+        check_sent_once(app, count, sent, received)
+        app_rates.append(count / elapsed)
+        shares = [messages[n::workers] for n in range(workers)]
+        tags = [f"parallel.{round_number}.{n}" for n in range(workers)]
+        elapsed, _ = _timed_processes(
+            _baseline_process, list(zip([port] * workers, shares, tags, strict=True))
+        )
+        baseline_rates.append(count / elapsed)
+    ratio_line(f"outbox deliver postgresql {workers} workers msg/s", app_rates, baseline_rates)
+
+
+def check_sent_once(app, count: int, sent: list[int], received: list[bytes]) -> None:
+    doubles = [mid for mid, times in collections.Counter(received).items() if times > 1]
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(
+                sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        db.session.remove()
+    if doubles or len(received) != count or sum(sent) != count or statuses != {"sent": count}:
+        raise SystemExit(
+            f"DOUBLES OR LOSSES: {len(received)} received for {count}, {len(doubles)} twice, "
+            f"workers reported {sent}, statuses {statuses}"
+        )
+    print(f"  {len(sent)} workers sent {sent} (sum {sum(sent)}): each message once", flush=True)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def postgresql_schema(url: str):
+    """A schema of our own in the PostgreSQL database, dropped afterwards; None if down."""
+    try:
+        admin = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with admin.begin() as connection:
+            schema = f"bench_outbox_{uuid.uuid4().hex[:10]}"
+            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as error:
+        print(f"outbox deliver postgresql: skipped, {url} unreachable ({error.orig})")
+        return None, None
+    return admin, schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer messages, one round")
+    parser.add_argument("--messages", type=int, help="messages per round (default 200)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5)")
+    parser.add_argument("--workers", type=int, default=3, help="parallel workers (default 3)")
+    parser.add_argument("--postgresql", default=PG_URL, help="database URL for PostgreSQL")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument the app side")
+    arguments = parser.parse_args()
+    count = arguments.messages or (100 if arguments.quick else 200)
+    rounds = arguments.rounds or (1 if arguments.quick else 5)
+    print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}", flush=True)
+
+    with tempfile.TemporaryDirectory() as folder:
+        sink, port, log_path = start_sink(folder)
+        try:
+            sqlite = make_app(f"sqlite:///{folder}/bench.db", port)
+            with sqlite.app_context():
+                db.create_all()
+            one_worker("sqlite", sqlite, port, count, rounds, arguments.profile)
+
+            admin, schema = postgresql_schema(arguments.postgresql)
+            if admin is not None:
+                try:
+                    options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+                    pg = make_app(arguments.postgresql, port, **options)
+                    with pg.app_context():
+                        db.create_all()
+                    one_worker("postgresql", pg, port, count, rounds, arguments.profile)
+                    workers = arguments.workers
+                    parallel_workers(pg, port, count * workers, workers, rounds, log_path)
+                    with pg.app_context():
+                        db.engine.dispose()
+                finally:
+                    with admin.begin() as connection:
+                        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+                    admin.dispose()
+        finally:
+            sink.terminate()
+            sink.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--sink"]:
+        run_sink(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()
