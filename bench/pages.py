@@ -1,97 +1,290 @@
-"""How fast and how heavy the pages are, for a cheap phone on a slow connection.
+"""How fast the login page is served, how heavy a first visit is, and what a login costs,
+each against a baseline measured in the same run.
 
-Run on demand: .venv/bin/python bench/pages.py
-Prints, for the main pages and wizard steps, the server time per request (median of N,
-through the WSGI test client: no network) and the bytes sent (raw and gzip), plus the
-static assets every first visit loads, and the cost of one password hash.
+Run: .venv/bin/python bench/pages.py [--quick]   (needs `wrk`: apt-get install wrk)
+Prints lines `name: app X, baseline Y, ratio Z`:
+- GET / under gunicorn (2 sync workers) against bench/baseline_app.py, a bare Flask app
+  rendering the same HTML with Jinja and a session, under the same gunicorn; runs are
+  interleaved (app, baseline, app, ...) and the median of each side is taken, because the
+  machine is shared. Every request is a first visit (wrk sends no cookies), so both sides
+  start a session and set its cookie each time.
+- first visit: every response a first visit fetches (the page, what it links, the web
+  app manifest and its icons, the service worker, what the worker precaches), as gunicorn
+  sends them to a browser accepting br and gzip, against the same responses uncompressed.
+- login: the server time of POST / with the right password (WSGI, no network) against one
+  argon2 verify with the same parameters, interleaved, medians.
 """
 
-import gzip
+import argparse
+import html.parser
+import json
+import os
+import re
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from support import TEST_CONFIG  # noqa: E402
-
-from ebok import create_app  # noqa: E402
-from ebok.extensions import db  # noqa: E402
-from ebok.models import Customer  # noqa: E402
-from ebok.passwords import hash_password  # noqa: E402
-
-ROUNDS = 50
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+PASSWORD = "Haslo#2026x"  # noqa: S105 (the bench customer's)
+# Production cookies are Secure: the test client sends them over https only.
+HTTPS = "https://localhost"
 
 
-def timed(call) -> tuple[float, bytes]:
-    samples, body = [], b""
-    for _ in range(ROUNDS):
+def report(name: str, app: float, baseline: float, unit_format: str = "{:.1f}") -> None:
+    ratio = app / baseline if baseline else float("nan")
+    print(
+        f"{name}: app {unit_format.format(app)}, baseline {unit_format.format(baseline)}, "
+        f"ratio {ratio:.2f}",
+        flush=True,
+    )
+
+
+class Server:
+    """gunicorn on a socket bound here to a free loopback port (port 0), stopped on exit."""
+
+    def __init__(self, app_spec: str, env: dict, cwd: Path, workers: int = 2):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(128)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"fd://{self.socket.fileno()}",
+            "--log-level",
+            "warning",
+            app_spec,
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=cwd, env={**os.environ, **env}, pass_fds=[self.socket.fileno()]
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:  # noqa: S310
+                    response.read()
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start at {self.url}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.socket.close()
+
+
+def wrk(url: str, seconds: int) -> tuple[float, float]:
+    """Requests per second and the 99th percentile latency in ms."""
+    output = subprocess.run(  # noqa: S603
+        [shutil.which("wrk") or "wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise RuntimeError(f"errors while loading {url}:\n{output}")
+    return requests_per_second, p99
+
+
+def app_environment(folder: Path) -> dict:
+    """Production mode (no debug, no testing), as an operator runs it."""
+    return {
+        "FLASK_SECRET_KEY": "bench-" + "k" * 40,
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
+        "FLASK_MAIL_BACKEND": "dev",
+        "FLASK_SMS_BACKEND": "dev",
+        "FLASK_STATIC_BUILD_FOLDER": str(folder / "static"),
+    }
+
+
+def prepare(folder: Path, env: dict) -> None:
+    """Database with one registered customer, the built assets, the baseline's template."""
+    run_env = {**os.environ, **env}
+    flask = [str(VENV_BIN / "flask"), "--app", "app"]
+    for command in (["db", "upgrade"], ["assets", "build"]):
+        subprocess.run(flask + command, cwd=ROOT, env=run_env, check=True, capture_output=True)  # noqa: S603
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(env)
+    from ebok import create_app
+    from ebok.extensions import db
+    from ebok.models import Account, Customer
+    from ebok.passwords import hash_password
+
+    app = create_app()
+    with app.app_context():
+        customer = Customer(
+            number="500001", first_name="A", last_name="B", email="a@example.com", phone=None
+        )
+        db.session.add(customer)
+        db.session.add(Account(customer=customer, password_hash=hash_password(PASSWORD)))
+        db.session.commit()
+    page = app.test_client().get("/").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+    (folder / "baseline").mkdir()
+    (folder / "baseline" / "login.html").write_text(page.replace(token, "{{ token }}"))
+    return app
+
+
+def bench_login_page(folder: Path, env: dict, rounds: int, seconds: int) -> None:
+    app_server = Server("app:app", env, ROOT)
+    baseline = Server(
+        "baseline_app:app", {"BENCH_TEMPLATE_FOLDER": str(folder / "baseline")}, BENCH
+    )
+    try:
+        app_runs, baseline_runs = [], []
+        for _ in range(rounds):
+            app_runs.append(wrk(app_server.url + "/", seconds))
+            baseline_runs.append(wrk(baseline.url + "/", seconds))
+    finally:
+        app_server.stop()
+        baseline.stop()
+    app_rps = statistics.median(run[0] for run in app_runs)
+    base_rps = statistics.median(run[0] for run in baseline_runs)
+    report("GET / req/s (gunicorn, 2 workers, wrk -c8)", app_rps, base_rps)
+    app_p99 = statistics.median(run[1] for run in app_runs)
+    base_p99 = statistics.median(run[1] for run in baseline_runs)
+    report("GET / p99 ms", app_p99, base_p99, "{:.2f}")
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "link" and attrs.get("rel") in {"stylesheet", "icon", "manifest"}:
+            self.urls.append(attrs["href"])
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+
+
+def _fetch(url: str, encoding: str) -> tuple[int, bytes, dict]:
+    """Bytes on the wire (status line, headers, body) and the decoded body."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": encoding})  # noqa: S310
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        body = response.read()
+        head = f"HTTP/1.1 {response.status} {response.reason}\r\n{response.headers}\r\n"
+        headers = dict(response.headers)
+    if headers.get("Content-Encoding") == "br":
+        import brotli
+
+        decoded = brotli.decompress(body)
+    elif headers.get("Content-Encoding") == "gzip":
+        import gzip
+
+        decoded = gzip.decompress(body)
+    else:
+        decoded = body
+    return len(head.encode()) + len(body), decoded, headers
+
+
+def first_visit_bytes(base_url: str, encoding: str) -> tuple[int, list[str]]:
+    """Every response of a first visit, once each: the page and what it links (the
+    apple-touch-icon is a manifest icon too), the manifest's icons, the worker and what
+    it precaches."""
+    total, _, _ = (0, None, None)
+    seen, queue = set(), ["/"]
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        size, body, headers = _fetch(base_url + path, encoding)
+        total += size
+        content_type = headers.get("Content-Type", "")
+        if content_type.startswith("text/html") and path == "/":
+            parser = _Links()
+            parser.feed(body.decode())
+            queue += parser.urls + ["/sw.js"]
+        elif content_type.startswith("application/manifest+json"):
+            queue += [icon["src"] for icon in json.loads(body)["icons"]]
+        elif path == "/sw.js":
+            queue += json.loads(re.search(rb"PRECACHE = (\[.*?\]);", body).group(1))
+            queue.append(re.search(rb'OFFLINE_URL = "([^"]+)"', body).group(1).decode())
+    return total, sorted(seen)
+
+
+def bench_first_visit(env: dict) -> None:
+    server = Server("app:app", env, ROOT, workers=1)
+    try:
+        compressed, paths = first_visit_bytes(server.url, "br, gzip")
+        plain, _ = first_visit_bytes(server.url, "identity")
+        _, _, css_headers = _fetch(server.url + next(p for p in paths if ".css" in p), "br")
+    finally:
+        server.stop()
+    report(
+        "first visit KB on the wire (br vs uncompressed; goal <= 30)",
+        compressed / 1000,
+        plain / 1000,
+    )
+    print(f"  {len(paths)} responses: {' '.join(paths)}")
+    print(f"  a stylesheet: Cache-Control: {css_headers.get('Cache-Control')}")
+
+
+def bench_login(app, rounds: int) -> None:
+    from argon2 import PasswordHasher
+
+    with app.app_context():
+        config = app.config
+        hasher = PasswordHasher(
+            time_cost=config["ARGON2_TIME_COST"],
+            memory_cost=config["ARGON2_MEMORY_COST"],
+            parallelism=config["ARGON2_PARALLELISM"],
+        )
+    password_hash = hasher.hash(PASSWORD)
+    login_times, verify_times = [], []
+    for _ in range(rounds):
+        client = app.test_client()
+        page = client.get("/", base_url=HTTPS).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+        form = {"csrf_token": token.group(1), "login": "500001", "password": PASSWORD}
         start = time.perf_counter()
-        response = call()
-        samples.append(time.perf_counter() - start)
-        body = response.get_data()
+        response = client.post("/", base_url=HTTPS, data=form, headers={"Referer": HTTPS + "/"})
+        login_times.append(time.perf_counter() - start)
+        assert response.status_code == 303, response.status_code
         response.close()
-    return statistics.median(samples) * 1000, body
+        start = time.perf_counter()
+        hasher.verify(password_hash, PASSWORD)
+        verify_times.append(time.perf_counter() - start)
+    report(
+        f"login POST server ms vs one argon2 verify (t={hasher.time_cost}, "
+        f"{hasher.memory_cost} KiB, p={hasher.parallelism})",
+        statistics.median(login_times) * 1000,
+        statistics.median(verify_times) * 1000,
+    )
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        config = {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
-            "RATELIMIT_NUMBER_LOOKUP": "100000/hour",
-        }
-        # Production's hashing parameters, to measure what a login really costs.
-        config.pop("ARGON2_TIME_COST"), config.pop("ARGON2_MEMORY_COST")
-        config.pop("ARGON2_PARALLELISM")
-        app = create_app(config)
-        with app.app_context():
-            db.create_all()
-            db.session.add(
-                Customer(
-                    number="500001",
-                    first_name="A",
-                    last_name="B",
-                    email="a@example.com",
-                    phone="+48600700800",
-                )
-            )
-            db.session.commit()
-        client = app.test_client()
-        htmx = {"HX-Request": "true", "HX-Request-Type": "partial"}
-        print(f"{'what':44} {'median ms':>9} {'bytes':>7} {'gzip':>6}")
-        cases = [
-            ("login page (full page)", lambda: client.get("/")),
-            ("login page (htmx fragment)", lambda: client.get("/", headers=htmx)),
-            ("registration step 2 (full page)", lambda: client.get("/rejestracja/")),
-            (
-                "registration step 2 (htmx fragment)",
-                lambda: client.get("/rejestracja/", headers=htmx),
-            ),
-            ("guide page", lambda: client.get("/instrukcja")),
-        ]
-        for name, call in cases:
-            milliseconds, body = timed(call)
-            print(f"{name:44} {milliseconds:9.2f} {len(body):7} {len(gzip.compress(body)):6}")
-        total_raw = total_gzip = 0
-        for asset in ("css/app.css", "js/app.js", "vendor/htmx.min.js"):
-            data = (ROOT / "static" / asset).read_bytes()
-            total_raw += len(data)
-            total_gzip += len(gzip.compress(data))
-            print(f"{'static ' + asset:44} {'':9} {len(data):7} {len(gzip.compress(data)):6}")
-        print(f"{'static total (first visit, then cached)':44} {'':9} {total_raw:7} {total_gzip:6}")
-        with app.app_context():
-            start = time.perf_counter()
-            for _ in range(5):
-                hash_password("Haslo#2026x")
-            print(
-                f"{'argon2id hash (t=3, 64 MiB, p=4)':44} "
-                f"{(time.perf_counter() - start) / 5 * 1000:9.2f}"
-            )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, rougher figures")
+    arguments = parser.parse_args()
+    rounds, seconds = (2, 3) if arguments.quick else (4, 5)
+    with tempfile.TemporaryDirectory(prefix="ebok-bench-") as name:
+        folder = Path(name)
+        env = app_environment(folder)
+        app = prepare(folder, env)
+        bench_login_page(folder, env, rounds, seconds)
+        bench_first_visit(env)
+        bench_login(app, 5 if arguments.quick else 15)
 
 
 if __name__ == "__main__":

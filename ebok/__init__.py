@@ -53,11 +53,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         locale_selector=_select_locale,
     )
 
-    from ebok import auth, messages, security, templating
+    from ebok import assets, auth, messages, security, templating
 
     auth.init_login_manager(login_manager)
     login_manager.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     templating.init_app(app)
     messages.init_app(app)
 

@@ -62,6 +62,9 @@ DEFAULTS = {
     "OUTBOX_MAX_ATTEMPTS": 12,
     # How often a looping worker (flask outbox deliver --loop) looks for new messages.
     "OUTBOX_POLL_INTERVAL": 1.0,
+    # Where `flask assets build` writes the fingerprinted, compressed static files
+    # (None: the instance folder's static/).
+    "STATIC_BUILD_FOLDER": None,
     # What the pages show.
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
