@@ -3,6 +3,8 @@ to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
 
 from flask import Response, redirect, render_template, request
 
+from ebok.templating import render_public
+
 VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
 
 
@@ -22,13 +24,15 @@ def render_panel(
     status: int = 200,
     page: str = "layouts/panel_page.html",
     in_dialog: bool = False,
+    public: bool = False,
     **context,
 ) -> Response:
     """Renders `fragment` into the panel of `page`, or alone for htmx.
 
     `title` is the step's own title; it gets the "Błąd: " prefix when a form in the
     context has errors, both in the page's <title> and in the fragment's. A fragment for
-    the dialog (in_dialog) keeps the page's title and URL.
+    the dialog (in_dialog) keeps the page's title and URL. A `public` page is the same
+    for every visitor but for the CSRF token, and is rendered once (render_public).
     """
     context.setdefault("form", None)
     has_errors = bool(context["form"] is not None and _form_errors(context["form"]))
@@ -36,14 +40,11 @@ def render_panel(
         template = page
     else:
         template = "layouts/dialog_fragment.html" if in_dialog else "layouts/fragment.html"
-    body = render_template(
-        template,
-        fragment=fragment,
-        title=title,
-        has_errors=has_errors,
-        in_dialog=in_dialog,
-        **context,
-    )
+    context.update(fragment=fragment, title=title, has_errors=has_errors, in_dialog=in_dialog)
+    if public:
+        body = render_public(template, (fragment, title, status), **context)
+    else:
+        body = render_template(template, **context)
     response = Response(body, status=status)
     response.vary.update(header.strip() for header in VARY.split(","))
     if is_partial_request() and request.method == "GET" and status == 200 and not in_dialog:

@@ -1,10 +1,12 @@
 """Helpers the templates call."""
 
-import phonenumbers
-from flask import Flask
-from flask_babel import get_locale
+import secrets
 
-from ebok.htmx import is_partial_request
+import phonenumbers
+from flask import Flask, current_app, render_template, request, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+
 from ebok.passwords import password_rule
 
 
@@ -36,7 +38,31 @@ def format_phone(phone: str | None) -> str:
     return phonenumbers.format_number(number, style)
 
 
+# Stands for the visitor's CSRF token in a rendered page kept for everyone.
+_TOKEN_PLACEHOLDER = "csrf-token-" + secrets.token_hex(16)
+
+
+def render_public(template: str, key: tuple, **context) -> str:
+    """A page that is the same for every visitor except for the CSRF token (the login
+    page with an empty form): rendered once per language, then only the visitor's token
+    is put in, so rendering its macros, form and translations is not paid per request.
+    `key` names what else the page depends on. Never for pages with personal data. A
+    visitor with a message waiting (it goes into the page) gets a fresh render."""
+    if "_flashes" in session:
+        return render_template(template, **context)
+    pages = current_app.extensions.setdefault("ebok.public_pages", {})
+    cache_key = (template, key, str(get_locale()), request.script_root)
+    page = pages.get(cache_key)
+    if page is None:
+        body = render_template(template, **context)
+        pages[cache_key] = body.replace(generate_csrf(), _TOKEN_PLACEHOLDER)
+        return body
+    return page.replace(_TOKEN_PLACEHOLDER, generate_csrf())
+
+
 def init_app(app: Flask) -> None:
+    from ebok.htmx import is_partial_request  # htmx renders pages with render_public
+
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "pl")
     app.jinja_env.filters["phone"] = format_phone

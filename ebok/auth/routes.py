@@ -51,7 +51,12 @@ def login():
     elif form.is_submitted():
         status = 422
     return render_panel(
-        "auth/_login.html", title=_("Log in to Strefa Klienta"), form=form, status=status
+        "auth/_login.html",
+        title=_("Log in to Strefa Klienta"),
+        form=form,
+        status=status,
+        # An empty form is the same page for every visitor: rendered once.
+        public=not form.is_submitted(),
     )
 
 

@@ -13,6 +13,7 @@ from support import TEST_CONFIG, TEST_PASSWORD
 from werkzeug.serving import make_server
 
 from ebok import create_app
+from ebok.assets import build
 from ebok.extensions import db, limiter
 from ebok.models import Account, Customer, OutboxMessage
 from ebok.passwords import hash_password
@@ -72,13 +73,22 @@ class LiveApp:
         return self.url + found
 
 
+@pytest.fixture(scope="session")
+def static_build(tmp_path_factory):
+    """Static files as production serves them: fingerprinted and compressed."""
+    folder = tmp_path_factory.mktemp("static")
+    build(ROOT / "static", folder)
+    return folder
+
+
 @pytest.fixture
-def live(tmp_path):
+def live(tmp_path, static_build):
     app = create_app(
         {
             **TEST_CONFIG,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
             "PREFERRED_URL_SCHEME": "http",
+            "STATIC_BUILD_FOLDER": str(static_build),
         }
     )
     with app.app_context():

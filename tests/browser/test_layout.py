@@ -1,6 +1,8 @@
 """Layout for small screens and zoom (WCAG 1.4.10 reflow, 2.5.8 target size), dark mode,
 and the PWA: manifest, installability, and the offline page."""
 
+import re
+
 import pytest
 from steps import log_in
 
@@ -120,3 +122,5 @@ def test_offline_page_and_nothing_personal_cached(page, live):
         return urls.map(u => new URL(u).pathname); }""")
     assert "/offline" in cached
     assert all(path.startswith("/static/") or path == "/offline" for path in cached), cached
+    # Under their fingerprinted names, as the pages link them.
+    assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", " ".join(cached)), cached
