@@ -24,15 +24,18 @@ def render_panel(
     status: int = 200,
     page: str = "layouts/panel_page.html",
     in_dialog: bool = False,
-    public: bool = False,
+    empty_form: type | None = None,
     **context,
 ) -> Response:
     """Renders `fragment` into the panel of `page`, or alone for htmx.
 
     `title` is the step's own title; it gets the "Błąd: " prefix when a form in the
     context has errors, both in the page's <title> and in the fragment's. A fragment for
-    the dialog (in_dialog) keeps the page's title and URL. A `public` page is the same
-    for every visitor but for the CSRF token, and is rendered once (render_public).
+    the dialog (in_dialog) keeps the page's title and URL.
+
+    `empty_form`, a form class, marks a page that shows only that form, empty, and is the
+    same for every visitor but for the CSRF token: it is rendered once (render_public),
+    and the form is made only then.
     """
     context.setdefault("form", None)
     has_errors = bool(context["form"] is not None and _form_errors(context["form"]))
@@ -41,12 +44,14 @@ def render_panel(
     else:
         template = "layouts/dialog_fragment.html" if in_dialog else "layouts/fragment.html"
     context.update(fragment=fragment, title=title, has_errors=has_errors, in_dialog=in_dialog)
-    if public:
-        body = render_public(template, (fragment, title, status), **context)
+    if empty_form is not None:
+        body = render_public(
+            template, (fragment, status), lambda: {**context, "form": empty_form()}
+        )
     else:
         body = render_template(template, **context)
     response = Response(body, status=status)
-    response.vary.update(header.strip() for header in VARY.split(","))
+    response.headers["Vary"] = VARY
     if is_partial_request() and request.method == "GET" and status == 200 and not in_dialog:
         # The step's own URL goes into the address bar, so Back and reload work.
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?")

@@ -1,6 +1,7 @@
 """Helpers the templates call."""
 
 import secrets
+from collections.abc import Callable
 
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
@@ -42,19 +43,20 @@ def format_phone(phone: str | None) -> str:
 _TOKEN_PLACEHOLDER = "csrf-token-" + secrets.token_hex(16)
 
 
-def render_public(template: str, key: tuple, **context) -> str:
+def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -> str:
     """A page that is the same for every visitor except for the CSRF token (the login
     page with an empty form): rendered once per language, then only the visitor's token
     is put in, so rendering its macros, form and translations is not paid per request.
-    `key` names what else the page depends on. Never for pages with personal data. A
-    visitor with a message waiting (it goes into the page) gets a fresh render."""
+    `key` names what else the page depends on; make_context is called only to render.
+    Never for pages with personal data. A visitor with a message waiting (it goes into
+    the page) gets a fresh render."""
     if "_flashes" in session:
-        return render_template(template, **context)
+        return render_template(template, **make_context())
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
     cache_key = (template, key, str(get_locale()), request.script_root)
     page = pages.get(cache_key)
     if page is None:
-        body = render_template(template, **context)
+        body = render_template(template, **make_context())
         pages[cache_key] = body.replace(generate_csrf(), _TOKEN_PLACEHOLDER)
         return body
     return page.replace(_TOKEN_PLACEHOLDER, generate_csrf())

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,8 +22,12 @@ log = logging.getLogger("ebok.auth")
 def login():
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
+    if request.method != "POST":
+        # The same page for every visitor: rendered once.
+        return render_panel(
+            "auth/_login.html", title=_("Log in to Strefa Klienta"), empty_form=LoginForm
+        )
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
         account_key = login_key(form.login.data)
         try:
@@ -48,15 +52,13 @@ def login():
             _count_failure(account_key)
             form.form_errors.append(_("The customer number, login or password is incorrect."))
             status = 422
-    elif form.is_submitted():
+    else:
         status = 422
     return render_panel(
         "auth/_login.html",
         title=_("Log in to Strefa Klienta"),
         form=form,
         status=status,
-        # An empty form is the same page for every visitor: rendered once.
-        public=not form.is_submitted(),
     )
 
 
