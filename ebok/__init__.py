@@ -121,6 +121,8 @@ def _check_catalogs(app: Flask) -> None:
 
 def _select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if len(languages) == 1:
+        return languages[0]  # nothing to choose: skip parsing Accept-Language
     return request.accept_languages.best_match(languages) or languages[0]
 
 
