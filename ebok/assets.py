@@ -93,6 +93,7 @@ def init_app(app: Flask) -> None:
         root=target if manifest else source,
         prefix=prefix,
         autorefresh=app.debug,
+        max_age=0 if app.debug else 60,  # seconds, for names without a fingerprint
         allow_all_origins=False,
         immutable_file_test=lambda path, url: url in fingerprinted,
         add_headers_function=_add_headers,
