@@ -188,6 +188,35 @@ def bench_login_page(folder: Path, env: dict, rounds: int, seconds: int) -> None
         print(f"  ratio of each pair of runs: {' '.join(f'{r:.2f}' for r in pairs)}")
 
 
+def bench_login_page_in_process(app, folder: Path, rounds: int) -> None:
+    """The same comparison without gunicorn, wrk or the network: WSGI calls in this
+    process, the best of many short alternating rounds, which a loaded machine moves
+    least (preemption only ever adds time)."""
+    os.environ["BENCH_TEMPLATE_FOLDER"] = str(folder / "baseline")
+    sys.path.insert(0, str(BENCH))
+    import baseline_app
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/", base_url=HTTPS).get_environ()
+
+    def best_rate(wsgi_app) -> float:
+        start = time.perf_counter()
+        for _ in range(200):
+            b"".join(wsgi_app(dict(environ), lambda status, headers, exc_info=None: None))
+        return 200 / (time.perf_counter() - start)
+
+    app_rates, baseline_rates = [], []
+    for _ in range(rounds):
+        app_rates.append(best_rate(app.wsgi_app))
+        baseline_rates.append(best_rate(baseline_app.app.wsgi_app))
+    report(
+        "GET / req/s in process (WSGI, one core, best round)",
+        max(app_rates[1:]),
+        max(baseline_rates[1:]),
+        "{:.0f}",
+    )
+
+
 class _Links(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
@@ -330,6 +359,7 @@ def main() -> None:
             profile(app)
             return
         bench_login_page(folder, env, rounds, seconds)
+        bench_login_page_in_process(app, folder, 8 if arguments.quick else 20)
         bench_first_visit(env)
         bench_login(app, 5 if arguments.quick else 15)
 
