@@ -3,6 +3,7 @@
 import time
 
 from flask import Flask, current_app, flash, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -35,7 +36,23 @@ SECURITY_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged but for one thing: the signing serializer
+    is made once per set of keys instead of twice per request (making it, with its key
+    derivation, cost about a tenth of the login page's server time)."""
+
+    def __init__(self):
+        self._serializers = {}
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     app.before_request(_end_expired_session)
     app.after_request(_set_security_headers)
 
