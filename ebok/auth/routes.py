@@ -4,6 +4,7 @@ import logging
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ebok import throttle
@@ -23,9 +24,9 @@ def login():
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
     if request.method != "POST":
-        # The same page for every visitor: rendered once.
+        # The same page for every visitor: rendered once, so the title is lazy too.
         return render_panel(
-            "auth/_login.html", title=_("Log in to Strefa Klienta"), empty_form=LoginForm
+            "auth/_login.html", title=_l("Log in to Strefa Klienta"), empty_form=LoginForm
         )
     form = LoginForm()
     if form.validate_on_submit():
