@@ -60,6 +60,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         command = [
             str(VENV_BIN / "gunicorn"),
+            "--config",
+            str(BENCH / "gunicorn_defaults.conf.py"),
             "--workers",
             str(workers),
             "--bind",
