@@ -46,6 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
+    from ebok import throttle
+
+    throttle.init_app(app)
     limiter.init_app(app)
     babel.init_app(
         app,
@@ -54,13 +57,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     from ebok import assets, auth, messages, security, templating
+    from ebok.health import checks as health_checks
 
     auth.init_login_manager(login_manager)
-    login_manager.init_app(app)
+    # templating makes current_user a lazy global instead: a page that does not show the
+    # customer never loads the account (an error page must render with the database away).
+    login_manager.init_app(app, add_context_processor=False)
     security.init_app(app)
     assets.init_app(app)
     templating.init_app(app)
     messages.init_app(app)
+    health_checks.init_app(app)
 
     _register_blueprints(app)
 
@@ -133,11 +140,13 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.einvoice.routes import bp as einvoice_bp
     from ebok.errors.routes import bp as errors_bp
     from ebok.guide.routes import bp as guide_bp
+    from ebok.health.routes import bp as health_bp
     from ebok.password_reset import bp as password_reset_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration import bp as registration_bp
 
     app.register_blueprint(errors_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(password_reset_bp)

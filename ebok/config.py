@@ -32,6 +32,12 @@ DEFAULTS = {
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
     "RATELIMIT_CODE_SENDS": "10/hour",
+    # Redis (the limits' storage) must answer within these seconds, or the limits are
+    # counted in this process's memory until it is back (SMS codes are then not sent).
+    "RATELIMIT_STORAGE_CONNECT_TIMEOUT": 0.5,
+    "RATELIMIT_STORAGE_TIMEOUT": 0.5,
+    # While Redis is away, one request per process tries it again this often (seconds).
+    "RATELIMIT_STORAGE_RETRY_INTERVAL": 5,
     # Verification codes and links.
     "SMS_CODE_LIFETIME": timedelta(minutes=10),
     "SMS_CODE_MAX_TRIES": 5,
@@ -65,6 +71,12 @@ DEFAULTS = {
     # Where `flask assets build` writes the fingerprinted, compressed static files
     # (None: the instance folder's static/).
     "STATIC_BUILD_FOLDER": None,
+    # Outages: the Retry-After (seconds) of the 503 page when the database or Redis is away.
+    "OUTAGE_RETRY_AFTER": 30,
+    # /readyz: not ready when the oldest pending message waits longer than this (seconds),
+    # or when the database or Redis does not answer within HEALTH_CHECK_TIMEOUT seconds.
+    "READYZ_OUTBOX_MAX_AGE": 900,
+    "HEALTH_CHECK_TIMEOUT": 1.0,
     # What the pages show.
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
 from flask_babel import get_locale
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ebok.passwords import password_rule
@@ -70,3 +71,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.globals["is_partial_request"] = is_partial_request
     app.jinja_env.globals["password_rule"] = password_rule
+    # Loaded only when a template reads it (Flask-Login's context processor loads it always).
+    app.jinja_env.globals["current_user"] = current_user

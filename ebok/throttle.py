@@ -2,17 +2,116 @@
 
 The limits come from configuration (RATELIMIT_LOGIN = "10/15 minutes", ...) and are
 counted in Flask-Limiter's storage: memory:// per process, Redis when several serve.
+
+When Redis does not answer (down, or hung past RATELIMIT_STORAGE_TIMEOUT), each process
+counts in its own memory until Redis is back, so customers can still log in; a limit that
+guards money (hit(..., fail_closed=True), for SMS codes) refuses instead, since per-process
+counts would let one client send several times as many. The outage is logged once per
+process when it starts (ERROR) and when it ends (INFO), never per request.
 """
 
+import logging
+import threading
 import time
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import format_time, ngettext
 from limits import parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ebok.clients import client_address
 from ebok.extensions import limiter
+
+log = logging.getLogger("ebok.throttle")
+
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+
+
+def init_app(app: Flask) -> None:
+    """Bounds every Redis call by the configured timeouts, without redis-py's retries (a
+    hung Redis would otherwise cost each request several timeouts); call before
+    limiter.init_app."""
+    options = {**app.config.get("RATELIMIT_STORAGE_OPTIONS", {}), "wrap_exceptions": True}
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
+        options.setdefault(
+            "socket_connect_timeout", app.config["RATELIMIT_STORAGE_CONNECT_TIMEOUT"]
+        )
+        options.setdefault("socket_timeout", app.config["RATELIMIT_STORAGE_TIMEOUT"])
+        options.setdefault("retry", Retry(NoBackoff(), 0))
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    app.extensions["ebok.throttle"] = _Counting(app.config["RATELIMIT_STORAGE_RETRY_INTERVAL"])
+
+
+class CountingUnavailable(Exception):
+    """The shared counts cannot be reached, and this limit must not be counted per
+    process: the action is refused for now."""
+
+
+class _Counting:
+    """Where the limits are counted now: the shared storage, or this process's memory
+    while the shared one does not answer (tried again every retry_interval seconds)."""
+
+    def __init__(self, retry_interval: float):
+        self.retry_interval = retry_interval
+        self.lock = threading.Lock()
+        self.away_since: float | None = None
+        self.next_try = 0.0
+        self.in_memory = None  # a strategy like the shared one, made at the first outage
+
+    def run(self, count, *, fail_closed: bool):
+        """Returns count(strategy) counted in the shared storage when it answers; in
+        memory (or CountingUnavailable when fail_closed) when it does not."""
+        if self._shared_worth_trying():
+            try:
+                result = count(limiter.limiter)
+            except StorageError as error:
+                self._went_away(error)
+            else:
+                self._came_back()
+                return result
+        if fail_closed:
+            raise CountingUnavailable()
+        return count(self.in_memory)
+
+    def _shared_worth_trying(self) -> bool:
+        with self.lock:
+            if self.away_since is None:
+                return True
+            if time.monotonic() < self.next_try:
+                return False
+            # This request tries; the others keep counting in memory meanwhile.
+            self.next_try = time.monotonic() + self.retry_interval
+            return True
+
+    def _went_away(self, error: StorageError) -> None:
+        with self.lock:
+            self.next_try = time.monotonic() + self.retry_interval
+            if self.in_memory is None:
+                self.in_memory = type(limiter.limiter)(MemoryStorage())
+            if self.away_since is not None:
+                return
+            self.away_since = time.monotonic()
+        log.error(
+            "rate limit storage unreachable (%s): counting limits in this process's memory "
+            "and refusing SMS codes until it is back",
+            type(error.storage_error).__name__,
+        )
+
+    def _came_back(self) -> None:
+        if self.away_since is None:
+            return
+        with self.lock:
+            away_for = time.monotonic() - self.away_since
+            self.away_since = None
+        log.info("rate limit storage reachable again after %.0f s", away_for)
+
+    @property
+    def away(self) -> bool:
+        return self.away_since is not None
 
 
 @limiter.request_filter
@@ -45,19 +144,38 @@ def _identity(name: str, subject: str | None) -> tuple[str, str]:
 def check(name: str, subject: str | None = None) -> None:
     """Raises Throttled when the limit `name` is used up, without counting this attempt.
     `subject` is a customer's identity; without one the limit is per client address."""
-    _apply(limiter.limiter.test, name, subject)
+    _apply("test", name, subject, fail_closed=False)
 
 
-def hit(name: str, subject: str | None = None) -> None:
-    """Counts one attempt; raises Throttled when this one is over the limit."""
-    _apply(limiter.limiter.hit, name, subject)
+def hit(name: str, subject: str | None = None, *, fail_closed: bool = False) -> None:
+    """Counts one attempt; raises Throttled when this one is over the limit. With
+    fail_closed (a limit guarding money) raises CountingUnavailable while Redis is away."""
+    _apply("hit", name, subject, fail_closed=fail_closed)
 
 
-def _apply(within_limit, name: str, subject: str | None) -> None:
+def _apply(method: str, name: str, subject: str | None, *, fail_closed: bool) -> None:
     identity = _identity(name, subject)
-    for item in _limits(name):
-        if not within_limit(item, *identity):
-            raise Throttled(limiter.limiter.get_window_stats(item, *identity).reset_time)
+    items = _limits(name)
+
+    def count(strategy) -> float | None:
+        """The time the first used-up limit frees, or None when all allow it."""
+        for item in items:
+            if not getattr(strategy, method)(item, *identity):
+                return strategy.get_window_stats(item, *identity).reset_time
+        return None
+
+    retry_at = _counting().run(count, fail_closed=fail_closed)
+    if retry_at is not None:
+        raise Throttled(retry_at)
+
+
+def _counting() -> _Counting:
+    return current_app.extensions["ebok.throttle"]
+
+
+def storage_reachable() -> bool:
+    """For /readyz: does the shared storage answer now (within its timeouts)?"""
+    return limiter.storage.check()
 
 
 def seconds_until(retry_at: float) -> int:

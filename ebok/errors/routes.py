@@ -1,15 +1,25 @@
-"""Error pages in Polish, as a page or as the panel's fragment for htmx."""
+"""Error pages in Polish, as a page or as the panel's fragment for htmx.
 
-from flask import Blueprint
+The pages never touch the database: current_user is a lazy template global (see
+ebok.templating) and none of these templates reads it, so they render while the database
+is away too.
+"""
+
+import logging
+
+from flask import Blueprint, current_app
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from ebok.extensions import limiter
-from ebok.htmx import render_panel
-from ebok.throttle import Throttled, seconds_until, wait_message
+from ebok.htmx import is_partial_request, render_panel
+from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
 
 bp = Blueprint("errors", __name__)
+log = logging.getLogger("ebok.errors")
 
 
 @bp.app_errorhandler(CSRFError)
@@ -96,3 +106,51 @@ def other_http_error(error: HTTPException):
         heading=_("Sorry, something went wrong"),
         message=_("Go back and try again."),
     )
+
+
+@bp.app_errorhandler(sa_exc.OperationalError)
+@bp.app_errorhandler(sa_exc.InterfaceError)
+@bp.app_errorhandler(sa_exc.TimeoutError)  # no free connection in the pool in time
+def database_unavailable(error):
+    # The driver's own words (no statement, no parameters) say which outage it is.
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+    log.error("database unavailable: %s %s", type(error).__name__, " ".join(reason))
+    return _unavailable()
+
+
+@bp.app_errorhandler(StorageError)
+def storage_unavailable(error):
+    log.error("rate limit storage unavailable: %s", type(error.storage_error).__name__)
+    return _unavailable()
+
+
+@bp.app_errorhandler(CountingUnavailable)
+def sms_unavailable(error):
+    return _unavailable(
+        heading=_("We cannot send an SMS code right now"),
+        message=_(
+            "For a moment we cannot check how many codes have been sent, so for your "
+            "security we are not sending any. No SMS has been sent. Try again in a few "
+            "minutes, or choose a link by e-mail if we have your e-mail address."
+        ),
+    )
+
+
+def _unavailable(heading=None, message=None):
+    """503 with Retry-After, a page or a fragment; with JavaScript the fragment is only
+    told in the live region and never replaces the form (static/js/app.js)."""
+    heading = heading or _("Strefa Klienta is unavailable for a moment")
+    if message is None:
+        message = (
+            _(
+                "We are working on it. What you typed is still in the form: send it again "
+                "in a few minutes."
+            )
+            if is_partial_request()
+            else _("We are working on it. Go back and try again in a few minutes.")
+        )
+    response = render_panel(
+        "errors/_error.html", title=heading, status=503, heading=heading, message=message
+    )
+    response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER"])
+    return response

@@ -144,8 +144,10 @@ def check_contact(customer: Customer, channel: str | None, phone: str, email: st
 
 def send_secret(flow: Flow, customer: Customer, channel: str, link_endpoint: str) -> Verification:
     """Sends a new code or link to the datum on file, superseding earlier ones. Commits."""
-    throttle.hit("RATELIMIT_CODE_SENDS")
-    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}")
+    # An SMS costs money: without the shared counts (Redis away) none is sent.
+    paid = channel == "sms"
+    throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
+    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}", fail_closed=paid)
     record, secret = verification.start(customer, flow.purpose, channel)
     if channel == "sms":
         minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)

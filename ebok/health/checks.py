@@ -1,0 +1,83 @@
+"""What /readyz checks, each bounded in time: a hung database or Redis makes it answer
+"no answer", never makes it wait."""
+
+import threading
+from datetime import timedelta
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ebok import throttle
+from ebok.extensions import db
+from ebok.models import OutboxMessage, utcnow
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class NoSessionForProbes(SecureCookieSessionInterface):
+    """Probes get no session: nothing to load (no account, so no database for /healthz)
+    and no cookie to set, whatever cookie the caller sends."""
+
+    def open_session(self, app, request):
+        if request.path in PROBE_PATHS:
+            return None  # Flask uses a null session, which it never saves
+        return super().open_session(app, request)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = NoSessionForProbes()
+    app.extensions["ebok.health"] = _DatabaseProbe()
+
+
+def readiness_problems(app: Flask) -> list[str]:
+    problems = app.extensions["ebok.health"].problems(app, app.config["HEALTH_CHECK_TIMEOUT"])
+    # Redis calls are bounded by RATELIMIT_STORAGE_TIMEOUT; memory:// always answers.
+    if not throttle.storage_reachable():
+        problems.append("redis: no answer")
+    return problems
+
+
+class _DatabaseProbe:
+    """Runs the database check in a thread of its own so that a hung database costs
+    /readyz at most `timeout` seconds; while one check hangs, no other starts, so a
+    hung database holds one thread and one connection, not one per probe."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def problems(self, app: Flask, timeout: float) -> list[str]:
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return ["database: no answer (an earlier check still waits)"]
+            result: list[str] = []
+            thread = threading.Thread(
+                target=_check_database, args=(app, result), name="readyz", daemon=True
+            )
+            self.thread = thread
+            thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            return ["database: no answer"]
+        return result
+
+
+def _check_database(app: Flask, problems: list[str]) -> None:
+    """Appends what is wrong: the database unreachable, or the outbox's oldest pending
+    message waiting longer than READYZ_OUTBOX_MAX_AGE seconds."""
+    with app.app_context():
+        try:
+            oldest = db.session.scalar(
+                select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+            )
+        except SQLAlchemyError as error:
+            problems.append(f"database: {type(error).__name__}")
+            return
+        finally:
+            db.session.remove()
+    limit = timedelta(seconds=app.config["READYZ_OUTBOX_MAX_AGE"])
+    if oldest is not None and utcnow() - oldest > limit:
+        age = int((utcnow() - oldest).total_seconds())
+        problems.append(f"outbox: oldest pending message waits {age} s")

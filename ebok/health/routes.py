@@ -1,0 +1,29 @@
+"""/healthz: the process answers (nothing else is touched). /readyz: the database and
+Redis answer and the outbox is being delivered. Both answer JSON without a session or a
+cookie, are exempt from rate limits and CSRF, and answer within HEALTH_CHECK_TIMEOUT."""
+
+from flask import Blueprint, current_app, jsonify
+
+from ebok.extensions import csrf, limiter
+from ebok.health.checks import readiness_problems
+
+bp = Blueprint("health", __name__)
+csrf.exempt(bp)
+limiter.exempt(bp)
+
+
+@bp.get("/healthz")
+def healthz():
+    return _answer([])
+
+
+@bp.get("/readyz")
+def readyz():
+    return _answer(readiness_problems(current_app._get_current_object()))
+
+
+def _answer(problems: list[str]):
+    response = jsonify(status="fail" if problems else "ok", problems=problems)
+    response.status_code = 503 if problems else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response
