@@ -1,8 +1,24 @@
 """What the tests share besides fixtures: the test configuration, a customer's browser
-speaking plain HTTP or htmx, and readers of the database and the outbox."""
+speaking plain HTTP or htmx, readers of the database and the outbox, and real servers to
+start, stop and freeze (redis-server, PostgreSQL, the app under gunicorn)."""
 
+import http.client
+import importlib.util
+import os
 import re
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import select
 
 from ebok.extensions import db
@@ -183,3 +199,268 @@ class SmtpServer:
     def stop(self):
         self.controller.stop()
         self.loop.close()
+
+
+# Real servers a test starts, stops and freezes: a private redis-server, a private
+# PostgreSQL, and the app under gunicorn. Each listens only on this machine, on a Unix
+# socket or a port picked at run time, and the test that starts it stops it.
+
+WAIT = 20  # seconds any one wait for a server may take before the test fails
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition, what: str, timeout: float = WAIT):
+    """Polls condition() until it returns something true, and returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of the test's own on a Unix socket (no port to share), that the test
+    can kill, freeze (SIGSTOP) and bring back."""
+
+    def __init__(self, directory: Path):
+        self.executable = shutil.which("redis-server")
+        if self.executable is None:
+            pytest.skip("redis-server is not installed (Debian package redis-server)")
+        self.directory = directory
+        self.socket = directory / "redis.sock"
+        self.uri = f"redis+unix://{self.socket}"
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        self.socket.unlink(missing_ok=True)
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                *(self.executable, "--port", "0", "--unixsocket", str(self.socket)),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self.socket.exists, "redis-server's socket")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(WAIT)
+
+    def freeze(self) -> None:
+        """It keeps its socket open and accepts connections, but answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.thaw()
+            self.process.terminate()
+            self.process.wait(WAIT)
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (initdb into a temporary directory) on a free
+    port, that the test can stop and start again. As root, the server runs as `postgres`."""
+
+    BIN_DIRECTORIES = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
+
+    def __init__(self):
+        self.bin = next(
+            (Path(d) for d in self.BIN_DIRECTORIES if (Path(d) / "pg_ctl").exists()), None
+        )
+        if self.bin is None:
+            pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+        # Not under pytest's tmp_path: the postgres user must be able to reach it.
+        self.directory = Path(tempfile.mkdtemp(prefix="ebok-postgres-"))
+        self.as_server_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            self.as_server_user = ["runuser", "-u", "postgres", "--"]
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.uri = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync")
+        self.start()
+
+    def _run(self, program: str, *arguments) -> None:
+        subprocess.run(  # noqa: S603
+            [*self.as_server_user, self.bin / program, *map(str, arguments)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    def running(self) -> bool:
+        status = subprocess.run(  # noqa: S603
+            [*self.as_server_user, self.bin / "pg_ctl", "-D", str(self.data), "status"],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        return status.returncode == 0
+
+    def start(self) -> None:
+        if self.running():
+            return
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = self.directory / "server.log"
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """As a crash or a cut network would: every connection ends at once."""
+        self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Gunicorn:
+    """The app as production runs it (sync workers), behind one listening socket this test
+    made, configured only by FLASK_ variables, with its access and error logs in
+    `directory`."""
+
+    def __init__(self, directory: Path, environment: dict, workers: int = 2):
+        if importlib.util.find_spec("gunicorn") is None:
+            pytest.skip("gunicorn is not installed")
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.access_log = directory / "access.log"
+        self.error_log = directory / "error.log"
+        empty_config = directory / "gunicorn.conf.py"
+        empty_config.write_text("")
+        clean = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("FLASK_", "EBOK_", "GUNICORN_"))
+        }
+        clean.update(
+            FLASK_SECRET_KEY=secrets.token_hex(32),
+            FLASK_PROXY_FIX_X_FOR="1",  # the client address comes from X-Forwarded-For
+            FLASK_ARGON2_TIME_COST=str(TEST_CONFIG["ARGON2_TIME_COST"]),
+            FLASK_ARGON2_MEMORY_COST=str(TEST_CONFIG["ARGON2_MEMORY_COST"]),
+            FLASK_ARGON2_PARALLELISM=str(TEST_CONFIG["ARGON2_PARALLELISM"]),
+        )
+        clean.update(environment)
+        fd = self.listener.fileno()
+        # What the app itself logs (to stderr: it configures no handler of its own).
+        self.output = directory / "output.log"
+        self._output_file = self.output.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                *(sys.executable, "-m", "gunicorn", "app:app"),
+                *("--config", str(empty_config), "--bind", f"fd://{fd}"),
+                *("--workers", str(workers), "--worker-class", "sync", "--no-control-socket"),
+                *("--access-logfile", str(self.access_log)),
+                *("--access-logformat", "%(p)s %(q)s %(s)s"),
+                *("--error-logfile", str(self.error_log)),
+            ],
+            cwd=PROJECT_ROOT,
+            env=clean,
+            pass_fds=[fd],
+            stderr=self._output_file,
+        )
+
+    def wait_until_serving(self) -> None:
+        def serving():
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn stopped:\n{self.error_log.read_text()}")
+            return self.request("GET", "/?ready=1")[0] == 200
+
+        wait_for(serving, "gunicorn to serve")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # quick shutdown: nothing is in flight
+
+    def wait_until_stopped(self) -> None:
+        self.process.wait(WAIT)
+        self.listener.close()
+        self._output_file.close()
+
+    def request(self, method, path, headers=None, body=None, timeout=WAIT):
+        """(status, Set-Cookie, body); (None, None, b"") when no answer came in time."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.getheader("Set-Cookie"), response.read()
+        except OSError:
+            return None, None, b""
+        finally:
+            connection.close()
+
+    def waiting_connections(self) -> int:
+        """Connections in the accept queue: Linux reports it as tcpi_unacked of a listening
+        socket's TCP_INFO."""
+        info = self.listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        return struct.unpack_from("I", info, 24)[0]
+
+    def hold_a_worker(self) -> socket.socket:
+        """Starts a request without finishing it: the worker that takes it waits for the
+        rest, serving nobody else. Returns once a worker has taken it."""
+        held = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        held.sendall(b"GET /?held=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        wait_for(lambda: self.waiting_connections() == 0, "a worker to take the connection")
+        return held
+
+    def release(self, held: socket.socket) -> None:
+        held.sendall(b"Connection: close\r\n\r\n")
+        while held.recv(65536):
+            pass
+        held.close()
+
+    def worker_of(self, mark: str) -> str:
+        """The worker (pid) that served the request marked ?<mark>=1, from the access log
+        (written just after the response, so it may take a moment)."""
+
+        def found():
+            lines = self.access_log.read_text().splitlines()
+            return [line.split()[0] for line in lines if f"{mark}=1 " in line]
+
+        return wait_for(found, f"the access log line of {mark}")[0]
+
+
+class Browser:
+    """A customer's browser against a gunicorn server: a session cookie and its CSRF
+    token, with the client address set by X-Forwarded-For."""
+
+    def __init__(self, server: Gunicorn, address: str):
+        self.server = server
+        self.address = address
+        status, cookie, body = server.request("GET", "/?page=1", self._headers())
+        assert status == 200
+        self.cookie = cookie.split(";", 1)[0]
+        self.csrf_token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)[1]
+
+    def _headers(self) -> dict:
+        return {"X-Forwarded-For": self.address}
+
+    def post(self, path: str, fields: dict, timeout: float = WAIT) -> tuple[int | None, bytes]:
+        """(status, body), the status None when no answer came within `timeout`."""
+        body = urlencode({"csrf_token": self.csrf_token.decode(), **fields})
+        headers = {
+            **self._headers(),
+            "Cookie": self.cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        status, cookie, answer = self.server.request("POST", path, headers, body, timeout)
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        return status, answer
+
+    def log_in(self, login: str, password: str, mark: str) -> int:
+        return self.post(f"/?{mark}=1", {"login": login, "password": password})[0]

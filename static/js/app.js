@@ -181,4 +181,20 @@
   document.addEventListener("htmx:error", function () {
     announce(document.body.dataset.networkError);
   });
+
+  // A server error (5xx: the database or Redis away for a moment): the error fragment
+  // never replaces the form the customer typed into; its words go to the live region.
+  document.addEventListener("htmx:before:swap", function (event) {
+    var response = event.detail.ctx && event.detail.ctx.response;
+    if (!response || response.status < 500) return;
+    event.preventDefault();
+    announce(serverErrorText(event.detail.ctx.text) || document.body.dataset.networkError);
+  });
+
+  function serverErrorText(html) {
+    var fragment = new DOMParser().parseFromString(html || "", "text/html");
+    return Array.prototype.map.call(fragment.querySelectorAll("h1, h1 + p"), function (element) {
+      return element.textContent.trim();
+    }).join(" ");
+  }
 })();

@@ -1,0 +1,251 @@
+"""Redis and the database away, stopped or frozen (issue 10, findings 2 and 5): the
+portal keeps what it can working, says the rest in Polish with a 503 and Retry-After, and
+recovers without a restart. The servers are real and private: a redis-server and a
+PostgreSQL cluster each test starts, stops (kill), freezes (SIGSTOP) and starts again."""
+
+import logging
+
+import pytest
+import redis as redis_client
+from helpers import text_of
+from support import (
+    TEST_CONFIG,
+    TEST_PASSWORD,
+    Browser,
+    Gunicorn,
+    PostgresServer,
+    RedisServer,
+    Visitor,
+    outbox,
+    wait_for,
+)
+
+from ebok import create_app
+from ebok.extensions import db
+from ebok.models import Account, Customer
+from ebok.passwords import hash_password
+
+WRONG_PASSWORD = "Zle#Haslo1"
+SMS_REFUSED = "Nie możemy teraz wysłać kodu SMS"
+RETRY_INTERVAL = 0.2  # how often a process tries Redis again while it is away (seconds)
+
+
+@pytest.fixture
+def redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(database, redis):
+    """The suite's app (and so its customers and visitors), counting in the private Redis."""
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            **database,
+            "RATELIMIT_STORAGE_URI": redis.uri,
+            "RATELIMIT_STORAGE_RETRY_INTERVAL": RETRY_INTERVAL,
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _log_in(visitor, number, password):
+    return visitor.post("/", {"login": number, "password": password}, follow_redirects=False)
+
+
+def _messages(caplog, level):
+    return [
+        r.getMessage() for r in caplog.records if r.name == "ebok.throttle" and r.levelno == level
+    ]
+
+
+def test_login_goes_on_counting_per_process_while_redis_is_down(
+    app, redis, customers, make_visitor, caplog
+):
+    number = customers["registered"].number
+    redis.kill()
+    with caplog.at_level(logging.INFO, logger="ebok.throttle"):
+        assert _log_in(make_visitor(), number, TEST_PASSWORD).status_code == 303
+        # Guesses are still counted (in this process) and refused after five.
+        guesser = make_visitor()
+        statuses = [_log_in(guesser, number, WRONG_PASSWORD).status_code for _ in range(6)]
+        assert statuses == [422] * 5 + [429]
+        # Said loudly once, not once per request.
+        assert len(_messages(caplog, logging.ERROR)) == 1
+        assert "unreachable" in _messages(caplog, logging.ERROR)[0]
+
+        redis.start()
+        stranger = make_visitor()
+        wait_for(
+            lambda: _log_in(stranger, "999999", WRONG_PASSWORD) and _messages(caplog, logging.INFO),
+            "the app to find Redis again",
+        )
+    assert "reachable again" in _messages(caplog, logging.INFO)[0]
+    # Counted in Redis again, without a restart.
+    assert redis_client.Redis(unix_socket_path=str(redis.socket)).keys("*")
+
+
+def _to_channel_step(visitor, number):
+    visitor.post("/rejestracja/", {"number": number, "action": "next"})
+
+
+def _choose(visitor, channel, **datum):
+    return visitor.post(
+        "/rejestracja/sposob",
+        {"channel": channel, **datum, "action": "next"},
+        follow_redirects=False,
+    )
+
+
+def test_no_sms_code_is_sent_while_redis_is_down(app, redis, customers, visitor):
+    customer = customers["both"]
+    _to_channel_step(visitor, customer.number)
+    redis.kill()
+
+    response = _choose(visitor, "sms", phone="512 345 678")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert SMS_REFUSED in text_of(response)
+    assert outbox(app, "sms") == []
+
+    # A link by e-mail costs nothing: it is still sent, counted in this process.
+    response = _choose(visitor, "email", email=customer.email)
+    assert response.status_code in (200, 303)
+    assert len(outbox(app, "email")) == 1
+
+    redis.start()
+    visitor.get("/rejestracja/sposob")
+    wait_for(
+        lambda: _choose(visitor, "sms", phone="512 345 678").status_code in (200, 303),
+        "SMS codes to be sent again once Redis is back",
+    )
+    assert len(outbox(app, "sms")) == 1
+
+
+def _seed(database_uri: str) -> None:
+    """A registered customer (200005) and one who can register by SMS (200001)."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska")
+        db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
+        db.session.add(
+            Customer(number="200001", first_name="Anna", last_name="Nowak", phone="+48512345678")
+        )
+        db.session.commit()
+        db.engine.dispose()
+
+
+def test_a_frozen_redis_holds_no_gunicorn_worker(tmp_path_factory, redis):
+    """Redis that accepts connections and answers nothing (SIGSTOP): every request is
+    answered (gunicorn would kill a worker blocked for 30 s; the test waits 10 s for each),
+    logins go on, SMS codes are refused, and all comes back after SIGCONT."""
+    directory = tmp_path_factory.mktemp("gunicorn")
+    database_uri = f"sqlite:///{directory}/ebok.sqlite3"
+    _seed(database_uri)
+    server = Gunicorn(
+        directory,
+        {
+            "FLASK_SQLALCHEMY_DATABASE_URI": database_uri,
+            "FLASK_RATELIMIT_STORAGE_URI": redis.uri,
+            "FLASK_RATELIMIT_STORAGE_RETRY_INTERVAL": "0.5",
+            "FLASK_SMS_BACKEND": "dev",
+            "FLASK_MAIL_BACKEND": "dev",
+        },
+    )
+    sms_step = {"channel": "sms", "phone": "512 345 678", "action": "next"}
+    try:
+        server.wait_until_serving()
+        customer = Browser(server, "203.0.113.9")
+        assert customer.post("/rejestracja/", {"number": "200001", "action": "next"})[0] == 303
+        redis.freeze()
+
+        for n in range(4):  # enough for both workers
+            browser = Browser(server, f"198.51.100.{n + 1}")
+            login = {"login": "200005", "password": TEST_PASSWORD}
+            assert browser.post("/", login, timeout=10)[0] == 303
+        status, body = customer.post("/rejestracja/sposob", sms_step, timeout=10)
+        assert status == 503
+        assert SMS_REFUSED in body.decode()
+
+        redis.thaw()
+        wait_for(
+            lambda: customer.post("/rejestracja/sposob", sms_step, timeout=10)[0] == 303,
+            "SMS codes to be sent again once Redis answers",
+        )
+    finally:
+        redis.thaw()
+        server.stop()
+        server.wait_until_stopped()
+    output = server.output.read_text()
+    # Loudly, once per worker that met the outage (two workers), not once per request.
+    assert 1 <= output.count("rate limit storage unreachable") <= 2, output
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_app(postgres):
+    postgres.start()  # in case an earlier test stopped it and failed
+    _seed(postgres.uri)
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": postgres.uri})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _assert_outage_page(response, htmx: bool):
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    text = text_of(response)
+    assert "Strefa Klienta jest chwilowo niedostępna" in text
+    if htmx:
+        assert "<html" not in response.get_data(as_text=True)
+        assert "Wpisane dane są nadal w formularzu" in text
+    else:
+        assert "<html" in response.get_data(as_text=True)
+        assert "Wróć i spróbuj ponownie za kilka minut" in text
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_database_stopped_is_a_polish_503_for_everyone_and_passes(postgres_app, postgres, htmx):
+    logged_in = Visitor(postgres_app.test_client(), htmx=htmx)
+    logged_in.post("/", {"login": "200005", "password": TEST_PASSWORD})
+    assert logged_in.client.get("/strona-glowna").status_code == 200
+    anonymous = Visitor(postgres_app.test_client(), htmx=htmx)
+    anonymous.get("/")
+
+    postgres.stop()
+    try:
+        for response in (
+            logged_in.get("/strona-glowna"),
+            logged_in.get("/moje-konto"),
+            anonymous.post("/", {"login": "200005", "password": TEST_PASSWORD}),
+            anonymous.post("/rejestracja/", {"number": "200001", "action": "next"}),
+        ):
+            _assert_outage_page(response, htmx)
+        health = logged_in.client.get("/healthz")  # with the customer's cookie
+        assert health.status_code == 200
+        assert "Set-Cookie" not in health.headers
+        readiness = anonymous.client.get("/readyz")
+        assert readiness.status_code == 503
+        assert readiness.json["problems"] == ["database: OperationalError"]
+    finally:
+        postgres.start()
+
+    # The same processes and pools, without a restart (pool_pre_ping drops dead links).
+    assert "Ewa Kamińska" in text_of(logged_in.get("/strona-glowna"))
+    assert anonymous.post("/", {"login": "200005", "password": TEST_PASSWORD}).status_code == 200
+    assert "Ewa Kamińska" in text_of(anonymous.get("/strona-glowna"))
+    assert anonymous.client.get("/readyz").status_code == 200
