@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ebok import throttle
 from ebok.config import DEFAULTS, DEV_SECRET_KEY
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -46,8 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
-    from ebok import throttle
-
     throttle.init_app(app)
     limiter.init_app(app)
     babel.init_app(

@@ -20,8 +20,6 @@ from flask_babel import format_time, ngettext
 from limits import parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from ebok.clients import client_address
 from ebok.extensions import limiter
@@ -37,6 +35,9 @@ def init_app(app: Flask) -> None:
     limiter.init_app."""
     options = {**app.config.get("RATELIMIT_STORAGE_OPTIONS", {}), "wrap_exceptions": True}
     if app.config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
+        from redis.backoff import NoBackoff  # only installed where Redis is used
+        from redis.retry import Retry
+
         options.setdefault(
             "socket_connect_timeout", app.config["RATELIMIT_STORAGE_CONNECT_TIMEOUT"]
         )
