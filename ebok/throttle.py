@@ -103,16 +103,14 @@ class _Counting:
         )
 
     def _came_back(self) -> None:
-        if self.away_since is None:
+        if self.away_since is None:  # the usual case, without taking the lock
             return
         with self.lock:
+            if self.away_since is None:
+                return
             away_for = time.monotonic() - self.away_since
             self.away_since = None
         log.info("rate limit storage reachable again after %.0f s", away_for)
-
-    @property
-    def away(self) -> bool:
-        return self.away_since is not None
 
 
 @limiter.request_filter
