@@ -17,6 +17,21 @@ def _get(app, path, **kwargs):
     return app.test_client().get(path, **kwargs)
 
 
+@pytest.fixture
+def make_app(database):
+    """Apps on the suite's database with settings of their own, their pools closed after."""
+    apps = []
+
+    def make(**config):
+        apps.append(create_app({**TEST_CONFIG, **database, **config}))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_healthz_says_the_process_is_up(app):
     response = _get(app, "/healthz")
     assert response.status_code == 200
@@ -25,9 +40,10 @@ def test_healthz_says_the_process_is_up(app):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_healthz_needs_no_database(tmp_path):
-    app = create_app(
-        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/ebok.db"}
+def test_healthz_needs_no_database(make_app, tmp_path):
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/ebok.db",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
     )
     assert _get(app, "/healthz").status_code == 200
     assert _get(app, "/readyz").json["problems"] == ["database: OperationalError"]
@@ -72,10 +88,10 @@ def test_readyz_fails_when_the_outbox_falls_behind(app):
     assert problem.startswith("outbox: oldest pending message waits 6")
 
 
-def test_readyz_fails_without_redis(database, tmp_path_factory):
+def test_readyz_fails_without_redis(make_app, tmp_path_factory):
     redis = RedisServer(tmp_path_factory.mktemp("redis"))
     try:
-        app = create_app({**TEST_CONFIG, **database, "RATELIMIT_STORAGE_URI": redis.uri})
+        app = make_app(RATELIMIT_STORAGE_URI=redis.uri)
         assert _get(app, "/readyz").status_code == 200
         redis.freeze()
         response = _get(app, "/readyz")
@@ -107,10 +123,8 @@ def _answer_within(seconds, request):
     return answers[0] if answers else None
 
 
-def test_readyz_answers_while_the_database_hangs(hung_database):
-    app = create_app(
-        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": hung_database, "HEALTH_CHECK_TIMEOUT": 0.2}
-    )
+def test_readyz_answers_while_the_database_hangs(make_app, hung_database):
+    app = make_app(SQLALCHEMY_DATABASE_URI=hung_database, HEALTH_CHECK_TIMEOUT=0.2)
     for _ in range(2):  # the second while the first check still waits
         response = _answer_within(10, lambda: _get(app, "/readyz"))
         assert response is not None, "/readyz waited on the hung database"
@@ -120,11 +134,10 @@ def test_readyz_answers_while_the_database_hangs(hung_database):
 
 
 @pytest.fixture
-def default_limit(database):
+def default_limit(make_app):
     """An app where every page has a default limit (Flask-Limiter keeps it in its one
     Limiter object, so it is taken away again for the tests that follow)."""
-    app = create_app({**TEST_CONFIG, **database, "RATELIMIT_DEFAULT": "2 per minute"})
-    yield app
+    yield make_app(RATELIMIT_DEFAULT="2 per minute")
     limiter.limit_manager.set_default_limits([])
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ebok import throttle
 from ebok.extensions import db
@@ -72,7 +71,7 @@ def _check_database(app: Flask, problems: list[str]) -> None:
             oldest = db.session.scalar(
                 select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
             )
-        except SQLAlchemyError as error:
+        except Exception as error:  # whatever it is, the database is not usable
             problems.append(f"database: {type(error).__name__}")
             return
         finally:
