@@ -86,7 +86,8 @@ def test_login_goes_on_counting_per_process_while_redis_is_down(
         )
     assert "reachable again" in _messages(caplog, logging.INFO)[0]
     # Counted in Redis again, without a restart.
-    assert redis_client.Redis(unix_socket_path=str(redis.socket)).keys("*")
+    with redis_client.Redis(unix_socket_path=str(redis.socket)) as connection:
+        assert connection.keys("*")
 
 
 def _to_channel_step(visitor, number):
