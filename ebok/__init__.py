@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ebok import throttle
+from ebok import database, throttle
 from ebok.config import DEFAULTS, DEV_SECRET_KEY
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
     throttle.init_app(app)

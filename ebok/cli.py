@@ -1,12 +1,16 @@
 """Operators' commands (SPEC §8.1), on Flask's own CLI: flask --app app ..."""
 
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
-from ebok.customers import import_customers, seed_demo_customers
+from ebok.customers.demo import seed_demo_customers
+from ebok.customers.importing import ImportRefused, import_customers
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
 
@@ -16,14 +20,21 @@ outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sen
 
 
 @customers_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
 def import_command(csv_file):
     """Import or update customers from CSV_FILE
-    (customer_number,first_name,last_name,email,phone)."""
+    (customer_number,first_name,last_name,email,phone).
+
+    Commits every few thousand rows: stopped halfway, it keeps what it committed, and
+    running it again finishes the job. Shows a progress line on a terminal."""
+    batch_size = current_app.config["CUSTOMERS_IMPORT_BATCH_SIZE"]
     try:
-        report = import_customers(csv_file)
-    except ValueError as problem:
-        raise click.ClickException(str(problem)) from problem
+        with ProgressLine("customers") as progress:
+            report = import_customers(csv_file, batch_size, on_progress=progress.show)
+    except ImportRefused as problem:
+        raise click.ClickException(str(problem)) from None
+    except SQLAlchemyError as problem:
+        raise click.ClickException(database_problem(problem)) from None
     click.echo(
         f"added: {report.added}, updated: {report.updated}, "
         f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}"
@@ -106,6 +117,50 @@ def retry_command(include_failed, since):
     """
     result = requeue(include_failed, since)
     click.echo(f"retrying: {result.retrying}, stale (not sent): {result.stale}")
+
+
+class ProgressLine:
+    """Lines done, rate and time left, redrawn in place on a terminal (click's progress
+    bar); nothing at all when the output is a file or a pipe."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.bar = None
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __enter__(self) -> "ProgressLine":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+
+    def show(self, done: int, total: int) -> None:
+        if not sys.stdout.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total,
+                label=f"Importing {self.what}",
+                show_eta=True,
+                show_pos=True,
+                item_show_func=lambda rate: rate and f"{rate:,.0f} lines/s",
+            )
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        self.bar.update(done - self.done, current_item=rate)
+        self.done = done
+
+
+def database_problem(error: SQLAlchemyError) -> str:
+    """The database's own first line, without SQLAlchemy's dump of the statement and its
+    parameters (they would print customers' personal data)."""
+    cause = getattr(error, "orig", None) or error
+    first_line = next(iter(str(cause).strip().splitlines()), "")
+    return (
+        f"the database failed ({type(cause).__name__}: {first_line}); what was committed "
+        "before stays, and running the command again resumes"
+    )
 
 
 def register_commands(app: Flask) -> None:

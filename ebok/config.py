@@ -16,6 +16,11 @@ DEFAULTS = {
     "PROXY_FIX_X_PROTO": 0,
     "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # SQLite: how long a write waits for another writer (an import, the worker) to commit.
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    # Customers import: rows per transaction; a rerun after an interruption resumes from
+    # the last commit.
+    "CUSTOMERS_IMPORT_BATCH_SIZE": 5000,
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),

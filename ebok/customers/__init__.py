@@ -1,0 +1,2 @@
+"""Customers from the billing system: the CSV import (importing.py) and the demo customers
+(demo.py)."""

@@ -1,0 +1,49 @@
+"""The demo customers `demo seed` adds, one of each kind the wizard handles (SPEC §8)."""
+
+from sqlalchemy import select
+
+from ebok.extensions import db
+from ebok.models import Account, Customer
+from ebok.passwords import hash_password
+
+# Each kind of customer a newcomer needs to try every path of the wizard.
+DEMO_PASSWORD = "Strefa#2026"  # noqa: S105 (printed by `demo seed` on purpose)
+DEMO_CUSTOMERS = [
+    # number, first name, last name, e-mail, phone, registered, what it shows
+    (
+        "100001",
+        "Anna",
+        "Nowak",
+        "anna.nowak@example.com",
+        "+48600100001",
+        False,
+        "e-mail and phone",
+    ),
+    ("100002", "Jan", "Kowalski", "jan.kowalski@example.com", None, False, "e-mail only"),
+    ("100003", "Maria", "Wiśniewska", None, "+48600100003", False, "phone only"),
+    ("100004", "Piotr", "Wójcik", None, None, False, "neither: must call the centre"),
+    (
+        "100005",
+        "Ewa",
+        "Kamińska",
+        "ewa.kaminska@example.com",
+        "+48600100005",
+        True,
+        f"already registered, password {DEMO_PASSWORD}",
+    ),
+]
+
+
+def seed_demo_customers() -> list[tuple]:
+    """Adds the demo customers that are missing; returns all of them for printing."""
+    for number, first, last, email, phone, registered, _ in DEMO_CUSTOMERS:
+        customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
+        if customer is None:
+            customer = Customer(
+                number=number, first_name=first, last_name=last, email=email, phone=phone
+            )
+            db.session.add(customer)
+        if registered and customer.account is None:
+            db.session.add(Account(customer=customer, password_hash=hash_password(DEMO_PASSWORD)))
+    db.session.commit()
+    return DEMO_CUSTOMERS
