@@ -1,0 +1,235 @@
+"""The customers import as operators run it (issue 14, issue 10 item 7): the portal keeps
+working while a long file goes in, a killed import resumes, and broken files get one clear
+line each. Long imports run as real `flask customers import` processes, on SQLite and on
+PostgreSQL (skipped when no server answers)."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+from csv_files import HEADER, customer_row, write_customers_csv
+from helpers import follow, text_of
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from support import TEST_CONFIG, TEST_PASSWORD, Visitor, last_code
+
+from ebok import create_app
+from ebok.extensions import db
+from ebok.models import Account, Customer
+from ebok.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+# The server the PostgreSQL variants create their throwaway databases on.
+POSTGRES_SERVER = os.environ.get(
+    "EBOK_TEST_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+CUSTOMER_COLUMNS = "number, first_name, last_name, email, phone"
+
+
+@contextmanager
+def postgres_database():
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
+    name = f"ebok_import_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except OperationalError as problem:
+        server.dispose()
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {problem}")
+    try:
+        yield POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path):
+    """A function that gives a new empty database each time, on SQLite or PostgreSQL."""
+    numbers = itertools.count()
+    with ExitStack() as databases:
+
+        def make() -> str:
+            if request.param == "sqlite":
+                return f"sqlite:///{tmp_path}/db{next(numbers)}.db"
+            return databases.enter_context(postgres_database())
+
+        yield make
+
+
+def make_app(url: str):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def start_import(url: str, csv_path: Path, batch_size: int | None = None) -> subprocess.Popen:
+    """`flask --app app customers import` in its own process, as an operator runs it."""
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
+        "FLASK_SQLALCHEMY_DATABASE_URI": url,
+    }
+    if batch_size:
+        env["FLASK_CUSTOMERS_IMPORT_BATCH_SIZE"] = str(batch_size)
+    command = [sys.executable, "-m", "flask", "--app", "app", "customers", "import"]
+    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        [*command, str(csv_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> str:
+    output, errors = process.communicate(timeout=300)
+    assert process.returncode == 0, errors
+    return output
+
+
+def customer_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM customers")).scalar()
+    finally:
+        engine.dispose()
+
+
+def wait_for_customers(url: str, process: subprocess.Popen, at_least: int) -> int:
+    """Polls until the import has committed some rows; fails if it ended first."""
+    while (count := customer_count(url)) < at_least:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    return count
+
+
+def customers_table(url: str, with_ids: bool) -> list[tuple]:
+    columns = f"id, {CUSTOMER_COLUMNS}" if with_ids else CUSTOMER_COLUMNS
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT {columns} FROM customers ORDER BY id"))  # noqa: S608
+            return [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def add_portal_customers(app) -> None:
+    """One customer with an account, one who registers during the import."""
+    with app.app_context():
+        registered = Customer(
+            number="200005",
+            first_name="Ewa",
+            last_name="Kamińska",
+            email="ewa.kaminska@example.com",
+            phone="+48600700805",
+        )
+        db.session.add_all(
+            [
+                registered,
+                Customer(
+                    number="200001", first_name="Anna", last_name="Nowak", phone="+48512345678"
+                ),
+                Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)),
+            ]
+        )
+        db.session.commit()
+
+
+def use_the_portal(app) -> None:
+    """Logs in, registers a new account by SMS and activates e-Faktura, each step checked."""
+    ewa = Visitor(app.test_client(), htmx=False)
+    response = follow(ewa, ewa.post("/", {"login": "200005", "password": TEST_PASSWORD}))
+    assert response.status_code == 200 and "Strona Główna" in text_of(response)
+
+    anna = Visitor(app.test_client(), htmx=True)
+    response = anna.post("/rejestracja/", {"number": "200001", "action": "next"})
+    assert "Wybierz sposób rejestracji:" in text_of(response)
+    response = anna.post(
+        "/rejestracja/sposob", {"channel": "sms", "phone": "512 345 678", "action": "next"}
+    )
+    assert response.status_code == 200
+    code = last_code(app, "+48512345678")
+    response = anna.post("/rejestracja/kod", {"code": code, "action": "next"})
+    assert "Podaj hasło" in text_of(response)
+    password = {"password": "Nowe#Haslo1", "password_repeat": "Nowe#Haslo1", "action": "next"}
+    response = follow(anna, anna.post("/rejestracja/haslo", password))
+    assert "Twoje konto zostało utworzone" in text_of(response)
+
+    response = ewa.post(
+        "/e-faktura/aktywuj",
+        {"email": "ewa.kaminska@example.com", "source": "banner", "accept_terms": "y"},
+    )
+    assert response.status_code == 200
+    assert "e-Faktura została aktywowana" in text_of(response)
+
+
+def test_the_portal_works_while_a_long_import_runs(new_database, tmp_path):
+    url = new_database()
+    app = make_app(url)
+    add_portal_customers(app)
+    csv_path = write_customers_csv(tmp_path / "customers.csv", 50_000)
+    importing = start_import(url, csv_path)
+    try:
+        wait_for_customers(url, importing, at_least=3)  # a first batch is committed
+        use_the_portal(app)
+        # The check means something only if the import was running all along.
+        assert importing.poll() is None, "the import ended before the portal was used"
+    finally:
+        output = finish(importing)
+    assert output == "added: 50000, updated: 0, unchanged: 0, rejected: 0\n"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def write_file_with_problems(path: Path, rows: int) -> Path:
+    """Valid rows, with a bad row and a number repeated from far back every thousand."""
+    with open(path, "w", encoding="utf-8") as csv_file:
+        csv_file.write(HEADER)
+        for index in range(rows):
+            if index % 1000 == 999:
+                csv_file.write(customer_row(index - 990))  # a number from 990 lines up
+            elif index % 1000 == 500:
+                csv_file.write(f"{90_000_000 + index},Bad,Phone,,12345\n")
+            else:
+                csv_file.write(customer_row(index))
+    return path
+
+
+def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_run(new_database, tmp_path):
+    csv_path = write_file_with_problems(tmp_path / "customers.csv", 20_000)
+    clean_url, resumed_url = new_database(), new_database()
+    make_app(clean_url), make_app(resumed_url)
+    clean_report = finish(start_import(clean_url, csv_path, batch_size=500))
+    assert clean_report.startswith("added: 19960, updated: 0, unchanged: 0, rejected: 40\n")
+    assert "  line 1001: customer number repeated from line 11\n" in clean_report
+    assert "  line 502: phone is not a valid phone number\n" in clean_report
+
+    killed = start_import(resumed_url, csv_path, batch_size=500)
+    wait_for_customers(resumed_url, killed, at_least=1000)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()  # reaps it and closes its pipes
+    kept = customer_count(resumed_url)
+    assert 1000 <= kept < 19960
+
+    resumed_report = finish(start_import(resumed_url, csv_path, batch_size=500))
+    # The same rejections; what the killed run committed now counts as unchanged.
+    summary, _, rejections = resumed_report.partition("\n")
+    assert summary == f"added: {19960 - kept}, updated: 0, unchanged: {kept}, rejected: 40"
+    assert rejections == clean_report.partition("\n")[2]
+    # On PostgreSQL the rolled back batch used up sequence values, so ids may differ there.
+    with_ids = resumed_url.startswith("sqlite")
+    assert customers_table(resumed_url, with_ids) == customers_table(clean_url, with_ids)
