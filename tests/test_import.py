@@ -5,6 +5,7 @@ PostgreSQL (skipped when no server answers)."""
 
 import itertools
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -233,3 +234,139 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_run(new_databa
     # On PostgreSQL the rolled back batch used up sequence values, so ids may differ there.
     with_ids = resumed_url.startswith("sqlite")
     assert customers_table(resumed_url, with_ids) == customers_table(clean_url, with_ids)
+
+
+def test_sqlite_is_opened_for_a_web_app(app):
+    with app.app_context():
+        settings = {
+            name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+    # WAL; synchronous NORMAL is 1; foreign keys on.
+    assert settings == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        "foreign_keys": 1,
+    }
+
+
+def run_import(app, tmp_path, content: bytes, batch_size: int = 5000):
+    app.config["CUSTOMERS_IMPORT_BATCH_SIZE"] = batch_size
+    path = tmp_path / "customers.csv"
+    path.write_bytes(content)
+    result = app.test_cli_runner().invoke(args=["customers", "import", str(path)])
+    assert "Traceback" not in result.output
+    return result
+
+
+def stored_numbers(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(Customer.number).order_by(Customer.number)))
+
+
+def test_a_windows_1250_file_is_refused_with_what_to_do(app, tmp_path):
+    content = (HEADER + "300001,Adam,Nowak,,\n300002,Zofia,Wiśniewska,,\n").encode("cp1250")
+    result = run_import(app, tmp_path, content)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        'Error: line 3 is not UTF-8 text: save the file as UTF-8 (in Excel: "CSV UTF-8 '
+        '(Comma delimited)") and import it again; nothing was imported'
+    ]
+    assert stored_numbers(app) == []
+
+
+def test_a_file_exported_with_a_byte_order_mark_is_read(app, tmp_path):
+    content = (HEADER + "300001,Zofia,Wiśniewska,,\n").encode("utf-8-sig")
+    assert run_import(app, tmp_path, content).output.startswith("added: 1,")
+
+
+def test_a_field_too_long_rejects_its_line_only(app, tmp_path):
+    content = (HEADER + f"300001,{'A' * 140_000},Nowak,,\n300002,Beata,Lis,,\n").encode()
+    result = run_import(app, tmp_path, content)
+    assert result.exit_code == 0
+    assert result.output == (
+        "added: 1, updated: 0, unchanged: 0, rejected: 1\n  line 2: field too long\n"
+    )
+    assert stored_numbers(app) == ["300002"]
+
+
+def test_a_nul_in_a_name_rejects_its_line_without_printing_it(app, tmp_path):
+    content = HEADER + "300001,Bar\x00bara,Tajemnicza,barbara@example.com,\n300002,Beata,Lis,,\n"
+    result = run_import(app, tmp_path, content.encode())
+    assert result.exit_code == 0
+    assert "line 2: the line contains a NUL character" in result.output
+    assert "Tajemnicza" not in result.output and "barbara" not in result.output
+    assert stored_numbers(app) == ["300002"]
+
+
+def test_other_control_characters_in_a_name_are_refused(app, tmp_path):
+    content = HEADER + "300001,Beata\x1b[31m,Lis,,\n"
+    result = run_import(app, tmp_path, content.encode())
+    assert "line 2: first_name contains a control character" in result.output
+
+
+def test_an_unbalanced_quote_rejects_its_line_and_not_the_next(app, tmp_path):
+    content = (
+        HEADER
+        + '300001,"Adam,Zieliński,adam@example.com,\n'
+        + "300002,Beata,Lis,,600 700 901\n"
+        + '300003,"Cezary "C" Kot",Kot,,\n'
+        + '300004,"Dorota, Maria",Nowak,,\n'
+    )
+    result = run_import(app, tmp_path, content.encode())
+    assert result.output == (
+        "added: 2, updated: 0, unchanged: 0, rejected: 2\n"
+        '  line 2: unbalanced or misplaced quote (")\n'
+        '  line 4: unbalanced or misplaced quote (")\n'
+    )
+    assert stored_numbers(app) == ["300002", "300004"]
+
+
+def test_importing_before_the_schema_exists_says_to_upgrade(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/new.db"})
+    result = run_import(app, tmp_path, (HEADER + "300001,Adam,Nowak,,\n").encode())
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: the database has no customers table yet: run `flask --app app db upgrade` first\n"
+    )
+
+
+def test_duplicates_are_found_across_batches(app, tmp_path):
+    content = HEADER + "".join(customer_row(index) for index in range(5)) + customer_row(1)
+    result = run_import(app, tmp_path, content.encode(), batch_size=2)
+    assert result.output == (
+        "added: 5, updated: 0, unchanged: 0, rejected: 1\n"
+        "  line 7: customer number repeated from line 3\n"
+    )
+
+
+def test_a_progress_line_on_a_terminal_only(tmp_path):
+    url = f"sqlite:///{tmp_path}/progress.db"
+    make_app(url)
+    csv_path = write_customers_csv(tmp_path / "customers.csv", 3000)
+    # A pseudo-terminal as standard output: the operator watching the import.
+    leader, follower = pty.openpty()
+    env = {**os.environ, "FLASK_SECRET_KEY": "x", "FLASK_SQLALCHEMY_DATABASE_URI": url}
+    env["FLASK_CUSTOMERS_IMPORT_BATCH_SIZE"] = "500"
+    command = [sys.executable, "-m", "flask", "--app", "app", "customers", "import"]
+    with subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        [*command, str(csv_path)], cwd=ROOT, env=env, stdout=follower, stderr=subprocess.PIPE
+    ) as importing:
+        os.close(follower)
+        screen = b""
+        while chunk := _read_pty(leader):
+            screen += chunk
+        importing.stderr.close()
+    os.close(leader)
+    assert importing.returncode == 0
+    shown = screen.decode()
+    assert "Importing customers" in shown and "lines/s" in shown and "3001/3001" in shown
+    assert shown.rstrip().endswith("added: 3000, updated: 0, unchanged: 0, rejected: 0")
+
+
+def _read_pty(leader: int) -> bytes:
+    try:
+        return os.read(leader, 65536)
+    except OSError:  # the process closed the terminal
+        return b""
