@@ -15,8 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.contact import (
@@ -25,24 +24,13 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
+from ebok.customers.batches import DIALECTS, Batches
 from ebok.extensions import db
-from ebok.models import Customer, utcnow
 
 CSV_HEADER = ["customer_number", "first_name", "last_name", "email", "phone"]
 NAME_MAX_LENGTH = 100
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]+")
-_customers = Customer.__table__
-# Numbers met earlier in this run and on which line: kept in the database, not in memory.
-_seen = Table(
-    "import_seen_numbers",
-    MetaData(),
-    Column("number", String(CUSTOMER_NUMBER_MAX_DIGITS), primary_key=True),
-    Column("line", Integer, nullable=False),
-    prefixes=["TEMPORARY"],
-)
-_UPSERT_DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 # One line of the file: its number, its fields (None when it could not be read) and why
 # it is rejected (None when it can be imported as far as parsing goes).
 Record = tuple[int, list[str] | None, str | None]
@@ -75,10 +63,9 @@ def import_customers(
     with open(path, encoding="utf-8-sig", newline="") as csv_file:
         _check_header(csv_file.readline())
         with db.engine.connect() as connection:
-            _require_schema(connection)
-            with _numbers_seen_table(connection):
-                for batch in _batches(_records(csv_file), batch_size):
-                    _import_batch(connection, batch, report)
+            with _batches_of(connection) as batches:
+                for batch in _chunks(_records(csv_file), batch_size):
+                    _import_batch(batches, batch, report)
                     connection.commit()
                     if on_progress:
                         on_progress(batch[-1][0], total_lines)
@@ -118,15 +105,6 @@ def _check_header(first_line: str) -> None:
         raise ImportRefused(f"the first line must be: {','.join(CSV_HEADER)}")
 
 
-def _require_schema(connection: Connection) -> None:
-    if connection.dialect.name not in _UPSERT_DIALECTS:
-        raise ImportRefused("customers can be imported into SQLite or PostgreSQL only")
-    if not inspect(connection).has_table(_customers.name):
-        raise ImportRefused(
-            "the database has no customers table yet: run `flask --app app db upgrade` first"
-        )
-
-
 def _records(csv_file: Iterable[str]) -> Iterator[Record]:
     """Each line after the header, parsed on its own: no field of this file may hold a line
     break, so an unbalanced quote spoils its own line only, not the rows after it."""
@@ -144,29 +122,33 @@ def _records(csv_file: Iterable[str]) -> Iterator[Record]:
                 yield line_number, None, 'unbalanced or misplaced quote (")'
 
 
-def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     while batch := list(islice(records, size)):
         yield batch
 
 
 @contextmanager
-def _numbers_seen_table(connection: Connection) -> Iterator[None]:
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {_seen.name}")
-    _seen.create(connection)
+def _batches_of(connection: Connection) -> Iterator[Batches]:
+    if connection.dialect.name not in DIALECTS:
+        raise ImportRefused("customers can be imported into SQLite or PostgreSQL only")
+    if not inspect(connection).has_table("customers"):
+        raise ImportRefused(
+            "the database has no customers table yet: run `flask --app app db upgrade` first"
+        )
+    batches = DIALECTS[connection.dialect.name](connection)
+    batches.start()
     try:
-        yield
+        yield batches
     finally:
-        # Best effort: the table goes with the connection anyway, and the next run starts
-        # by dropping it.
+        # Best effort: the temporary table goes with the connection anyway, and the next
+        # run starts by dropping it.
         with suppress(SQLAlchemyError):
-            connection.rollback()
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {_seen.name}")
-            connection.commit()
+            batches.finish()
 
 
-def _import_batch(connection: Connection, batch: list[Record], report: ImportReport) -> None:
+def _import_batch(batches: Batches, batch: list[Record], report: ImportReport) -> None:
     """Validates one batch, looking up its known customers in one query, and writes the
-    new and changed ones in one executemany."""
+    new and changed ones in one statement."""
     candidates = []  # (line, number, fields)
     for line, fields, problem in batch:
         number = None
@@ -176,7 +158,7 @@ def _import_batch(connection: Connection, batch: list[Record], report: ImportRep
             report.rejected.append((line, problem))
         else:
             candidates.append((line, number, fields))
-    known = _known_customers(connection, [number for _, number, _ in candidates])
+    known = batches.known([number for _, number, _ in candidates])
     valid = []  # (line, values)
     for line, number, fields in candidates:
         values, problem = _clean_row(number, fields, known.get(number))
@@ -184,8 +166,9 @@ def _import_batch(connection: Connection, batch: list[Record], report: ImportRep
             report.rejected.append((line, problem))
         else:
             valid.append((line, values))
-    first_rows = _drop_repeated_numbers(connection, valid, report)
-    _write(connection, first_rows, known, report)
+    first_rows = _drop_repeated_numbers(batches, valid, report)
+    changes = _changes([values for _, values in first_rows], known, report)
+    batches.write(changes, {values[0]: line for line, values in first_rows})
 
 
 def _check_columns_and_number(fields: list[str]) -> tuple[str | None, str | None]:
@@ -197,19 +180,6 @@ def _check_columns_and_number(fields: list[str]) -> tuple[str | None, str | None
     if not number.isdecimal() or len(number) > CUSTOMER_NUMBER_MAX_DIGITS:
         return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
     return number, None
-
-
-def _known_customers(connection: Connection, numbers: list[str]) -> dict[str, tuple]:
-    """number -> (first_name, last_name, email, phone) of the customers already stored."""
-    if not numbers:
-        return {}
-    columns = _customers.c
-    rows = connection.execute(
-        select(
-            columns.number, columns.first_name, columns.last_name, columns.email, columns.phone
-        ).where(columns.number.in_(numbers))
-    )
-    return {number: tuple(stored) for number, *stored in rows}
 
 
 def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tuple, str | None]:
@@ -247,37 +217,26 @@ def _same_phone(typed: str, stored: str | None) -> bool:
 
 
 def _drop_repeated_numbers(
-    connection: Connection, valid: list[tuple[int, tuple]], report: ImportReport
-) -> list[tuple]:
-    """The values of the rows whose number is met here for the first time in the file;
-    the others are rejected, naming the line that came first."""
-    numbers = [values[0] for _, values in valid]
+    batches: Batches, valid: list[tuple[int, tuple]], report: ImportReport
+) -> list[tuple[int, tuple]]:
+    """The rows whose number is met here for the first time in the file; the others are
+    rejected, naming the line that came first."""
     first_line: dict[str, int] = {}
-    if numbers:
-        seen_before = select(_seen.c.number, _seen.c.line).where(_seen.c.number.in_(numbers))
-        first_line.update((number, line) for number, line in connection.execute(seen_before))
-    first_rows, new_numbers = [], []
     for line, values in valid:
-        number = values[0]
-        if number in first_line:
-            report.rejected.append(
-                (line, f"customer number repeated from line {first_line[number]}")
-            )
-            continue
-        first_line[number] = line
-        new_numbers.append({"number": number, "line": line})
-        first_rows.append(values)
-    if new_numbers:
-        connection.execute(_seen.insert(), new_numbers)
+        first_line.setdefault(values[0], line)
+    first_line.update(batches.seen_before(list(first_line)))
+    first_rows = []
+    for line, values in valid:
+        if first_line[values[0]] != line:
+            reason = f"customer number repeated from line {first_line[values[0]]}"
+            report.rejected.append((line, reason))
+        else:
+            first_rows.append((line, values))
     return first_rows
 
 
-def _write(
-    connection: Connection, rows: list[tuple], known: dict[str, tuple], report: ImportReport
-) -> None:
-    """One INSERT … ON CONFLICT DO UPDATE for the new and the changed customers: correct
-    even if a customer was added since the lookup."""
-    now = utcnow()
+def _changes(rows: list[tuple], known: dict[str, tuple], report: ImportReport) -> list[tuple]:
+    """The new and the changed rows, counted; the unchanged ones are only counted."""
     changes = []
     for number, *values in rows:
         stored = known.get(number)
@@ -288,25 +247,5 @@ def _write(
             report.added += 1
         else:
             report.updated += 1
-        first_name, last_name, email, phone = values
-        changes.append(
-            {
-                "number": number,
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": email,
-                "phone": phone,
-                "updated_at": now,
-            }
-        )
-    if changes:
-        connection.execute(_upsert_statement(connection.dialect.name), changes)
-
-
-def _upsert_statement(dialect_name: str):
-    insert = _UPSERT_DIALECTS[dialect_name](_customers)
-    updated = ("first_name", "last_name", "email", "phone", "updated_at")
-    return insert.on_conflict_do_update(
-        index_elements=[_customers.c.number],
-        set_={name: insert.excluded[name] for name in updated},
-    )
+        changes.append((number, *values))
+    return changes

@@ -1,0 +1,203 @@
+"""How fast `customers import` is against a straightforward bulk load (issues 7 and 14).
+
+Run on demand: .venv/bin/python bench/import.py [--quick] [--rows N] [--million]
+  [--databases sqlite,postgresql]
+
+For each database, on a fresh empty table and a generated file (tests/csv_files.py), in
+one run:
+- baseline: a process that validates each row with the app's own rules (ebok.contact) and
+  loads the rows straight, streaming: executemany INSERT in one transaction on SQLite, COPY
+  on PostgreSQL;
+- app: `flask --app app customers import FILE` into the emptied table;
+- app again on the same, unchanged file (a daily re-import).
+Each runs as its own process, timed from start to exit; peak memory is the process's
+ru_maxrss. Prints `name: app X, baseline Y, ratio Z` lines (ratio = app / baseline, so for
+rows/s above 1 is better, for memory below 1 is lighter). --million adds 1 000 000 rows
+on PostgreSQL (a few minutes). PostgreSQL is skipped, saying so, when it does not answer.
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from csv_files import write_customers_csv  # noqa: E402
+
+POSTGRES_SERVER = os.environ.get(
+    "EBOK_BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+COLUMNS = ("number", "first_name", "last_name", "email", "phone", "updated_at")
+
+
+def run_timed(command: list[str], env: dict) -> tuple[float, float, str]:
+    """(seconds, peak resident MB, standard output) of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    output = process.stdout.read().decode()
+    process.stdout.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{output}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def app_import(url: str, csv_path: Path) -> tuple[float, float, str]:
+    env = {**os.environ, "FLASK_SECRET_KEY": "bench", "FLASK_SQLALCHEMY_DATABASE_URI": url}
+    command = [sys.executable, "-m", "flask", "--app", "app", "customers", "import"]
+    return run_timed([*command, str(csv_path)], env)
+
+
+def baseline_import(url: str, csv_path: Path) -> tuple[float, float, str]:
+    command = [sys.executable, __file__, "--baseline-child", url, str(csv_path)]
+    return run_timed(command, dict(os.environ))
+
+
+def validated_rows(csv_path: str):
+    """The rows as the app would store them, checked by the same rules, one at a time."""
+    from ebok.contact import normalize_customer_number, normalize_email, normalize_phone
+    from ebok.models import utcnow
+
+    now = utcnow()
+    with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
+        reader = csv.reader(csv_file)
+        next(reader)
+        for number, first_name, last_name, email, phone in reader:
+            number = normalize_customer_number(number.strip())
+            email = normalize_email(email) if email.strip() else None
+            phone = normalize_phone(phone) if phone.strip() else None
+            if number.isdecimal() and first_name.strip() and last_name.strip():
+                yield number, first_name.strip(), last_name.strip(), email, phone, now
+
+
+def baseline_child(url: str, csv_path: str) -> None:
+    """Validate, then load straight: what the app's import is measured against."""
+    rows = validated_rows(csv_path)
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        placeholders = ", ".join("?" * len(COLUMNS))
+        with connection:
+            connection.executemany(
+                f"INSERT INTO customers ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                rows,
+            )
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+            with connection.cursor().copy(
+                f"COPY customers ({', '.join(COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+
+@contextmanager
+def database(kind: str, folder: str):
+    """A fresh database with the app's schema, or None when PostgreSQL does not answer."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    if kind == "sqlite":
+        url = f"sqlite:///{folder}/bench.db"
+        _create_schema(url)
+        yield url
+        return
+    name = f"ebok_import_bench_{uuid.uuid4().hex[:8]}"
+    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except OperationalError as problem:
+        print(f"postgresql: skipped, not reachable at {POSTGRES_SERVER} ({problem.orig})")
+        yield None
+        return
+    try:
+        url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
+        _create_schema(url)
+        yield url
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.dispose()
+
+
+def _create_schema(url: str) -> None:
+    from ebok import create_app
+    from ebok.extensions import db
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+
+
+def empty_customers(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM customers")
+    engine.dispose()
+
+
+def compare(kind: str, url: str, csv_path: Path, rows: int) -> None:
+    base_seconds, base_mb, _ = baseline_import(url, csv_path)
+    empty_customers(url)
+    app_seconds, app_mb, report = app_import(url, csv_path)
+    assert report.startswith(f"added: {rows}, "), report
+    again_seconds, again_mb, report = app_import(url, csv_path)
+    assert report.startswith(f"added: 0, updated: 0, unchanged: {rows}, "), report
+    empty_customers(url)
+    label = f"customers import {kind} {rows} rows"
+    line(f"{label}, rows/s", rows / app_seconds, rows / base_seconds)
+    line(f"{label} again unchanged, rows/s", rows / again_seconds, rows / base_seconds)
+    line(f"{label}, peak memory MB", app_mb, base_mb)
+
+
+def line(name: str, app: float, baseline: float) -> None:
+    print(f"{name}: app {app:.1f}, baseline {baseline:.1f}, ratio {app / baseline:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="20 000 rows: a short run")
+    parser.add_argument("--million", action="store_true", help="also 1 000 000 on PostgreSQL")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--baseline-child", nargs=2, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.baseline_child:
+        baseline_child(*arguments.baseline_child)
+        return
+    rows = 20_000 if arguments.quick else arguments.rows
+    print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path = write_customers_csv(Path(folder) / "customers.csv", rows)
+        for kind in arguments.databases.split(","):
+            with database(kind, folder) as url:
+                if url:
+                    compare(kind, url, csv_path, rows)
+                    if arguments.million and kind == "postgresql":
+                        million = write_customers_csv(Path(folder) / "million.csv", 1_000_000)
+                        compare(kind, url, million, 1_000_000)
+
+
+if __name__ == "__main__":
+    main()
