@@ -68,9 +68,11 @@ def new_database(request, tmp_path):
 
 
 def make_app(url: str):
+    """The app on the database, with its schema; the caller disposes of its engine."""
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         db.create_all()
+        db.engine.dispose()
     return app
 
 
@@ -191,9 +193,9 @@ def test_the_portal_works_while_a_long_import_runs(new_database, tmp_path):
         assert importing.poll() is None, "the import ended before the portal was used"
     finally:
         output = finish(importing)
+        with app.app_context():
+            db.engine.dispose()
     assert output == "added: 50000, updated: 0, unchanged: 0, rejected: 0\n"
-    with app.app_context():
-        db.engine.dispose()
 
 
 def write_file_with_problems(path: Path, rows: int) -> Path:
@@ -213,7 +215,7 @@ def write_file_with_problems(path: Path, rows: int) -> Path:
 def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_run(new_database, tmp_path):
     csv_path = write_file_with_problems(tmp_path / "customers.csv", 20_000)
     clean_url, resumed_url = new_database(), new_database()
-    make_app(clean_url), make_app(resumed_url)
+    make_app(clean_url), make_app(resumed_url)  # the schema only
     clean_report = finish(start_import(clean_url, csv_path, batch_size=500))
     assert clean_report.startswith("added: 19960, updated: 0, unchanged: 0, rejected: 40\n")
     assert "  line 1001: customer number repeated from line 11\n" in clean_report
