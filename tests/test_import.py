@@ -372,3 +372,27 @@ def _read_pty(leader: int) -> bytes:
         return os.read(leader, 65536)
     except OSError:  # the process closed the terminal
         return b""
+
+
+def test_changed_rows_are_updated_and_the_rest_left_alone(new_database, tmp_path):
+    app = make_app(new_database())
+    app.config["CUSTOMERS_IMPORT_BATCH_SIZE"] = 40
+    runner = app.test_cli_runner()
+    first = write_customers_csv(tmp_path / "first.csv", 100)
+    second = write_customers_csv(tmp_path / "second.csv", 100, version=1)
+    try:
+        result = runner.invoke(args=["customers", "import", str(first)])
+        assert result.output == "added: 100, updated: 0, unchanged: 0, rejected: 0\n"
+        result = runner.invoke(args=["customers", "import", str(second)])
+        # Two rows in three have an e-mail address, and only that changed.
+        assert result.output == "added: 0, updated: 67, unchanged: 33, rejected: 0\n"
+        with app.app_context():
+            stored = db.session.get(Customer, 1)
+            assert (stored.number, stored.email, stored.phone) == (
+                "10000000",
+                "klient10000000.v1@example.com",
+                "+48600000000",
+            )
+    finally:
+        with app.app_context():
+            db.engine.dispose()

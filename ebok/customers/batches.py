@@ -1,120 +1,112 @@
 """The statements the customers import runs for each batch, in the quickest form each
-database has: one statement per step whatever the batch's size, with the batch passed as
-arrays on PostgreSQL and as JSON lists on SQLite, so neither the driver nor SQLAlchemy
-handles thousands of parameters one by one.
+database has: one statement per step whatever the batch's size. PostgreSQL gets the rows
+by COPY into a temporary table and merges them with one INSERT … ON CONFLICT; SQLite gets
+the driver's executemany (a loop in C) and JSON lists for lookups. Neither the driver nor
+SQLAlchemy then handles thousands of parameters one by one.
 
 Numbers met earlier in the run are kept in a temporary table of the import's connection,
 not in memory: memory stays flat however long the file is.
 """
 
 import json
-from datetime import datetime
 
 from sqlalchemy import Connection, text
 
 from ebok.models import utcnow
 
-SEEN_TABLE = "import_seen_numbers"
-
-# Stored values of a customer, as the import compares them: (first_name, last_name,
-# email, phone), and a row to write: (number, first_name, last_name, email, phone).
-Known = dict[str, tuple]
+# A row to write is (number, first_name, last_name, email, phone); the stored values of
+# a known customer are the same without the number.
+Row = tuple
 
 
 class Batches:
-    """The common part; a subclass per database says how to pass a batch."""
+    """What both databases share; a subclass per database says how a batch is passed."""
+
+    TEMPORARY_TABLES = {
+        "import_seen_numbers": "(number VARCHAR(20) PRIMARY KEY, line INTEGER NOT NULL)"
+    }
 
     def __init__(self, connection: Connection):
         self.connection = connection
 
     def start(self) -> None:
-        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
-        self.connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {SEEN_TABLE} "
-            "(number VARCHAR(20) PRIMARY KEY, line INTEGER NOT NULL)"
-        )
+        for name, definition in self.TEMPORARY_TABLES.items():
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+            self.connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} {definition}")
 
     def finish(self) -> None:
         self.connection.rollback()
-        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+        for name in self.TEMPORARY_TABLES:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         self.connection.commit()
 
-    def known(self, numbers: list[str]) -> Known:
+    def known(self, numbers: list[str]) -> dict[str, Row]:
         """number -> stored values, for the numbers already in the customers table."""
         if not numbers:
             return {}
-        rows = self.connection.execute(self.KNOWN, self.list_parameters(numbers=numbers))
+        rows = self.connection.execute(self.KNOWN, {"numbers": self.number_list(numbers)})
         return {number: tuple(stored) for number, *stored in rows}
 
     def seen_before(self, numbers: list[str]) -> dict[str, int]:
         """number -> line, for the numbers met on a line of an earlier batch."""
         if not numbers:
             return {}
-        parameters = self.list_parameters(numbers=numbers)
+        parameters = {"numbers": self.number_list(numbers)}
         return dict(self.connection.execute(self.SEEN_BEFORE, parameters).all())
 
-    def write(self, changes: list[tuple], first_lines: dict[str, int]) -> None:
+    def write(self, changes: list[Row], first_lines: dict[str, int]) -> None:
         """Adds and updates the changed customers, and remembers the numbers met for the
         first time in this batch with their lines."""
         if not changes and not first_lines:
             return
         self.begin_writing()
         if changes:
-            self.upsert(changes, utcnow())
+            self.upsert(changes)
         if first_lines:
             self.remember(first_lines)
-
-    def remember(self, first_lines: dict[str, int]) -> None:
-        parameters = {"numbers": list(first_lines), "lines": list(first_lines.values())}
-        self.connection.execute(self.REMEMBER, parameters)
 
     def begin_writing(self) -> None:
         """Nothing to do before writing, unless a database says otherwise."""
 
 
 class PostgreSQLBatches(Batches):
+    TEMPORARY_TABLES = {
+        **Batches.TEMPORARY_TABLES,
+        # Emptied by each commit: it holds one batch on its way into customers.
+        "import_batch_rows": "(number VARCHAR(20), first_name VARCHAR(100), "
+        "last_name VARCHAR(100), email VARCHAR(254), phone VARCHAR(16)) ON COMMIT DELETE ROWS",
+    }
     KNOWN = text(
         "SELECT number, first_name, last_name, email, phone FROM customers "
-        "WHERE number = ANY(CAST(:numbers AS varchar[]))"
+        "WHERE number = ANY(string_to_array(:numbers, ','))"
     )
     SEEN_BEFORE = text(
         "SELECT number, line FROM import_seen_numbers "
-        "WHERE number = ANY(CAST(:numbers AS varchar[]))"
+        "WHERE number = ANY(string_to_array(:numbers, ','))"
     )
-    REMEMBER = text(
-        "INSERT INTO import_seen_numbers (number, line) "
-        "SELECT * FROM unnest(CAST(:numbers AS varchar[]), CAST(:lines AS integer[])) "
-        "ON CONFLICT (number) DO NOTHING"
-    )
-    UPSERT = text(
+    MERGE_BATCH = text(
         "INSERT INTO customers (number, first_name, last_name, email, phone, updated_at) "
-        "SELECT *, CAST(:now AS timestamp) FROM unnest(CAST(:numbers AS varchar[]), "
-        "CAST(:first_names AS varchar[]), CAST(:last_names AS varchar[]), "
-        "CAST(:emails AS varchar[]), CAST(:phones AS varchar[])) "
+        "SELECT *, CAST(:now AS timestamp) FROM import_batch_rows "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
         "updated_at = excluded.updated_at"
     )
 
     @staticmethod
-    def list_parameters(**lists: list) -> dict:
-        return lists
+    def number_list(numbers: list[str]) -> str:
+        return ",".join(numbers)  # customer numbers are digits only
 
-    def upsert(self, rows: list[tuple], now: datetime) -> None:
-        numbers, first_names, last_names, emails, phones = (
-            list(column) for column in zip(*rows, strict=True)
-        )
-        self.connection.execute(
-            self.UPSERT,
-            {
-                "numbers": numbers,
-                "first_names": first_names,
-                "last_names": last_names,
-                "emails": emails,
-                "phones": phones,
-                "now": now,
-            },
-        )
+    def upsert(self, rows: list[Row]) -> None:
+        self._copy("COPY import_batch_rows FROM STDIN", rows)
+        self.connection.execute(self.MERGE_BATCH, {"now": utcnow()})
+
+    def remember(self, first_lines: dict[str, int]) -> None:
+        self._copy("COPY import_seen_numbers (number, line) FROM STDIN", first_lines.items())
+
+    def _copy(self, statement: str, rows) -> None:
+        with self.connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class SQLiteBatches(Batches):
@@ -126,11 +118,6 @@ class SQLiteBatches(Batches):
         "SELECT number, line FROM import_seen_numbers "
         "WHERE number IN (SELECT value FROM json_each(:numbers))"
     )
-    REMEMBER = text(
-        "INSERT OR IGNORE INTO import_seen_numbers (number, line) "
-        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-        "FROM json_each(:numbers_and_lines)"
-    )
     UPSERT = (
         "INSERT INTO customers (number, first_name, last_name, email, phone, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) "
@@ -138,28 +125,25 @@ class SQLiteBatches(Batches):
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
         "updated_at = excluded.updated_at"
     )
+    REMEMBER = "INSERT INTO import_seen_numbers (number, line) VALUES (?, ?)"
 
     @staticmethod
-    def list_parameters(**lists: list) -> dict:
-        return {name: json.dumps(values) for name, values in lists.items()}
-
-    def remember(self, first_lines: dict[str, int]) -> None:
-        # One list of pairs: joining two lists on their positions would compare each
-        # element with every other.
-        pairs = json.dumps(list(first_lines.items()))
-        self.connection.execute(self.REMEMBER, {"numbers_and_lines": pairs})
+    def number_list(numbers: list[str]) -> str:
+        return json.dumps(numbers)
 
     def begin_writing(self) -> None:
-        # Take the write lock first, waiting for it (busy timeout): a transaction that
-        # has read first (json_each reads "main") fails at once if another connection
-        # wrote in the meantime.
+        # Take the write lock first, waiting for it (busy timeout): a transaction that has
+        # read first (json_each reads "main") fails at once if another connection wrote in
+        # the meantime.
         self.connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    def upsert(self, rows: list[tuple], now: datetime) -> None:
-        # The driver's own executemany: a loop in C. The time is stored as SQLAlchemy
-        # stores it in SQLite.
-        stored_now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        self.connection.exec_driver_sql(self.UPSERT, [(*row, stored_now) for row in rows])
+    def upsert(self, rows: list[Row]) -> None:
+        # The time is stored as SQLAlchemy stores it in SQLite.
+        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.connection.exec_driver_sql(self.UPSERT, [(*row, now) for row in rows])
+
+    def remember(self, first_lines: dict[str, int]) -> None:
+        self.connection.exec_driver_sql(self.REMEMBER, list(first_lines.items()))
 
 
 DIALECTS = {"postgresql": PostgreSQLBatches, "sqlite": SQLiteBatches}
