@@ -396,3 +396,35 @@ def test_changed_rows_are_updated_and_the_rest_left_alone(new_database, tmp_path
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+REFUSE_A_NAME = {
+    # What a database refusing a row looks like: its message quotes the row on PostgreSQL.
+    "postgresql": "ALTER TABLE customers ADD CONSTRAINT no_zofia CHECK (first_name <> 'Zofia')",
+    "sqlite": "CREATE TRIGGER no_zofia BEFORE INSERT ON customers WHEN NEW.first_name = 'Zofia' "
+    "BEGIN SELECT RAISE(ABORT, 'first_name Zofia is refused'); END",
+}
+
+
+def test_a_database_error_is_one_line_without_personal_data(new_database, tmp_path):
+    url = new_database()
+    make_app(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(REFUSE_A_NAME[engine.dialect.name])
+    engine.dispose()
+    # Zofia is on line 6: the first batch of four lines goes in, the second is refused.
+    csv_path = write_customers_csv(tmp_path / "customers.csv", 8)
+    importing = start_import(url, csv_path, batch_size=4)
+    output, errors = importing.communicate(timeout=60)
+    assert importing.returncode == 1
+    assert output == ""
+    last_line = errors.strip().splitlines()[-1]
+    assert last_line.startswith("Error: the database failed (")
+    assert last_line.endswith(
+        "what was committed before stays, and running the command again resumes"
+    )
+    assert "Traceback" not in errors
+    assert "Zofia" not in errors.replace("first_name Zofia is refused", "")
+    assert "@example.com" not in errors and "+48" not in errors
+    assert customer_count(url) == 4

@@ -11,6 +11,7 @@ not in memory: memory stays flat however long the file is.
 import json
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from ebok.models import utcnow
 
@@ -104,9 +105,16 @@ class PostgreSQLBatches(Batches):
         self._copy("COPY import_seen_numbers (number, line) FROM STDIN", first_lines.items())
 
     def _copy(self, statement: str, rows) -> None:
-        with self.connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+        driver_error = self.connection.dialect.loaded_dbapi.Error
+        try:
+            with self.connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except driver_error as problem:
+            # Wrapped as SQLAlchemy wraps the errors of its own statements, so the command
+            # reports it like any database error, by its first line (the next lines of the
+            # driver's message quote the row).
+            raise DBAPIError.instance(statement, None, problem, driver_error) from None
 
 
 class SQLiteBatches(Batches):

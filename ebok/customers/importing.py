@@ -77,9 +77,10 @@ def count_lines_of_utf8_file(path: str) -> int:
     """Reads the file once, in chunks, to be sure all of it is UTF-8 before anything is
     written (Excel saves Polish CSV files as Windows-1250 unless told otherwise)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines = 0
+    lines, chunk = 0, b""
     with open(path, "rb") as raw_file:
-        while chunk := raw_file.read(1 << 20):
+        while next_chunk := raw_file.read(1 << 20):
+            chunk = next_chunk
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as problem:
@@ -96,7 +97,7 @@ def count_lines_of_utf8_file(path: str) -> int:
                 "the file ends in the middle of a character: save it as UTF-8 and import "
                 "it again; nothing was imported"
             ) from None
-    return lines
+    return lines if chunk.endswith(b"\n") or not chunk else lines + 1
 
 
 def _check_header(first_line: str) -> None:
