@@ -27,9 +27,13 @@ from ebok.models import Account, Customer
 from ebok.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
-# The server the PostgreSQL variants create their throwaway databases on.
-POSTGRES_SERVER = os.environ.get(
-    "EBOK_TEST_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The PostgreSQL variants create throwaway databases on the server of the suite's own
+# database (EBOK_TEST_DATABASE_URI) when it names one, else on the local server.
+SUITE_DATABASE = os.environ.get("EBOK_TEST_DATABASE_URI")
+POSTGRES_SERVER = (
+    SUITE_DATABASE.rsplit("/", 1)[0]
+    if SUITE_DATABASE
+    else "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
 CUSTOMER_COLUMNS = "number, first_name, last_name, email, phone"
 
@@ -38,7 +42,7 @@ CUSTOMER_COLUMNS = "number, first_name, last_name, email, phone"
 def postgres_database():
     """A fresh database on the PostgreSQL server, dropped afterwards."""
     name = f"ebok_import_test_{uuid.uuid4().hex[:12]}"
-    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    server = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {name}")
@@ -46,7 +50,7 @@ def postgres_database():
         server.dispose()
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {problem}")
     try:
-        yield POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
+        yield f"{POSTGRES_SERVER}/{name}"
     finally:
         with server.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -56,6 +60,8 @@ def postgres_database():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_database(request, tmp_path):
     """A function that gives a new empty database each time, on SQLite or PostgreSQL."""
+    if request.param == "sqlite" and SUITE_DATABASE:
+        pytest.skip("the suite runs on PostgreSQL: the SQLite variant runs in the SQLite run")
     numbers = itertools.count()
     with ExitStack() as databases:
 
@@ -240,6 +246,8 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_run(new_databa
 
 def test_sqlite_is_opened_for_a_web_app(app):
     with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite settings; the suite runs on PostgreSQL")
         settings = {
             name: db.session.execute(text(f"PRAGMA {name}")).scalar()
             for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
