@@ -8,8 +8,9 @@ from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ebok import database, throttle
-from ebok.config import DEFAULTS, DEV_SECRET_KEY
+from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
+from ebok.logs import configure_logging
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Templates, static files, catalogs and migrations: inside the package when installed from
@@ -34,7 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)
-    _finish_config(app)
+    finish_config(app)
+    configure_logging(app)
     _check_catalogs(app)
 
     if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
@@ -56,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         locale_selector=_select_locale,
     )
 
-    from ebok import assets, auth, messages, security, templating
+    from ebok import assets, auth, form_input, messages, security, templating
     from ebok.health import checks as health_checks
 
     auth.init_login_manager(login_manager)
@@ -65,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app, add_context_processor=False)
     security.init_app(app)
     assets.init_app(app)
+    form_input.init_app(app)
     templating.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)
@@ -75,34 +78,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
-
-
-def _finish_config(app: Flask) -> None:
-    """Fill in what depends on the mode, and refuse to run production without a key."""
-    development = app.debug or app.testing
-    if not app.config["SECRET_KEY"]:
-        if not development:
-            raise RuntimeError(
-                "FLASK_SECRET_KEY is not set. Production refuses to start without a real "
-                "secret key: generate one with "
-                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
-            )
-        app.config["SECRET_KEY"] = DEV_SECRET_KEY
-    elif app.config["SECRET_KEY"] == DEV_SECRET_KEY and not development:
-        raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
-
-    if not app.config["PREFERRED_URL_SCHEME"]:
-        app.config["PREFERRED_URL_SCHEME"] = "http" if app.debug else "https"
-
-    for backend, production_choice in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
-        if not app.config[backend]:
-            app.config[backend] = "dev" if development else production_choice
-
-    if not development:
-        # Production cookies: HTTPS only, and a __Host- name binds them to this host.
-        app.config["SESSION_COOKIE_SECURE"] = True
-        if app.config["SESSION_COOKIE_NAME"] == "session":
-            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
 
 
 def _check_catalogs(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from ebok.config import development_mode
 from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.messages import requeue, run_worker, summary
@@ -46,6 +47,11 @@ def import_command(csv_file):
 @demo_cli.command("seed")
 def seed_command():
     """Add the demo customers and print them with their contact data."""
+    if not development_mode(current_app):
+        raise click.ClickException(
+            "demo seed adds an account with a published password: it runs only in "
+            "development (FLASK_DEBUG=1 flask --app app demo seed), never in production."
+        )
     click.echo("Demo customers (log in or register with the customer number):")
     for number, first, last, email, phone, _, shows in seed_demo_customers():
         click.echo(

@@ -1,7 +1,10 @@
 """Configuration defaults. Every key can be overridden by a FLASK_-prefixed environment
 variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
+import os
 from datetime import timedelta
+
+from flask import Flask
 
 DEFAULTS = {
     # Must be set in production (FLASK_SECRET_KEY); development uses DEV_SECRET_KEY.
@@ -15,12 +18,20 @@ DEFAULTS = {
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
     "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: SQL parameters (logins, contact data) never reach logs or tracebacks.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     # SQLite: how long a write waits for another writer (an import, the worker) to commit.
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
     # Customers import: rows per transaction; a rerun after an interruption resumes from
     # the last commit.
     "CUSTOMERS_IMPORT_BATCH_SIZE": 5000,
+    # Request limits, answered with 413 before the body is read: the whole body, each
+    # non-file field, and the number of fields. No form here comes near them.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 16 * 1024,
+    "MAX_FORM_PARTS": 50,
+    # DEBUG, INFO, WARNING or ERROR: one JSON line per event on standard error.
+    "LOG_LEVEL": "INFO",
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
@@ -92,3 +103,82 @@ DEFAULTS = {
 
 # Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
+# A key shorter than this is refused in production (HMAC-SHA256 wants 32 random bytes).
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def development_mode(app: Flask) -> bool:
+    """Tests, and debug mode under Flask's own CLI (`flask run`, `flask demo seed`).
+
+    Debug mode anywhere else (gunicorn, another WSGI server) is a mistake, refused by
+    check_production(): there the public development key would sign sessions and links.
+    Flask's CLI sets FLASK_RUN_FROM_CLI for every command it runs; gunicorn's arbiter
+    sets SERVER_SOFTWARE, so a CLI flag leaking into gunicorn's environment does not count.
+    """
+    if app.testing:
+        return True
+    launched_by_flask_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    served_by_gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+    return app.debug and launched_by_flask_cli and not served_by_gunicorn
+
+
+def finish_config(app: Flask) -> None:
+    """Fills in what depends on the mode, after refusing an unsafe production setup."""
+    development = development_mode(app)
+    config = app.config
+    if development:
+        config["SECRET_KEY"] = config["SECRET_KEY"] or DEV_SECRET_KEY
+    else:
+        check_production(app)
+    # Flask-WTF signs with one key only; itsdangerous takes a list, signs with the last
+    # and accepts all, so forms rendered before a key rotation still submit after it.
+    config.setdefault(
+        "WTF_CSRF_SECRET_KEY", [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+    )
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True,
+        **config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+
+    if not config["PREFERRED_URL_SCHEME"]:
+        config["PREFERRED_URL_SCHEME"] = "http" if app.debug else "https"
+
+    for backend, production_choice in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
+        if not config[backend]:
+            config[backend] = "dev" if development else production_choice
+
+    if not development:
+        # Production cookies: HTTPS only, and a __Host- name binds them to this host.
+        config["SESSION_COOKIE_SECURE"] = True
+        if config["SESSION_COOKIE_NAME"] == "session":
+            config["SESSION_COOKIE_NAME"] = "__Host-session"
+
+
+def check_production(app: Flask) -> None:
+    """Refuses to start production with a setup that would leak or mislead."""
+    config = app.config
+    key = config["SECRET_KEY"]
+    if app.debug:
+        raise RuntimeError(
+            "FLASK_DEBUG is set, but the app is not run by `flask run`. Debug mode is for "
+            "development only: unset FLASK_DEBUG in production."
+        )
+    if not key:
+        raise RuntimeError(
+            "FLASK_SECRET_KEY is not set. Production refuses to start without a real "
+            "secret key: generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    if key == DEV_SECRET_KEY:
+        raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
+    if len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"FLASK_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random "
+            "bytes, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    if not config["SERVER_NAME"]:
+        raise RuntimeError(
+            "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
+            "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
+        )

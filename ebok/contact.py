@@ -46,6 +46,25 @@ def normalize_phone(typed: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Number types an SMS can reach. Polish numbering tells mobile numbers apart; where a
+# country's does not (FIXED_LINE_OR_MOBILE), the number is given the benefit of the doubt.
+_SMS_NUMBER_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def sms_number(phone: str | None) -> str | None:
+    """The number on file if an SMS can reach it; None for a landline (22 123 45 67) or
+    no number. The billing system's landlines stay on file, they just are no SMS channel."""
+    if not phone:
+        return None
+    try:
+        number = phonenumbers.parse(phone, "PL")
+    except phonenumbers.NumberParseException:
+        return None
+    return phone if phonenumbers.number_type(number) in _SMS_NUMBER_TYPES else None
+
+
 def normalize_email(typed: str) -> str | None:
     """The address trimmed and in lower case for comparing, or None if it is not valid."""
     try:

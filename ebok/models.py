@@ -7,6 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ebok.contact import sms_number
 from ebok.extensions import db
 
 
@@ -36,6 +37,11 @@ class Customer(db.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def sms_phone(self) -> str | None:
+        """The phone number if it can receive an SMS (a mobile), else None."""
+        return sms_number(self.phone)
 
 
 class Account(UserMixin, db.Model):

@@ -1,4 +1,7 @@
-"""The operator's password rule, the common-password list, and argon2id hashing."""
+"""The operator's password rule, the common-password lists, and argon2id hashing.
+
+Every check is linear in the password's length, and a password longer than
+INPUT_LIMIT is refused before any other check (and never hashed at length)."""
 
 import gzip
 import string
@@ -16,14 +19,28 @@ MAX_LENGTH = 32
 # The union of the two lists of special characters in the operator's guide.
 SPECIAL_CHARACTERS = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+"
 ALLOWED_CHARACTERS = frozenset(string.ascii_letters + string.digits + SPECIAL_CHARACTERS)
+# Far above the rule's 32 and any password manager's output, far below what would cost
+# time: longer input is refused at once. (The request limits cut much longer bodies.)
+INPUT_LIMIT = 256
+# What people put around a common word: digits and special characters at either end
+# (Legia1916, Haslo123!, 1Kochamcie), and letters written as look-alike symbols.
+_AROUND_THE_WORD = string.digits + SPECIAL_CHARACTERS
+_LOOK_ALIKES = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+# A shorter word left after stripping is too short to call the password common.
+_MIN_WORD_LENGTH = 4
 
 
 def password_problems(password: str, customer_number: str | None = None) -> list[str]:
     """Every part of the rule the password breaks, as messages for the customer."""
     if not password:
         return [_("Enter a password.")]
+    if len(password) > INPUT_LIMIT:
+        return [_("The password can have at most 32 characters.")]
     problems = []
-    refused = sorted(set(password) - ALLOWED_CHARACTERS, key=password.index)
+    # In the order they appear, each once: dict keeps insertion order (linear).
+    refused = list(dict.fromkeys(c for c in password if c not in ALLOWED_CHARACTERS))
     if refused:
         names = ", ".join(_describe_character(character) for character in refused)
         problems.append(
@@ -48,8 +65,25 @@ def password_problems(password: str, customer_number: str | None = None) -> list
         return problems
     if customer_number and customer_number in password:
         return [_("The password must not contain your customer number.")]
-    if password.lower() in _common_passwords():
+    return _commonness_problems(password)
+
+
+def _commonness_problems(password: str) -> list[str]:
+    """Django's list and the Polish ones, compared without case; then the word left when
+    digits and special characters are taken from its ends, with look-alikes read back."""
+    common = _common_passwords()
+    typed = password.casefold()
+    if typed in common:
         return [_("This password is too common and easy to guess. Choose a different one.")]
+    word = typed.strip(_AROUND_THE_WORD)
+    candidates = {word, word.translate(_LOOK_ALIKES)}
+    if any(len(candidate) >= _MIN_WORD_LENGTH and candidate in common for candidate in candidates):
+        return [
+            _(
+                "This password is a common word or password with digits or special characters "
+                "added, which makes it easy to guess. Choose a different one."
+            )
+        ]
     return []
 
 
@@ -90,8 +124,13 @@ def _describe_character(character: str) -> str:
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    data = resources.files("ebok.data").joinpath("common-passwords.txt.gz").read_bytes()
-    return frozenset(gzip.decompress(data).decode().split())
+    """Django's list (English, worldwide leaks) and the Polish ones: see ebok/data/README.md."""
+    data = resources.files("ebok.data")
+    words = set(gzip.decompress(data.joinpath("common-passwords.txt.gz").read_bytes()).split())
+    for name in ("common-passwords-pl.txt", "common-passwords-pl-extra.txt"):
+        lines = data.joinpath(name).read_text(encoding="utf-8").splitlines()
+        words.update(line.strip().encode() for line in lines if line and not line.startswith("#"))
+    return frozenset(word.decode().casefold() for word in words)
 
 
 def _hasher() -> PasswordHasher:
@@ -111,8 +150,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches. Without a hash (unknown login) it still spends the
     same time hashing, so the answer's timing does not tell which accounts exist."""
     hasher = _hasher()
-    if password_hash is None:
-        hasher.hash(password)
+    if password_hash is None or len(password) > INPUT_LIMIT:
+        hasher.hash(password[:INPUT_LIMIT])
         return False
     try:
         return hasher.verify(password_hash, password)

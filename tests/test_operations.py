@@ -122,6 +122,7 @@ def test_production_configuration(monkeypatch, tmp_path):
     monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
     monkeypatch.setenv("FLASK_MAIL_PORT", "587")
     monkeypatch.setenv("FLASK_SMS_GATEWAY_URL", "https://sms.example.pl/send")
+    monkeypatch.setenv("FLASK_SERVER_NAME", "ebok.example.pl")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = create_app(
         {

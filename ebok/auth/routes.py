@@ -11,6 +11,7 @@ from ebok import throttle
 from ebok.auth.forms import LoginForm
 from ebok.auth.sessions import authenticate, end_session, login_key, start_session
 from ebok.htmx import redirect_to, render_panel
+from ebok.logs import fingerprint
 from ebok.throttle import Throttled
 
 bp = Blueprint("auth", __name__)
@@ -35,7 +36,7 @@ def login():
             throttle.check("RATELIMIT_LOGIN")
             throttle.check("RATELIMIT_LOGIN_PER_ACCOUNT", account_key)
         except Throttled as throttled:
-            log.warning("login throttled key=%s", account_key)
+            log.warning("login throttled login=%s", fingerprint(account_key))
             form.form_errors.append(
                 _(
                     "Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
@@ -49,7 +50,7 @@ def login():
             if account is not None:
                 start_session(account)
                 return redirect_to(url_for("account.home"), leave_panel=True)
-            log.info("login failed key=%s", account_key)
+            log.info("login failed login=%s", fingerprint(account_key))
             _count_failure(account_key)
             form.form_errors.append(_("The customer number, login or password is incorrect."))
             status = 422

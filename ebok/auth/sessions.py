@@ -89,5 +89,5 @@ def replace_password(account: Account, new_password: str) -> None:
             "password_changed",
             customer=customer,
         )
-    if customer.phone:
-        messages.send_sms(customer.phone, "password_changed", customer=customer)
+    if customer.sms_phone:
+        messages.send_sms(customer.sms_phone, "password_changed", customer=customer)

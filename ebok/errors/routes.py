@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ebok.extensions import limiter
+from ebok.form_input import UnusableInput
 from ebok.htmx import is_partial_request, render_panel
 from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
 
@@ -34,6 +35,36 @@ def csrf_error(error):
             "log in or out. Go back, refresh the page and send the form "
             "again."
         ),
+    )
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    return render_panel(
+        "errors/_error.html",
+        title=_("What you sent is too large"),
+        status=413,
+        heading=_("What you sent is too large"),
+        message=_(
+            "The form received more than it accepts. Go back, check what you typed or "
+            "pasted into the fields and send the form again."
+        ),
+    )
+
+
+@bp.app_errorhandler(UnusableInput)
+def unusable_input(error: UnusableInput):
+    if error.kind == "file":
+        heading = _("This form does not accept files")
+        message = _("Go back and type your answers into the fields as text.")
+    else:
+        heading = _("The form contains a character that cannot be used")
+        message = _(
+            "What you sent contains an invisible control character, often brought in by "
+            "pasting from another program. Go back, type the text again and send the form."
+        )
+    return render_panel(
+        "errors/_error.html", title=heading, status=400, heading=heading, message=message
     )
 
 

@@ -48,8 +48,8 @@ def create_account(customer: Customer, record: Verification, password: str):
             "account_created",
             customer=customer,
         )
-    elif record.channel == "email" and customer.phone:
-        messages.send_sms(customer.phone, "account_created", customer=customer)
+    elif record.channel == "email" and customer.sms_phone:
+        messages.send_sms(customer.sms_phone, "account_created", customer=customer)
     try:
         db.session.commit()
     except IntegrityError:  # registered at the same moment elsewhere

@@ -86,7 +86,7 @@ def find_customer(flow: Flow, typed: str) -> Customer:
     refusal = flow.refusal(customer)
     if refusal:
         raise StepError(refusal)
-    if not customer.email and not customer.phone:
+    if not customer.email and not customer.sms_phone:
         raise StepError(
             _(
                 "We have neither your e-mail address nor your mobile phone number, so you cannot "
@@ -99,7 +99,9 @@ def find_customer(flow: Flow, typed: str) -> Customer:
 
 def available_channels(customer: Customer) -> list[str]:
     return [
-        channel for channel, datum in (("sms", customer.phone), ("email", customer.email)) if datum
+        channel
+        for channel, datum in (("sms", customer.sms_phone), ("email", customer.email))
+        if datum
     ]
 
 

@@ -1,0 +1,79 @@
+"""Logging: one JSON object per line on standard error, under `flask run` and gunicorn
+alike, at the level of FLASK_LOG_LEVEL. Link tokens are cut from every logged URL, and a
+typed login is logged only as a keyed fingerprint (SPEC §10: no secrets in logs)."""
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+
+# Paths that carry a secret in their last part (the wizard's and e-Faktura's links), and
+# any other long token-like path part or query value, in case a new link is added.
+_TOKEN_IN_PATH = re.compile(r"(/(?:link|potwierdz)/)[^/\s?#\"']+")
+_LONG_TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-.]{20,}")
+REDACTED = "[cut]"
+
+
+def cut_tokens(text: str) -> str:
+    """'/rejestracja/link/eyJ...' -> '/rejestracja/link/[cut]'."""
+    return _LONG_TOKEN.sub(REDACTED, _TOKEN_IN_PATH.sub(rf"\1{REDACTED}", text))
+
+
+def fingerprint(value: str) -> str:
+    """A keyed hash of what a visitor typed: attempts on one login can be told apart in
+    the log without the log holding the typed text (it may be a mistyped password)."""
+    key = current_app.config["SECRET_KEY"]
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return hmac.new(key_bytes, value.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+class CutTokens(logging.Filter):
+    """Cuts link tokens from a record's message, whoever logs it (gunicorn's access log,
+    Werkzeug's request lines, Flask's "Exception on /…/link/<token>")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cut = cut_tokens(message)
+        if cut != message:
+            record.msg, record.args = cut, None
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One event per line: a traceback is a field, its newlines escaped by JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return cut_tokens(json.dumps(event, ensure_ascii=False))
+
+
+_HANDLER_NAME = "ebok-json-lines"
+
+
+def configure_logging(app: Flask) -> None:
+    """Installs the handler once per process (the factory may run many times in tests)."""
+    root = logging.getLogger()
+    if not any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(JsonLines())
+        handler.addFilter(CutTokens())
+        root.addHandler(handler)
+    # Gunicorn's loggers keep their own handlers; the filter still cuts tokens there.
+    for name in ("gunicorn.access", "gunicorn.error", "werkzeug"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, CutTokens) for existing in logger.filters):
+            logger.addFilter(CutTokens())
+    logging.getLogger("ebok").setLevel(app.config["LOG_LEVEL"].upper())
