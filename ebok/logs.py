@@ -59,6 +59,14 @@ class JsonLines(logging.Formatter):
         return cut_tokens(json.dumps(event, ensure_ascii=False))
 
 
+class _StandardError(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 _HANDLER_NAME = "ebok-json-lines"
 
 
@@ -66,7 +74,7 @@ def configure_logging(app: Flask) -> None:
     """Installs the handler once per process (the factory may run many times in tests)."""
     root = logging.getLogger()
     if not any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StandardError()
         handler.set_name(_HANDLER_NAME)
         handler.setFormatter(JsonLines())
         handler.addFilter(CutTokens())
