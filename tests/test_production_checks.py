@@ -1,0 +1,246 @@
+"""Production refuses to start (or to run a command) with a setup that would leak or
+mislead (issue 9.10), and logs one JSON line per event under gunicorn (issue 9.5)."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+from support import TEST_CONFIG
+
+from ebok import create_app
+from ebok.extensions import db
+from ebok.models import Customer
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+REAL_KEY = "k" * 40
+PRODUCTION_ENV = {
+    "FLASK_SECRET_KEY": REAL_KEY,
+    "FLASK_SERVER_NAME": "ebok.example.pl",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """A clean FLASK_ environment: none of the test run's own, no CLI flag."""
+    for name in list(os.environ):
+        if name.startswith("FLASK_") or name == "SERVER_SOFTWARE":
+            monkeypatch.delenv(name)
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+def production_app(tmp_path, **extra):
+    return create_app(
+        {
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+            **extra,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FLASK_SERVER_NAME": "ebok.example.pl"}, "FLASK_SECRET_KEY is not set"),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "x"}, "FLASK_SECRET_KEY is too short"),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "k" * 31}, "FLASK_SECRET_KEY is too short"),
+        ({"FLASK_SECRET_KEY": REAL_KEY}, "FLASK_SERVER_NAME is not set"),
+        ({**PRODUCTION_ENV, "FLASK_DEBUG": "1"}, "FLASK_DEBUG is set"),
+        ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG is set"),
+        # The CLI flag leaking into gunicorn's environment does not make it development.
+        (
+            {"FLASK_DEBUG": "1", "FLASK_RUN_FROM_CLI": "true", "SERVER_SOFTWARE": "gunicorn/27"},
+            "FLASK_DEBUG is set",
+        ),
+    ],
+)
+def test_production_refuses_to_start(environment, tmp_path, env, message):
+    environment(**env)
+    with pytest.raises(RuntimeError, match=message):
+        production_app(tmp_path)
+
+
+def test_a_32_byte_key_and_a_server_name_start_production(environment, tmp_path):
+    environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": "k" * 32})
+    app = production_app(tmp_path)
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert app.test_client().get("/dev/wiadomosci").status_code == 404
+
+
+def test_flask_run_in_debug_mode_is_development(environment, tmp_path):
+    """What `make run` does: `flask run` with FLASK_DEBUG=1 and no key."""
+    environment(FLASK_DEBUG="1", FLASK_RUN_FROM_CLI="true")
+    app = production_app(tmp_path)
+    assert app.config["MAIL_BACKEND"] == "dev"
+    assert app.config["SECRET_KEY"]  # the development key
+
+
+def test_demo_seed_refuses_in_production(environment, tmp_path):
+    environment(**PRODUCTION_ENV)
+    app = production_app(tmp_path)
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code != 0
+    assert "only in development" in result.output
+    with app.app_context():
+        assert db.session.query(Customer).count() == 0
+
+
+# A real gunicorn, as production runs it.
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_env(**values) -> dict:
+    base = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("FLASK_") and name != "SERVER_SOFTWARE"
+    }
+    return {**base, **values}
+
+
+def test_gunicorn_with_flask_debug_and_no_key_refuses_to_start(tmp_path):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    process = subprocess.run(  # noqa: S603
+        [str(GUNICORN), "--bind", f"127.0.0.1:{free_port()}", "--workers", "1", "app:app"],
+        cwd=ROOT,
+        env=gunicorn_env(
+            FLASK_DEBUG="1",
+            FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/g.db",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode != 0
+    assert "FLASK_DEBUG is set, but the app is not run by `flask run`" in process.stderr
+
+
+class Server:
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+        self.cookies = SimpleCookie()
+
+    def request(self, path: str, data: dict | None = None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in self.cookies.items())
+        request = urllib.request.Request(  # noqa: S310 (http://127.0.0.1 only)
+            self.url + path, data=body, headers={"Cookie": cookie}
+        )
+        try:
+            response = urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        except urllib.error.HTTPError as error:
+            response = error
+        for header in response.headers.get_all("Set-Cookie") or []:
+            self.cookies.load(header)
+        return response.status, response.read().decode()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        """A graceful stop: every worker has written its lines when it returns."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    database = f"sqlite:///{tmp_path}/g.db"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                str(GUNICORN),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "app:app",
+            ],
+            cwd=ROOT,
+            env=gunicorn_env(
+                **PRODUCTION_ENV,
+                FLASK_SQLALCHEMY_DATABASE_URI=database,
+                FLASK_RATELIMIT_STORAGE_URI="memory://",
+                FLASK_ARGON2_TIME_COST="2",
+                FLASK_ARGON2_MEMORY_COST="19456",
+                FLASK_ARGON2_PARALLELISM="1",
+            ),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                server.request("/manifest.webmanifest")
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{server.log()}")
+                time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_gunicorn_logs_json_lines_without_typed_logins_or_tokens(gunicorn_server):
+    status, page = gunicorn_server.request("/")
+    assert status == 200
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    typed_login = "Moje#Tajne#Haslo7"
+    status, _ = gunicorn_server.request(
+        "/", {"csrf_token": token, "login": typed_login, "password": "whatever"}
+    )
+    assert status == 422
+    link_token = "eyJ2IjoxLCJzIjoic2VjcmV0In0.ZZZZZZ.abcdefghijklmnopqrstuvwxyz012345"
+    gunicorn_server.request(f"/rejestracja/link/{link_token}")
+    gunicorn_server.request(f"/e-faktura/potwierdz/{link_token}")
+
+    gunicorn_server.stop()
+    log = gunicorn_server.log()
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(
+        event["logger"] == "ebok.auth" and event["event"].startswith("login failed login=")
+        for event in events
+    ), log
+    assert typed_login not in log and typed_login.casefold() not in log
+    assert link_token not in log and "abcdefghijklmnopqrstuvwxyz012345" not in log
+    assert "/rejestracja/link/[cut]" in log  # the access log line, cut
