@@ -84,4 +84,5 @@ def configure_logging(app: Flask) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(existing, CutTokens) for existing in logger.filters):
             logger.addFilter(CutTokens())
-    logging.getLogger("ebok").setLevel(app.config["LOG_LEVEL"].upper())
+    level = app.config["LOG_LEVEL"]  # a name (FLASK_LOG_LEVEL=DEBUG) or a number
+    logging.getLogger("ebok").setLevel(level.upper() if isinstance(level, str) else level)
