@@ -111,22 +111,24 @@ MIN_SECRET_KEY_LENGTH = 32
 def development_mode(app: Flask) -> bool:
     """Tests, and debug mode under Flask's own CLI (`flask run`, `flask demo seed`).
 
-    Debug mode anywhere else (gunicorn, another WSGI server) is a mistake, refused by
-    check_production(): there the public development key would sign sessions and links.
-    Flask's CLI sets FLASK_RUN_FROM_CLI for every command it runs; gunicorn's arbiter
-    sets SERVER_SOFTWARE, so a CLI flag leaking into gunicorn's environment does not count.
+    Debug or testing mode anywhere else (gunicorn, another WSGI server) is a mistake,
+    refused by check_production(): there the public development key would sign sessions
+    and links. Flask's CLI sets FLASK_RUN_FROM_CLI for every command it runs; gunicorn's
+    arbiter sets SERVER_SOFTWARE, so a CLI flag leaking into gunicorn's environment (or
+    FLASK_TESTING set for it) does not make it development.
     """
-    if app.testing:
-        return True
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return False
     launched_by_flask_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-    served_by_gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
-    return app.debug and launched_by_flask_cli and not served_by_gunicorn
+    return app.testing or (app.debug and launched_by_flask_cli)
 
 
 def finish_config(app: Flask) -> None:
     """Fills in what depends on the mode, after refusing an unsafe production setup."""
     development = development_mode(app)
     config = app.config
+    if isinstance(config["SECRET_KEY_FALLBACKS"], str):  # one old key, not given as a list
+        config["SECRET_KEY_FALLBACKS"] = [config["SECRET_KEY_FALLBACKS"]]
     if development:
         config["SECRET_KEY"] = config["SECRET_KEY"] or DEV_SECRET_KEY
     else:
@@ -164,6 +166,8 @@ def check_production(app: Flask) -> None:
             "FLASK_DEBUG is set, but the app is not run by `flask run`. Debug mode is for "
             "development only: unset FLASK_DEBUG in production."
         )
+    if app.testing:
+        raise RuntimeError("FLASK_TESTING is set under gunicorn: it is for the test suite only.")
     if not key:
         raise RuntimeError(
             "FLASK_SECRET_KEY is not set. Production refuses to start without a real "

@@ -68,6 +68,7 @@ def production_app(tmp_path, **extra):
             {"FLASK_DEBUG": "1", "FLASK_RUN_FROM_CLI": "true", "SERVER_SOFTWARE": "gunicorn/27"},
             "FLASK_DEBUG is set",
         ),
+        ({"FLASK_TESTING": "true", "SERVER_SOFTWARE": "gunicorn/27"}, "FLASK_TESTING is set"),
     ],
 )
 def test_production_refuses_to_start(environment, tmp_path, env, message):
@@ -81,6 +82,13 @@ def test_a_32_byte_key_and_a_server_name_start_production(environment, tmp_path)
     app = production_app(tmp_path)
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
+
+
+def test_a_single_old_key_given_as_text_is_one_fallback(environment, tmp_path):
+    environment(**PRODUCTION_ENV, FLASK_SECRET_KEY_FALLBACKS="an-old-key-of-enough-length-xxxxx")
+    app = production_app(tmp_path)
+    assert app.config["SECRET_KEY_FALLBACKS"] == ["an-old-key-of-enough-length-xxxxx"]
+    assert app.config["WTF_CSRF_SECRET_KEY"] == ["an-old-key-of-enough-length-xxxxx", REAL_KEY]
 
 
 def test_flask_run_in_debug_mode_is_development(environment, tmp_path):
