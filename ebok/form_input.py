@@ -1,42 +1,53 @@
-"""Input no form here can use, refused before any view sees it: a NUL character (which
-PostgreSQL cannot store in text) and uploaded files (no form here takes one; Flask-WTF
-would hand a FileStorage to a text field). The request limits (MAX_CONTENT_LENGTH,
-MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS) have been applied by Werkzeug by then."""
+"""What a form here may receive, decided once where the request body is parsed, before
+CSRF checks, forms or views see it:
 
-from flask import Flask, request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+- text only: an uploaded file is dropped (no form here takes one, and Flask-WTF would
+  hand its FileStorage to a text field), so the field is simply missing;
+- no NUL characters (PostgreSQL cannot store them, not even as a query parameter; no
+  keyboard types them): each becomes U+FFFD, the replacement character a decoder puts
+  for what it cannot read, so the value stays visibly wrong and the field's own checks
+  refuse it with their message (a login not found, a character not allowed);
+- a body without Content-Length (chunked) that filled MAX_CONTENT_LENGTH is refused with
+  413 like a longer declared one, instead of being parsed cut short.
+
+The other request limits (MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS) are
+Werkzeug's, answered with 413 by the errors blueprint."""
+
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
 
-class UnusableInput(BadRequest):
-    """Answered by the errors blueprint with a page saying which kind it was."""
+class FormRequest(Request):
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        if self._chunked_body_filled_the_limit():
+            self.__dict__["form"] = ImmutableMultiDict()  # never the cut form
+            raise RequestEntityTooLarge()
+        # Set as Werkzeug sets them, past the cached properties.
+        self.__dict__["form"] = ImmutableMultiDict(
+            (_without_nul(key), _without_nul(value)) for key, value in self.form.items(multi=True)
+        )
+        if self.files:
+            for _name, upload in self.files.items(multi=True):
+                upload.close()
+            self.__dict__["files"] = ImmutableMultiDict()
 
-    def __init__(self, kind: str):
-        super().__init__(kind)
-        self.kind = kind  # "nul" or "file"
+    def _chunked_body_filled_the_limit(self) -> bool:
+        stream = self.__dict__.get("stream")
+        return (
+            self.content_length is None
+            and isinstance(stream, LimitedStream)
+            and stream.is_exhausted
+        )
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(refuse_unusable_input)
-
-
-def refuse_unusable_input() -> None:
-    if _chunked_body_cut_at_the_limit():
-        raise RequestEntityTooLarge()
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.files:
-        raise UnusableInput("file")
-    for values in (request.args, request.form):
-        for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                raise UnusableInput("nul")
-
-
-def _chunked_body_cut_at_the_limit() -> bool:
-    """A body without Content-Length (chunked) is read only up to MAX_CONTENT_LENGTH, and
-    Werkzeug then parses what it has read. A body that filled the limit is taken as too
-    large, so a cut form never reaches a view."""
-    if request.content_length is not None or request.method not in ("POST", "PUT", "PATCH"):
-        return False
-    request.form  # noqa: B018 (parsing reads the stream)
-    stream = request.stream
-    return isinstance(stream, LimitedStream) and stream.is_exhausted
+    app.request_class = FormRequest

@@ -350,6 +350,7 @@ class Gunicorn:
         }
         clean.update(
             FLASK_SECRET_KEY=secrets.token_hex(32),
+            FLASK_SERVER_NAME="ebok.example.pl",  # production refuses to start without it
             FLASK_PROXY_FIX_X_FOR="1",  # the client address comes from X-Forwarded-For
             FLASK_ARGON2_TIME_COST=str(TEST_CONFIG["ARGON2_TIME_COST"]),
             FLASK_ARGON2_MEMORY_COST=str(TEST_CONFIG["ARGON2_MEMORY_COST"]),
@@ -357,7 +358,7 @@ class Gunicorn:
         )
         clean.update(environment)
         fd = self.listener.fileno()
-        # What the app itself logs (to stderr: it configures no handler of its own).
+        # What the app itself logs: JSON lines on stderr (ebok/logs.py).
         self.output = directory / "output.log"
         self._output_file = self.output.open("wb")
         self.process = subprocess.Popen(  # noqa: S603

@@ -15,7 +15,6 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ebok.extensions import limiter
-from ebok.form_input import UnusableInput
 from ebok.htmx import is_partial_request, render_panel
 from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
 
@@ -49,22 +48,6 @@ def too_large(error):
             "The form received more than it accepts. Go back, check what you typed or "
             "pasted into the fields and send the form again."
         ),
-    )
-
-
-@bp.app_errorhandler(UnusableInput)
-def unusable_input(error: UnusableInput):
-    if error.kind == "file":
-        heading = _("This form does not accept files")
-        message = _("Go back and type your answers into the fields as text.")
-    else:
-        heading = _("The form contains a character that cannot be used")
-        message = _(
-            "What you sent contains an invisible control character, often brought in by "
-            "pasting from another program. Go back, type the text again and send the form."
-        )
-    return render_panel(
-        "errors/_error.html", title=heading, status=400, heading=heading, message=message
     )
 
 
