@@ -45,8 +45,9 @@ class FormRequest(Request):
         )
 
 
-def _without_nul(text: str) -> str:
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+def _without_nul(text: str | None) -> str | None:
+    # Werkzeug gives a part without a readable name the name None.
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
 def init_app(app: Flask) -> None:

@@ -174,6 +174,14 @@ def test_a_file_in_a_text_field_is_no_value(app, visitor, customers):
     assert outbox(app, "sms") == []
 
 
+def test_a_part_without_a_readable_name_is_no_error(visitor, customers):
+    """Found by test_properties.py: Werkzeug names such a part None."""
+    response = visitor.post(
+        "/", {"login": "200005", "\r": "x\x00", "password": "x"}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+
+
 def test_nul_characters_on_postgresql(tmp_path):
     """PostgreSQL refuses NUL in text (a 500 before); where it runs, the forms go on."""
     uri = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_abuse"
