@@ -319,10 +319,15 @@ def test_a_form_rendered_before_a_key_rotation_submits_after_it(
 ):
     before = Visitor(app.test_client(), htmx=False)
     before.get("/")  # the login form, with its CSRF token, signed with the old key
-    after = Visitor(rotated_app(app, fallbacks).test_client(), htmx=False)
+    rotated = rotated_app(app, fallbacks)
+    after = Visitor(rotated.test_client(), htmx=False)
     after.client.set_cookie("session", before.client.get_cookie("session").value)
     after.csrf_token = before.csrf_token
-    response = log_in(after)
+    try:
+        response = log_in(after)
+    finally:
+        with rotated.app_context():
+            db.engine.dispose()
     if accepted:
         assert "Strona Główna" in text_of(response)
     else:  # without the old key among the fallbacks the form has expired, as before
