@@ -4,7 +4,6 @@
 
 Options on the command line or in GUNICORN_CMD_ARGS override these, e.g. --bind."""
 
-import logging
 import multiprocessing
 import os
 import re
@@ -26,7 +25,8 @@ proc_name = "strefa-klienta"
 control_socket_disable = True
 
 # Both logs go to standard output and error (the journal under systemd); the app's own
-# log (logins, messages sent: ProductionLogger) goes with the error log.
+# log (logins, messages sent) is JSON lines on standard error, set up by the app
+# (ebok/logs.py, level FLASK_LOG_LEVEL).
 accesslog = "-"
 errorlog = "-"
 # No query string, no Referer, and the path as ProductionLogger leaves it: signed links carry
@@ -41,17 +41,9 @@ TOKEN_SEGMENT = re.compile(r"/[^/]{40,}")
 
 
 class ProductionLogger(Logger):
-    """Gunicorn's logger, which also writes the app's INFO records, and whose access log
-    gets only the request's method, path (tokens replaced), protocol and headers other than
-    Referer, so no atom of the access log format can hold a token."""
-
-    def setup(self, cfg):
-        super().setup(cfg)
-        # Nothing else configures the app's loggers: Python would drop their INFO records.
-        app_log = logging.getLogger("ebok")
-        app_log.setLevel(logging.INFO)
-        app_log.handlers = list(self.error_log.handlers)
-        app_log.propagate = False
+    """Gunicorn's logger, whose access log gets only the request's method, path (tokens
+    replaced), protocol and headers other than Referer, so no atom of the access log format
+    can hold a token."""
 
     def atoms(self, resp, req, environ, request_time):
         path = TOKEN_SEGMENT.sub("/[token]", environ.get("PATH_INFO") or "")

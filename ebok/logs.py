@@ -16,11 +16,11 @@ from flask import Flask, current_app
 # any other long token-like path part or query value, in case a new link is added.
 _TOKEN_IN_PATH = re.compile(r"(/(?:link|potwierdz)/)[^/\s?#\"']+")
 _LONG_TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-.]{20,}")
-REDACTED = "[cut]"
+REDACTED = "[token]"  # as gunicorn.conf.py writes it
 
 
 def cut_tokens(text: str) -> str:
-    """'/rejestracja/link/eyJ...' -> '/rejestracja/link/[cut]'."""
+    """'/rejestracja/link/eyJ...' -> '/rejestracja/link/[token]'."""
     return _LONG_TOKEN.sub(REDACTED, _TOKEN_IN_PATH.sub(rf"\1{REDACTED}", text))
 
 

@@ -364,9 +364,9 @@ def test_logs_are_json_lines_with_tokens_cut(app, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     events = [json.loads(line) for line in lines]
     assert [event["event"] for event in events] == [
-        "failed at /rejestracja/link/[cut]",
-        "Exception on /e-faktura/potwierdz/[cut]",
-        '"GET /zapomnialem-hasla/link/[cut] HTTP/1.1" 302 -',
+        "failed at /rejestracja/link/[token]",
+        "Exception on /e-faktura/potwierdz/[token]",
+        '"GET /zapomnialem-hasla/link/[token] HTTP/1.1" 302 -',
     ]
     assert "boom\non two lines" in events[1]["exception"]
     assert not re.search(r"secretsecret|abc\.def|tok3n", "".join(lines))

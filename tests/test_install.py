@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def production_app(monkeypatch, tmp_path, **config):
     monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
+    monkeypatch.setenv("FLASK_SERVER_NAME", "ebok.example.pl")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     return create_app(
         {
@@ -82,10 +83,13 @@ def gunicorn_logger():
     app_log.handlers, app_log.propagate = saved[1], saved[2]
 
 
-def test_the_apps_info_records_go_to_gunicorns_error_log(gunicorn_logger, capsys):
+def test_the_apps_info_records_reach_standard_error_under_gunicorn(
+    gunicorn_logger, monkeypatch, tmp_path, capsys
+):
     gunicorn_logger()
-    logging.getLogger("ebok.auth").info("login failed key=customer:100001")
-    assert "[INFO] login failed key=customer:100001" in capsys.readouterr().err
+    production_app(monkeypatch, tmp_path)  # the factory sets up the app's log
+    logging.getLogger("ebok.auth").info("login failed login=0123456789ab")
+    assert '"event": "login failed login=0123456789ab"' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
