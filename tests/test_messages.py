@@ -1179,6 +1179,7 @@ def gunicorn_site(tmp_path):
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "gunicorn-test-" + "k" * 40,
+        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
         "FLASK_SQLALCHEMY_DATABASE_URI": database,
         "FLASK_MAIL_BACKEND": "dev",
         "FLASK_SMS_BACKEND": "http",
