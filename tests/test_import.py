@@ -87,6 +87,7 @@ def start_import(url: str, csv_path: Path, batch_size: int | None = None) -> sub
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
+        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
     }
     if batch_size:
@@ -357,7 +358,12 @@ def test_a_progress_line_on_a_terminal_only(tmp_path):
     csv_path = write_customers_csv(tmp_path / "customers.csv", 3000)
     # A pseudo-terminal as standard output: the operator watching the import.
     leader, follower = pty.openpty()
-    env = {**os.environ, "FLASK_SECRET_KEY": "x", "FLASK_SQLALCHEMY_DATABASE_URI": url}
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
+        "FLASK_SERVER_NAME": "ebok.example.pl",
+        "FLASK_SQLALCHEMY_DATABASE_URI": url,
+    }
     env["FLASK_CUSTOMERS_IMPORT_BATCH_SIZE"] = "500"
     command = [sys.executable, "-m", "flask", "--app", "app", "customers", "import"]
     with subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
