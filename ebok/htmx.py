@@ -2,10 +2,14 @@
 to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
 
 from flask import Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ebok.templating import render_public
 
 VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
+# The pages a fragment is rendered into without htmx.
+PANEL_PAGE = "layouts/panel_page.html"
+SIGNED_IN_PAGE = "layouts/signed_in_page.html"
 
 
 def is_partial_request() -> bool:
@@ -22,7 +26,7 @@ def render_panel(
     *,
     title: str,
     status: int = 200,
-    page: str = "layouts/panel_page.html",
+    page: str = PANEL_PAGE,
     in_dialog: bool = False,
     empty_form: type | None = None,
     **context,
@@ -58,11 +62,21 @@ def render_panel(
     return response
 
 
+def render_form(
+    fragment: str, form, *, title: str, status: int | None = None, **context
+) -> Response:
+    """A form's panel: 200 when it is shown, 422 when a post left problems on it (the
+    form re-rendered with what the customer typed), or the status given (429)."""
+    if status is None:
+        status = 422 if form.is_submitted() and _form_errors(form) else 200
+    return render_panel(fragment, title=title, form=form, status=status, **context)
+
+
 def _form_errors(form) -> bool:
     return bool(form.errors) or bool(getattr(form, "form_errors", None))
 
 
-def redirect_to(url: str, *, leave_panel: bool = False) -> Response:
+def redirect_to(url: str, *, leave_panel: bool = False) -> BaseResponse:
     """303 after a successful post. htmx follows it with fetch and gets the next step's
     fragment; a page with another layout (leave_panel) needs a full navigation instead."""
     if leave_panel and is_partial_request():

@@ -1,10 +1,101 @@
-"""Signed, time-limited links: itsdangerous with SHA-256, one salt per purpose, keys
-rotating as [*SECRET_KEY_FALLBACKS, SECRET_KEY] (newest last)."""
+"""Signed, time-limited links, one design for every purpose: itsdangerous with SHA-256,
+keys rotating as [*SECRET_KEY_FALLBACKS, SECRET_KEY] (newest last), and each purpose
+registered below with its salt, its lifetime and what binds it (Django's
+contrib/auth/tokens.py). A purpose not in the table fails loudly."""
 
+import enum
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+class Outcome(enum.Enum):
+    """What checking a code or opening a link found."""
+
+    OK = "ok"
+    WRONG = "wrong"  # a code that is not the one sent
+    EXPIRED = "expired"
+    USED = "used"
+    SUPERSEDED = "superseded"
+    TOO_MANY_TRIES = "too_many_tries"
+    INVALID = "invalid"  # a link that was tampered with or never ours
+
+
+class Key(enum.StrEnum):
+    """The payload's keys, named for what they hold."""
+
+    VERIFICATION = "verification"  # a Verification's id
+    NONCE = "nonce"  # its random secret, stored only as a keyed hash
+    ACCOUNT = "account"  # an Account's id
+    ADDRESS = "address"  # the e-mail address to confirm
+    VERSION = "version"  # the account's e-Faktura version when the link was sent
+    SOURCE = "source"  # where the customer started ("banner" or "account")
+
+
+@dataclass(frozen=True)
+class Purpose:
+    salt: str
+    lifetime_setting: str  # the config key of its lifetime
+    keys: frozenset[Key]  # what binds it; a payload without exactly these is invalid
+
+
+_VERIFICATION_LINK = frozenset({Key.VERIFICATION, Key.NONCE})
+
+# Each link also stops working when what it binds changes: a Verification used up or
+# superseded, an account's e-Faktura version moved on.
+PURPOSES = {
+    "registration": Purpose(
+        "ebok.registration-link", "REGISTRATION_LINK_LIFETIME", _VERIFICATION_LINK
+    ),
+    "reset": Purpose("ebok.reset-link", "RESET_LINK_LIFETIME", _VERIFICATION_LINK),
+    "einvoice_address": Purpose(
+        "ebok.einvoice-address",
+        "EINVOICE_LINK_LIFETIME",
+        frozenset({Key.ACCOUNT, Key.ADDRESS, Key.VERSION, Key.SOURCE}),
+    ),
+}
+
+
+def purpose(name: str) -> Purpose:
+    try:
+        return PURPOSES[name]
+    except KeyError:
+        raise LookupError(f"no signed-link purpose {name!r} is registered") from None
+
+
+def lifetime(name: str):
+    return current_app.config[purpose(name).lifetime_setting]
+
+
+def dumps(name: str, payload: dict[Key, Any]) -> str:
+    if set(payload) != purpose(name).keys:
+        raise ValueError(f"a {name!r} link binds {sorted(purpose(name).keys)}")
+    return _serializer(name).dumps({str(key): value for key, value in payload.items()})
+
+
+def loads(name: str, token: str) -> tuple[Outcome, dict[str, Any] | None]:
+    """OK with the payload; EXPIRED with the payload the expired link carried (so the
+    customer can be offered a new one); INVALID with None."""
+    serializer = _serializer(name)
+    try:
+        payload = serializer.loads(token, max_age=int(lifetime(name).total_seconds()))
+        outcome = Outcome.OK
+    except SignatureExpired as expired:
+        if expired.payload is None:
+            return Outcome.INVALID, None
+        try:
+            payload = serializer.load_payload(expired.payload)
+        except BadSignature:
+            return Outcome.INVALID, None
+        outcome = Outcome.EXPIRED
+    except BadSignature:
+        return Outcome.INVALID, None
+    if not isinstance(payload, dict) or set(payload) != set(map(str, purpose(name).keys)):
+        return Outcome.INVALID, None
+    return outcome, payload
 
 
 def secret_keys() -> list[str]:
@@ -12,9 +103,9 @@ def secret_keys() -> list[str]:
     return [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
 
 
-def serializer(salt: str) -> URLSafeTimedSerializer:
+def _serializer(name: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
-        secret_keys(), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
+        secret_keys(), salt=purpose(name).salt, signer_kwargs={"digest_method": hashlib.sha256}
     )
 
 

@@ -5,32 +5,26 @@ Verification and a random secret, signed with itsdangerous; it works while that
 Verification is neither used nor superseded by a newer one (Django's reset-token idea).
 """
 
-import enum
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import cast
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
+from ebok import signing
 from ebok.extensions import db
 from ebok.models import Customer, Verification, utcnow
-from ebok.signing import secret_keys, serializer
+from ebok.signing import Key, Outcome, secret_keys
 
 CODE_DIGITS = 6
-LINK_SALTS = {"registration": "ebok.registration-link", "reset": "ebok.reset-link"}
 
 
-class Outcome(enum.Enum):
-    OK = "ok"
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    USED = "used"
-    SUPERSEDED = "superseded"
-    TOO_MANY_TRIES = "too_many_tries"
-    INVALID = "invalid"  # a link that was tampered with or never ours
+def normalize_code(typed: str | None) -> str:
+    """The code as typed, without the spaces and dashes customers put in it."""
+    return "".join((typed or "").split()).replace("-", "")
 
 
 def _keyed_hash(key: str, verification_purpose: str, customer_id: int, secret: str) -> str:
@@ -46,15 +40,6 @@ def _secret_matches(verification: Verification, secret: str) -> bool:
         )
         for key in secret_keys()
     )
-
-
-def link_lifetime(purpose: str) -> timedelta:
-    key = "REGISTRATION_LINK_LIFETIME" if purpose == "registration" else "RESET_LINK_LIFETIME"
-    return current_app.config[key]
-
-
-def _link_serializer(purpose: str) -> URLSafeTimedSerializer:
-    return serializer(LINK_SALTS[purpose])
 
 
 def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification, str]:
@@ -79,7 +64,7 @@ def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification,
         lifetime = current_app.config["SMS_CODE_LIFETIME"]
     else:
         secret = secrets.token_urlsafe(16)
-        lifetime = link_lifetime(purpose)
+        lifetime = signing.lifetime(purpose)
     verification = Verification(
         customer_id=customer.id,
         purpose=purpose,
@@ -91,7 +76,7 @@ def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification,
     db.session.add(verification)
     db.session.flush()
     if channel == "email":
-        token = _link_serializer(purpose).dumps({"v": verification.id, "s": secret})
+        token = signing.dumps(purpose, {Key.VERIFICATION: verification.id, Key.NONCE: secret})
         return verification, token
     return verification, secret
 
@@ -131,16 +116,13 @@ def tries_left(verification: Verification) -> int:
 
 
 def check_link(token: str, purpose: str) -> tuple[Outcome, Verification | None]:
-    """Opens an e-mail link. A good one marks the verification verified."""
-    serializer = _link_serializer(purpose)
-    try:
-        payload = serializer.loads(token, max_age=link_lifetime(purpose).total_seconds())
-    except SignatureExpired as expired:
-        return Outcome.EXPIRED, _verification_from(serializer, expired.payload)
-    except BadSignature:
-        return Outcome.INVALID, None
-    verification = _verification_from_payload(payload, purpose)
-    if verification is None or not _secret_matches(verification, str(payload.get("s"))):
+    """Opens an e-mail link. A good one marks the verification verified; an expired one
+    still tells which verification it was, so a new link can be offered."""
+    outcome, payload = signing.loads(purpose, token)
+    verification = _verification_from(payload, purpose)
+    if outcome is not Outcome.OK or payload is None:
+        return outcome, verification
+    if verification is None or not _secret_matches(verification, str(payload[Key.NONCE])):
         return Outcome.INVALID, None
     # Opening the link proves the address, the way a right code proves the phone.
     outcome = _state(verification, utcnow(), reopening=True)
@@ -149,19 +131,11 @@ def check_link(token: str, purpose: str) -> tuple[Outcome, Verification | None]:
     return outcome, verification
 
 
-def _verification_from(serializer: URLSafeTimedSerializer, raw_payload) -> Verification | None:
-    try:
-        payload = serializer.load_payload(raw_payload)
-    except BadSignature:
+def _verification_from(payload: dict | None, purpose: str) -> Verification | None:
+    if payload is None or not isinstance(payload[Key.VERIFICATION], int):
         return None
-    return _verification_from_payload(payload, None)
-
-
-def _verification_from_payload(payload, purpose: str | None) -> Verification | None:
-    if not isinstance(payload, dict) or not isinstance(payload.get("v"), int):
-        return None
-    verification = db.session.get(Verification, payload["v"])
-    if verification is None or (purpose and verification.purpose != purpose):
+    verification = db.session.get(Verification, payload[Key.VERIFICATION])
+    if verification is None or verification.purpose != purpose:
         return None
     return verification
 
@@ -174,15 +148,18 @@ def _mark_verified(verification: Verification) -> Outcome:
 def use_up(verification_id: int) -> bool:
     """Spends a verified verification when the password is set. Atomic: of two tabs
     finishing at once, only one gets True."""
-    result = db.session.execute(
-        update(Verification)
-        .where(
-            Verification.id == verification_id,
-            Verification.verified_at.is_not(None),
-            Verification.used_at.is_(None),
-            Verification.superseded_at.is_(None),
-        )
-        .values(used_at=utcnow())
+    result = cast(
+        CursorResult,
+        db.session.execute(
+            update(Verification)
+            .where(
+                Verification.id == verification_id,
+                Verification.verified_at.is_not(None),
+                Verification.used_at.is_(None),
+                Verification.superseded_at.is_(None),
+            )
+            .values(used_at=utcnow())
+        ),
     )
     return result.rowcount == 1
 

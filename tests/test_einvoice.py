@@ -45,7 +45,7 @@ def einvoice_state(app, number="200005") -> dict:
 
 
 def activate(visitor, source="banner", email="ewa.kaminska@example.com", accept=True):
-    data = {"email": email, "source": source}
+    data = {"email": email, "zrodlo": source}
     if accept:
         data["accept_terms"] = "y"
     return visitor.post("/e-faktura/aktywuj", data)

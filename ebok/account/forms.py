@@ -1,13 +1,69 @@
+import re
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import Field, PasswordField, StringField
+from wtforms.validators import StopValidation, ValidationError
+
+from ebok import accounts
+from ebok.account.service import normalize_login_name
+from ebok.contact import LOGIN_NAME
+from ebok.forms import (
+    Given,
+    NewPasswordFormMixin,
+    add_errors,
+    new_password_field,
+    password_repeat_field,
+)
+from ebok.passwords import verify_password
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"))
-    password = PasswordField(_l("New password"))
-    password_repeat = PasswordField(_l("Repeat the new password"))
+class ChangePasswordForm(NewPasswordFormMixin, FlaskForm):
+    """For the logged-in customer (current_user): the current password, then a new one."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[Given(_l("Enter your current password."), strip=False)]
+    )
+    password = new_password_field(_l("New password"))
+    password_repeat = password_repeat_field(_l("Repeat the new password"))
+
+    def validate_current_password(self, field: Field) -> None:
+        if not verify_password(current_user.password_hash, field.data):
+            raise StopValidation(_("The current password is incorrect."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        checked = not self.current_password.errors and not self.password.errors
+        if checked and self.password.data == self.current_password.data:
+            add_errors(self.password, _("The new password must be different from the current one."))
+            return False
+        return valid
 
 
 class LoginNameForm(FlaskForm):
+    """Empty removes the login name."""
+
     login_name = StringField(_l("Your login"))
+
+    def validate_login_name(self, field: Field) -> None:
+        login_name = normalize_login_name(field.data)
+        if not login_name:
+            return
+        if not LOGIN_NAME.fullmatch(login_name):
+            raise ValidationError(
+                _(
+                    "A login has from 3 to 40 characters: letters without Polish characters, "
+                    "digits, dots, dashes and underscores."
+                )
+            )
+        if not re.search(r"[a-z]", login_name):
+            raise ValidationError(
+                _(
+                    "A login must contain at least one letter, so that it is not mistaken "
+                    "for a customer number."
+                )
+            )
+        if accounts.by_login_name(login_name, other_than=current_user):
+            raise ValidationError(_("This login is already taken. Choose a different one."))

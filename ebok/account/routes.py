@@ -4,13 +4,12 @@ from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok.account import settings
+from ebok.account import service
 from ebok.account.forms import ChangePasswordForm, LoginNameForm
-from ebok.htmx import redirect_to, render_panel
+from ebok.auth.service import start_session
+from ebok.htmx import SIGNED_IN_PAGE, redirect_to, render_form
 
 bp = Blueprint("account", __name__)
-
-SIGNED_IN_PAGE = "layouts/signed_in_page.html"
 
 
 @bp.get("/strona-glowna")
@@ -30,59 +29,32 @@ def my_account():
 @bp.route("/moje-konto/haslo", methods=["GET", "POST"])
 @login_required
 def change_password():
+    account = current_user._get_current_object()
     form = ChangePasswordForm()
-    status = 200
+    form.customer_number = account.customer.number
     if form.validate_on_submit():
-        problems = settings.change_password(
-            current_user._get_current_object(),
-            form.current_password.data,
-            form.password.data,
-            form.password_repeat.data,
+        service.change_password(account, form.password.data or "")
+        start_session(account)  # this session goes on, with a fresh cookie
+        flash(
+            _("Your password has been changed. You have been logged out on every other device."),
+            "status",
         )
-        if not problems:
-            flash(
-                _(
-                    "Your password has been changed. You have been logged out on every other "
-                    "device."
-                ),
-                "status",
-            )
-            return redirect_to(url_for("account.my_account"), leave_panel=True)
-        for field_name, field_problems in problems.items():
-            getattr(form, field_name).errors.extend(field_problems)
-        status = 422
-    return render_panel(
-        "account/_change_password.html",
-        title=_("Change password"),
-        form=form,
-        status=status,
-        page=SIGNED_IN_PAGE,
+        return redirect_to(url_for("account.my_account"), leave_panel=True)
+    return render_form(
+        "account/_change_password.html", form, title=_("Change password"), page=SIGNED_IN_PAGE
     )
 
 
 @bp.route("/moje-konto/login", methods=["GET", "POST"])
 @login_required
 def login_name():
-    form = LoginNameForm()
-    status = 200
-    if not form.is_submitted():
-        form.login_name.data = current_user.login_name
+    form = LoginNameForm(login_name=current_user.login_name)
     if form.validate_on_submit():
-        problem = settings.set_login_name(current_user._get_current_object(), form.login_name.data)
-        if problem is None:
-            flash(
-                _("Your login has been saved.")
-                if current_user.login_name
-                else _("Your login has been removed."),
-                "status",
-            )
-            return redirect_to(url_for("account.my_account"), leave_panel=True)
-        form.login_name.errors.append(problem)
-        status = 422
-    return render_panel(
-        "account/_login_name.html",
-        title=_("Your login"),
-        form=form,
-        status=status,
-        page=SIGNED_IN_PAGE,
-    )
+        service.set_login_name(current_user._get_current_object(), form.login_name.data)
+        saved = current_user.login_name
+        flash(
+            _("Your login has been saved.") if saved else _("Your login has been removed."),
+            "status",
+        )
+        return redirect_to(url_for("account.my_account"), leave_panel=True)
+    return render_form("account/_login_name.html", form, title=_("Your login"), page=SIGNED_IN_PAGE)

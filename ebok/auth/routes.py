@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from ebok import throttle
 from ebok.auth.forms import LoginForm
-from ebok.auth.sessions import authenticate, end_session, login_key, start_session
-from ebok.htmx import redirect_to, render_panel
+from ebok.auth.service import authenticate, end_session, login_key, start_session
+from ebok.htmx import redirect_to, render_form, render_panel
 from ebok.logs import fingerprint
 from ebok.throttle import Throttled
 
@@ -30,8 +30,10 @@ def login():
             "auth/_login.html", title=_l("Log in to Strefa Klienta"), empty_form=LoginForm
         )
     form = LoginForm()
+    status = None
     if form.validate_on_submit():
-        account_key = login_key(form.login.data)
+        typed_login, password = form.login.data or "", form.password.data or ""
+        account_key = login_key(typed_login)
         try:
             throttle.check("RATELIMIT_LOGIN")
             throttle.check("RATELIMIT_LOGIN_PER_ACCOUNT", account_key)
@@ -46,22 +48,14 @@ def login():
             )
             status = 429
         else:
-            account = authenticate(form.login.data, form.password.data)
+            account = authenticate(typed_login, password)
             if account is not None:
                 start_session(account)
                 return redirect_to(url_for("account.home"), leave_panel=True)
             log.info("login failed login=%s", fingerprint(account_key))
             _count_failure(account_key)
             form.form_errors.append(_("The customer number, login or password is incorrect."))
-            status = 422
-    else:
-        status = 422
-    return render_panel(
-        "auth/_login.html",
-        title=_("Log in to Strefa Klienta"),
-        form=form,
-        status=status,
-    )
+    return render_form("auth/_login.html", form, title=_("Log in to Strefa Klienta"), status=status)
 
 
 def _count_failure(account_key: str) -> None:

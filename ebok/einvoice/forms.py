@@ -1,16 +1,33 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField
+from wtforms import BooleanField, EmailField, Field, HiddenField
+from wtforms.validators import ValidationError
+
+from ebok.forms import EmailAddress, Given
 
 
 class ActivationForm(FlaskForm):
-    email = EmailField(_l("E-mail address for invoice notices"))
+    email = EmailField(
+        _l("E-mail address for invoice notices"),
+        validators=[
+            Given(_l("Enter the e-mail address we should send invoice notices to.")),
+            EmailAddress(),
+        ],
+    )
     accept_terms = BooleanField(_l("I accept the e-Faktura terms and conditions"))
-    source = HiddenField()
+    # Where the customer opened the window: the page to go back to, and the consent record.
+    source = HiddenField(name="zrodlo")
+
+    def validate_accept_terms(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("To activate e-Faktura, accept its terms and conditions."))
 
 
 class AddressForm(FlaskForm):
-    email = EmailField(_l("New e-mail address for invoice notices"))
+    email = EmailField(
+        _l("New e-mail address for invoice notices"),
+        validators=[Given(_l("Enter the new e-mail address.")), EmailAddress()],
+    )
 
 
 class WithdrawForm(FlaskForm):

@@ -8,22 +8,22 @@ stops working once anything changes.
 
 import enum
 import logging
+from typing import Any, cast
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
-from ebok import messages
+from ebok import messages, signing
 from ebok.contact import mask_email, normalize_email
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent, utcnow
-from ebok.signing import external_url, serializer
+from ebok.signing import Key, Outcome, external_url
 
 # Which terms the customer accepted; change it whenever the terms' text changes.
 TERMS_VERSION = "2026-11"
 SOURCES = ("banner", "account")
-LINK_SALT = "ebok.einvoice-address"
+LINK_PURPOSE = "einvoice_address"
 
 log = logging.getLogger("ebok.einvoice")
 
@@ -34,12 +34,7 @@ class Result(enum.Enum):
     CONFIRMATION_SENT = "confirmation_sent"
     ADDRESS_CHANGED = "address_changed"
     SAME_ADDRESS = "same_address"
-    WITHDRAWN = "withdrawn"
-    NOT_ACTIVE = "not_active"
-    # Outcomes of a confirmation link:
-    LINK_EXPIRED = "link_expired"
-    LINK_INVALID = "link_invalid"
-    LINK_USED = "link_used"
+    CHANGED_MEANWHILE = "changed_meanwhile"  # another request changed the service first
 
 
 def verified_address(account: Account) -> str | None:
@@ -57,8 +52,7 @@ def request_activation(account: Account, address: str, source: str) -> Result:
 
 
 def request_address_change(account: Account, address: str) -> Result:
-    if not account.einvoice_active:
-        return Result.NOT_ACTIVE
+    """For an account with e-Faktura active (the view checks)."""
     if address == account.einvoice_address:
         return Result.SAME_ADDRESS
     if address == verified_address(account):
@@ -67,85 +61,81 @@ def request_address_change(account: Account, address: str) -> Result:
     return Result.CONFIRMATION_SENT
 
 
-def withdraw(account: Account) -> Result:
+def withdraw(account: Account) -> bool:
+    """Switches e-Faktura off; False when it was off already (a second tab, say)."""
     address = account.einvoice_address
-    changed = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.einvoice_since.is_not(None))
-        .values(einvoice_since=None, einvoice_version=Account.einvoice_version + 1)
-    ).rowcount
-    if changed != 1:
-        db.session.rollback()
-        return Result.NOT_ACTIVE
-    _record(account, "withdrawn", address, None, "account")
-    messages.send_email(
+    if address is None or not _update_if(
+        account, Account.einvoice_since.is_not(None), einvoice_since=None
+    ):
+        return False
+    _record_and_tell(
+        account,
+        "withdrawn",
         address,
+        None,
+        "account",
         _("e-Faktura has been switched off"),
         "einvoice_withdrawn",
-        customer=account.customer,
     )
-    db.session.commit()
     log.info("einvoice withdrawn account=%s", account.id)
-    return Result.WITHDRAWN
+    return True
 
 
-def peek_link(token: str) -> tuple[Result, str | None]:
+def peek_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """What a confirmation link would do, without doing it: the page before the button."""
-    problem, account, payload = _open_link(token)
-    if problem:
-        return problem, payload.get("e")
-    return (Result.ADDRESS_CHANGED if account.einvoice_active else Result.ACTIVATED), payload["e"]
+    outcome, account, payload = _open_link(token)
+    address = payload[Key.ADDRESS] if payload else None
+    if account is None or outcome is not Outcome.OK:
+        return outcome, None, address
+    return (
+        outcome,
+        (Result.ADDRESS_CHANGED if account.einvoice_active else Result.ACTIVATED),
+        address,
+    )
 
 
-def confirm_link(token: str) -> tuple[Result, str | None]:
+def confirm_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """Applies the change a confirmation link stands for, once."""
-    problem, account, payload = _open_link(token)
-    if problem:
-        return problem, payload.get("e")
-    if account.einvoice_active:
-        return _change_address(account, payload["e"], payload["v"]), payload["e"]
-    return _activate(account, payload["e"], payload.get("s", "account")), payload["e"]
+    outcome, account, payload = _open_link(token)
+    if account is None or payload is None or outcome is not Outcome.OK:
+        return outcome, None, payload[Key.ADDRESS] if payload else None
+    address = payload[Key.ADDRESS]
+    if not account.einvoice_active:
+        return outcome, _activate(account, address, payload[Key.SOURCE]), address
+    if _change_address(account, address, payload[Key.VERSION]) is Result.CHANGED_MEANWHILE:
+        return Outcome.USED, None, address
+    return outcome, Result.ADDRESS_CHANGED, address
 
 
-def _open_link(token: str) -> tuple[Result | None, Account | None, dict]:
-    try:
-        payload = _serializer().loads(
-            token, max_age=current_app.config["EINVOICE_LINK_LIFETIME"].total_seconds()
-        )
-    except SignatureExpired:
-        return Result.LINK_EXPIRED, None, {}
-    except BadSignature:
-        return Result.LINK_INVALID, None, {}
-    account = db.session.get(Account, payload.get("a")) if isinstance(payload, dict) else None
+def _open_link(token: str) -> tuple[Outcome, Account | None, dict[str, Any] | None]:
+    outcome, payload = signing.loads(LINK_PURPOSE, token)
+    if outcome is not Outcome.OK or payload is None:
+        return (Outcome.INVALID if outcome is Outcome.OK else outcome), None, None
+    account = db.session.get(Account, payload[Key.ACCOUNT])
     if account is None:
-        return Result.LINK_INVALID, None, {}
-    if account.einvoice_version != payload.get("v"):
-        return Result.LINK_USED, account, payload
-    return None, account, payload
+        return Outcome.INVALID, None, None
+    if account.einvoice_version != payload[Key.VERSION]:
+        return Outcome.USED, account, payload
+    return Outcome.OK, account, payload
 
 
 def _activate(account: Account, address: str, source: str) -> Result:
-    changed = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.einvoice_since.is_(None))
-        .values(
-            einvoice_since=utcnow(),
-            einvoice_address=address,
-            einvoice_version=Account.einvoice_version + 1,
-        )
-    ).rowcount
-    if changed != 1:
-        db.session.rollback()
+    if not _update_if(
+        account,
+        Account.einvoice_since.is_(None),
+        einvoice_since=utcnow(),
+        einvoice_address=address,
+    ):
         return Result.ALREADY_ACTIVE
-    _record(account, "activated", address, TERMS_VERSION, source)
-    messages.send_email(
+    _record_and_tell(
+        account,
+        "activated",
         address,
+        TERMS_VERSION,
+        source,
         _("e-Faktura is active"),
         "einvoice_activated",
-        customer=account.customer,
-        address=address,
     )
-    db.session.commit()
     log.info(
         "einvoice activated account=%s source=%s to=%s", account.id, source, mask_email(address)
     )
@@ -153,34 +143,73 @@ def _activate(account: Account, address: str, source: str) -> Result:
 
 
 def _change_address(account: Account, address: str, version: int) -> Result:
-    changed = db.session.execute(
-        update(Account)
-        .where(
-            Account.id == account.id,
-            Account.einvoice_version == version,
-            Account.einvoice_since.is_not(None),
-        )
-        .values(einvoice_address=address, einvoice_version=Account.einvoice_version + 1)
-    ).rowcount
-    if changed != 1:
-        db.session.rollback()
-        return Result.LINK_USED
-    _record(account, "address_changed", address, TERMS_VERSION, "account")
-    messages.send_email(
+    if not _update_if(
+        account,
+        Account.einvoice_version == version,
+        Account.einvoice_since.is_not(None),
+        einvoice_address=address,
+    ):
+        return Result.CHANGED_MEANWHILE
+    _record_and_tell(
+        account,
+        "address_changed",
         address,
+        TERMS_VERSION,
+        "account",
         _("The address for e-Faktura has been changed"),
         "einvoice_address_changed",
-        customer=account.customer,
-        address=address,
     )
-    db.session.commit()
     log.info("einvoice address changed account=%s to=%s", account.id, mask_email(address))
     return Result.ADDRESS_CHANGED
 
 
+def _update_if(account: Account, *conditions: Any, **values: Any) -> bool:
+    """One conditional UPDATE that also moves the e-Faktura version on: of two requests
+    racing, only one changes the service. The other's transaction is rolled back, which
+    makes the session read the account afresh, and it gets False."""
+    statement = (
+        update(Account)
+        .where(Account.id == account.id, *conditions)
+        .values(einvoice_version=Account.einvoice_version + 1, **values)
+    )
+    if cast(CursorResult, db.session.execute(statement)).rowcount == 1:
+        return True
+    db.session.rollback()
+    return False
+
+
+def _record_and_tell(
+    account: Account,
+    event: str,
+    address: str,
+    terms_version: str | None,
+    source: str,
+    subject: str,
+    template: str,
+) -> None:
+    """The consent record and the e-mail about the change, committed with it."""
+    db.session.add(
+        EInvoiceConsent(
+            account_id=account.id,
+            event=event,
+            address=address,
+            terms_version=terms_version,
+            source=source,
+        )
+    )
+    messages.send_email(address, subject, template, customer=account.customer, address=address)
+    db.session.commit()
+
+
 def _send_confirmation_link(account: Account, address: str, source: str) -> None:
-    token = _serializer().dumps(
-        {"a": account.id, "e": address, "v": account.einvoice_version, "s": source}
+    token = signing.dumps(
+        LINK_PURPOSE,
+        {
+            Key.ACCOUNT: account.id,
+            Key.ADDRESS: address,
+            Key.VERSION: account.einvoice_version,
+            Key.SOURCE: source,
+        },
     )
     link = external_url(url_for("einvoice.confirm", token=token))
     messages.send_email(
@@ -192,21 +221,3 @@ def _send_confirmation_link(account: Account, address: str, source: str) -> None
     )
     db.session.commit()
     log.info("einvoice confirmation link sent account=%s to=%s", account.id, mask_email(address))
-
-
-def _record(
-    account: Account, event: str, address: str | None, terms_version: str | None, source: str
-) -> None:
-    db.session.add(
-        EInvoiceConsent(
-            account_id=account.id,
-            event=event,
-            address=address,
-            terms_version=terms_version,
-            source=source,
-        )
-    )
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return serializer(LINK_SALT)

@@ -1,8 +1,9 @@
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Response
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from ebok.models import Customer, Verification
@@ -13,21 +14,32 @@ WHERE_TO_FIND_THE_NUMBER = _l(
 )
 
 
+class Completion(enum.Enum):
+    """What the last step's logic did with the new password."""
+
+    DONE = "done"
+    REFUSED = "refused"  # the flow's refusal applies now (finished in another tab, say)
+
+
 @dataclass(frozen=True)
 class Flow:
+    """What makes the wizard one flow: its names, texts and ending. The views take it as
+    a parameter (`as_view(name, flow=...)`)."""
+
     name: str  # the blueprint's name: "registration" or "password_reset"
-    purpose: str  # the Verification purpose and message prefix: "registration" or "reset"
-    url_prefix: str
+    purpose: str  # the Verification and signed-link purpose, and message prefix
+    number_form: type[FlaskForm]  # the first step's form: customer number (or login)
+    accepts_login_name: bool
     title: str  # lazy strings from here on
-    number_label: str
-    number_hint: str
     intro: str | None
     channel_question: str
     code_sent: str
     link_sent: str
     password_heading: str
-    accepts_login_name: bool
     # Why this customer cannot use the flow (already registered, no account yet), or None.
     refusal: Callable[[Customer], Markup | str | None]
-    # Sets the password and answers the last step's post.
-    complete: Callable[[Customer, Verification, str], Response]
+    # Sets the password; commits.
+    complete: Callable[[Customer, Verification, str], Completion]
+    done_message: str
+    done_endpoint: str
+    signs_in: bool  # whether the customer ends the flow logged in

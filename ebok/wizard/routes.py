@@ -1,274 +1,317 @@
-"""The wizard's views, made once for each flow by make_blueprint()."""
+"""The wizard's steps as views. Each is a MethodView made for a flow with
+`as_view(step, flow=...)`; add_steps() registers them all on a feature's blueprint."""
 
 from flask import Blueprint, flash, request, url_for
+from flask.typing import ResponseReturnValue
+from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from ebok import verification
+from ebok.auth.service import start_session
 from ebok.extensions import db
-from ebok.htmx import redirect_to, render_panel
+from ebok.forms import Problem
+from ebok.htmx import redirect_to, render_form, render_panel
 from ebok.models import Customer, Verification
-from ebok.passwords import new_password_problems
+from ebok.signing import Outcome
 from ebok.throttle import Throttled
-from ebok.verification import Outcome
-from ebok.wizard import state, steps
-from ebok.wizard.flow import Flow
-from ebok.wizard.forms import CHANNEL_LABELS, ChannelForm, CodeForm, NumberForm, PasswordForm
-from ebok.wizard.steps import StepError
+from ebok.wizard import service, state
+from ebok.wizard.flow import Completion, Flow
+from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
 
 
-def make_blueprint(flow: Flow) -> Blueprint:
-    bp = Blueprint(flow.name, __name__, url_prefix=flow.url_prefix)
-    endpoint = f"{bp.name}.%s"
+class Step(MethodView):
+    """What every step shares: its flow, the wizard's state, and rendering."""
 
-    def step_url(step: str, **values) -> str:
-        return url_for(endpoint % step, **values)
+    init_every_request = False
+    template: str
 
-    def render(step: str, title: str, form=None, status: int = 200, **context):
-        return render_panel(
-            f"wizard/_{step}.html",
-            title=title,
-            form=form,
-            status=status,
-            flow=flow,
-            step_url=step_url,
-            **context,
-        )
+    def __init__(self, flow: Flow):
+        self.flow = flow
 
-    def throttled_status(form, throttled: Throttled) -> int:
-        form.form_errors.append(
-            _("You have tried too many times. %(wait)s", wait=throttled.wait_message())
-        )
-        return 429
+    def dispatch_request(self, **kwargs) -> ResponseReturnValue:
+        if request.method == "POST" and request.form.get("action") == "cancel":
+            state.clear()
+            return redirect_to(url_for("auth.login"))
+        return super().dispatch_request(**kwargs)
 
-    def cancel():
-        state.clear()
-        return redirect_to(url_for("auth.login"))
+    def step_url(self, step: str, **values) -> str:
+        return url_for(f"{self.flow.name}.{step}", **values)
 
-    def wants(action: str) -> bool:
-        return request.method == "POST" and request.form.get("action") == action
+    def go(self, step: str):
+        return redirect_to(self.step_url(step))
 
-    def current_customer(wizard: dict) -> Customer | None:
-        customer = db.session.get(Customer, wizard.get("customer_id") or 0)
-        refusal = flow.refusal(customer) if customer is not None else None
-        if refusal:  # finished in another tab or window, for example
+    def render(self, form: FlaskForm | None = None, status: int | None = None, **context):
+        context.update(title=self.flow.title, flow=self.flow, step_url=self.step_url)
+        fragment = f"wizard/_{self.template}.html"
+        if form is None:
+            return render_panel(fragment, status=status or 200, **context)
+        return render_form(fragment, form, status=status, **context)
+
+    def refuse(self, form: FlaskForm, problem: Problem | Throttled, **context):
+        """The form again with what went wrong: 422 for a problem, 429 when throttled."""
+        if isinstance(problem, Problem):
+            problem.put_on(form)
+            return self.render(form, **context)
+        wait = problem.wait_message()
+        form.form_errors.append(_("You have tried too many times. %(wait)s", wait=wait))
+        return self.render(form, 429, **context)
+
+    def wizard(self) -> dict:
+        return state.load(self.flow.name)
+
+    def customer(self) -> Customer | None:
+        """The customer the wizard is for, unless the flow refuses them now (finished in
+        another tab or window, for example)."""
+        customer = db.session.get(Customer, self.wizard().get("customer_id") or 0)
+        refusal = self.flow.refusal(customer) if customer is not None else None
+        if refusal:
             state.clear()
             flash(refusal, "status")
             return None
         return customer
 
-    def furthest_step(wizard: dict) -> str:
+    def sent(self, channel: str) -> Verification | None:
+        """The code or link the wizard sent by this channel."""
+        wizard = self.wizard()
+        if wizard.get("channel") != channel or not wizard.get("verification_id"):
+            return None
+        return db.session.get(Verification, wizard["verification_id"])
+
+    def back_to_reachable(self):
+        """To the furthest step the customer may be on."""
+        wizard = self.wizard()
         if wizard.get("verified_id"):
-            return "password"
+            return self.go("password")
         if wizard.get("verification_id"):
-            return "code" if wizard.get("channel") == "sms" else "check_inbox"
-        if wizard.get("customer_id"):
-            return "channel"
-        return "number"
+            return self.go(_step_after_sending(wizard.get("channel")))
+        return self.go("channel" if wizard.get("customer_id") else "number")
 
-    def go_back_to_reachable(wizard: dict):
-        return redirect_to(step_url(furthest_step(wizard)))
 
-    @bp.before_request
-    def logged_in_customers_do_not_register():
-        if current_user.is_authenticated:
-            return redirect_to(url_for("account.home"), leave_panel=True)
-        return None
+def _step_after_sending(channel: str | None) -> str:
+    return "code" if channel == "sms" else "check_inbox"
 
-    @bp.route("/", methods=["GET", "POST"])
-    def number():
-        if wants("cancel"):
-            return cancel()
-        wizard = state.load(flow.name)
-        form = NumberForm()
-        form.number.label.text = flow.number_label
-        status = 200
-        if request.method == "GET" and wizard.get("number"):
-            form.number.data = wizard["number"]
-        if form.validate_on_submit():
-            try:
-                customer = steps.find_customer(flow, form.number.data)
-            except StepError as problem:
-                form.number.errors.append(problem.message)
-                status = 422
-            except Throttled as throttled:
-                status = throttled_status(form, throttled)
-            else:
-                state.replace(flow.name, customer_id=customer.id, number=form.number.data.strip())
-                return redirect_to(step_url("channel"))
-        return render("number", flow.title, form, status)
 
-    @bp.route("/sposob", methods=["GET", "POST"])
-    def channel():
-        if wants("cancel"):
-            return cancel()
-        wizard = state.load(flow.name)
-        customer = current_customer(wizard)
-        if customer is None:
-            return redirect_to(step_url("number"))
-        available = steps.available_channels(customer)
-        form = ChannelForm()
-        form.channel.choices = [(name, CHANNEL_LABELS[name]) for name in available]
-        if request.method == "GET":
-            form.channel.data = wizard.get("channel") or (
-                available[0] if len(available) == 1 else None
-            )
-        status = 200
-        if form.validate_on_submit():
-            try:
-                steps.check_contact(customer, form.channel.data, form.phone.data, form.email.data)
-                record = steps.send_secret(
-                    flow, customer, form.channel.data, endpoint % "open_link"
-                )
-            except StepError as problem:
-                getattr(form, problem.field).errors.append(problem.message)
-                status = 422
-            except Throttled as throttled:
-                db.session.rollback()
-                status = throttled_status(form, throttled)
-            else:
-                state.save(
-                    flow.name,
-                    channel=form.channel.data,
-                    verification_id=record.id,
-                    verified_id=None,
-                )
-                flash(steps.sent_message(customer, form.channel.data), "status")
-                return redirect_to(
-                    step_url("code" if form.channel.data == "sms" else "check_inbox")
-                )
-        return render("channel", flow.title, form, status, customer=customer, available=available)
+class Number(Step):
+    template = "number"
 
-    @bp.route("/kod", methods=["GET", "POST"])
-    def code():
-        if wants("cancel"):
-            return cancel()
-        wizard = state.load(flow.name)
-        customer = current_customer(wizard)
-        record = _verification(wizard, "sms")
-        if customer is None or record is None:
-            return go_back_to_reachable(wizard)
-        form = CodeForm()
-        status = 200
-        if form.validate_on_submit():
-            try:
-                steps.check_code(record, form.code.data)
-            except StepError as problem:
-                form.code.errors.append(problem.message)
-                status = 422
-            except Throttled as throttled:
-                status = throttled_status(form, throttled)
-            else:
-                state.save(flow.name, verified_id=record.id)
-                return redirect_to(step_url("password"))
-        return render("code", flow.title, form, status, customer=customer)
+    def get(self):
+        return self.render(self.flow.number_form(number=self.wizard().get("number")))
 
-    @bp.get("/sprawdz-poczte")
-    def check_inbox():
-        wizard = state.load(flow.name)
-        customer = current_customer(wizard)
-        if customer is None or _verification(wizard, "email") is None:
-            return go_back_to_reachable(wizard)
-        return render("check_inbox", flow.title, customer=customer)
-
-    @bp.post("/wyslij-ponownie")
-    def resend():
-        """A new code or link to the same channel, replacing the earlier one."""
-        wizard = state.load(flow.name)
-        customer = current_customer(wizard)
-        channel = wizard.get("channel")
-        if customer is None or channel not in steps.available_channels(customer):
-            return go_back_to_reachable(wizard)
-        next_step = "code" if channel == "sms" else "check_inbox"
+    def post(self):
+        form = self.flow.number_form()
+        if not form.validate_on_submit():
+            return self.render(form)
         try:
-            record = steps.send_secret(flow, customer, channel, endpoint % "open_link")
+            customer = service.find_customer(self.flow, form.number.data)
+        except (Problem, Throttled) as problem:
+            return self.refuse(form, problem)
+        state.replace(self.flow.name, customer_id=customer.id, number=form.number.data.strip())
+        return self.go("channel")
+
+
+class Channel(Step):
+    template = "channel"
+
+    def get(self):
+        customer = self.customer()
+        if customer is None:
+            return self.go("number")
+        form = self.form(customer)
+        chosen = self.wizard().get("channel")
+        offered = form.offered
+        form.channel.data = chosen or (offered[0] if len(offered) == 1 else None)
+        return self.render(form, **self.about(customer))
+
+    def post(self):
+        customer = self.customer()
+        if customer is None:
+            return self.go("number")
+        form = self.form(customer)
+        if not form.validate_on_submit():
+            return self.render(form, **self.about(customer))
+        channel = form.channel.data
+        try:
+            service.check_contact(customer, channel, form.typed_datum())
+            record = service.send_secret(self.flow, customer, channel)
+        except (Problem, Throttled) as problem:
+            db.session.rollback()
+            return self.refuse(form, problem, **self.about(customer))
+        state.save(self.flow.name, channel=channel, verification_id=record.id, verified_id=None)
+        flash(service.sent_message(customer, channel), "status")
+        return self.go(_step_after_sending(channel))
+
+    @staticmethod
+    def form(customer: Customer) -> ChannelForm:
+        form = ChannelForm()
+        form.offer(service.available_channels(customer))
+        return form
+
+    @staticmethod
+    def about(customer: Customer) -> dict:
+        return {"customer": customer, "available": service.available_channels(customer)}
+
+
+class Code(Step):
+    template = "code"
+
+    def get(self):
+        customer = self.customer()
+        if customer is None or self.sent("sms") is None:
+            return self.back_to_reachable()
+        return self.render(CodeForm(), customer=customer)
+
+    def post(self):
+        customer, record = self.customer(), self.sent("sms")
+        if customer is None or record is None:
+            return self.back_to_reachable()
+        form = CodeForm()
+        if not form.validate_on_submit():
+            return self.render(form, customer=customer)
+        try:
+            service.check_code(record, form.code.data or "")
+        except (Problem, Throttled) as problem:
+            return self.refuse(form, problem, customer=customer)
+        state.save(self.flow.name, verified_id=record.id)
+        return self.go("password")
+
+
+class CheckInbox(Step):
+    template = "check_inbox"
+
+    def get(self):
+        customer = self.customer()
+        if customer is None or self.sent("email") is None:
+            return self.back_to_reachable()
+        return self.render(customer=customer)
+
+
+class Resend(Step):
+    """A new code or link to the same channel, replacing the earlier one."""
+
+    def post(self):
+        customer, channel = self.customer(), self.wizard().get("channel")
+        if customer is None or channel not in service.available_channels(customer):
+            return self.back_to_reachable()
+        try:
+            record = service.send_secret(self.flow, customer, channel)
         except Throttled as throttled:
             db.session.rollback()
-            flash(
-                _("A new code or link cannot be sent yet. %(wait)s", wait=throttled.wait_message()),
-                "status",
-            )
-            if wizard.get("verification_id"):
-                return redirect_to(step_url(next_step))
-            return redirect_to(step_url("channel"))
-        state.save(flow.name, verification_id=record.id, verified_id=None)
+            wait = throttled.wait_message()
+            flash(_("A new code or link cannot be sent yet. %(wait)s", wait=wait), "status")
+            sent_before = self.wizard().get("verification_id")
+            return self.go(_step_after_sending(channel) if sent_before else "channel")
+        state.save(self.flow.name, verification_id=record.id, verified_id=None)
         flash(
             _("We have sent a new code.") if channel == "sms" else _("We have sent a new link."),
             "status",
         )
-        return redirect_to(step_url(next_step))
+        return self.go(_step_after_sending(channel))
 
-    @bp.get("/link/<token>")
-    def open_link(token: str):
-        outcome, record = verification.check_link(token, flow.purpose)
+
+class OpenLink(Step):
+    """The link from the e-mail: it proves the address and leads to the password step."""
+
+    template = "link_problem"
+
+    def get(self, token: str):
+        outcome, record = verification.check_link(token, self.flow.purpose)
         db.session.commit()
-        if outcome is Outcome.OK:
+        if outcome is Outcome.OK and record is not None:
             state.replace(
-                flow.name,
+                self.flow.name,
                 customer_id=record.customer_id,
                 channel="email",
                 verification_id=record.id,
                 verified_id=record.id,
             )
-            return redirect_to(step_url("password"))
+            return self.go("password")
         can_resend = record is not None and outcome in (Outcome.EXPIRED, Outcome.SUPERSEDED)
-        if can_resend:
+        if record is not None and can_resend:
             # Lets "send a new link" work from here, to the address on file.
-            state.replace(flow.name, customer_id=record.customer_id, channel="email")
+            state.replace(self.flow.name, customer_id=record.customer_id, channel="email")
         else:
             state.clear()
-        return render(
-            "link_problem",
-            flow.title,
-            status=410 if record else 400,
-            outcome=outcome.value,
-            can_resend=can_resend,
+        return self.render(
+            status=410 if record else 400, link_problem=outcome.value, can_resend=can_resend
         )
 
-    @bp.route("/haslo", methods=["GET", "POST"])
-    def password():
-        if wants("cancel"):
-            return cancel()
-        wizard = state.load(flow.name)
-        customer = current_customer(wizard)
-        record = db.session.get(Verification, wizard.get("verified_id") or 0)
-        if (
-            customer is None
-            or not verification.still_usable(record)
-            or record.customer_id != customer.id
-        ):
-            if record is not None:  # it was reachable: say why it is not any more
-                flash(
-                    _(
-                        "Setting the password took too long or it has already been done. "
-                        "Please start again."
-                    ),
-                    "status",
-                )
-                state.save(flow.name, verified_id=None, verification_id=None)
-            return go_back_to_reachable(state.load(flow.name))
+
+class Password(Step):
+    template = "password"
+
+    def get(self):
+        proved = self.proved()
+        if proved is None:
+            return self.back_to_reachable()
+        return self.render(PasswordForm(), customer=proved[0])
+
+    def post(self):
+        proved = self.proved()
+        if proved is None:
+            return self.back_to_reachable()
+        customer, record = proved
         form = PasswordForm()
-        status = 200
-        if form.validate_on_submit():
-            problems = new_password_problems(
-                form.password.data, form.password_repeat.data, customer.number
+        form.customer_number = customer.number
+        if not form.validate_on_submit():
+            return self.render(form, customer=customer)
+        state.clear()
+        if not verification.use_up(record.id):
+            db.session.rollback()
+            flash(_("This code or link has already been used."), "status")
+            return self.go("number")
+        completion = self.flow.complete(customer, record, form.password.data or "")
+        if completion is Completion.REFUSED:
+            flash(self.flow.refusal(customer) or "", "status")
+            return redirect_to(url_for("auth.login"))
+        if self.flow.signs_in and customer.account is not None:
+            start_session(customer.account)
+        flash(self.flow.done_message, "status")
+        return redirect_to(url_for(self.flow.done_endpoint), leave_panel=self.flow.signs_in)
+
+    def proved(self) -> tuple[Customer, Verification] | None:
+        """The customer and the proved code or link the password may still be set with."""
+        record = db.session.get(Verification, self.wizard().get("verified_id") or 0)
+        customer = self.customer()
+        if (
+            customer is not None
+            and record is not None
+            and verification.still_usable(record)
+            and record.customer_id == customer.id
+        ):
+            return customer, record
+        if record is not None:  # it was reachable: say why it is not any more
+            flash(
+                _(
+                    "Setting the password took too long or it has already been done. "
+                    "Please start again."
+                ),
+                "status",
             )
-            for field_name, field_problems in problems.items():
-                getattr(form, field_name).errors.extend(field_problems)
-            if not problems:
-                if not verification.use_up(record.id):
-                    db.session.rollback()
-                    state.clear()
-                    flash(_("This code or link has already been used."), "status")
-                    return redirect_to(step_url("number"))
-                state.clear()
-                return flow.complete(customer, record, form.password.data)
-            status = 422
-        return render("password", flow.title, form, status, customer=customer)
+            state.save(self.flow.name, verified_id=None, verification_id=None)
+        return None
 
-    def _verification(wizard: dict, channel: str) -> Verification | None:
-        if wizard.get("channel") != channel or not wizard.get("verification_id"):
-            return None
-        return db.session.get(Verification, wizard["verification_id"])
 
-    return bp
+STEPS = (
+    ("/", Number, "number"),
+    ("/sposob", Channel, "channel"),
+    ("/kod", Code, "code"),
+    ("/sprawdz-poczte", CheckInbox, "check_inbox"),
+    ("/wyslij-ponownie", Resend, "resend"),
+    ("/link/<token>", OpenLink, "open_link"),
+    ("/haslo", Password, "password"),
+)
+
+
+def add_steps(bp: Blueprint, flow: Flow) -> None:
+    """Registers the wizard's steps for `flow` on the feature's blueprint."""
+    for rule, view, name in STEPS:
+        bp.add_url_rule(rule, view_func=view.as_view(name, flow=flow))
+    bp.before_request(_logged_in_customers_go_home)
+
+
+def _logged_in_customers_go_home():
+    if current_user.is_authenticated:
+        return redirect_to(url_for("account.home"), leave_panel=True)
+    return None

@@ -1,0 +1,58 @@
+"""Accounts as the features find and change them: by what the customer types (a customer
+number or a login name), and a new password, which ends every session and is told on
+every contact channel. Used by auth, registration, password_reset and account."""
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ebok import messages
+from ebok.contact import (
+    could_be_login_name,
+    looks_like_customer_number,
+    normalize_customer_number,
+)
+from ebok.extensions import db
+from ebok.models import Account, Customer, utcnow
+from ebok.passwords import hash_password
+
+
+def by_login_name(login_name: str, *, other_than: Account | None = None) -> Account | None:
+    """Login names are stored lower-case and compared without regard to case; what no
+    account can have is not looked up (PostgreSQL refuses a NUL byte, for one)."""
+    if not could_be_login_name(login_name):
+        return None
+    statement = select(Account).where(
+        func.lower(Account.login_name) == login_name.strip().casefold()
+    )
+    if other_than is not None:
+        statement = statement.where(Account.id != other_than.id)
+    return db.session.scalars(statement).first()
+
+
+def by_login(typed_login: str) -> Account | None:
+    """By customer number (spaces and dashes ignored) or by the login name."""
+    if not looks_like_customer_number(typed_login):
+        return by_login_name(typed_login)
+    number = normalize_customer_number(typed_login)
+    return db.session.scalars(
+        select(Account).join(Customer).where(Customer.number == number)
+    ).first()
+
+
+def replace_password(account: Account, new_password: str) -> None:
+    """Sets a new password, ends every session of the account and tells the customer on
+    every contact channel, so one whose password someone else changed finds out. The
+    caller commits."""
+    account.password_hash = hash_password(new_password)
+    account.password_changed_at = utcnow()
+    account.end_all_sessions()
+    customer = account.customer
+    if customer.email:
+        messages.send_email(
+            customer.email,
+            _("Your Strefa Klienta password has been changed"),
+            "password_changed",
+            customer=customer,
+        )
+    if customer.sms_phone:
+        messages.send_sms(customer.sms_phone, "password_changed", customer=customer)

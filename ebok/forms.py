@@ -1,0 +1,111 @@
+"""What the features' forms share: validators that add no HTML attributes of their own
+(the fields keep their rendered markup), the new-password pair, and the problems the logic
+finds after a form validated, told next to the field they concern."""
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, PasswordField
+from wtforms.validators import EqualTo, StopValidation, ValidationError
+
+from ebok.contact import EMAIL_FORMAT_PROBLEM, normalize_email
+from ebok.passwords import password_problems
+
+
+class Given:
+    """Like InputRequired, without the `required` attribute: the forms are `novalidate`
+    and say what is missing in words."""
+
+    def __init__(self, message: Any, *, strip: bool = True):
+        self.message = message
+        self.strip = strip
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        typed = field.data or ""
+        if not (typed.strip() if self.strip else typed):
+            raise StopValidation(self.message)
+
+
+class EmailAddress:
+    """A well-formed e-mail address (checked by email-validator, as everywhere else)."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if normalize_email(field.data) is None:
+            raise ValidationError(EMAIL_FORMAT_PROBLEM)
+
+
+def email_address(field: Field) -> str:
+    """The address of a field EmailAddress has passed, normalized for comparing."""
+    address = normalize_email(field.data)
+    if address is None:
+        raise ValueError(f"{field.name} has not been validated")
+    return address
+
+
+class PasswordRule:
+    """The operator's password rule: every part the password breaks is told at once."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        problems = password_problems(field.data or "", getattr(form, "customer_number", None))
+        if problems:
+            add_errors(field, *problems)
+            raise StopValidation()
+
+
+class SamePassword(EqualTo):
+    """EqualTo, quiet while the password itself is missing: that has its own message."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if form[self.fieldname].data:
+            super().__call__(form, field)
+
+
+def new_password_field(label: Any) -> PasswordField:
+    return PasswordField(label, validators=[PasswordRule()])
+
+
+def password_repeat_field(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            Given(_l("Repeat the password."), strip=False),
+            SamePassword(
+                "password",
+                _l("The passwords are not the same. Enter the same password in both fields."),
+            ),
+        ],
+    )
+
+
+class NewPasswordFormMixin:
+    """A new password and its repeat (Flask-Security-Too's NewPasswordFormMixin); a form
+    with other labels redefines the fields with the two functions above. Set
+    `customer_number` before validating: the password must not contain it."""
+
+    customer_number: str | None = None
+
+    password = new_password_field(_l("Enter a password"))
+    password_repeat = password_repeat_field(_l("Repeat the password"))
+
+
+class Problem(Exception):
+    """A problem the customer can fix that the logic found after the form validated (a
+    number nobody has, a contact datum that does not match), told next to its field, or
+    above the form when `field` is None."""
+
+    def __init__(self, message: Any, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+    def put_on(self, form: FlaskForm) -> None:
+        if self.field:
+            add_errors(form[self.field], self.message)
+        else:
+            form.form_errors.append(self.message)
+
+
+def add_errors(field: Field, *messages: Any) -> None:
+    """Problems found beside a field's own validators, told with them."""
+    field.errors = [*field.errors, *messages]

@@ -1,0 +1,18 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from ebok.forms import Given
+from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
+from ebok.wizard.forms import NumberLength
+
+
+class NumberOrLoginForm(FlaskForm):
+    """The wizard's first step: a forgotten password is found by number or login."""
+
+    number = StringField(
+        _l("Customer number or login"),
+        description=WHERE_TO_FIND_THE_NUMBER,
+        validators=[Given(_l("Enter your customer number or login.")), NumberLength()],
+        render_kw={"autocomplete": "username"},
+    )

@@ -1,0 +1,39 @@
+"""Zapomniałem hasła's wizard: the shared steps, with its texts and ending."""
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from ebok.password_reset.forms import NumberOrLoginForm
+from ebok.password_reset.service import not_registered, set_new_password
+from ebok.wizard.flow import Flow
+from ebok.wizard.routes import add_steps
+
+PASSWORD_RESET = Flow(
+    name="password_reset",
+    purpose="reset",
+    number_form=NumberOrLoginForm,
+    accepts_login_name=True,
+    title=_l("Forgotten password"),
+    intro=_l(
+        "If you do not remember your password, give us the required details so that we "
+        "can send you a link or SMS code that lets you change the password."
+    ),
+    channel_question=_l("Choose how to receive the link or code:"),
+    code_sent=_l(
+        "A code that lets you change your password has been sent to the phone number you gave."
+    ),
+    link_sent=_l(
+        "A link that lets you change your password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for 1 hour."
+    ),
+    password_heading=_l("Set a new password"),
+    refusal=not_registered,
+    complete=set_new_password,
+    done_message=_l("Your password has been changed. Log in with your new password."),
+    done_endpoint="auth.login",
+    signs_in=False,
+)
+
+bp = Blueprint(PASSWORD_RESET.name, __name__, url_prefix="/zapomnialem-hasla")
+add_steps(bp, PASSWORD_RESET)

@@ -1,0 +1,18 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from ebok.forms import Given
+from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
+from ebok.wizard.forms import DigitsOnly, NumberLength
+
+
+class CustomerNumberForm(FlaskForm):
+    """The wizard's first step: registration takes the customer number only."""
+
+    number = StringField(
+        _l("Your Customer Record Number"),
+        description=WHERE_TO_FIND_THE_NUMBER,
+        validators=[Given(_l("Enter your customer number.")), DigitsOnly(), NumberLength()],
+        render_kw={"autocomplete": "off", "inputmode": "numeric"},
+    )

@@ -1,0 +1,36 @@
+"""Rejestracja's wizard: the shared steps, with registration's texts and ending."""
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from ebok.registration.forms import CustomerNumberForm
+from ebok.registration.service import already_registered, create_account
+from ebok.wizard.flow import Flow
+from ebok.wizard.routes import add_steps
+
+REGISTRATION = Flow(
+    name="registration",
+    purpose="registration",
+    number_form=CustomerNumberForm,
+    accepts_login_name=False,
+    title=_l("Registration"),
+    intro=None,
+    channel_question=_l("Choose how to register:"),
+    code_sent=_l(
+        "A code that lets you set your access password has been sent to the phone number you gave."
+    ),
+    link_sent=_l(
+        "A link that lets you set your access password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for 3 days."
+    ),
+    password_heading=_l("Set your password"),
+    refusal=already_registered,
+    complete=create_account,
+    done_message=_l("Your account has been created. Welcome to Strefa Klienta!"),
+    done_endpoint="account.home",
+    signs_in=True,
+)
+
+bp = Blueprint(REGISTRATION.name, __name__, url_prefix="/rejestracja")
+add_steps(bp, REGISTRATION)

@@ -1,0 +1,55 @@
+"""Who may register, and the account the last step creates."""
+
+import logging
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
+
+from ebok import messages
+from ebok.extensions import db
+from ebok.models import Account, Customer, Verification
+from ebok.passwords import hash_password
+from ebok.wizard.flow import Completion
+
+log = logging.getLogger("ebok.auth")
+
+
+def already_registered(customer: Customer) -> Markup | None:
+    if customer.account is None:
+        return None
+    # The translation is trusted markup; the links' parts are escaped by Markup's %.
+    return Markup(  # noqa: S704
+        _(
+            "This customer number is already registered in the system – %(log_in)s or use "
+            "the %(forgotten)s option"
+        )
+    ) % {
+        "log_in": Markup('<a href="%s">%s</a>') % (url_for("auth.login"), _("log in")),
+        "forgotten": Markup('<a href="%s">%s</a>')
+        % (url_for("password_reset.number"), _("Forgotten password")),
+    }
+
+
+def create_account(customer: Customer, record: Verification, password: str) -> Completion:
+    """The account exists, and the contact channel that was not used hears about it.
+    REFUSED when the customer registered at the same moment elsewhere."""
+    account = Account(customer=customer, password_hash=hash_password(password))
+    db.session.add(account)
+    if record.channel == "sms" and customer.email:
+        messages.send_email(
+            customer.email,
+            _("Your Strefa Klienta account has been created"),
+            "account_created",
+            customer=customer,
+        )
+    elif record.channel == "email" and customer.sms_phone:
+        messages.send_sms(customer.sms_phone, "account_created", customer=customer)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return Completion.REFUSED
+    log.info("account created account=%s customer=%s", account.id, customer.id)
+    return Completion.DONE

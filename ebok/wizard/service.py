@@ -1,0 +1,186 @@
+"""What the wizard's steps decide once their form is valid: who the customer is, whether
+the contact datum matches, sending the code or link, checking the code. They raise
+Problem for the customer to fix and never talk to SMTP or the SMS gateway themselves."""
+
+import logging
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import select
+
+from ebok import accounts, messages, throttle, verification
+from ebok.contact import (
+    looks_like_customer_number,
+    mask_email,
+    mask_phone,
+    normalize_customer_number,
+    normalize_email,
+    normalize_phone,
+)
+from ebok.extensions import db
+from ebok.forms import Problem
+from ebok.models import Customer, Verification
+from ebok.signing import Outcome, external_url
+from ebok.templating import format_phone
+from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER, Flow
+
+log = logging.getLogger("ebok.auth")
+
+CHANNELS = ("sms", "email")
+
+
+def find_customer(flow: Flow, typed: str) -> Customer:
+    """The customer behind a well-formed number (or login, where the flow takes one)."""
+    throttle.hit("RATELIMIT_NUMBER_LOOKUP")
+    if looks_like_customer_number(typed):
+        number = normalize_customer_number(typed)
+        customer = db.session.scalars(select(Customer).where(Customer.number == number)).first()
+    else:
+        account = accounts.by_login_name(typed)
+        customer = account.customer if account else None
+    if customer is None:
+        raise Problem(_not_found_message(flow), "number")
+    refusal = flow.refusal(customer)
+    if refusal:
+        raise Problem(refusal, "number")
+    if not customer.email and not customer.sms_phone:
+        raise Problem(
+            _(
+                "We have neither your e-mail address nor your mobile phone number, so you cannot "
+                "do this online. Please contact the Customer Service Centre: %(phone)s.",
+                phone=current_app.config["CUSTOMER_SERVICE_PHONE"],
+            ),
+            "number",
+        )
+    return customer
+
+
+def _not_found_message(flow: Flow) -> str:
+    if flow.accepts_login_name:
+        return _(
+            "We could not find a customer with this number or login. Check it "
+            "and try again. %(where)s.",
+            where=WHERE_TO_FIND_THE_NUMBER,
+        )
+    return _(
+        "We could not find a customer with this number. Check it and try again. %(where)s.",
+        where=WHERE_TO_FIND_THE_NUMBER,
+    )
+
+
+def available_channels(customer: Customer) -> list[str]:
+    return [channel for channel in CHANNELS if contact_datum(customer, channel)]
+
+
+def contact_datum(customer: Customer, channel: str) -> str | None:
+    return customer.sms_phone if channel == "sms" else customer.email
+
+
+def check_contact(customer: Customer, channel: str, typed: str) -> None:
+    """The typed datum (well-formed: the form checked it) must match the one on file; a
+    mismatch never shows the one on file."""
+    throttle.check("RATELIMIT_CONTACT_CHECK")
+    throttle.check("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
+    if channel == "sms":
+        if normalize_phone(typed) == customer.phone:
+            return
+        problem = Problem(
+            _(
+                "This phone number is not the contact number we have for you. Enter the "
+                "number you gave as your contact number when you signed the contract."
+            ),
+            "phone",
+        )
+    else:
+        if normalize_email(typed) == normalize_email(customer.email or ""):
+            return
+        problem = Problem(
+            _(
+                "This e-mail address is not the contact address we have for you. Enter the "
+                "address you gave as your contact address when you signed the contract."
+            ),
+            "email",
+        )
+    log.info("contact mismatch customer=%s channel=%s", customer.id, channel)
+    throttle.hit("RATELIMIT_CONTACT_CHECK")
+    throttle.hit("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
+    raise problem
+
+
+def send_secret(flow: Flow, customer: Customer, channel: str) -> Verification:
+    """Sends a new code or link to the datum on file, superseding earlier ones. Commits."""
+    # An SMS costs money: without the shared counts (Redis away) none is sent.
+    paid = channel == "sms"
+    throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
+    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}", fail_closed=paid)
+    record, secret = verification.start(customer, flow.purpose, channel)
+    to = contact_datum(customer, channel)
+    assert to is not None, "only channels with a datum on file are offered"
+    if channel == "sms":
+        minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)
+        messages.send_sms(
+            to, f"{flow.purpose}_code", verification_id=record.id, code=secret, minutes=minutes
+        )
+        masked = mask_phone(to)
+    else:
+        link = external_url(url_for(f"{flow.name}.open_link", token=secret))
+        messages.send_email(
+            to,
+            str(flow.title),
+            f"{flow.purpose}_link",
+            verification_id=record.id,
+            customer=customer,
+            link=link,
+        )
+        masked = mask_email(to)
+    kind = "code" if channel == "sms" else "link"
+    log.info("%s sent customer=%s flow=%s to=%s", kind, customer.id, flow.purpose, masked)
+    db.session.commit()
+    return record
+
+
+def sent_message(customer: Customer, channel: str) -> str:
+    """For the live region: where the code or link has gone."""
+    if channel == "sms":
+        return _("We have sent an SMS code to %(phone)s.", phone=format_phone(customer.phone))
+    return _("We have sent a link to %(email)s.", email=customer.email)
+
+
+def check_code(record: Verification, typed: str) -> None:
+    """A well-formed code (the form checked it) against the one sent. Commits."""
+    outcome = verification.check_code(record, verification.normalize_code(typed))
+    db.session.commit()
+    if outcome is Outcome.OK:
+        log.info("code verified customer=%s", record.customer_id)
+        return
+    log.info("code rejected customer=%s outcome=%s", record.customer_id, outcome.value)
+    if outcome is Outcome.WRONG:
+        throttle.hit("RATELIMIT_CODE_ATTEMPTS")
+        left = verification.tries_left(record)
+        if left:
+            raise Problem(
+                ngettext(
+                    "The code is incorrect. Check the SMS and try again. "
+                    "You have %(num)d try left.",
+                    "The code is incorrect. Check the SMS and try again. "
+                    "You have %(num)d tries left.",
+                    left,
+                ),
+                "code",
+            )
+        outcome = Outcome.TOO_MANY_TRIES
+    raise Problem(_CODE_PROBLEMS[outcome], "code")
+
+
+_CODE_PROBLEMS = {
+    Outcome.TOO_MANY_TRIES: _l(
+        "The code was entered wrongly too many times and no longer works. Send a new code."
+    ),
+    Outcome.EXPIRED: _l("The code has expired: it was valid for 10 minutes. Send a new code."),
+    Outcome.USED: _l("This code has already been used. Send a new code if you need one."),
+    Outcome.SUPERSEDED: _l(
+        "This code has been replaced by a newer one. Enter the code from the latest SMS."
+    ),
+}
