@@ -1,5 +1,6 @@
-"""Fixtures: the app on a clean database, visitors speaking plain HTTP or htmx, and
-customers of every kind the wizard must handle. Shared helpers live in support.py.
+"""Fixtures: the app on a clean database, visitors speaking plain HTTP or htmx, customers
+of every kind the wizard must handle, and the auth and wizard actions. What they hand out
+lives in support.py.
 
 The suite runs on SQLite unless EBOK_TEST_DATABASE_URI names a PostgreSQL database, and
 counts rate limits in memory unless EBOK_TEST_RATELIMIT_STORAGE_URI names a Redis database.
@@ -11,12 +12,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, _Snapshot
+from support import TEST_CONFIG, AuthActions, Visitor, WizardActions, add_customers
 
 from ebok import create_app
 from ebok.extensions import db, limiter
-from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 
 def _compile_catalogs() -> None:
@@ -159,40 +158,26 @@ def make_visitor(app):
 
 @pytest.fixture
 def customers(app):
-    """Customers of every kind the wizard must handle."""
-    rows = {
-        "both": Customer(
-            number="200001",
-            first_name="Anna",
-            last_name="Nowak",
-            email="anna.nowak@example.com",
-            phone="+48512345678",
-        ),
-        "email_only": Customer(
-            number="200002",
-            first_name="Jan",
-            last_name="Kowalski",
-            email="jan.kowalski@example.com",
-        ),
-        "phone_only": Customer(
-            number="200003", first_name="Maria", last_name="Wiśniewska", phone="+48600700803"
-        ),
-        "neither": Customer(number="200004", first_name="Piotr", last_name="Wójcik"),
-        "registered": Customer(
-            number="200005",
-            first_name="Ewa",
-            last_name="Kamińska",
-            email="ewa.kaminska@example.com",
-            phone="+48600700805",
-        ),
-    }
-    with app.app_context():
-        db.session.add_all(rows.values())
-        db.session.add(
-            Account(customer=rows["registered"], password_hash=hash_password(TEST_PASSWORD))
-        )
-        db.session.commit()
-        return {key: _Snapshot(customer) for key, customer in rows.items()}
+    """Customers of every kind the wizard must handle (support.CUSTOMERS)."""
+    return add_customers(app)
+
+
+@pytest.fixture
+def auth(visitor):
+    """Logs the visitor in and out: auth.log_in(), auth.log_out()."""
+    return AuthActions(visitor)
+
+
+@pytest.fixture
+def wizard(app, visitor):
+    """Walks the registration wizard as the visitor: wizard.to_password(customer)..."""
+    return WizardActions(app, visitor, "/rejestracja")
+
+
+@pytest.fixture
+def reset_wizard(app, visitor):
+    """The same for Zapomniałem hasła."""
+    return WizardActions(app, visitor, "/zapomnialem-hasla")
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""What the tests share besides fixtures: the test configuration, a customer's browser
-speaking plain HTTP or htmx, readers of the database and the outbox, and real servers to
-start, stop and freeze (redis-server, PostgreSQL, the app under gunicorn)."""
+"""What the tests share: the test configuration, the customers, a customer's browser
+speaking plain HTTP or htmx, the actions of logging in and walking the wizard (flaskr's
+AuthActions), readers of the database and the outbox, a real SMTP server, and real servers
+to start, stop and freeze (redis-server, PostgreSQL, the app under gunicorn). The fixtures
+in conftest.py hand these out."""
 
+import html
 import http.client
 import importlib.util
 import os
@@ -23,8 +26,10 @@ from sqlalchemy import select
 
 from ebok.extensions import db
 from ebok.models import Account, Customer, OutboxMessage
+from ebok.passwords import hash_password
 
-TEST_PASSWORD = "Haslo#2026x"
+TEST_PASSWORD = "Haslo#2026x"  # the registered customer's
+NEW_PASSWORD = "Nowe#Haslo1"  # one a customer sets in a test
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -144,6 +149,169 @@ def account_of(app, customer) -> dict | None:
             "session_token": account.session_token,
             "login_name": account.login_name,
         }
+
+
+# Customers of every kind the wizard must handle; "registered" has an account with
+# TEST_PASSWORD. The HTTP tests and the browser tests use the same ones.
+CUSTOMERS = {
+    "both": {
+        "number": "200001",
+        "first_name": "Anna",
+        "last_name": "Nowak",
+        "email": "anna.nowak@example.com",
+        "phone": "+48512345678",
+    },
+    "email_only": {
+        "number": "200002",
+        "first_name": "Jan",
+        "last_name": "Kowalski",
+        "email": "jan.kowalski@example.com",
+    },
+    "phone_only": {
+        "number": "200003",
+        "first_name": "Maria",
+        "last_name": "Wiśniewska",
+        "phone": "+48600700803",
+    },
+    "neither": {"number": "200004", "first_name": "Piotr", "last_name": "Wójcik"},
+    "registered": {
+        "number": "200005",
+        "first_name": "Ewa",
+        "last_name": "Kamińska",
+        "email": "ewa.kaminska@example.com",
+        "phone": "+48600700805",
+    },
+}
+
+
+def add_customers(app) -> dict[str, "_Snapshot"]:
+    """Adds CUSTOMERS to the app's database, the registered one with its account."""
+    rows = {key: Customer(**values) for key, values in CUSTOMERS.items()}
+    with app.app_context():
+        db.session.add_all(rows.values())
+        db.session.add(
+            Account(customer=rows["registered"], password_hash=hash_password(TEST_PASSWORD))
+        )
+        db.session.commit()
+        return {key: _Snapshot(customer) for key, customer in rows.items()}
+
+
+def give_account(app, customer, password=TEST_PASSWORD) -> None:
+    with app.app_context():
+        db.session.add(
+            Account(
+                customer=db.session.get(Customer, customer.id),
+                password_hash=hash_password(password),
+            )
+        )
+        db.session.commit()
+
+
+class AuthActions:
+    """Logging in and out as a customer's browser does."""
+
+    def __init__(self, visitor):
+        self.visitor = visitor
+
+    def post_login(self, login="200005", password=TEST_PASSWORD, *, visitor=None):
+        """The answer to the login form's post, as the browser gets it."""
+        visitor = visitor or self.visitor
+        return visitor.post("/", {"login": login, "password": password})
+
+    def log_in(self, login="200005", password=TEST_PASSWORD, *, visitor=None):
+        """Logs in and lands on Strona Główna; returns that page."""
+        visitor = visitor or self.visitor
+        response = follow(visitor, self.post_login(login, password, visitor=visitor))
+        assert response.request.path == "/strona-glowna", "the login failed"
+        return response
+
+    def log_out(self, *, visitor=None):
+        visitor = visitor or self.visitor
+        return follow(visitor, visitor.post("/wyloguj"))
+
+
+class WizardActions:
+    """Walks a flow's wizard as the customer does, step by step or to a step at once."""
+
+    def __init__(self, app, visitor, prefix="/rejestracja"):
+        self.app = app
+        self.visitor = visitor
+        self.prefix = prefix
+
+    def start(self, typed):
+        return self.visitor.post(f"{self.prefix}/", {"number": typed, "action": "next"})
+
+    def choose(self, channel, typed):
+        field = "phone" if channel == "sms" else "email"
+        return self.visitor.post(
+            f"{self.prefix}/sposob", {"channel": channel, field: typed, "action": "next"}
+        )
+
+    def enter_code(self, code):
+        return self.visitor.post(f"{self.prefix}/kod", {"code": code, "action": "next"})
+
+    def set_password(self, password=NEW_PASSWORD, repeat=None):
+        return self.visitor.post(
+            f"{self.prefix}/haslo",
+            {"password": password, "password_repeat": repeat or password, "action": "next"},
+        )
+
+    def to_code(self, customer):
+        """To the code step: the number, then SMS to the phone on file."""
+        self.start(customer.number)
+        response = self.choose("sms", customer.phone)
+        assert response.request.path == f"{self.prefix}/kod"
+        return response
+
+    def to_password(self, customer):
+        """To the password step, by the SMS code; returns the code sent."""
+        self.to_code(customer)
+        code = last_code(self.app, customer.phone)
+        response = self.enter_code(code)
+        assert response.request.path == f"{self.prefix}/haslo"
+        return code
+
+    def send_link(self, customer):
+        """To the check-your-inbox step: the number, then e-mail to the address on file."""
+        self.start(customer.number)
+        return self.choose("email", customer.email)
+
+
+def follow(visitor, response):
+    """Follows the full-page navigation htmx is told to make with HX-Redirect."""
+    target = response.headers.get("HX-Redirect")
+    if target:
+        assert visitor.htmx
+        # A full navigation: no htmx headers, and the new page brings a new CSRF token.
+        return visitor._remember_token(visitor.client.get(target, follow_redirects=True))
+    return response
+
+
+def text_of(response) -> str:
+    """The response body as a customer reads it: tags removed, entities decoded."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def assert_shape(visitor, response):
+    """htmx gets the panel's fragment with its own <title>; a plain request a full page."""
+    body = response.get_data(as_text=True)
+    if visitor.htmx:
+        assert "<html" not in body
+        assert body.lstrip().startswith("<title>")
+        assert 'hx-swap-oob="innerHTML"' in body
+    else:
+        assert body.lstrip().lower().startswith("<!doctype html>")
+        assert '<div id="panel"' in body
+
+
+def field_value(response, name: str) -> str | None:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', response.get_data(as_text=True))
+    if not match:
+        return None
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return html.unescape(value.group(1)) if value else ""
 
 
 class SmtpServer:

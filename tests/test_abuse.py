@@ -7,9 +7,18 @@ import json
 import re
 
 import pytest
-from helpers import assert_shape, follow, text_of
 from sqlalchemy import select
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, account_of, last_code, outbox
+from support import (
+    TEST_CONFIG,
+    TEST_PASSWORD,
+    Visitor,
+    account_of,
+    assert_shape,
+    follow,
+    last_code,
+    outbox,
+    text_of,
+)
 
 from ebok import create_app
 from ebok.extensions import db

@@ -1,35 +1,23 @@
 """Moje Konto (SPEC §6): the customer's data, changing the password, the login name; and
 one customer never sees or changes another's data."""
 
-from helpers import follow, text_of
-from support import TEST_PASSWORD, account_of, outbox
+from support import (
+    NEW_PASSWORD,
+    TEST_PASSWORD,
+    AuthActions,
+    account_of,
+    follow,
+    give_account,
+    outbox,
+    text_of,
+)
 
 from ebok.extensions import db
 from ebok.models import Account
-from ebok.passwords import hash_password
-
-NEW_PASSWORD = "Nowe#Haslo1"
 
 
-def log_in(visitor, login="200005", password=TEST_PASSWORD):
-    return follow(visitor, visitor.post("/", {"login": login, "password": password}))
-
-
-def give_account(app, customer, password=TEST_PASSWORD):
-    from ebok.models import Customer
-
-    with app.app_context():
-        db.session.add(
-            Account(
-                customer=db.session.get(Customer, customer.id),
-                password_hash=hash_password(password),
-            )
-        )
-        db.session.commit()
-
-
-def test_my_account_shows_the_customers_data(visitor, customers):
-    log_in(visitor)
+def test_my_account_shows_the_customers_data(visitor, auth, customers):
+    auth.log_in()
     page = text_of(visitor.client.get("/moje-konto"))
     for text in (
         "Moje Konto",
@@ -43,10 +31,10 @@ def test_my_account_shows_the_customers_data(visitor, customers):
         assert text in page, text
 
 
-def test_change_password(app, visitor, make_visitor, customers):
+def test_change_password(app, visitor, make_visitor, auth, customers):
     other_device = make_visitor()
-    log_in(other_device)
-    log_in(visitor)
+    auth.log_in(visitor=other_device)
+    auth.log_in()
     response = visitor.post(
         "/moje-konto/haslo",
         {
@@ -63,6 +51,17 @@ def test_change_password(app, visitor, make_visitor, customers):
         {"current_password": TEST_PASSWORD, "password": "krotkie", "password_repeat": "krotkie"},
     )
     assert response.status_code == 422 and "co najmniej 8 znaków" in text_of(response)
+
+    response = visitor.post(
+        "/moje-konto/haslo",
+        {
+            "current_password": TEST_PASSWORD,
+            "password": TEST_PASSWORD,
+            "password_repeat": TEST_PASSWORD,
+        },
+    )
+    assert response.status_code == 422
+    assert "Nowe hasło musi się różnić od obecnego." in text_of(response)
 
     response = follow(
         visitor,
@@ -83,11 +82,11 @@ def test_change_password(app, visitor, make_visitor, customers):
         outbox(app, "email", "ewa.kaminska@example.com")[-1].subject
         == "Hasło do Strefy Klienta zostało zmienione"
     )
-    assert "Strona Główna" in text_of(log_in(make_visitor(), password=NEW_PASSWORD))
+    auth.log_in(password=NEW_PASSWORD, visitor=make_visitor())
 
 
-def test_login_name_set_and_used_at_login(app, visitor, make_visitor, customers):
-    log_in(visitor)
+def test_login_name_set_and_used_at_login(app, visitor, make_visitor, auth, customers):
+    auth.log_in()
     for typed, message in (
         ("123456", "co najmniej jedną literę"),
         ("ab", "od 3 do 40 znaków"),
@@ -99,15 +98,15 @@ def test_login_name_set_and_used_at_login(app, visitor, make_visitor, customers)
         assert f'value="{typed}"' in response.get_data(as_text=True)
     follow(visitor, visitor.post("/moje-konto/login", {"login_name": "Ewa.K"}))
     assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
-    assert "Strona Główna" in text_of(log_in(make_visitor(), login="EWA.k"))
+    auth.log_in("EWA.k", visitor=make_visitor())
 
 
 def test_a_login_name_is_unique(app, make_visitor, customers):
     give_account(app, customers["both"])
     first, second = make_visitor(), make_visitor()
-    log_in(first)
+    AuthActions(first).log_in()
     follow(first, first.post("/moje-konto/login", {"login_name": "rodzina"}))
-    log_in(second, login=customers["both"].number)
+    AuthActions(second).log_in(customers["both"].number)
     response = second.post("/moje-konto/login", {"login_name": "RODZINA"})
     assert response.status_code == 422
     assert "Ten login jest już zajęty" in text_of(response)
@@ -116,8 +115,8 @@ def test_a_login_name_is_unique(app, make_visitor, customers):
 def test_one_customer_never_sees_or_changes_anothers_data(app, make_visitor, customers):
     give_account(app, customers["both"])
     anna, ewa = make_visitor(), make_visitor()
-    log_in(anna, login=customers["both"].number)
-    log_in(ewa)
+    AuthActions(anna).log_in(customers["both"].number)
+    AuthActions(ewa).log_in()
     for url in ("/strona-glowna", "/moje-konto", "/e-faktura/aktywuj"):
         body = anna.client.get(url).get_data(as_text=True)
         assert "Kamińska" not in body and "ewa.kaminska@example.com" not in body

@@ -4,10 +4,10 @@ link, switching off, and the consent record; as plain requests and as htmx."""
 import re
 import threading
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
-from helpers import follow, text_of
 from sqlalchemy import select
-from support import TEST_PASSWORD, outbox
+from support import AuthActions, follow, outbox, text_of
 
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
@@ -18,12 +18,6 @@ BANNER_TEXT = (
     "rachunek w formie papierowej - jest on dostępny w wersji elektronicznej, a "
     "informacja o jego wystawieniu wysyłana jest na podany wcześniej adres e-mail."
 )
-
-
-def log_in(visitor, number="200005", password=TEST_PASSWORD):
-    response = follow(visitor, visitor.post("/", {"login": number, "password": password}))
-    assert response.status_code == 200
-    return visitor
 
 
 def einvoice_state(app, number="200005") -> dict:
@@ -51,8 +45,8 @@ def activate(visitor, source="banner", email="ewa.kaminska@example.com", accept=
     return visitor.post("/e-faktura/aktywuj", data)
 
 
-def test_the_banner_is_shown_only_while_einvoice_is_inactive(app, visitor, customers):
-    log_in(visitor)
+def test_the_banner_is_shown_only_while_einvoice_is_inactive(app, visitor, auth, customers):
+    auth.log_in()
     page = visitor.client.get("/strona-glowna")
     text = text_of(page)
     assert BANNER_TEXT in text
@@ -63,15 +57,15 @@ def test_the_banner_is_shown_only_while_einvoice_is_inactive(app, visitor, custo
     assert BANNER_TEXT not in text_of(visitor.client.get("/strona-glowna"))
 
 
-def test_details_show_the_description_and_the_terms(visitor, customers):
-    log_in(visitor)
+def test_details_show_the_description_and_the_terms(visitor, auth, customers):
+    auth.log_in()
     page = text_of(visitor.client.get("/e-faktura/szczegoly"))
     assert BANNER_TEXT in page
     assert "Regulamin usługi e-Faktura" in page
 
 
-def test_activation_from_the_banner(app, visitor, customers):
-    log_in(visitor)
+def test_activation_from_the_banner(app, visitor, auth, customers):
+    auth.log_in()
     window = visitor.get("/e-faktura/aktywuj?zrodlo=banner")
     assert window.status_code == 200
     body = window.get_data(as_text=True)
@@ -108,8 +102,8 @@ def test_activation_from_the_banner(app, visitor, customers):
     assert "aktywna" in account_page and "ewa.kaminska@example.com" in account_page
 
 
-def test_activation_from_my_account_updates_the_card(app, visitor, customers):
-    log_in(visitor)
+def test_activation_from_my_account_updates_the_card(app, visitor, auth, customers):
+    auth.log_in()
     assert "nieaktywna" in text_of(visitor.client.get("/moje-konto"))
     response = activate(visitor, source="account")
     if visitor.htmx:
@@ -122,8 +116,8 @@ def test_activation_from_my_account_updates_the_card(app, visitor, customers):
     assert einvoice_state(app)["consents"][0][3] == "account"
 
 
-def test_the_terms_must_be_accepted_and_the_address_kept(app, visitor, customers):
-    log_in(visitor)
+def test_the_terms_must_be_accepted_and_the_address_kept(app, visitor, auth, customers):
+    auth.log_in()
     response = activate(visitor, email="Ewa.Kaminska@Example.com ", accept=False)
     assert response.status_code == 422
     assert "Aby aktywować e-Fakturę, zaakceptuj regulamin." in text_of(response)
@@ -131,8 +125,8 @@ def test_the_terms_must_be_accepted_and_the_address_kept(app, visitor, customers
     assert not einvoice_state(app)["active"]
 
 
-def test_a_bad_address_is_refused(app, visitor, customers):
-    log_in(visitor)
+def test_a_bad_address_is_refused(app, visitor, auth, customers):
+    auth.log_in()
     for typed, message in (
         ("", "Podaj adres e-mail, na który mamy wysyłać powiadomienia"),
         ("ewa@", "Podaj adres e-mail w poprawnym formacie"),
@@ -143,8 +137,8 @@ def test_a_bad_address_is_refused(app, visitor, customers):
     assert not einvoice_state(app)["active"]
 
 
-def test_double_activation_activates_once_and_sends_one_email(app, visitor, customers):
-    log_in(visitor)
+def test_double_activation_activates_once_and_sends_one_email(app, visitor, auth, customers):
+    auth.log_in()
     first, second = activate(visitor), activate(visitor)
     assert "e-Faktura została aktywowana" in text_of(first)
     assert "e-Faktura jest już aktywna" in text_of(second)
@@ -153,7 +147,9 @@ def test_double_activation_activates_once_and_sends_one_email(app, visitor, cust
 
 
 def test_concurrent_activations_from_two_tabs(app, make_visitor, customers):
-    tabs = [log_in(make_visitor()) for _ in range(6)]
+    tabs = [make_visitor() for _ in range(6)]
+    for tab in tabs:
+        AuthActions(tab).log_in()
     for tab in tabs:
         tab.get("/e-faktura/aktywuj")  # each tab has its form and token
     barrier = threading.Barrier(len(tabs))
@@ -173,8 +169,10 @@ def test_concurrent_activations_from_two_tabs(app, make_visitor, customers):
     assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
 
 
-def test_a_changed_address_is_confirmed_by_a_link_first(app, visitor, make_visitor, customers):
-    log_in(visitor)
+def test_a_changed_address_is_confirmed_by_a_link_first(
+    app, visitor, auth, make_visitor, customers
+):
+    auth.log_in()
     response = activate(visitor, email="ewa.nowy@example.com")
     assert "Wysłaliśmy link potwierdzający na adres ewa.nowy@example.com" in text_of(response)
     assert not einvoice_state(app)["active"]
@@ -201,8 +199,8 @@ def test_a_changed_address_is_confirmed_by_a_link_first(app, visitor, make_visit
     assert len(einvoice_state(app)["consents"]) == 1
 
 
-def test_tampered_and_expired_confirmation_links(app, visitor, make_visitor, customers):
-    log_in(visitor)
+def test_tampered_and_expired_confirmation_links(app, visitor, auth, make_visitor, customers):
+    auth.log_in()
     activate(visitor, email="ewa.nowy@example.com")
     link = re.search(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
@@ -218,8 +216,8 @@ def test_tampered_and_expired_confirmation_links(app, visitor, make_visitor, cus
     assert not einvoice_state(app)["active"]
 
 
-def test_changing_the_address(app, visitor, make_visitor, customers):
-    log_in(visitor)
+def test_changing_the_address(app, visitor, auth, make_visitor, customers):
+    auth.log_in()
     activate(visitor)
     response = visitor.post("/e-faktura/adres", {"email": "ewa.kaminska@example.com"})
     assert response.status_code == 422
@@ -236,8 +234,8 @@ def test_changing_the_address(app, visitor, make_visitor, customers):
     assert state["consents"][-1][:2] == ("address_changed", "faktury@example.com")
 
 
-def test_switching_off_needs_a_confirmation_step(app, visitor, customers):
-    log_in(visitor)
+def test_switching_off_needs_a_confirmation_step(app, visitor, auth, customers):
+    auth.log_in()
     activate(visitor)
     page = visitor.get("/e-faktura/wylacz")
     assert "Wyłączyć e-Fakturę?" in text_of(page)
@@ -266,7 +264,9 @@ def test_einvoice_pages_need_a_login(visitor):
         "/moje-konto",
     ):
         response = visitor.client.get(url)
-        assert response.status_code == 302 and response.headers["Location"].startswith("/")
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/" and parse_qs(location.query)["next"] == [url]
     response = visitor.post(
         "/e-faktura/aktywuj",
         {"email": "x@example.com", "accept_terms": "y"},

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 from csv_files import HEADER, customer_row, write_customers_csv
-from helpers import follow, text_of
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, last_code
+from support import TEST_CONFIG, TEST_PASSWORD, Visitor, follow, last_code, text_of
 
 from ebok import create_app
 from ebok.extensions import db

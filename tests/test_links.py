@@ -1,39 +1,34 @@
 """E-mail links: signed, time-limited, single-use, superseded by newer ones (SPEC §3.4,
-§10), and built from the configured server name."""
+§10), and built from the configured server name; and the signed-link table itself."""
 
 from datetime import timedelta
 
-from helpers import text_of
-from support import last_link
+import pytest
+from support import WizardActions, last_link, outbox, text_of
 
-NEW_PASSWORD = "Nowe#Haslo1"
-
-
-def send_link(visitor, customer):
-    visitor.post("/rejestracja/", {"number": customer.number, "action": "next"})
-    visitor.post(
-        "/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}
-    )
+from ebok import signing
+from ebok.signing import Key, Outcome
 
 
-def test_a_tampered_link(app, visitor, customers):
-    send_link(visitor, customers["email_only"])
+def test_a_tampered_link(app, visitor, wizard, customers):
+    wizard.send_link(customers["email_only"])
     link = last_link(app, customers["email_only"].email)
     response = visitor.get(link[:-3] + ("abc" if not link.endswith("abc") else "xyz"))
     assert response.status_code == 400
     assert "Ten link jest nieprawidłowy" in text_of(response)
 
 
-def test_a_link_for_the_other_flow_is_not_valid_here(app, visitor, customers):
-    send_link(visitor, customers["email_only"])
+def test_a_link_for_the_other_flow_is_not_valid_here(app, visitor, wizard, customers):
+    wizard.send_link(customers["email_only"])
     token = last_link(app, customers["email_only"].email).rsplit("/", 1)[1]
     response = visitor.get(f"/zapomnialem-hasla/link/{token}")
     assert response.status_code == 400
+    assert "Ten link jest nieprawidłowy" in text_of(response)
 
 
-def test_an_expired_link_offers_a_new_one(app, visitor, customers):
+def test_an_expired_link_offers_a_new_one(app, visitor, wizard, customers):
     customer = customers["email_only"]
-    send_link(visitor, customer)
+    wizard.send_link(customer)
     link = last_link(app, customer.email)
     app.config["REGISTRATION_LINK_LIFETIME"] = timedelta(seconds=-1)
     response = visitor.get(link)
@@ -45,9 +40,9 @@ def test_an_expired_link_offers_a_new_one(app, visitor, customers):
     assert last_link(app, customer.email) != link
 
 
-def test_a_superseded_link_stops_working(app, visitor, customers):
+def test_a_superseded_link_stops_working(app, visitor, wizard, customers):
     customer = customers["email_only"]
-    send_link(visitor, customer)
+    wizard.send_link(customer)
     first = last_link(app, customer.email)
     visitor.post("/rejestracja/wyslij-ponownie")
     second = last_link(app, customer.email)
@@ -60,14 +55,11 @@ def test_a_superseded_link_stops_working(app, visitor, customers):
 
 def test_a_link_works_once(app, make_visitor, customers):
     customer = customers["email_only"]
-    first = make_visitor()
-    send_link(first, customer)
+    first = WizardActions(app, make_visitor())
+    first.send_link(customer)
     link = last_link(app, customer.email)
-    first.get(link)
-    first.post(
-        "/rejestracja/haslo",
-        {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD, "action": "next"},
-    )
+    first.visitor.get(link)
+    first.set_password()
     second = make_visitor()
     response = second.get(link)
     assert response.status_code == 410
@@ -85,17 +77,38 @@ def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, 
     ):
         response = visitor.post(url, data, base_url="https://evil.example.com")
         assert response.request.host == "evil.example.com"
-    from support import outbox
-
     body = outbox(app, "email", customer.email)[-1].body_text
     assert "https://ebok.example.pl/rejestracja/link/" in body
     assert "evil.example.com" not in body
 
 
-def test_links_survive_a_key_rotation(app, visitor, customers):
+def test_links_survive_a_key_rotation(app, visitor, wizard, customers):
     customer = customers["email_only"]
-    send_link(visitor, customer)
+    wizard.send_link(customer)
     link = last_link(app, customer.email)
     app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
     app.config["SECRET_KEY"] = "a-new-secret-key"
     assert "Podaj hasło" in text_of(visitor.client.get(link, follow_redirects=True))
+
+
+def test_every_purpose_is_registered_and_an_unknown_one_fails_loudly(app):
+    with app.app_context():
+        for name in ("registration", "reset", "einvoice_address"):
+            assert signing.lifetime(name) > timedelta(0)
+        with pytest.raises(LookupError):
+            signing.dumps("newsletter", {Key.ACCOUNT: 1})
+        with pytest.raises(LookupError):
+            signing.loads("newsletter", "token")
+        # A payload must bind exactly what its purpose binds.
+        with pytest.raises(ValueError):
+            signing.dumps("reset", {Key.ACCOUNT: 1})
+
+
+def test_a_link_of_one_purpose_is_not_valid_for_another(app):
+    with app.app_context():
+        token = signing.dumps("registration", {Key.VERIFICATION: 1, Key.NONCE: "x"})
+        assert signing.loads("registration", token) == (
+            Outcome.OK,
+            {"verification": 1, "nonce": "x"},
+        )
+        assert signing.loads("reset", token) == (Outcome.INVALID, None)

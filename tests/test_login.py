@@ -1,11 +1,13 @@
 """Logowanie (SPEC §2) and logout, as plain requests and as htmx."""
 
-from helpers import assert_shape, field_value, follow, text_of
-from support import TEST_PASSWORD, account_of
-
-
-def log_in(visitor, login, password=TEST_PASSWORD):
-    return visitor.post("/", {"login": login, "password": password})
+from support import (
+    TEST_PASSWORD,
+    AuthActions,
+    account_of,
+    assert_shape,
+    field_value,
+    text_of,
+)
 
 
 def test_the_login_page(visitor):
@@ -42,9 +44,8 @@ def test_the_printable_guide(visitor):
     assert "Rejestracja w Strefie Klienta" in page
 
 
-def test_login_by_customer_number_and_logout(app, visitor, customers):
-    response = log_in(visitor, " 200-005 ")
-    response = follow(visitor, response)
+def test_login_by_customer_number_and_logout(app, visitor, auth, customers):
+    response = auth.log_in(" 200-005 ")
     assert response.status_code == 200
     page = text_of(response)
     assert "Strona Główna" in page and "Moje Konto" in page and "Wyloguj" in page
@@ -53,14 +54,15 @@ def test_login_by_customer_number_and_logout(app, visitor, customers):
     # Logout is a POST; a GET does not log anyone out.
     assert visitor.client.get("/wyloguj").status_code in (404, 405)
     assert visitor.client.get("/strona-glowna").status_code == 200
-    response = follow(visitor, visitor.post("/wyloguj"))
+    response = auth.log_out()
+    assert response.request.path == "/"
     assert "Wylogowano" in text_of(response)
     assert visitor.client.get("/strona-glowna").status_code == 302
 
 
-def test_wrong_credentials_get_one_message(app, visitor, customers):
-    wrong_password = log_in(visitor, "200005", "Zle#Haslo1")
-    unknown_number = log_in(visitor, "999999", "Zle#Haslo1")
+def test_wrong_credentials_get_one_message(app, visitor, auth, customers):
+    wrong_password = auth.post_login("200005", "Zle#Haslo1")
+    unknown_number = auth.post_login("999999", "Zle#Haslo1")
     for response in (wrong_password, unknown_number):
         assert response.status_code == 422
         assert_shape(visitor, response)
@@ -81,36 +83,37 @@ def test_empty_login_form(visitor):
 def test_failed_logins_are_throttled_per_account(app, make_visitor, customers):
     app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "3/15 minutes"
     for _ in range(3):
-        log_in(make_visitor(), "200005", "Zle#Haslo1")
+        AuthActions(make_visitor()).post_login("200005", "Zle#Haslo1")
     # Even the right password from a new client waits now: the account is throttled.
-    response = log_in(make_visitor(), "200005")
+    response = AuthActions(make_visitor()).post_login("200005")
     assert response.status_code == 429
     page = text_of(response)
     assert "Spróbuj ponownie za" in page
     assert "Zapomniałem hasła" in page
 
 
-def test_failed_logins_are_throttled_per_client(app, visitor, customers):
+def test_failed_logins_are_throttled_per_client(app, visitor, auth, customers):
     app.config["RATELIMIT_LOGIN"] = "3/15 minutes"
     for number in ("900001", "900002", "900003"):
-        log_in(visitor, number, "Zle#Haslo1")
-    response = log_in(visitor, "200005")
+        assert auth.post_login(number, "Zle#Haslo1").status_code == 422
+    response = auth.post_login("200005")
     assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
 
 
 def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
     phone, desktop = make_visitor(), make_visitor()
-    log_in(phone, "200005")
-    log_in(desktop, "200005")
+    AuthActions(phone).log_in()
+    AuthActions(desktop).log_in()
     assert desktop.client.get("/strona-glowna").status_code == 200
     phone.post("/wyloguj")
     assert desktop.client.get("/strona-glowna").status_code == 302
 
 
-def test_login_rehashes_passwords_with_old_parameters(app, visitor, customers):
+def test_login_rehashes_passwords_with_old_parameters(app, visitor, auth, customers):
     before = account_of(app, customers["registered"])["password_hash"]
     app.config["ARGON2_TIME_COST"] = 3
-    follow(visitor, log_in(visitor, "200005"))
+    auth.log_in()
     after = account_of(app, customers["registered"])["password_hash"]
     assert before != after and "t=3" in after
 
@@ -138,10 +141,10 @@ def test_session_cookie_flags(app, visitor, customers):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_sessions_end_after_the_absolute_lifetime(app, visitor, customers):
+def test_sessions_end_after_the_absolute_lifetime(app, visitor, auth, customers):
     from datetime import timedelta
 
-    follow(visitor, log_in(visitor, "200005"))
+    auth.log_in()
     assert visitor.client.get("/strona-glowna").status_code == 200
     app.config["SESSION_ABSOLUTE_LIFETIME"] = timedelta(seconds=-1)
     response = visitor.client.get("/strona-glowna", follow_redirects=True)
@@ -149,9 +152,9 @@ def test_sessions_end_after_the_absolute_lifetime(app, visitor, customers):
     assert "Dla Twojego bezpieczeństwa nastąpiło wylogowanie." in text_of(response)
 
 
-def test_a_login_no_account_can_have_is_just_wrong(visitor, customers):
+def test_a_login_no_account_can_have_is_just_wrong(visitor, auth, customers):
     # PostgreSQL refuses a NUL byte even as a query parameter; such a login finds nobody.
     for typed in ("ewa\x00kaminska", "200\x00005"):
-        response = log_in(visitor, typed)
+        response = auth.post_login(typed)
         assert response.status_code == 422
         assert "Nieprawidłowy numer klienta, login lub hasło." in text_of(response)

@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
-from helpers import text_of
 from sqlalchemy import select, update
-from support import TEST_CONFIG, last_link, outbox
+from support import TEST_CONFIG, last_link, outbox, text_of
 
 from ebok import create_app, messages
 from ebok.cli import retry_command, status_command

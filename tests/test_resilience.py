@@ -7,7 +7,6 @@ import logging
 
 import pytest
 import redis as redis_client
-from helpers import text_of
 from support import (
     TEST_CONFIG,
     TEST_PASSWORD,
@@ -17,6 +16,7 @@ from support import (
     RedisServer,
     Visitor,
     outbox,
+    text_of,
     wait_for,
 )
 

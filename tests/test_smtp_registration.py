@@ -4,9 +4,8 @@ message, and once it has gone out the database no longer holds it."""
 
 import re
 
-from helpers import follow, text_of
 from sqlalchemy import select
-from support import account_of
+from support import account_of, follow, text_of
 
 from ebok.extensions import db
 from ebok.models import OutboxMessage

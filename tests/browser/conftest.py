@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from support import TEST_CONFIG, TEST_PASSWORD
+from support import TEST_CONFIG, add_customers, last_code, last_link
 from werkzeug.serving import make_server
 
 from ebok import create_app
 from ebok.assets import build
 from ebok.extensions import db, limiter
-from ebok.models import Account, Customer, OutboxMessage
-from ebok.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -51,26 +49,17 @@ def browser(playwright):
 
 
 class LiveApp:
+    """The served app, its address, and the codes and links it sent (support's readers)."""
+
     def __init__(self, app, url):
         self.app = app
         self.url = url
 
-    def last_message(self, recipient: str) -> str:
-        with self.app.app_context():
-            message = db.session.scalars(
-                db.select(OutboxMessage)
-                .where(OutboxMessage.recipient == recipient)
-                .order_by(OutboxMessage.id.desc())
-            ).first()
-            assert message is not None, f"nothing sent to {recipient}"
-            return message.body_text
-
     def last_code(self, phone: str) -> str:
-        return re.search(r"\b(\d{6})\b", self.last_message(phone)).group(1)
+        return last_code(self.app, phone)
 
     def last_link(self, email: str) -> str:
-        found = re.search(r"https?://[^/\s]+(/\S+)", self.last_message(email)).group(1)
-        return self.url + found
+        return self.url + last_link(self.app, email)
 
 
 @pytest.fixture(scope="session")
@@ -94,29 +83,7 @@ def live(tmp_path, static_build):
     with app.app_context():
         db.create_all()
         limiter.reset()
-        both = Customer(
-            number="200001",
-            first_name="Anna",
-            last_name="Nowak",
-            email="anna.nowak@example.com",
-            phone="+48512345678",
-        )
-        email_only = Customer(
-            number="200002",
-            first_name="Jan",
-            last_name="Kowalski",
-            email="jan.kowalski@example.com",
-        )
-        registered = Customer(
-            number="200005",
-            first_name="Ewa",
-            last_name="Kamińska",
-            email="ewa.kaminska@example.com",
-            phone="+48600700805",
-        )
-        db.session.add_all([both, email_only, registered])
-        db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
-        db.session.commit()
+    add_customers(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     port = server.server_port
     app.config["SERVER_NAME"] = None

@@ -2,9 +2,7 @@
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
 from steps import log_in, prove_by_sms
-from support import TEST_PASSWORD
-
-NEW_PASSWORD = "Nowe#Haslo1"
+from support import NEW_PASSWORD, TEST_PASSWORD
 
 
 def focused(page) -> str:

@@ -1,9 +1,7 @@
 """Keyboard only (WCAG 2.1.1): the journeys with Tab, Shift+Tab, Enter, Space and Escape,
 never a click; focus always visible where it lands."""
 
-from support import TEST_PASSWORD
-
-NEW_PASSWORD = "Nowe#Haslo1"
+from support import NEW_PASSWORD, TEST_PASSWORD
 
 
 def tab_to(page, selector: str, limit: int = 40, backwards: bool = False) -> None:
