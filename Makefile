@@ -54,10 +54,11 @@ catalog-update: $(VENV)/.installed
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations \
 	  --width=$(CATALOG_WIDTH) --ignore-obsolete --ignore-pot-creation-date
 
-# What CI enforces before the tests: lint and formatting.
+# What CI enforces before the tests: lint, formatting and types.
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The inner loop: every test but the real-browser suite.
 test-fast: setup

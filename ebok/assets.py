@@ -77,18 +77,18 @@ def build_folder(app: Flask) -> Path:
 
 
 def init_app(app: Flask) -> None:
-    source, target = Path(app.static_folder), build_folder(app)
+    source, target = Path(app.static_folder or "static"), build_folder(app)
     manifest = None if app.debug else current_manifest(source, target)
     if manifest is None and not (app.debug or app.testing):
         log.warning(
             "static files are not built or older than static/: serving them without "
             "fingerprints or compression; run `flask assets build`"
         )
-    prefix = app.static_url_path + "/"
+    prefix = f"{app.static_url_path}/"
     fingerprinted = {prefix + name for name in (manifest or {}).values()} - {
         prefix + name for name in (manifest or {})
     }
-    app.wsgi_app = WhiteNoise(
+    app.wsgi_app = WhiteNoise(  # type: ignore[method-assign]  # WSGI middleware
         app.wsgi_app,
         root=target if manifest else source,
         prefix=prefix,
@@ -123,5 +123,5 @@ def assets_command() -> None:
 def build_command() -> None:
     """Fingerprint and compress static/ into STATIC_BUILD_FOLDER (a deploy step)."""
     target = build_folder(current_app)
-    manifest = build(Path(current_app.static_folder), target)
+    manifest = build(Path(current_app.static_folder or "static"), target)
     click.echo(f"{len(manifest)} static files built into {target}")

@@ -3,6 +3,7 @@
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -131,7 +132,7 @@ class ProgressLine:
 
     def __init__(self, what: str):
         self.what = what
-        self.bar = None
+        self.bar: Any = None  # a click progress bar, made when first shown on a terminal
         self.done = 0
         self.started = time.monotonic()
 

@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
@@ -9,6 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ebok.contact import sms_number
 from ebok.extensions import db
+
+if TYPE_CHECKING:  # db.Model is made at run time; the type checker sees what it is
+    from sqlalchemy import Table
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        __table__: ClassVar[Table]  # every model here maps one plain table
+else:
+    Model = db.Model
 
 
 def utcnow() -> datetime:
@@ -19,7 +29,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class Customer(db.Model):
+class Customer(Model):
     """A customer as the billing system knows them; imported, never deleted here."""
 
     __tablename__ = "customers"
@@ -44,7 +54,7 @@ class Customer(db.Model):
         return sms_number(self.phone)
 
 
-class Account(UserMixin, db.Model):
+class Account(UserMixin, Model):
     """The online account of a customer who has registered in Strefa Klienta."""
 
     __tablename__ = "accounts"
@@ -78,7 +88,7 @@ class Account(UserMixin, db.Model):
         self.session_token = new_session_token()
 
 
-class Verification(db.Model):
+class Verification(Model):
     """One SMS code or e-mail link sent to prove a contact datum.
 
     Only a keyed hash of the code or link secret is stored. A newer verification for the
@@ -102,7 +112,7 @@ class Verification(db.Model):
     customer: Mapped[Customer] = relationship()
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An e-mail or SMS waiting to be sent, written in the transaction that causes it."""
 
     __tablename__ = "outbox_messages"
@@ -129,7 +139,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
 
 
-class EInvoiceConsent(db.Model):
+class EInvoiceConsent(Model):
     """The record of an e-Faktura consent given or withdrawn: an electronic invoice needs
     the recipient's acceptance, which can be withdrawn (SPEC §5.1)."""
 

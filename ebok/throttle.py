@@ -20,6 +20,7 @@ from flask_babel import format_time, ngettext
 from limits import parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
 
 from ebok.clients import client_address
 from ebok.extensions import limiter
@@ -61,7 +62,8 @@ class _Counting:
         self.lock = threading.Lock()
         self.away_since: float | None = None
         self.next_try = 0.0
-        self.in_memory = None  # a strategy like the shared one, made at the first outage
+        # A strategy like the shared one, made at the first outage.
+        self.in_memory: RateLimiter | None = None
 
     def run(self, count, *, fail_closed: bool):
         """Returns count(strategy) counted in the shared storage when it answers; in

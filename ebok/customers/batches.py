@@ -9,8 +9,9 @@ not in memory: memory stays flat however long the file is.
 """
 
 import json
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.exc import DBAPIError
 
 from ebok.models import utcnow
@@ -27,8 +28,22 @@ class Batches:
         "import_seen_numbers": "(number VARCHAR(20) PRIMARY KEY, line INTEGER NOT NULL)"
     }
 
+    # Each database's subclass gives these.
+    KNOWN: TextClause
+    SEEN_BEFORE: TextClause
+
     def __init__(self, connection: Connection):
         self.connection = connection
+
+    @staticmethod
+    def number_list(numbers: list[str]) -> str:
+        raise NotImplementedError
+
+    def upsert(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def remember(self, first_lines: dict[str, int]) -> None:
+        raise NotImplementedError
 
     def start(self) -> None:
         for name, definition in self.TEMPORARY_TABLES.items():
@@ -107,7 +122,9 @@ class PostgreSQLBatches(Batches):
     def _copy(self, statement: str, rows) -> None:
         driver_error = self.connection.dialect.loaded_dbapi.Error
         try:
-            with self.connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            # psycopg's cursor (a context manager with copy()), not the DB-API minimum.
+            cursor_of: Any = self.connection.connection
+            with cursor_of.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
         except driver_error as problem:

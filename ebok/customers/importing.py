@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import cast
 
 from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import SQLAlchemyError
@@ -150,15 +151,16 @@ def _batches_of(connection: Connection) -> Iterator[Batches]:
 def _import_batch(batches: Batches, batch: list[Record], report: ImportReport) -> None:
     """Validates one batch, looking up its known customers in one query, and writes the
     new and changed ones in one statement."""
-    candidates = []  # (line, number, fields)
+    candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
     for line, fields, problem in batch:
         number = None
         if problem is None:
-            number, problem = _check_columns_and_number(fields)
+            # A record without a problem has its fields.
+            number, problem = _check_columns_and_number(cast(list[str], fields))
         if problem:
             report.rejected.append((line, problem))
         else:
-            candidates.append((line, number, fields))
+            candidates.append((line, cast(str, number), cast(list[str], fields)))
     known = batches.known([number for _, number, _ in candidates])
     valid = []  # (line, values)
     for line, number, fields in candidates:
@@ -187,6 +189,8 @@ def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tup
     """(number, first_name, last_name, email, phone) as stored, or why the row is rejected.
     A value equal to what is already stored is taken as it is, unvalidated again: a
     re-import of an unchanged file costs a lookup, not a validation, per row."""
+    email: str | None
+    phone: str | None
     first_name, last_name, email, phone = (value.strip() for value in fields[1:])
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if not value:

@@ -19,7 +19,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    return _answer(readiness_problems(current_app._get_current_object()))
+    return _answer(readiness_problems(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def _answer(problems: list[str]):

@@ -106,7 +106,7 @@ class SmtpBackend:
 
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
-            connection = smtplib.SMTP_SSL(
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.server, self.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         else:

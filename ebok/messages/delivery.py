@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -74,8 +75,8 @@ class _Batch:
         self.stop = stop
         self.claimed_at = messages[0].claimed_at
         self.outcomes = Outcomes.empty(self.claimed_at)
-        self.backends = {}
-        self.failures_in_a_row = {}
+        self.backends: dict[str, Any] = {}
+        self.failures_in_a_row: dict[str, int] = {}
         self.counts = DeliveryCounts()
         # Renewing at half the send timeout keeps every claim younger than claim_timeout.
         self.renew_every = claim_timeout(current_app.config).total_seconds() / 4

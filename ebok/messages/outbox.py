@@ -17,9 +17,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app, render_template
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, String, and_, case, func, or_, select, update
 
 from ebok.extensions import db
 from ebok.messages.backends import Outgoing
@@ -28,7 +29,7 @@ from ebok.models import OutboxMessage, Verification, utcnow
 # After a failed attempt n the next waits 30 s * 2**(n-1), but never more than an hour.
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-LAST_ERROR_LENGTH = OutboxMessage.__table__.c.last_error.type.length
+LAST_ERROR_LENGTH = cast(String, OutboxMessage.__table__.c.last_error.type).length
 # What a sent or stale message keeps of its body: codes and links must not outlive it.
 CLEARED_BODY = ""
 STATUSES = ("pending", "sending", "sent", "failed", "stale")
@@ -148,7 +149,7 @@ def claim_batch(limit: int, now: datetime | None = None) -> tuple[list[Outgoing]
             .returning(*_outbox.c)
         ).all()
         stale = _mark_stale(connection, [r.id for r in rows if r.verification_id], now)
-    rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+    rows = sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
     return [_outgoing(row) for row in rows if row.id not in stale], sorted(stale)
 
 
@@ -365,7 +366,7 @@ def requeue(include_failed: bool, since: datetime | None, now: datetime | None =
     fresh count of attempts); those whose code or link has died are marked stale."""
     now = now or utcnow()
     statuses = ["pending", "failed"] if include_failed else ["pending"]
-    chosen = [_outbox.c.status.in_(statuses)]
+    chosen: list[Any] = [_outbox.c.status.in_(statuses)]
     if since is not None:
         chosen.append(_outbox.c.created_at >= since)
     with db.engine.begin() as connection:

@@ -78,6 +78,6 @@ def _assets_version() -> str:
     """Changes whenever a precached file changes, so the worker replaces its cache."""
     digest = hashlib.sha256()
     for name in PRECACHED_STATIC:
-        digest.update((Path(current_app.static_folder) / name).read_bytes())
+        digest.update((Path(current_app.static_folder or "static") / name).read_bytes())
     digest.update(render_template("pwa/offline.html", title="").encode())
     return digest.hexdigest()[:12]
