@@ -250,6 +250,9 @@ class WizardActions:
     def enter_code(self, code):
         return self.visitor.post(f"{self.prefix}/kod", {"code": code, "action": "next"})
 
+    def resend(self):
+        return self.visitor.post(f"{self.prefix}/wyslij-ponownie")
+
     def set_password(self, password=NEW_PASSWORD, repeat=None):
         return self.visitor.post(
             f"{self.prefix}/haslo",

@@ -35,7 +35,7 @@ def test_an_expired_link_offers_a_new_one(app, visitor, wizard, customers):
     assert response.status_code == 410
     assert "Ten link wygasł" in text_of(response)
     app.config["REGISTRATION_LINK_LIFETIME"] = timedelta(days=3)
-    response = visitor.post("/rejestracja/wyslij-ponownie")
+    response = wizard.resend()
     assert "Wysłaliśmy nowy link." in text_of(response)
     assert last_link(app, customer.email) != link
 
@@ -44,7 +44,7 @@ def test_a_superseded_link_stops_working(app, visitor, wizard, customers):
     customer = customers["email_only"]
     wizard.send_link(customer)
     first = last_link(app, customer.email)
-    visitor.post("/rejestracja/wyslij-ponownie")
+    wizard.resend()
     second = last_link(app, customer.email)
     assert first != second
     response = visitor.get(first)

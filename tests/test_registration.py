@@ -217,7 +217,7 @@ def test_a_new_code_replaces_the_old_one(app, visitor, wizard, customers):
     customer = customers["both"]
     wizard.to_code(customer)
     old_code = last_code(app, customer.phone)
-    response = visitor.post("/rejestracja/wyslij-ponownie")
+    response = wizard.resend()
     assert "Wysłaliśmy nowy kod." in text_of(response)
     new_code = last_code(app, customer.phone)
     if new_code != old_code:  # one in a million they are the same
@@ -316,8 +316,8 @@ def test_resending_codes_is_throttled_per_customer(app, visitor, wizard, custome
     app.config["RATELIMIT_CODE_SENDS_PER_CUSTOMER"] = "2/15 minutes"
     customer = customers["both"]
     wizard.to_code(customer)
-    visitor.post("/rejestracja/wyslij-ponownie")
-    response = visitor.post("/rejestracja/wyslij-ponownie")
+    wizard.resend()
+    response = wizard.resend()
     assert "Nowego kodu ani linku nie można jeszcze wysłać" in text_of(response)
     assert "Spróbuj ponownie za" in text_of(response)
     assert len(outbox(app, "sms", customer.phone)) == 2

@@ -43,15 +43,27 @@ def log_in_by_keyboard(page, password: str) -> None:
     page.wait_for_url("**/strona-glowna")
 
 
-def test_register_by_sms_with_the_keyboard_alone(page, live):
+def start_wizard_by_keyboard(page, live, prefix: str, number: str) -> None:
+    """From the login page's link to the wizard's channel step."""
     page.goto(live.url + "/")
-    tab_to(page, "a[href='/rejestracja/']")
+    tab_to(page, f"a[href='{prefix}/']")
     page.keyboard.press("Enter")
-    arrive(page, "**/rejestracja/")
+    arrive(page, f"**{prefix}/")
     tab_to(page, "#number")
-    page.keyboard.type("200001")
+    page.keyboard.type(number)
     page.keyboard.press("Enter")
-    arrive(page, "**/rejestracja/sposob")
+    arrive(page, f"**{prefix}/sposob")
+
+
+def type_new_password(page) -> None:
+    tab_to(page, "#password")
+    page.keyboard.type(NEW_PASSWORD)
+    tab_to(page, "#password_repeat")
+    page.keyboard.type(NEW_PASSWORD)
+
+
+def test_register_by_sms_with_the_keyboard_alone(page, live):
+    start_wizard_by_keyboard(page, live, "/rejestracja", "200001")
     assert focus_is(page, "h1")
     tab_to(page, "#channel-0")
     page.keyboard.press("Space")
@@ -63,10 +75,7 @@ def test_register_by_sms_with_the_keyboard_alone(page, live):
     page.keyboard.type(live.last_code("+48512345678"))
     page.keyboard.press("Enter")
     arrive(page, "**/rejestracja/haslo")
-    tab_to(page, "#password")
-    page.keyboard.type(NEW_PASSWORD)
-    tab_to(page, "#password_repeat")
-    page.keyboard.type(NEW_PASSWORD)
+    type_new_password(page)
     # Back to the first field with Shift+Tab, and the show-password toggle by Space.
     tab_to(page, "#password", backwards=True)
     page.keyboard.press("Tab")
@@ -101,14 +110,7 @@ def test_the_activation_window_with_the_keyboard_alone(page, live):
 
 
 def test_forgotten_password_and_switching_off_with_the_keyboard_alone(page, live):
-    page.goto(live.url + "/")
-    tab_to(page, "a[href='/zapomnialem-hasla/']")
-    page.keyboard.press("Enter")
-    arrive(page, "**/zapomnialem-hasla/")
-    tab_to(page, "#number")
-    page.keyboard.type("200005")
-    page.keyboard.press("Enter")
-    arrive(page, "**/zapomnialem-hasla/sposob")
+    start_wizard_by_keyboard(page, live, "/zapomnialem-hasla", "200005")
     # In a radio group Tab stops once; the arrow keys move between the options.
     tab_to(page, "#channel-0")
     page.keyboard.press("ArrowDown")
@@ -118,10 +120,7 @@ def test_forgotten_password_and_switching_off_with_the_keyboard_alone(page, live
     page.keyboard.press("Enter")
     arrive(page, "**/zapomnialem-hasla/sprawdz-poczte")
     page.goto(live.last_link("ewa.kaminska@example.com"))
-    tab_to(page, "#password")
-    page.keyboard.type(NEW_PASSWORD)
-    tab_to(page, "#password_repeat")
-    page.keyboard.type(NEW_PASSWORD)
+    type_new_password(page)
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Logowanie do Strefy Klienta").wait_for()
     log_in_by_keyboard(page, NEW_PASSWORD)
