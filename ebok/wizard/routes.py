@@ -24,8 +24,8 @@ from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
 class Step(MethodView):
     """What every step shares: its flow, the wizard's state, and rendering."""
 
-    init_every_request = False
-    template: str
+    init_every_request = False  # one instance per flow: it holds the flow and nothing else
+    template: str  # the fragment: templates/wizard/_<template>.html
 
     def __init__(self, flow: Flow):
         self.flow = flow
