@@ -46,6 +46,16 @@ def create_app(test_config: dict | None = None) -> Flask:
             x_proto=app.config["PROXY_FIX_X_PROTO"],
         )
 
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from ebok.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
@@ -71,13 +81,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)
-
-    _register_blueprints(app)
-
-    from ebok.cli import register_commands
-
-    register_commands(app)
-    return app
 
 
 def _check_catalogs(app: Flask) -> None:

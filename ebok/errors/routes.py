@@ -24,11 +24,9 @@ log = logging.getLogger("ebok.errors")
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error):
-    return render_panel(
-        "errors/_error.html",
-        title=_("The form has expired"),
-        status=400,
-        heading=_("The form has expired"),
+    return _error_page(
+        400,
+        _("The form has expired"),
         message=_(
             "For your security, forms expire after some time or when you "
             "log in or out. Go back, refresh the page and send the form "
@@ -39,11 +37,9 @@ def csrf_error(error):
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(error):
-    return render_panel(
-        "errors/_error.html",
-        title=_("What you sent is too large"),
-        status=413,
-        heading=_("What you sent is too large"),
+    return _error_page(
+        413,
+        _("What you sent is too large"),
         message=_(
             "The form received more than it accepts. Go back, check what you typed or "
             "pasted into the fields and send the form again."
@@ -62,11 +58,9 @@ def too_many_requests(error):
 
 
 def _too_many(retry_at):
-    response = render_panel(
-        "errors/_error.html",
-        title=_("Too many attempts"),
-        status=429,
-        heading=_("Too many attempts"),
+    response = _error_page(
+        429,
+        _("Too many attempts"),
         message=(
             _(
                 "For your security we have paused this for a while. %(wait)s",
@@ -83,11 +77,9 @@ def _too_many(retry_at):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    return render_panel(
-        "errors/_error.html",
-        title=_("Page not found"),
-        status=404,
-        heading=_("Page not found"),
+    return _error_page(
+        404,
+        _("Page not found"),
         message=_("Check the address, or go back to the login page."),
     )
 
@@ -99,11 +91,9 @@ def method_not_allowed(error):
 
 @bp.app_errorhandler(500)
 def server_error(error):
-    return render_panel(
-        "errors/_error.html",
-        title=_("Sorry, something went wrong"),
-        status=500,
-        heading=_("Sorry, something went wrong"),
+    return _error_page(
+        500,
+        _("Sorry, something went wrong"),
         message=_(
             "We are working on it. What you typed has not been lost: go "
             "back and try again in a few minutes."
@@ -113,11 +103,9 @@ def server_error(error):
 
 @bp.app_errorhandler(HTTPException)
 def other_http_error(error: HTTPException):
-    return render_panel(
-        "errors/_error.html",
-        title=_("Sorry, something went wrong"),
-        status=error.code or 500,
-        heading=_("Sorry, something went wrong"),
+    return _error_page(
+        error.code or 500,
+        _("Sorry, something went wrong"),
         message=_("Go back and try again."),
     )
 
@@ -163,8 +151,13 @@ def _unavailable(heading=None, message=None):
             if is_partial_request()
             else _("We are working on it. Go back and try again in a few minutes.")
         )
-    response = render_panel(
-        "errors/_error.html", title=heading, status=503, heading=heading, message=message
-    )
+    response = _error_page(503, heading, message=message)
     response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER"])
     return response
+
+
+def _error_page(status: int, heading: str, message: str):
+    """Every error page: its heading is also its title."""
+    return render_panel(
+        "errors/_error.html", title=heading, status=status, heading=heading, message=message
+    )
