@@ -60,7 +60,14 @@ def run_timed(command: list[str], env: dict) -> tuple[float, float, str, float]:
 
 
 def app_import(url: str, csv_path: Path) -> tuple[float, float, str, float]:
-    env = {**os.environ, "FLASK_SECRET_KEY": "bench", "FLASK_SQLALCHEMY_DATABASE_URI": url}
+    env = {
+        **os.environ,
+        # Production mode, as an operator runs it: a real-length key and a server name.
+        "FLASK_SECRET_KEY": "bench-" + "k" * 40,
+        "FLASK_SERVER_NAME": "ebok.example.pl",
+        "FLASK_LOG_LEVEL": "WARNING",
+        "FLASK_SQLALCHEMY_DATABASE_URI": url,
+    }
     command = [sys.executable, "-m", "flask", "--app", "app", "customers", "import"]
     return run_timed([*command, str(csv_path)], env)
 

@@ -115,6 +115,7 @@ def make_app(database_uri: str, port: int, **engine):
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": port,
         "MAIL_DEFAULT_SENDER": SENDER,
+        "LOG_LEVEL": "WARNING",  # the baseline logs nothing either
     }
     if engine:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **engine}

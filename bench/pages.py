@@ -127,6 +127,8 @@ def app_environment(folder: Path) -> dict:
     """Production mode (no debug, no testing), as an operator runs it."""
     return {
         "FLASK_SECRET_KEY": "bench-" + "k" * 40,
+        "FLASK_SERVER_NAME": "ebok.example.pl",
+        "FLASK_LOG_LEVEL": "WARNING",
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
         "FLASK_MAIL_BACKEND": "dev",
         "FLASK_SMS_BACKEND": "dev",
