@@ -1,0 +1,177 @@
+"""The operator's identity from configuration (SPEC §13), every page's own <title>
+(SPEC §9, WCAG 2.4.2) and the error summary's structure, through HTTP."""
+
+import html
+import re
+
+import pytest
+from helpers import follow, text_of
+from support import TEST_CONFIG, TEST_PASSWORD, last_code, last_link, outbox
+
+from ebok import create_app
+from ebok.operator import text_color_on
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
+
+
+def title_of(response) -> str:
+    return html.unescape(TITLE.search(response.get_data(as_text=True)).group(1)).strip()
+
+
+@pytest.fixture
+def operator_app(app, tmp_path):
+    """The test app with an operator configured, as FLASK_OPERATOR_* variables would."""
+    logo = tmp_path / "logo.svg"
+    logo.write_text(LOGO)
+    app.config.update(
+        OPERATOR_NAME="Vectra",
+        OPERATOR_NAME_LOCATIVE="Vectrze",
+        OPERATOR_LOGO=str(logo),
+        OPERATOR_PRIMARY_COLOR="#e30613",
+        OPERATOR_EMAIL="bok@vectra.example",
+        OPERATOR_ADDRESS="ul. Przykładowa 1, 81-000 Gdynia",
+        OPERATOR_PORTAL_URL="https://ebok.vectra.example/",
+        OPERATOR_PHISHING_REPORT="phishing@vectra.example",
+    )
+    return app
+
+
+def test_the_neutral_default_names_no_operator(app, make_visitor, customers):
+    visitor = make_visitor()
+    page = visitor.get("/")
+    assert title_of(page) == "Logowanie do Strefy Klienta – Strefa Klienta"
+    assert "Vectr" not in page.get_data(as_text=True)
+    visitor.post("/rejestracja/", {"number": "200001", "action": "next"})
+    channel = text_of(visitor.get("/rejestracja/sposob"))
+    assert "Podaj numer telefonu zgłoszony u nas jako kontaktowy" in channel
+    # No portal address configured: no address is shown as the real one.
+    assert "Strefa Klienta jest wyłącznie pod adresem" not in text_of(page)
+    assert "Nigdy nie prosimy o hasło w e-mailu, SMS-ie ani przez telefon." in text_of(page)
+
+
+def test_the_configured_operator_on_every_page(operator_app, make_visitor, customers):
+    visitor = make_visitor()
+    page = visitor.get("/")
+    body = page.get_data(as_text=True)
+    text = text_of(page)
+    assert title_of(page) == "Logowanie do Strefy Klienta – Strefa Klienta Vectra"
+    assert '<span class="site-header__operator">Vectra</span>' in body
+    # The trust cues: the real address, what we never ask for, where to report.
+    assert "Strefa Klienta jest wyłącznie pod adresem ebok.vectra.example." in text
+    assert "Nigdy nie prosimy o hasło w e-mailu, SMS-ie ani przez telefon." in text
+    assert '<a href="mailto:phishing@vectra.example">phishing@vectra.example</a>' in body
+    assert "ul. Przykładowa 1, 81-000 Gdynia" in text
+    assert 'href="mailto:bok@vectra.example"' in body
+    assert '<meta name="theme-color" content="#e30613">' in body
+    assert re.search(r'<meta name="description" content="Strefa Klienta Vectra: [^"]+">', body)
+    # The hint names the operator in the locative.
+    visitor.post("/rejestracja/", {"number": "200001", "action": "next"})
+    channel = text_of(visitor.get("/rejestracja/sposob"))
+    assert "Podaj numer telefonu zgłoszony w Vectrze jako kontaktowy" in channel
+    assert "Podaj adres e-mail zgłoszony w Vectrze jako kontaktowy" in channel
+
+
+def test_the_colour_and_logo_are_served_under_the_csp(operator_app, make_visitor):
+    visitor = make_visitor()
+    body = visitor.get("/").get_data(as_text=True)
+    assert "style=" not in body  # no inline style: the colour comes in a stylesheet
+    theme_url = re.search(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
+    theme = visitor.client.get(theme_url)
+    assert theme.mimetype == "text/css"
+    assert "--brand: #e30613; --brand-text: #ffffff;" in theme.get_data(as_text=True)
+    assert "immutable" in theme.headers["Cache-Control"]
+    logo_url = re.search(r'<img class="site-header__logo" src="([^"]+)"', body)[1]
+    logo = visitor.client.get(logo_url)
+    assert (logo.mimetype, logo.get_data(as_text=True)) == ("image/svg+xml", LOGO)
+    # Another colour is another URL, so a year's caching never shows an old colour.
+    assert visitor.client.get("/operator/theme-0000000000000000.css").status_code == 404
+
+
+def test_the_header_text_keeps_its_contrast_on_any_colour():
+    assert text_color_on("#00558c") == "#ffffff"
+    assert text_color_on("#ffdd00") == "#0b0c0c"
+    assert text_color_on("#e30613") == "#ffffff"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("OPERATOR_PRIMARY_COLOR", "red; } body { display: none"), ("OPERATOR_LOGO", "/nope.svg")],
+)
+def test_a_bad_identity_setting_stops_the_start(database, key, value):
+    with pytest.raises(RuntimeError, match=f"FLASK_{key}"):
+        create_app({**TEST_CONFIG, **database, key: value})
+
+
+def test_every_email_carries_the_identity_and_the_cues(operator_app, make_visitor, customers):
+    visitor = make_visitor()
+    visitor.post("/rejestracja/", {"number": "200002", "action": "next"})
+    visitor.post(
+        "/rejestracja/sposob",
+        {"channel": "email", "email": "jan.kowalski@example.com", "action": "next"},
+    )
+    (message,) = outbox(operator_app, "email", "jan.kowalski@example.com")
+    for body in (message.body_text, re.sub(r"<[^>]+>", " ", message.body_html)):
+        flat = re.sub(r"\s+", " ", html.unescape(body))
+        assert "Vectra" in flat
+        assert "Nigdy nie prosimy o hasło w e-mailu, SMS-ie ani przez telefon." in flat
+        assert "Loguj się tylko pod adresem ebok.vectra.example" in flat
+        assert "phishing@vectra.example" in flat
+    assert "background: #e30613" in message.body_html
+
+
+def test_each_registration_step_has_a_title_of_its_own(app, visitor, customers):
+    titles = [title_of(visitor.get("/rejestracja/"))]
+    titles.append(title_of(visitor.post("/rejestracja/", {"number": "200001", "action": "next"})))
+    code_step = visitor.post(
+        "/rejestracja/sposob", {"channel": "sms", "phone": "512345678", "action": "next"}
+    )
+    titles.append(title_of(code_step))
+    password_step = visitor.post(
+        "/rejestracja/kod", {"code": last_code(app, "+48512345678"), "action": "next"}
+    )
+    titles.append(title_of(password_step))
+    assert titles == [
+        "Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta",
+        "Wybierz sposób rejestracji – Rejestracja – Strefa Klienta",
+        "Podaj kod SMS – Rejestracja – Strefa Klienta",
+        "Ustaw hasło – Rejestracja – Strefa Klienta",
+    ]
+    wrong = visitor.post("/rejestracja/haslo", {"password": "x", "password_repeat": "y"})
+    assert title_of(wrong) == "Błąd: Ustaw hasło – Rejestracja – Strefa Klienta"
+
+
+def test_the_inbox_and_link_pages_have_titles_of_their_own(app, visitor, customers):
+    visitor.post("/rejestracja/", {"number": "200002", "action": "next"})
+    inbox = visitor.post(
+        "/rejestracja/sposob",
+        {"channel": "email", "email": "jan.kowalski@example.com", "action": "next"},
+    )
+    assert title_of(inbox) == "Sprawdź pocztę – Rejestracja – Strefa Klienta"
+    broken = visitor.get("/rejestracja/link/zepsuty")
+    assert title_of(broken).startswith("Ten link jest nieprawidłowy – Rejestracja")
+    assert last_link(app, "jan.kowalski@example.com")
+
+
+def test_the_einvoice_confirmation_title_follows_the_result(app, make_visitor, customers):
+    visitor = make_visitor()
+    follow(visitor, visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}))
+    visitor.post(
+        "/e-faktura/aktywuj",
+        {"email": "inny@example.com", "source": "banner", "accept_terms": "y"},
+    )
+    (message,) = outbox(app, "email", "inny@example.com")
+    link = re.search(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
+    before = visitor.get(link)
+    assert title_of(before) == "Potwierdź adres do e-Faktury – Strefa Klienta"
+    after = visitor.post(link, {})
+    assert title_of(after).startswith("e-Faktura została aktywowana – ")
+    assert title_of(visitor.post(link, {})).startswith("Ten link został już wykorzystany – ")
+
+
+def test_the_error_summary_reads_its_errors_when_focused(visitor, customers):
+    body = visitor.post("/rejestracja/", {"number": "", "action": "next"}).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary"[^>]*>\s*<div role="alert">', body)
+    assert summary, "the GOV.UK structure: a focusable container around role=alert"
+    assert 'tabindex="-1"' in summary[0]
+    assert "aria-labelledby" not in summary[0]  # prohibited on a generic div
