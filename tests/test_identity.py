@@ -12,7 +12,7 @@ from ebok import create_app
 from ebok.operator import text_color_on
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
-LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10"/></svg>'
 
 
 def title_of(response) -> str:
