@@ -39,7 +39,7 @@ test: setup browsers
 # A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
 screenshots: setup browsers
 	rm -rf screenshots
-	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity.py
 	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
 
 # Extract the strings from the code and templates and merge them into the catalogs. The

@@ -151,6 +151,42 @@ def audit(page, state: str) -> None:
     assert not violations, f"axe violations in {state}: " + json.dumps(
         violations, indent=1, ensure_ascii=False
     )
+    assert_focus_visible_in_forced_colors(page, state)
+
+
+# What the focused element shows in forced colours (Windows High Contrast), which drops
+# backgrounds and box shadows: only an outline (or a border) is left to see focus by.
+_FOCUS_INDICATOR = r"""() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2 &&
+    !/rgba\(.*, 0\)$|transparent/.test(style.outlineColor);
+  const name = element.tagName + " " + (element.id || element.textContent.trim().slice(0, 40));
+  return {name, visible: outline};
+}"""
+
+
+def assert_focus_visible_in_forced_colors(page, state: str, limit: int = 80) -> None:
+    """Tabs through every focusable element with `forced-colors: active` and checks each
+    shows a focus indicator (WCAG 2.4.7); then puts media and focus back as they were."""
+    before = page.evaluate_handle("() => document.activeElement")
+    page.emulate_media(forced_colors="active")
+    try:
+        seen, hidden = [], []
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(_FOCUS_INDICATOR)
+            if focused is None or focused["name"] in seen:
+                break  # back at the start, or round a modal dialog once
+            seen.append(focused["name"])
+            if not focused["visible"]:
+                hidden.append(focused["name"])
+        assert seen, f"nothing focusable by Tab in {state}"
+        assert not hidden, f"no visible focus in forced colours in {state}: {hidden}"
+    finally:
+        page.emulate_media(forced_colors="none")
+        page.evaluate("element => element && element.focus && element.focus()", before)
 
 
 @pytest.fixture

@@ -1,0 +1,43 @@
+"""Each wizard step's own <title> in the tab after htmx swaps (WCAG 2.4.2), and the
+operator's identity and the designed layouts at a phone and a desktop size."""
+
+from steps import log_in
+
+
+def test_each_step_has_a_distinct_title(page, live):
+    page.goto(live.url + "/")
+    titles = [page.title()]
+    page.get_by_role("link", name="Rejestracja").click()
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    titles.append(page.title())
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_role("radio", name="SMS").check()
+    titles.append(page.title())
+    page.get_by_label("Podaj swój numer telefonu").fill("512 345 678")
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
+    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48512345678"))
+    titles.append(page.title())
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj hasło").wait_for()
+    titles.append(page.title())
+    assert len(set(titles)) == len(titles), titles
+    assert all(title.endswith(" – Strefa Klienta") for title in titles), titles
+    assert titles[3] == "Podaj kod SMS – Rejestracja – Strefa Klienta"
+
+
+def test_login_page_and_home_show_the_design(page, live, axe):
+    page.goto(live.url + "/")
+    help_column = page.locator(".login-layout__help")
+    form_column = page.locator(".login-layout__form")
+    assert "Bezpieczne logowanie" in help_column.inner_text()
+    form_box, help_box = form_column.bounding_box(), help_column.bounding_box()
+    if page.viewport_name == "desktop":  # side by side
+        assert help_box["x"] > form_box["x"] + form_box["width"] - 1
+    else:  # one column: help under the form
+        assert help_box["y"] >= form_box["y"] + form_box["height"] - 1
+    # Icons are decoration: hidden from assistive technology.
+    assert page.locator("svg.icon:not([aria-hidden=true])").count() == 0
+    log_in(page, live)
+    assert page.locator(".card-grid .card").count() >= 2
+    axe(page, "Strona Główna with cards")
