@@ -30,6 +30,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+# A made-up operator, so the pages (and `make screenshots`) show a configured identity.
+DEMO_OPERATOR = {
+    "OPERATOR_NAME": "Kablonet",
+    "OPERATOR_NAME_LOCATIVE": "Kablonecie",
+    "OPERATOR_LOGO": str(Path(__file__).parent / "operator-logo.svg"),
+    "OPERATOR_PRIMARY_COLOR": "#5b2a86",
+    "OPERATOR_EMAIL": "bok@kablonet.example",
+    "OPERATOR_ADDRESS": "ul. Przykładowa 1, 00-001 Warszawa",
+    "OPERATOR_PORTAL_URL": "https://ebok.kablonet.example",
+    "OPERATOR_PHISHING_REPORT": "phishing@kablonet.example",
+}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -78,6 +89,7 @@ def live(tmp_path, static_build):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
             "PREFERRED_URL_SCHEME": "http",
             "STATIC_BUILD_FOLDER": str(static_build),
+            **DEMO_OPERATOR,
         }
     )
     with app.app_context():

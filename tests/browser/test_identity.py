@@ -22,8 +22,8 @@ def test_each_step_has_a_distinct_title(page, live):
     page.get_by_label("Podaj hasło").wait_for()
     titles.append(page.title())
     assert len(set(titles)) == len(titles), titles
-    assert all(title.endswith(" – Strefa Klienta") for title in titles), titles
-    assert titles[3] == "Podaj kod SMS – Rejestracja – Strefa Klienta"
+    assert all(title.endswith(" – Strefa Klienta Kablonet") for title in titles), titles
+    assert titles[3] == "Podaj kod SMS – Rejestracja – Strefa Klienta Kablonet"
 
 
 def test_login_page_and_home_show_the_design(page, live, axe):

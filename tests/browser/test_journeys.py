@@ -22,7 +22,7 @@ def test_register_by_sms(page, live, axe):
     axe(page, "login page")
     page.get_by_role("link", name="Rejestracja").click()
     page.get_by_label("Twój Numer Ewidencyjny Klienta").wait_for()
-    assert page.title() == "Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta"
+    assert page.title() == "Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta Kablonet"
     axe(page, "registration: customer number")
 
     page.get_by_role("button", name="Dalej").click()  # nothing typed
