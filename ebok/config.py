@@ -109,6 +109,8 @@ DEFAULTS = {
     # Where to report a suspicious message: an e-mail address or a URL; the customer
     # service phone when unset.
     "OPERATOR_PHISHING_REPORT": None,
+    # The guide's PDF needs DejaVu Sans (Debian: fonts-dejavu-core) for Polish letters.
+    "GUIDE_PDF_FONT_DIR": "/usr/share/fonts/truetype/dejavu",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
     "BABEL_DEFAULT_LOCALE": "pl",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",

@@ -175,3 +175,46 @@ def test_the_error_summary_reads_its_errors_when_focused(visitor, customers):
     assert summary, "the GOV.UK structure: a focusable container around role=alert"
     assert 'tabindex="-1"' in summary[0]
     assert "aria-labelledby" not in summary[0]  # prohibited on a generic div
+
+
+def test_the_activation_page_without_javascript_has_an_h1(app, make_visitor, customers):
+    visitor = make_visitor()
+    follow(visitor, visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}))
+    body = visitor.get("/e-faktura/aktywuj").get_data(as_text=True)
+    assert re.search(
+        r'<h1 class="dialog__title" id="dialog-title"[^>]*>Aktywuj e-Fakturę</h1>', body
+    )
+    in_window = make_visitor(htmx=True)
+    in_window.client = visitor.client
+    fragment = in_window.get("/e-faktura/aktywuj").get_data(as_text=True)
+    assert '<h2 class="dialog__title" id="dialog-title"' in fragment
+
+
+def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
+    import io
+
+    from pypdf import PdfReader
+
+    visitor = make_visitor()
+    page = visitor.get("/instrukcja")
+    assert 'href="/instrukcja.pdf" download' in page.get_data(as_text=True)
+    response = visitor.client.get("/instrukcja.pdf")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    text = re.sub(r"\s+", " ", text)
+    # The same sentences as the page, Polish letters included.
+    for sentence in (
+        "Instrukcja do Strefy Klienta",
+        "Na stronie logowania wpisz numer klienta lub login oraz hasło",
+        "Klienta: 22 123 45 67.",
+    ):
+        assert sentence in text
+        assert sentence in text_of(page)
+
+
+def test_without_the_font_the_guide_offers_printing_only(app, make_visitor):
+    app.config["GUIDE_PDF_FONT_DIR"] = "/nonexistent"
+    visitor = make_visitor()
+    assert "/instrukcja.pdf" not in visitor.get("/instrukcja").get_data(as_text=True)
+    assert visitor.client.get("/instrukcja.pdf").status_code == 404
