@@ -218,3 +218,46 @@ def test_without_the_font_the_guide_offers_printing_only(app, make_visitor):
     visitor = make_visitor()
     assert "/instrukcja.pdf" not in visitor.get("/instrukcja").get_data(as_text=True)
     assert visitor.client.get("/instrukcja.pdf").status_code == 404
+
+
+def _log_in_and_ask_for_another_address(app, make_visitor):
+    visitor = make_visitor()
+    follow(visitor, visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}))
+    visitor.post(
+        "/e-faktura/aktywuj",
+        {"email": "inny@example.com", "source": "banner", "accept_terms": "y"},
+    )
+    return visitor
+
+
+def _confirmation_links(app) -> list[str]:
+    return [
+        re.search(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
+        for message in outbox(app, "email", "inny@example.com")
+    ]
+
+
+def test_a_pending_address_is_shown_with_resend_and_cancel(app, make_visitor, customers):
+    visitor = _log_in_and_ask_for_another_address(app, make_visitor)
+    home = text_of(visitor.get("/strona-glowna"))
+    assert "Czekamy na potwierdzenie adresu inny@example.com" in home
+    assert "Aktywuj" not in home
+    account_page = text_of(visitor.get("/moje-konto"))
+    assert "czeka na potwierdzenie" in account_page
+    assert "nieaktywna" not in account_page
+
+    page = visitor.post("/e-faktura/oczekujacy/wyslij-ponownie", {"source": "banner"})
+    assert "Wysłaliśmy nowy link potwierdzający na adres inny@example.com." in text_of(page)
+    first, second = _confirmation_links(app)
+    assert visitor.get(first).status_code == 410  # superseded by the newer link
+    assert visitor.get(second).status_code == 200
+
+
+def test_cancelling_a_pending_address_kills_its_link(app, make_visitor, customers):
+    visitor = _log_in_and_ask_for_another_address(app, make_visitor)
+    page = visitor.post("/e-faktura/oczekujacy/anuluj", {"source": "banner"})
+    assert "Zmiana adresu została anulowana" in text_of(page)
+    assert "Czekamy na potwierdzenie" not in text_of(visitor.get("/strona-glowna"))
+    (link,) = _confirmation_links(app)
+    assert visitor.post(link, {}).status_code == 410
+    assert "nieaktywna" in text_of(visitor.get("/moje-konto"))
