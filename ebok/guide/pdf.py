@@ -8,6 +8,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from ebok import operator
+from ebok.guide import pictures
 
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
@@ -33,7 +34,8 @@ def render_guide_pdf(title: str) -> bytes:
     pdf.set_font("DejaVu", size=11)
     pdf.add_page()
     pdf.write_html(
-        f"<h1>{_escape(title)}</h1>" + render_template("guide/_content.html"),
+        f"<h1>{_escape(title)}</h1>"
+        + render_template("guide/_content.html", **pictures.helpers(for_pdf=True)),
         font_family="DejaVu",
         tag_styles=_heading_styles(operator.current().theme_color),
     )

@@ -3,7 +3,7 @@
 from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 
-from ebok.guide import pdf
+from ebok.guide import pdf, pictures
 
 bp = Blueprint("guide", __name__)
 
@@ -11,7 +11,10 @@ bp = Blueprint("guide", __name__)
 @bp.get("/instrukcja")
 def guide():
     return render_template(
-        "guide/guide.html", title=_("Guide to Strefa Klienta"), pdf_available=pdf.available()
+        "guide/guide.html",
+        title=_("Guide to Strefa Klienta"),
+        pdf_available=pdf.available(),
+        **pictures.helpers(),
     )
 
 
