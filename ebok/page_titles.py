@@ -16,35 +16,32 @@ from ebok import operator
 
 
 def _link_problem(context: Mapping) -> str:
+    """The heading of layouts/_link_problem.html, for both flows' links and e-Faktura's."""
     return {
         "expired": _("This link has expired"),
         "superseded": _("This link is no longer active"),
         "used": _("This link has already been used"),
-    }.get(context.get("outcome"), _("This link is not valid"))
+    }.get(str(context.get("link_problem")), _("This link is not valid"))
 
 
 def _einvoice_confirm(context: Mapping) -> str | None:
-    result = context.get("result")
-    if result == "link_expired":
-        return _("This link has expired")
-    if result == "link_used":
-        return _("This link has already been used")
-    if result == "link_invalid":
-        return _("This link is not valid")
+    if context.get("link_problem"):
+        return _link_problem(context)
     if context.get("done"):
-        if result == "activated":
+        if context.get("result") == "activated":
             return _("e-Faktura has been activated")
         return _("The address for e-Faktura has been changed.").rstrip(".")
     return None  # the page's own title is the heading
 
 
 HEADINGS: dict[str, Callable[[Mapping], str | None]] = {
-    "wizard/_number.html": lambda context: str(context["flow"].number_label),
+    "wizard/_number.html": lambda context: str(context["form"].number.label.text),
     "wizard/_channel.html": lambda context: str(context["flow"].channel_question).rstrip(":"),
     "wizard/_code.html": lambda context: _("Enter the SMS code"),
     "wizard/_check_inbox.html": lambda context: _("Check your e-mail"),
     "wizard/_password.html": lambda context: str(context["flow"].password_heading),
     "wizard/_link_problem.html": _link_problem,
+    "wizard/_no_contact.html": lambda context: _("Contact the Customer Service Centre"),
     "einvoice/_confirm.html": _einvoice_confirm,
 }
 

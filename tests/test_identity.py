@@ -5,8 +5,7 @@ import html
 import re
 
 import pytest
-from helpers import follow, text_of
-from support import TEST_CONFIG, TEST_PASSWORD, last_code, last_link, outbox
+from support import TEST_CONFIG, TEST_PASSWORD, follow, last_code, last_link, outbox, text_of
 
 from ebok import create_app
 from ebok.operator import text_color_on

@@ -4,6 +4,7 @@ a font that has the Polish letters embedded, so "Zapomniałem hasła" prints as 
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask_babel import get_locale
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -26,7 +27,7 @@ def available() -> bool:
 def render_guide_pdf(title: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(title)
-    pdf.set_lang(str(current_app.jinja_env.globals["current_locale"]()))
+    pdf.set_lang(str(get_locale() or "pl"))
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     for style, name in FONT_FILES.items():

@@ -11,7 +11,7 @@ PDF_WIDTH = 240  # px as fpdf2 counts them (96 per inch): about 6 cm on A4
 
 
 def _path(name: str) -> Path:
-    return Path(current_app.static_folder) / "guide" / name
+    return Path(current_app.static_folder or "static") / "guide" / name
 
 
 def _size(name: str) -> tuple[int, int] | None:
