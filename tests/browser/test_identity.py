@@ -41,3 +41,23 @@ def test_login_page_and_home_show_the_design(page, live, axe):
     log_in(page, live)
     assert page.locator(".card-grid .card").count() >= 2
     axe(page, "Strona Główna with cards")
+
+
+def test_back_shows_the_step_the_url_names_with_what_was_typed(page, live):
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_role("radio", name="SMS").check()
+    page.get_by_label("Podaj swój numer telefonu").fill("512 345 678")
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
+    # Back from the code step: the channel step, with the phone number typed.
+    page.go_back()
+    page.wait_for_url(live.url + "/rejestracja/sposob")
+    assert page.get_by_label("Podaj swój numer telefonu").input_value() == "512 345 678"
+    # Back after "Anuluj": the wizard is cleared, so the URL and the page agree on step 1.
+    page.get_by_role("button", name="Anuluj").click()
+    page.wait_for_url(live.url + "/")
+    page.go_back()
+    page.wait_for_url(live.url + "/rejestracja/")
+    assert page.get_by_label("Twój Numer Ewidencyjny Klienta").is_visible()
