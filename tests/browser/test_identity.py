@@ -61,3 +61,26 @@ def test_back_shows_the_step_the_url_names_with_what_was_typed(page, live):
     page.go_back()
     page.wait_for_url(live.url + "/rejestracja/")
     assert page.get_by_label("Twój Numer Ewidencyjny Klienta").is_visible()
+
+
+def test_the_new_layouts_in_dark_mode(browser, live, axe):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="pl-PL", color_scheme="dark"
+    )
+    page = context.new_page()
+    page.goto(live.url + "/instrukcja")
+    axe(page, "the guide in dark mode")
+    log_in(page, live)
+    axe(page, "Strona Główna with cards in dark mode")
+    page.locator("#einvoice-activate-banner").click()
+    page.locator("dialog#dialog[open]").wait_for()
+    page.get_by_label("Adres e-mail do powiadomień o fakturach").fill("inny@example.com")
+    page.get_by_label("Akceptuję regulamin usługi e-Faktura").check()
+    page.get_by_role("button", name="Aktywuj e-Fakturę").click()
+    page.get_by_role("heading", name="Sprawdź pocztę").wait_for()
+    page.keyboard.press("Escape")
+    page.get_by_text("Czekamy na potwierdzenie adresu").wait_for()
+    axe(page, "Strona Główna with an address waiting for confirmation, dark mode")
+    page.goto(live.url + "/moje-konto")
+    axe(page, "Moje Konto with an address waiting for confirmation, dark mode")
+    context.close()
