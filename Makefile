@@ -5,7 +5,7 @@ FLASK = $(VENV)/bin/flask --app app
 # Development mode: the dev secret key, dev message backends and the messages page.
 DEV = FLASK_DEBUG=1
 
-.PHONY: run test test-fast test-postgres check setup catalog-update browsers screenshots clean
+.PHONY: run test test-fast test-postgres check setup catalog-update browsers screenshots guide-pictures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,12 @@ test: setup browsers
 # A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
 screenshots: setup browsers
 	rm -rf screenshots
-	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity.py
 	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
+
+# The guide's pictures (static/guide/): the portal's own pages, taken by the browser suite.
+guide-pictures: setup browsers
+	GUIDE_PICTURES_DIR=static/guide $(VENV)/bin/pytest -q tests/browser/test_guide_pictures.py
 
 # Extract the strings from the code and templates and merge them into the catalogs. The
 # .pot template is generated, never committed; the wrap width is fixed (Babel's 76, the

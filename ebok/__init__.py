@@ -68,7 +68,7 @@ def _init_extensions(app: Flask) -> None:
         locale_selector=_select_locale,
     )
 
-    from ebok import assets, auth, form_input, messages, security, templating
+    from ebok import assets, auth, form_input, messages, operator, security, templating
     from ebok.health import checks as health_checks
 
     auth.init_login_manager(login_manager)
@@ -81,6 +81,7 @@ def _init_extensions(app: Flask) -> None:
     templating.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)
+    operator.init_app(app)
 
 
 def _check_catalogs(app: Flask) -> None:

@@ -95,6 +95,22 @@ DEFAULTS = {
     "HEALTH_CHECK_TIMEOUT": 1.0,
     # What the pages show.
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
+    # The operator's identity (ebok/operator.py). Unset, the pages name no operator.
+    "OPERATOR_NAME": None,  # e.g. "Vectra": the header, every <title>, e-mails
+    # The name after "w" in Polish hints ("zgłoszony w Vectrze"): a string for Polish, or
+    # a mapping of language to form. Without it those hints name no operator.
+    "OPERATOR_NAME_LOCATIVE": None,
+    "OPERATOR_LOGO": None,  # the path of an SVG file; a neutral mark when unset
+    "OPERATOR_PRIMARY_COLOR": None,  # "#rrggbb": the header and accents
+    "OPERATOR_EMAIL": None,  # the customer service's address, shown in the footer
+    "OPERATOR_ADDRESS": None,  # the postal address, shown in the footer
+    # The portal's real address, shown as an anti-phishing cue; from SERVER_NAME if unset.
+    "OPERATOR_PORTAL_URL": None,
+    # Where to report a suspicious message: an e-mail address or a URL; the customer
+    # service phone when unset.
+    "OPERATOR_PHISHING_REPORT": None,
+    # The guide's PDF needs DejaVu Sans (Debian: fonts-dejavu-core) for Polish letters.
+    "GUIDE_PDF_FONT_DIR": "/usr/share/fonts/truetype/dejavu",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
     "BABEL_DEFAULT_LOCALE": "pl",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",

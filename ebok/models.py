@@ -74,6 +74,10 @@ class Account(UserMixin, Model):
     einvoice_address: Mapped[str | None] = mapped_column(String(254))
     einvoice_since: Mapped[datetime | None]
     einvoice_version: Mapped[int] = mapped_column(default=0)
+    # An address waiting for its confirmation link to be opened (activation or a change),
+    # shown to the customer with "send again" and "cancel"; cleared by any change.
+    einvoice_pending_address: Mapped[str | None] = mapped_column(String(254))
+    einvoice_pending_source: Mapped[str | None] = mapped_column(String(10))
 
     customer: Mapped[Customer] = relationship(back_populates="account")
 

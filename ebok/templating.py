@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from ebok.page_titles import page_title
 from ebok.passwords import password_rule
 
 
@@ -73,3 +74,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["password_rule"] = password_rule
     # Loaded only when a template reads it (Flask-Login's context processor loads it always).
     app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["page_title"] = page_title

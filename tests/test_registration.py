@@ -145,7 +145,7 @@ def test_bad_customer_numbers(visitor, wizard, customers):
         body = response.get_data(as_text=True)
         assert 'aria-invalid="true"' in body
         assert 'aria-describedby="number-hint number-error"' in body
-        assert "<title>Błąd: Rejestracja" in body
+        assert "<title>Błąd: Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta" in body
         # What the customer typed stays in the field.
         assert field_value(response, "number") == typed
 

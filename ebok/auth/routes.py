@@ -9,7 +9,13 @@ from flask_login import current_user, login_required
 
 from ebok import throttle
 from ebok.auth.forms import LoginForm
-from ebok.auth.service import authenticate, end_session, login_key, start_session
+from ebok.auth.service import (
+    authenticate,
+    end_session,
+    login_key,
+    start_session,
+    take_prefilled_login,
+)
 from ebok.htmx import redirect_to, render_form, render_panel
 from ebok.logs import fingerprint
 from ebok.throttle import Throttled
@@ -25,6 +31,10 @@ def login():
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
     if request.method != "POST":
+        prefilled = take_prefilled_login()
+        if prefilled:  # after a password reset
+            form = LoginForm(data={"login": prefilled})
+            return render_form("auth/_login.html", form, title=_("Log in to Strefa Klienta"))
         # The same page for every visitor: rendered once, so the title is lazy too.
         return render_panel(
             "auth/_login.html", title=_l("Log in to Strefa Klienta"), empty_form=LoginForm

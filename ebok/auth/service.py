@@ -50,3 +50,16 @@ def end_session(account: Account) -> None:
     logout_user()
     session.clear()
     log.info("logout account=%s", account.id)
+
+
+# The login page fills this in once: after a password reset only the new password is left
+# to type. Kept in the session, never in the URL (access logs).
+LOGIN_PREFILL = "login_prefill"
+
+
+def prefill_login(login: str) -> None:
+    session[LOGIN_PREFILL] = login
+
+
+def take_prefilled_login() -> str | None:
+    return session.pop(LOGIN_PREFILL, None)

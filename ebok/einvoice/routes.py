@@ -11,6 +11,7 @@ from ebok.einvoice.service import Result
 from ebok.forms import add_errors, email_address
 from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
 from ebok.signing import Outcome
+from ebok.throttle import Throttled
 
 bp = Blueprint("einvoice", __name__, url_prefix="/e-faktura")
 
@@ -155,3 +156,33 @@ def withdraw():
         page=SIGNED_IN_PAGE,
         account=account,
     )
+
+
+@bp.post("/oczekujacy/wyslij-ponownie")
+@login_required
+def resend_confirmation():
+    """A new link for the address waiting for confirmation (Strona Główna, Moje Konto)."""
+    account = current_user._get_current_object()
+    address = account.einvoice_pending_address
+    try:
+        result = service.resend_confirmation(account)
+    except Throttled as throttled:
+        flash(
+            _("A new link cannot be sent yet. %(wait)s", wait=throttled.wait_message()), "problem"
+        )
+    else:
+        if result is Result.CONFIRMATION_SENT:
+            flash(
+                _("We have sent a new confirmation link to %(address)s.", address=address), "status"
+            )
+    return redirect_to(_page_of(_source()), leave_panel=True)
+
+
+@bp.post("/oczekujacy/anuluj")
+@login_required
+def cancel_confirmation():
+    if service.cancel_confirmation(current_user._get_current_object()) is Result.PENDING_CANCELLED:
+        flash(
+            _("The address change has been cancelled. The link we sent no longer works."), "status"
+        )
+    return redirect_to(_page_of(_source()), leave_panel=True)

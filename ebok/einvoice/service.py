@@ -14,7 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, update
 
-from ebok import messages, signing
+from ebok import messages, signing, throttle
 from ebok.contact import mask_email, normalize_email
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent, utcnow
@@ -27,6 +27,9 @@ LINK_PURPOSE = "einvoice_address"
 
 log = logging.getLogger("ebok.einvoice")
 
+# Any change of the service forgets an address that was waiting for its confirmation link.
+NO_PENDING = {"einvoice_pending_address": None, "einvoice_pending_source": None}
+
 
 class Result(enum.Enum):
     ACTIVATED = "activated"
@@ -35,6 +38,8 @@ class Result(enum.Enum):
     ADDRESS_CHANGED = "address_changed"
     SAME_ADDRESS = "same_address"
     CHANGED_MEANWHILE = "changed_meanwhile"  # another request changed the service first
+    NOTHING_PENDING = "nothing_pending"
+    PENDING_CANCELLED = "pending_cancelled"
 
 
 def verified_address(account: Account) -> str | None:
@@ -170,7 +175,7 @@ def _update_if(account: Account, *conditions: Any, **values: Any) -> bool:
     statement = (
         update(Account)
         .where(Account.id == account.id, *conditions)
-        .values(einvoice_version=Account.einvoice_version + 1, **values)
+        .values(einvoice_version=Account.einvoice_version + 1, **{**NO_PENDING, **values})
     )
     if cast(CursorResult, db.session.execute(statement)).rowcount == 1:
         return True
@@ -201,7 +206,39 @@ def _record_and_tell(
     db.session.commit()
 
 
+def resend_confirmation(account: Account) -> Result:
+    """A new link for the address waiting for confirmation; the older link stops working.
+    Limited per client address like every other send (Throttled)."""
+    if not account.einvoice_pending_address:
+        return Result.NOTHING_PENDING
+    throttle.hit("RATELIMIT_CODE_SENDS")
+    source = account.einvoice_pending_source or "account"
+    _send_confirmation_link(account, account.einvoice_pending_address, source)
+    return Result.CONFIRMATION_SENT
+
+
+def cancel_confirmation(account: Account) -> Result:
+    """Forgets the address waiting for confirmation; its link stops working."""
+    if not _update_if(account, Account.einvoice_pending_address.is_not(None)):
+        return Result.NOTHING_PENDING
+    db.session.commit()
+    log.info("einvoice confirmation cancelled account=%s", account.id)
+    return Result.PENDING_CANCELLED
+
+
 def _send_confirmation_link(account: Account, address: str, source: str) -> None:
+    """Remembers the address as waiting (Strona Główna and Moje Konto say so) and sends it
+    a link; moving the version on makes any older link stop working."""
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(
+            einvoice_version=Account.einvoice_version + 1,
+            einvoice_pending_address=address,
+            einvoice_pending_source=source,
+        )
+    )
+    db.session.refresh(account)
     token = signing.dumps(
         LINK_PURPOSE,
         {

@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ebok import verification
-from ebok.auth.service import start_session
+from ebok.auth.service import prefill_login, start_session
 from ebok.extensions import db
 from ebok.forms import Problem
 from ebok.htmx import redirect_to, render_form, render_panel
@@ -42,9 +42,15 @@ class Step(MethodView):
     def go(self, step: str):
         return redirect_to(self.step_url(step))
 
-    def render(self, form: FlaskForm | None = None, status: int | None = None, **context):
+    def render(
+        self,
+        form: FlaskForm | None = None,
+        status: int | None = None,
+        template: str | None = None,
+        **context,
+    ):
         context.update(title=self.flow.title, flow=self.flow, step_url=self.step_url)
-        fragment = f"wizard/_{self.template}.html"
+        fragment = f"wizard/_{template or self.template}.html"
         if form is None:
             return render_panel(fragment, status=status or 200, **context)
         return render_form(fragment, form, status=status, **context)
@@ -107,6 +113,8 @@ class Number(Step):
             customer = service.find_customer(self.flow, form.number.data)
         except (Problem, Throttled) as problem:
             return self.refuse(form, problem)
+        except service.NoContactData:
+            return self.render(status=422, template="no_contact")
         state.replace(self.flow.name, customer_id=customer.id, number=form.number.data.strip())
         return self.go("channel")
 
@@ -122,6 +130,8 @@ class Channel(Step):
         chosen = self.wizard().get("channel")
         offered = form.offered
         form.channel.data = chosen or (offered[0] if len(offered) == 1 else None)
+        if self.wizard().get("verification_id"):  # Back from the code or inbox step
+            form.phone.data, form.email.data = service.proven_contact(customer, chosen)
         return self.render(form, **self.about(customer))
 
     def post(self):
@@ -199,7 +209,7 @@ class Resend(Step):
         except Throttled as throttled:
             db.session.rollback()
             wait = throttled.wait_message()
-            flash(_("A new code or link cannot be sent yet. %(wait)s", wait=wait), "status")
+            flash(_("A new code or link cannot be sent yet. %(wait)s", wait=wait), "problem")
             sent_before = self.wizard().get("verification_id")
             return self.go(_step_after_sending(channel) if sent_before else "channel")
         state.save(self.flow.name, verification_id=record.id, verified_id=None)
@@ -268,6 +278,8 @@ class Password(Step):
         if self.flow.signs_in and customer.account is not None:
             start_session(customer.account)
         flash(self.flow.done_message, "status")
+        if not self.flow.signs_in and customer.account is not None:
+            prefill_login(customer.account.login_name or customer.number)
         return redirect_to(url_for(self.flow.done_endpoint), leave_panel=self.flow.signs_in)
 
     def proved(self) -> tuple[Customer, Verification] | None:

@@ -24,7 +24,7 @@ from ebok.forms import Problem
 from ebok.models import Customer, Verification
 from ebok.signing import Outcome, external_url
 from ebok.templating import format_phone
-from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER, Flow
+from ebok.wizard.flow import Flow
 
 log = logging.getLogger("ebok.auth")
 
@@ -46,28 +46,31 @@ def find_customer(flow: Flow, typed: str) -> Customer:
     if refusal:
         raise Problem(refusal, "number")
     if not customer.email and not customer.sms_phone:
-        raise Problem(
-            _(
-                "We have neither your e-mail address nor your mobile phone number, so you cannot "
-                "do this online. Please contact the Customer Service Centre: %(phone)s.",
-                phone=current_app.config["CUSTOMER_SERVICE_PHONE"],
-            ),
-            "number",
-        )
+        raise NoContactData()
     return customer
 
 
+class NoContactData(Exception):
+    """A dead end, not a mistake in the field: only the Customer Service Centre can help."""
+
+
 def _not_found_message(flow: Flow) -> str:
+    # Where to find the number is the field's hint, right above: not again in the error
+    # (it would be read three times: hint, error summary, field error).
     if flow.accepts_login_name:
-        return _(
-            "We could not find a customer with this number or login. Check it "
-            "and try again. %(where)s.",
-            where=WHERE_TO_FIND_THE_NUMBER,
-        )
-    return _(
-        "We could not find a customer with this number. Check it and try again. %(where)s.",
-        where=WHERE_TO_FIND_THE_NUMBER,
-    )
+        return _("We could not find a customer with this number or login. Check it and try again.")
+    return _("We could not find a customer with this number. Check it and try again.")
+
+
+def proven_contact(customer: Customer, channel: str | None) -> tuple[str | None, str | None]:
+    """(phone, e-mail) for the channel step shown again by Back: the datum the customer
+    typed and matched for the channel a code or link went to. Taken from the data on file,
+    which that match has shown the customer knows, so the session never holds it."""
+    if channel == "sms":
+        return format_phone(customer.sms_phone), None
+    if channel == "email":
+        return None, customer.email
+    return None, None
 
 
 def available_channels(customer: Customer) -> list[str]:

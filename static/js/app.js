@@ -5,12 +5,13 @@
 
   var statusRegion = function () { return document.getElementById("status"); };
 
-  function announce(message) {
+  function announce(message, problem) {
     var region = statusRegion();
     if (!region) return;
     region.textContent = "";
     var paragraph = document.createElement("p");
     paragraph.textContent = message;
+    if (problem) paragraph.className = "status__problem";
     region.appendChild(paragraph);
   }
 
@@ -30,11 +31,11 @@
       var input = document.getElementById(button.getAttribute("aria-controls"));
       var label = button.firstChild;
       button.hidden = false;
-      button.setAttribute("aria-pressed", "false");
+      // Said once: the button's new name and the live region's sentence, no aria-pressed
+      // on top (a toggle whose name changes must not also be a pressed button).
       button.addEventListener("click", function () {
         var show = input.type === "password";
         input.type = show ? "text" : "password";
-        button.setAttribute("aria-pressed", String(show));
         label.textContent = show ? button.dataset.labelHide : button.dataset.labelShow;
         announce(show ? button.dataset.announceShown : button.dataset.announceHidden);
       });
@@ -179,7 +180,7 @@
 
   // A network failure: say so in the live region; the form and what was typed stay.
   document.addEventListener("htmx:error", function () {
-    announce(document.body.dataset.networkError);
+    announce(document.body.dataset.networkError, true);
   });
 
   // A server error (5xx: the database or Redis away for a moment): the error fragment

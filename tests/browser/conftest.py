@@ -30,6 +30,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+# A made-up operator, so the pages (and `make screenshots`) show a configured identity.
+DEMO_OPERATOR = {
+    "OPERATOR_NAME": "Kablonet",
+    "OPERATOR_NAME_LOCATIVE": "Kablonecie",
+    "OPERATOR_LOGO": str(Path(__file__).parent / "operator-logo.svg"),
+    "OPERATOR_PRIMARY_COLOR": "#5b2a86",
+    "OPERATOR_EMAIL": "bok@kablonet.example",
+    "OPERATOR_ADDRESS": "ul. Przykładowa 1, 00-001 Warszawa",
+    "OPERATOR_PORTAL_URL": "https://ebok.kablonet.example",
+    "OPERATOR_PHISHING_REPORT": "phishing@kablonet.example",
+}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -78,6 +89,7 @@ def live(tmp_path, static_build):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
             "PREFERRED_URL_SCHEME": "http",
             "STATIC_BUILD_FOLDER": str(static_build),
+            **DEMO_OPERATOR,
         }
     )
     with app.app_context():
@@ -151,6 +163,42 @@ def audit(page, state: str) -> None:
     assert not violations, f"axe violations in {state}: " + json.dumps(
         violations, indent=1, ensure_ascii=False
     )
+    assert_focus_visible_in_forced_colors(page, state)
+
+
+# What the focused element shows in forced colours (Windows High Contrast), which drops
+# backgrounds and box shadows: only an outline (or a border) is left to see focus by.
+_FOCUS_INDICATOR = r"""() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2 &&
+    !/rgba\(.*, 0\)$|transparent/.test(style.outlineColor);
+  const name = element.tagName + " " + (element.id || element.textContent.trim().slice(0, 40));
+  return {name, visible: outline};
+}"""
+
+
+def assert_focus_visible_in_forced_colors(page, state: str, limit: int = 80) -> None:
+    """Tabs through every focusable element with `forced-colors: active` and checks each
+    shows a focus indicator (WCAG 2.4.7); then puts media and focus back as they were."""
+    before = page.evaluate_handle("() => document.activeElement")
+    page.emulate_media(forced_colors="active")
+    try:
+        seen, hidden = [], []
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(_FOCUS_INDICATOR)
+            if focused is None or focused["name"] in seen:
+                break  # back at the start, or round a modal dialog once
+            seen.append(focused["name"])
+            if not focused["visible"]:
+                hidden.append(focused["name"])
+        assert seen, f"nothing focusable by Tab in {state}"
+        assert not hidden, f"no visible focus in forced colours in {state}: {hidden}"
+    finally:
+        page.emulate_media(forced_colors="none")
+        page.evaluate("element => element && element.focus && element.focus()", before)
 
 
 @pytest.fixture

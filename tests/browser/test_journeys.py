@@ -22,7 +22,7 @@ def test_register_by_sms(page, live, axe):
     axe(page, "login page")
     page.get_by_role("link", name="Rejestracja").click()
     page.get_by_label("Twój Numer Ewidencyjny Klienta").wait_for()
-    assert page.title() == "Rejestracja – Strefa Klienta"
+    assert page.title() == "Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta Kablonet"
     axe(page, "registration: customer number")
 
     page.get_by_role("button", name="Dalej").click()  # nothing typed
@@ -215,6 +215,8 @@ def test_password_checklist_while_typing(page, live):
     toggle.click()
     assert toggle.inner_text().startswith("Ukryj hasło")
     assert password.get_attribute("type") == "text"
-    assert toggle.get_attribute("aria-pressed") == "true"
+    # Announced once (its new name and the live region), not also as a pressed button.
+    assert toggle.get_attribute("aria-pressed") is None
+    assert page.locator("#status").inner_text() == "Hasło jest widoczne"
     toggle.click()
     assert password.get_attribute("type") == "password"

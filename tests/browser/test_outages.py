@@ -40,7 +40,7 @@ def test_an_outage_is_told_and_the_form_keeps_what_was_typed(page, live):
     status = page.locator("#status").inner_text()
     assert "Wpisane dane są nadal w formularzu" in status
     assert field.input_value() == "200001"
-    assert page.title() == "Rejestracja – Strefa Klienta"
+    assert page.title() == "Twój Numer Ewidencyjny Klienta – Rejestracja – Strefa Klienta Kablonet"
 
     page.get_by_role("button", name="Dalej").click()  # once the database is back
     page.get_by_role("radio", name="SMS").wait_for()

@@ -1,0 +1,45 @@
+"""The guide's pictures: PNGs of the portal's own pages in static/guide/, taken by the
+browser suite. The page links them as static files; the PDF embeds them from disk."""
+
+import struct
+from pathlib import Path
+
+from flask import current_app, url_for
+
+WIDTH = 400  # CSS px on the page
+PDF_WIDTH = 240  # px as fpdf2 counts them (96 per inch): about 6 cm on A4
+
+
+def _path(name: str) -> Path:
+    return Path(current_app.static_folder or "static") / "guide" / name
+
+
+def _size(name: str) -> tuple[int, int] | None:
+    try:
+        header = _path(name).read_bytes()[:24]
+    except OSError:
+        return None
+    if header[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", header[16:24])
+
+
+def helpers(for_pdf: bool = False) -> dict:
+    """The template functions guide/_content.html uses; None for a missing picture."""
+
+    def src(name: str) -> str | None:
+        if _size(name) is None:
+            return None
+        return str(_path(name)) if for_pdf else url_for("static", filename=f"guide/{name}")
+
+    shown_width = PDF_WIDTH if for_pdf else WIDTH
+
+    def height(name: str) -> int:
+        width, height = _size(name) or (shown_width, 0)
+        return round(height * shown_width / width)
+
+    return {
+        "guide_picture_src": src,
+        "guide_picture_width": shown_width,
+        "guide_picture_height": height,
+    }
