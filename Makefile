@@ -28,9 +28,10 @@ run: setup
 # Debian's Chromium for the real-browser tests (Playwright's own download does not work
 # everywhere), and the pinned npm packages (axe-core).
 browsers:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ]; } || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@[ -d node_modules ] || npm ci --silent --no-audit --no-fund
 
 test: setup browsers
