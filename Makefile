@@ -32,7 +32,12 @@ browsers:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
-	@[ -d node_modules ] || npm ci --silent --no-audit --no-fund
+	@$(MAKE) --no-print-directory node_modules/.installed
+
+# The pinned npm packages (axe-core, Lighthouse), again whenever the lock file changes.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 test: setup browsers
 	$(VENV)/bin/pytest
