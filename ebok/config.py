@@ -41,6 +41,9 @@ DEFAULTS = {
     # Rate limits: memory:// counts per process; use redis://host:6379/0 with several.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Attempts are counted before they are checked and refunded when right (throttle.refund),
+    # which needs the fixed window's counter.
+    "RATELIMIT_STRATEGY": "fixed-window",
     "RATELIMIT_LOGIN": "10/15 minutes",
     "RATELIMIT_LOGIN_PER_ACCOUNT": "5/15 minutes",
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",

@@ -154,6 +154,21 @@ def hit(name: str, subject: str | None = None, *, fail_closed: bool = False) -> 
     _apply("hit", name, subject, fail_closed=fail_closed)
 
 
+def refund(name: str, subject: str | None = None) -> None:
+    """Takes back an attempt counted by hit() that turned out right (a right password or
+    code): counting before the check, then refunding, leaves no check-then-count race."""
+    identity = _identity(name, subject)
+    items = _limits(name)
+
+    def give_back(strategy) -> None:
+        for item in items:
+            # The fixed window (Flask-Limiter's default) counts with INCR: a negative cost
+            # takes one back.
+            strategy.hit(item, *identity, cost=-1)
+
+    _counting().run(give_back, fail_closed=False)
+
+
 def _apply(method: str, name: str, subject: str | None, *, fail_closed: bool) -> None:
     identity = _identity(name, subject)
     items = _limits(name)

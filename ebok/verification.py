@@ -100,15 +100,34 @@ def _state(verification: Verification | None, now: datetime, *, reopening: bool)
 
 
 def check_code(verification: Verification, code: str) -> Outcome:
-    """Checks a typed code. A right one marks the verification verified; a wrong one
-    counts against the tries. The caller commits."""
+    """Checks a typed code. A try is taken before the comparison, by one conditional
+    UPDATE, so concurrent guesses cannot get past the limit; a right code gives it back and
+    marks the verification verified. The caller commits."""
     outcome = _state(verification, utcnow(), reopening=False)
     if outcome is not Outcome.OK:
         return outcome
+    if not _take_a_try(verification, +1):
+        return Outcome.TOO_MANY_TRIES
     if not _secret_matches(verification, code):
-        verification.failed_attempts += 1
         return Outcome.WRONG
+    _take_a_try(verification, -1)
     return _mark_verified(verification)
+
+
+def _take_a_try(verification: Verification, change: int) -> bool:
+    """Counts a try (+1) while fewer than the limit were counted, or gives one back (-1)."""
+    statement = (
+        update(Verification)
+        .where(Verification.id == verification.id)
+        .values(failed_attempts=Verification.failed_attempts + change)
+        .execution_options(synchronize_session=False)
+    )
+    if change > 0:
+        limit = current_app.config["SMS_CODE_MAX_TRIES"]
+        statement = statement.where(Verification.failed_attempts < limit)
+    result = cast(CursorResult, db.session.execute(statement))
+    db.session.expire(verification, ["failed_attempts"])
+    return result.rowcount == 1
 
 
 def tries_left(verification: Verification) -> int:

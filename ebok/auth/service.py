@@ -6,11 +6,13 @@ import time
 from flask import session
 from flask_login import login_user, logout_user
 
-from ebok import accounts
+from ebok import accounts, throttle
 from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
+from ebok.logs import fingerprint
 from ebok.models import Account
 from ebok.passwords import hash_password, needs_rehash, verify_password
+from ebok.throttle import Throttled
 
 log = logging.getLogger("ebok.auth")
 
@@ -20,6 +22,31 @@ def login_key(typed_login: str) -> str:
     if looks_like_customer_number(typed_login):
         return f"customer:{normalize_customer_number(typed_login)}"
     return f"login:{typed_login.strip().casefold()}"
+
+
+LOGIN_LIMITS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_PER_ACCOUNT")
+
+
+def log_in_attempt(typed_login: str, password: str) -> Account | None:
+    """The account if the password is right. Each attempt is counted against the client's
+    and the account's limits before the password is checked (raising Throttled when one
+    is used up) and refunded when right, so concurrent attempts cannot pass a limit
+    together and the limits count only failures."""
+    account_key = login_key(typed_login)
+    subjects = (None, account_key)
+    try:
+        for name, subject in zip(LOGIN_LIMITS, subjects, strict=True):
+            throttle.hit(name, subject)
+    except Throttled:
+        log.warning("login throttled login=%s", fingerprint(account_key))
+        raise
+    account = authenticate(typed_login, password)
+    if account is None:
+        log.info("login failed login=%s", fingerprint(account_key))
+        return None
+    for name, subject in zip(LOGIN_LIMITS, subjects, strict=True):
+        throttle.refund(name, subject)
+    return account
 
 
 def authenticate(typed_login: str, password: str) -> Account | None:

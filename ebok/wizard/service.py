@@ -152,15 +152,19 @@ def sent_message(customer: Customer, channel: str) -> str:
 
 
 def check_code(record: Verification, typed: str) -> None:
-    """A well-formed code (the form checked it) against the one sent. Commits."""
+    """A well-formed code (the form checked it) against the one sent. The client's limit
+    is counted before the comparison (given back unless the code was wrong), so a client
+    over it cannot get even the right code through. Commits."""
+    throttle.hit("RATELIMIT_CODE_ATTEMPTS")
     outcome = verification.check_code(record, verification.normalize_code(typed))
     db.session.commit()
+    if outcome is not Outcome.WRONG:  # only wrong guesses count
+        throttle.refund("RATELIMIT_CODE_ATTEMPTS")
     if outcome is Outcome.OK:
         log.info("code verified customer=%s", record.customer_id)
         return
     log.info("code rejected customer=%s outcome=%s", record.customer_id, outcome.value)
     if outcome is Outcome.WRONG:
-        throttle.hit("RATELIMIT_CODE_ATTEMPTS")
         left = verification.tries_left(record)
         if left:
             raise Problem(
