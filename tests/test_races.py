@@ -6,8 +6,16 @@ the attempts interleave, no more get an answer than the limit allows."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from support import TEST_CONFIG, TEST_PASSWORD, Browser, Gunicorn, PostgresServer, RedisServer
-from support import add_customers, last_code
+from support import (
+    TEST_CONFIG,
+    TEST_PASSWORD,
+    Browser,
+    Gunicorn,
+    PostgresServer,
+    RedisServer,
+    add_customers,
+    last_code,
+)
 
 from ebok import create_app
 from ebok.extensions import db
