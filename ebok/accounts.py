@@ -2,8 +2,10 @@
 number or a login name), and a new password, which ends every session and is told on
 every contact channel. Used by auth, registration, password_reset and account."""
 
+from typing import cast
+
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 
 from ebok import messages
 from ebok.contact import (
@@ -56,3 +58,20 @@ def replace_password(account: Account, new_password: str) -> None:
         )
     if customer.sms_phone:
         messages.send_sms(customer.sms_phone, "password_changed", customer=customer)
+
+
+def rehash_password(account: Account, old_hash: str, password: str) -> bool:
+    """Stores the password hashed with the current parameters, unless the hash changed
+    since it was read (a reset or password change finishing at the same moment, which must
+    win). Commits; False when the stored hash was no longer old_hash."""
+    result = cast(
+        CursorResult,
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.password_hash == old_hash)
+            .values(password_hash=hash_password(password))
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    db.session.commit()
+    return result.rowcount == 1

@@ -87,23 +87,6 @@ def _commonness_problems(password: str) -> list[str]:
     return []
 
 
-def new_password_problems(
-    password: str, repeat: str, customer_number: str | None
-) -> dict[str, list[str]]:
-    """Problems by field name for a new password and its repeat."""
-    problems = {}
-    rule_problems = password_problems(password or "", customer_number)
-    if rule_problems:
-        problems["password"] = rule_problems
-    if not repeat:
-        problems["password_repeat"] = [_("Repeat the password.")]
-    elif password and password != repeat:
-        problems["password_repeat"] = [
-            _("The passwords are not the same. Enter the same password in both fields.")
-        ]
-    return problems
-
-
 def password_rule() -> str:
     """The rule as the operator's guide words it, shown beside every new-password field."""
     return _(

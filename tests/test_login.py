@@ -1,6 +1,8 @@
 """Logowanie (SPEC §2) and logout, as plain requests and as htmx."""
 
+from sqlalchemy import update
 from support import (
+    NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
     account_of,
@@ -8,6 +10,12 @@ from support import (
     field_value,
     text_of,
 )
+
+from ebok import accounts
+from ebok.auth.service import authenticate
+from ebok.extensions import db
+from ebok.models import Account
+from ebok.passwords import hash_password, verify_password
 
 
 def test_the_login_page(visitor):
@@ -116,6 +124,24 @@ def test_login_rehashes_passwords_with_old_parameters(app, visitor, auth, custom
     auth.log_in()
     after = account_of(app, customers["registered"])["password_hash"]
     assert before != after and "t=3" in after
+
+
+def test_a_rehash_at_login_never_undoes_a_password_set_meanwhile(app, customers):
+    """The race of issue 9, finding 9, made deterministic: the login has read the old hash
+    (it is in the session) when a reset stores a new one through another connection."""
+    app.config["ARGON2_TIME_COST"] = 3  # the stored hash has older parameters
+    with app.app_context():
+        account = accounts.by_login(customers["registered"].number)
+        with db.engine.begin() as other_connection:
+            other_connection.execute(
+                update(Account)
+                .where(Account.id == account.id)
+                .values(password_hash=hash_password(NEW_PASSWORD))
+            )
+        assert authenticate(customers["registered"].number, TEST_PASSWORD) is None
+        stored = db.session.get(Account, account.id).password_hash
+        assert verify_password(stored, NEW_PASSWORD)
+        db.session.rollback()
 
 
 def test_security_headers(visitor):

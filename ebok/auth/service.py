@@ -11,7 +11,7 @@ from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
 from ebok.logs import fingerprint
 from ebok.models import Account
-from ebok.passwords import hash_password, needs_rehash, verify_password
+from ebok.passwords import needs_rehash, verify_password
 from ebok.throttle import Throttled
 
 log = logging.getLogger("ebok.auth")
@@ -55,9 +55,10 @@ def authenticate(typed_login: str, password: str) -> Account | None:
     password_hash = account.password_hash if account is not None else None
     if not verify_password(password_hash, password) or account is None:
         return None
-    if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-        db.session.commit()
+    if needs_rehash(account.password_hash) and not accounts.rehash_password(
+        account, account.password_hash, password
+    ):
+        return None  # the password was replaced while this one was being checked
     return account
 
 
