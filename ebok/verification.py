@@ -88,7 +88,7 @@ def _state(verification: Verification | None, now: datetime, *, reopening: bool)
         return Outcome.INVALID
     if verification.used_at is not None:
         return Outcome.USED
-    if verification.superseded_at is not None:
+    if verification.superseded_at is not None or _outlived_the_password(verification):
         return Outcome.SUPERSEDED
     if verification.verified_at is not None:
         return Outcome.OK if reopening else Outcome.USED
@@ -97,6 +97,14 @@ def _state(verification: Verification | None, now: datetime, *, reopening: bool)
     if verification.expires_at <= now:
         return Outcome.EXPIRED
     return Outcome.OK
+
+
+def _outlived_the_password(verification: Verification) -> bool:
+    """A code or link sent before the account's password last changed died with it (Django
+    binds its reset tokens to the password the same way): a reset someone started cannot
+    be finished after the customer has changed the password."""
+    account = verification.customer.account
+    return account is not None and verification.created_at < account.password_changed_at
 
 
 def check_code(verification: Verification, code: str) -> Outcome:
@@ -188,6 +196,8 @@ def still_usable(verification: Verification | None) -> bool:
     if verification is None or verification.verified_at is None:
         return False
     if verification.used_at is not None or verification.superseded_at is not None:
+        return False
+    if _outlived_the_password(verification):
         return False
     deadline = verification.verified_at + current_app.config["VERIFIED_STEP_LIFETIME"]
     return utcnow() < deadline

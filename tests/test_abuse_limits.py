@@ -1,7 +1,16 @@
 """The limits of issue 9 through HTTP: each attempt counted before it is checked, a right
 one given back (finding 2), and the limits findings 3, 6, 7 and 8 ask for."""
 
-from support import TEST_PASSWORD, last_code, text_of
+import pytest
+from support import (
+    NEW_PASSWORD,
+    TEST_PASSWORD,
+    AuthActions,
+    follow,
+    last_code,
+    last_link,
+    text_of,
+)
 
 WRONG_PASSWORD = "Zle#Haslo1"
 
@@ -25,3 +34,51 @@ def test_right_codes_and_passwords_do_not_use_up_the_limits(app, visitor, auth, 
         auth.log_in(customers["registered"].number, TEST_PASSWORD)
         auth.log_out()
     assert auth.post_login(customers["registered"].number, WRONG_PASSWORD).status_code == 422
+
+
+OWNERS_NEW_PASSWORD = "Inne#Haslo2"
+
+
+def _change_password_in_my_account(make_visitor, customer):
+    owner = make_visitor()
+    AuthActions(owner).log_in(customer.number)
+    response = owner.post(
+        "/moje-konto/haslo",
+        {
+            "current_password": TEST_PASSWORD,
+            "password": OWNERS_NEW_PASSWORD,
+            "password_repeat": OWNERS_NEW_PASSWORD,
+        },
+    )
+    assert response.status_code in (200, 303)
+
+
+@pytest.mark.parametrize("pending", ["code", "link", "proved code"])
+def test_pending_resets_die_when_the_password_changes(
+    app, visitor, make_visitor, reset_wizard, customers, pending
+):
+    customer = customers["registered"]
+    if pending == "link":
+        reset_wizard.send_link(customer)
+        link = last_link(app, customer.email)
+    else:
+        reset_wizard.to_code(customer)
+        code = last_code(app, customer.phone)
+        if pending == "proved code":
+            assert reset_wizard.enter_code(code).request.path == "/zapomnialem-hasla/haslo"
+
+    _change_password_in_my_account(make_visitor, customer)
+
+    if pending == "code":
+        response = reset_wizard.enter_code(code)
+        assert response.status_code == 422
+        assert "zastąpiony nowszym" in text_of(response)
+    elif pending == "link":
+        response = visitor.get(link)
+        assert response.status_code == 410
+    else:
+        response = follow(visitor, reset_wizard.set_password())
+        assert "Zacznij od nowa" in text_of(response)
+    login = AuthActions(make_visitor())
+    assert login.post_login(customer.number, NEW_PASSWORD).status_code == 422
+    login.log_in(customer.number, OWNERS_NEW_PASSWORD)
