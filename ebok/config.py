@@ -46,6 +46,8 @@ DEFAULTS = {
     "RATELIMIT_STRATEGY": "fixed-window",
     "RATELIMIT_LOGIN": "10/15 minutes",
     "RATELIMIT_LOGIN_PER_ACCOUNT": "5/15 minutes",
+    # Wrong current passwords in Zmień hasło, per account (and RATELIMIT_LOGIN per client).
+    "RATELIMIT_CURRENT_PASSWORD": "5/15 minutes",
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",
     "RATELIMIT_CONTACT_CHECK": "10/hour",
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",

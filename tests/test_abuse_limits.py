@@ -82,3 +82,36 @@ def test_pending_resets_die_when_the_password_changes(
     login = AuthActions(make_visitor())
     assert login.post_login(customer.number, NEW_PASSWORD).status_code == 422
     login.log_in(customer.number, OWNERS_NEW_PASSWORD)
+
+
+def _change_password(visitor, current, new=NEW_PASSWORD):
+    return visitor.post(
+        "/moje-konto/haslo",
+        {"current_password": current, "password": new, "password_repeat": new},
+    )
+
+
+def test_the_current_password_is_limited_like_a_login(app, visitor, auth, customers):
+    auth.log_in()
+    for _ in range(5):  # RATELIMIT_CURRENT_PASSWORD, 5/15 minutes
+        response = _change_password(visitor, WRONG_PASSWORD)
+        assert response.status_code == 422
+        assert "Obecne hasło jest nieprawidłowe." in text_of(response)
+    response = _change_password(visitor, TEST_PASSWORD)
+    assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
+    AuthActions(visitor).log_out()
+    auth.log_in(password=TEST_PASSWORD)
+
+
+def test_an_invalid_new_password_does_not_tell_whether_the_current_one_was_right(
+    visitor, auth, customers
+):
+    auth.log_in()
+    answers = [
+        text_of(_change_password(visitor, current, new="krotkie"))
+        for current in (WRONG_PASSWORD, TEST_PASSWORD)
+    ]
+    for answer in answers:
+        assert "co najmniej 8 znaków" in answer
+        assert "Obecne hasło jest nieprawidłowe." not in answer

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, StringField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import ValidationError
 
 from ebok import accounts
 from ebok.account.service import normalize_login_name
@@ -17,21 +17,17 @@ from ebok.forms import (
     new_password_field,
     password_repeat_field,
 )
-from ebok.passwords import verify_password
 
 
 class ChangePasswordForm(NewPasswordFormMixin, FlaskForm):
-    """For the logged-in customer (current_user): the current password, then a new one."""
+    """For the logged-in customer: the current password, then a new one. The current
+    password is checked by account.service.change_password once the rest is valid."""
 
     current_password = PasswordField(
         _l("Current password"), validators=[Given(_l("Enter your current password."), strip=False)]
     )
     password = new_password_field(_l("New password"))
     password_repeat = password_repeat_field(_l("Repeat the new password"))
-
-    def validate_current_password(self, field: Field) -> None:
-        if not verify_password(current_user.password_hash, field.data):
-            raise StopValidation(_("The current password is incorrect."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

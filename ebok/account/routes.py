@@ -6,8 +6,11 @@ from flask_login import current_user, login_required
 
 from ebok.account import service
 from ebok.account.forms import ChangePasswordForm, LoginNameForm
+from ebok.account.service import PasswordChange
 from ebok.auth.service import start_session
+from ebok.forms import add_errors
 from ebok.htmx import SIGNED_IN_PAGE, redirect_to, render_form
+from ebok.throttle import Throttled
 
 bp = Blueprint("account", __name__)
 
@@ -32,17 +35,37 @@ def change_password():
     account = current_user._get_current_object()
     form = ChangePasswordForm()
     form.customer_number = account.customer.number
-    if form.validate_on_submit():
-        service.change_password(account, form.password.data or "")
-        start_session(account)  # this session goes on, with a fresh cookie
-        flash(
-            _("Your password has been changed. You have been logged out on every other device."),
-            "status",
+    status = None
+    try:
+        if form.is_submitted():
+            service.check_current_password_limits(account)
+        if form.validate_on_submit():
+            current, new = form.current_password.data or "", form.password.data or ""
+            if service.change_password(account, current, new) is PasswordChange.CHANGED:
+                return _password_changed(account)
+            add_errors(form.current_password, _("The current password is incorrect."))
+    except Throttled as throttled:
+        wait = throttled.wait_message()
+        form.form_errors.append(
+            _("Too many attempts with a wrong current password. %(wait)s", wait=wait)
         )
-        return redirect_to(url_for("account.my_account"), leave_panel=True)
+        status = 429
     return render_form(
-        "account/_change_password.html", form, title=_("Change password"), page=SIGNED_IN_PAGE
+        "account/_change_password.html",
+        form,
+        title=_("Change password"),
+        page=SIGNED_IN_PAGE,
+        status=status,
     )
+
+
+def _password_changed(account):
+    start_session(account)  # this session goes on, with a fresh cookie
+    flash(
+        _("Your password has been changed. You have been logged out on every other device."),
+        "status",
+    )
+    return redirect_to(url_for("account.my_account"), leave_panel=True)
 
 
 @bp.route("/moje-konto/login", methods=["GET", "POST"])

@@ -1,10 +1,12 @@
 """What a logged-in customer changes in Moje Konto: the password and the login name."""
 
 import logging
+from enum import Enum
 
-from ebok import accounts
+from ebok import accounts, throttle
 from ebok.extensions import db
 from ebok.models import Account
+from ebok.passwords import verify_password
 
 log = logging.getLogger("ebok.auth")
 
@@ -14,12 +16,40 @@ def normalize_login_name(typed: str | None) -> str:
     return (typed or "").strip().casefold()
 
 
-def change_password(account: Account, new_password: str) -> None:
-    """Every other session ends (the caller gives this one a fresh cookie) and the
-    customer is told."""
+class PasswordChange(Enum):
+    CHANGED = "changed"
+    WRONG_CURRENT = "wrong current"
+
+
+def _current_password_limits(account: Account) -> tuple[tuple[str, str | None], ...]:
+    """Guessing the current password is guessing a login: the client's login limit and
+    one of the account's own."""
+    return (("RATELIMIT_LOGIN", None), ("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}"))
+
+
+def check_current_password_limits(account: Account) -> None:
+    """Raises Throttled when a limit is used up, before anything in the form is looked at."""
+    for name, subject in _current_password_limits(account):
+        throttle.check(name, subject)
+
+
+def change_password(account: Account, current_password: str, new_password: str) -> PasswordChange:
+    """The form has checked the new password; only then is the current one checked, so its
+    result never comes with other problems. The try is counted first (Throttled when over
+    a limit) and given back when right. Every other session ends (the caller gives this
+    one a fresh cookie) and the customer is told."""
+    limits = _current_password_limits(account)
+    for name, subject in limits:
+        throttle.hit(name, subject)
+    if not verify_password(account.password_hash, current_password):
+        log.info("password change refused account=%s", account.id)
+        return PasswordChange.WRONG_CURRENT
+    for name, subject in limits:
+        throttle.refund(name, subject)
     accounts.replace_password(account, new_password)
     db.session.commit()
     log.info("password changed account=%s", account.id)
+    return PasswordChange.CHANGED
 
 
 def set_login_name(account: Account, typed: str | None) -> None:
