@@ -53,6 +53,9 @@ DEFAULTS = {
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
     "RATELIMIT_CODE_SENDS": "10/hour",
+    # e-Faktura confirmation links (e-mails to an address that may be anyone's).
+    "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "3/hour;10/day",
+    "RATELIMIT_EINVOICE_LINKS": "10/hour",
     # Redis (the limits' storage) must answer within these seconds, or the limits are
     # counted in this process's memory until it is back (SMS codes are then not sent).
     "RATELIMIT_STORAGE_CONNECT_TIMEOUT": 0.5,

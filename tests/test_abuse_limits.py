@@ -9,6 +9,7 @@ from support import (
     follow,
     last_code,
     last_link,
+    outbox,
     text_of,
 )
 
@@ -115,3 +116,43 @@ def test_an_invalid_new_password_does_not_tell_whether_the_current_one_was_right
     for answer in answers:
         assert "co najmniej 8 znaków" in answer
         assert "Obecne hasło jest nieprawidłowe." not in answer
+
+
+STRANGER = "obcy@example.com"
+
+
+def _activate_to(visitor, address):
+    data = {"email": address, "zrodlo": "account", "accept_terms": "y"}
+    return visitor.post("/e-faktura/aktywuj", data)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "3/hour"},
+        {"RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "100/hour", "RATELIMIT_EINVOICE_LINKS": "3/hour"},
+    ],
+    ids=["per account", "per client"],
+)
+def test_einvoice_confirmation_mails_to_any_address_are_limited(
+    app, visitor, auth, customers, limits
+):
+    app.config.update(limits)
+    auth.log_in()
+    for _ in range(3):
+        assert _activate_to(visitor, STRANGER).status_code in (200, 303)
+    response = _activate_to(visitor, STRANGER)
+    assert response.status_code == 429
+    assert "Wysłaliśmy już zbyt wiele linków potwierdzających" in text_of(response)
+    assert "Spróbuj ponownie za" in text_of(response)
+    assert len(outbox(app, "email", STRANGER)) == 3
+
+
+def test_einvoice_address_changes_share_the_limit(app, visitor, auth, customers):
+    app.config["RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT"] = "1/hour"
+    auth.log_in()
+    _activate_to(visitor, "ewa.kaminska@example.com")  # the contact address: no link
+    assert visitor.post("/e-faktura/adres", {"email": STRANGER}).status_code in (200, 303)
+    response = visitor.post("/e-faktura/adres", {"email": "drugi@example.com"})
+    assert response.status_code == 429
+    assert outbox(app, "email", "drugi@example.com") == []

@@ -47,10 +47,15 @@ def activate():
     if account.einvoice_active and request.method == "GET":
         return _activation_result(Result.ALREADY_ACTIVE, account.einvoice_address, source)
     form = ActivationForm(email=account.einvoice_address or account.customer.email, source=source)
+    status = None
     if form.validate_on_submit():
         address = email_address(form.email)
-        result = service.request_activation(account, address, source)
-        return _activation_result(result, address, source)
+        try:
+            result = service.request_activation(account, address, source)
+        except Throttled as throttled:
+            status = _too_many_links(form, throttled)
+        else:
+            return _activation_result(result, address, source)
     return render_form(
         "einvoice/_activate.html",
         form,
@@ -59,7 +64,17 @@ def activate():
         in_dialog=True,
         source=source,
         terms_version=service.TERMS_VERSION,
+        status=status,
     )
+
+
+def _too_many_links(form, throttled: Throttled) -> int:
+    """Tells the customer on the form; the status to answer with."""
+    wait = throttled.wait_message()
+    form.form_errors.append(
+        _("We have already sent too many confirmation links. %(wait)s", wait=wait)
+    )
+    return 429
 
 
 def _activation_result(result: Result, address: str, source: str):
@@ -112,19 +127,25 @@ def change_address():
     if not account.einvoice_active:
         return redirect_to(url_for("account.my_account"), leave_panel=True)
     form = AddressForm()
+    status = None
     if form.validate_on_submit():
         address = email_address(form.email)
-        result = service.request_address_change(account, address)
-        if result is not Result.SAME_ADDRESS:
-            flash(_address_change_message(result, address), "status")
-            return redirect_to(url_for("account.my_account"), leave_panel=True)
-        add_errors(form.email, _("Invoice notices already go to this address."))
+        try:
+            result = service.request_address_change(account, address)
+        except Throttled as throttled:
+            status = _too_many_links(form, throttled)
+        else:
+            if result is not Result.SAME_ADDRESS:
+                flash(_address_change_message(result, address), "status")
+                return redirect_to(url_for("account.my_account"), leave_panel=True)
+            add_errors(form.email, _("Invoice notices already go to this address."))
     return render_form(
         "einvoice/_change_address.html",
         form,
         title=_("Change the address for e-Faktura"),
         page=SIGNED_IN_PAGE,
         account=account,
+        status=status,
     )
 
 

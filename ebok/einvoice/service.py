@@ -228,7 +228,11 @@ def cancel_confirmation(account: Account) -> Result:
 
 def _send_confirmation_link(account: Account, address: str, source: str) -> None:
     """Remembers the address as waiting (Strona Główna and Moje Konto say so) and sends it
-    a link; moving the version on makes any older link stop working."""
+    a link; moving the version on makes any older link stop working. Raises Throttled past
+    the limits: the address may be anyone's, so the account and the client may send only
+    so many."""
+    throttle.hit("RATELIMIT_EINVOICE_LINKS")
+    throttle.hit("RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT", f"account:{account.id}")
     db.session.execute(
         update(Account)
         .where(Account.id == account.id)
