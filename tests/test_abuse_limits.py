@@ -2,16 +2,23 @@
 one given back (finding 2), and the limits findings 3, 6, 7 and 8 ask for."""
 
 import pytest
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
+    account_of,
     follow,
+    give_account,
     last_code,
     last_link,
     outbox,
     text_of,
 )
+
+from ebok.extensions import db
+from ebok.models import Account
 
 WRONG_PASSWORD = "Zle#Haslo1"
 
@@ -156,3 +163,29 @@ def test_einvoice_address_changes_share_the_limit(app, visitor, auth, customers)
     response = visitor.post("/e-faktura/adres", {"email": "drugi@example.com"})
     assert response.status_code == 429
     assert outbox(app, "email", "drugi@example.com") == []
+
+
+def test_a_login_name_taken_at_the_same_moment_is_a_field_error(app, visitor, auth, customers):
+    """Issue 9, finding 11: the form found the name free, but another account stores it
+    before this one does (made deterministic: just before this request's flush, another
+    connection commits it)."""
+    give_account(app, customers["both"])
+    auth.log_in()
+    with app.app_context():
+        other_id = account_of(app, customers["both"])["id"]
+
+    def the_other_customer_is_quicker(session, flush_context, instances):
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(Account).where(Account.id == other_id).values(login_name="wspolny")
+            )
+
+    event.listen(Session, "before_flush", the_other_customer_is_quicker, once=True)
+    try:
+        response = visitor.post("/moje-konto/login", {"login_name": "wspolny"})
+    finally:
+        if event.contains(Session, "before_flush", the_other_customer_is_quicker):
+            event.remove(Session, "before_flush", the_other_customer_is_quicker)
+    assert response.status_code == 422
+    assert "Ten login jest już zajęty" in text_of(response)
+    assert account_of(app, customers["registered"])["login_name"] is None

@@ -18,6 +18,8 @@ from ebok.forms import (
     password_repeat_field,
 )
 
+LOGIN_NAME_TAKEN = _l("This login is already taken. Choose a different one.")
+
 
 class ChangePasswordForm(NewPasswordFormMixin, FlaskForm):
     """For the logged-in customer: the current password, then a new one. The current
@@ -62,4 +64,4 @@ class LoginNameForm(FlaskForm):
                 )
             )
         if accounts.by_login_name(login_name, other_than=current_user):
-            raise ValidationError(_("This login is already taken. Choose a different one."))
+            raise ValidationError(LOGIN_NAME_TAKEN)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ebok.account import service
-from ebok.account.forms import ChangePasswordForm, LoginNameForm
+from ebok.account.forms import LOGIN_NAME_TAKEN, ChangePasswordForm, LoginNameForm
 from ebok.account.service import PasswordChange
 from ebok.auth.service import start_session
 from ebok.forms import add_errors
@@ -72,12 +72,19 @@ def _password_changed(account):
 @login_required
 def login_name():
     form = LoginNameForm(login_name=current_user.login_name)
+    account = current_user._get_current_object()
     if form.validate_on_submit():
-        service.set_login_name(current_user._get_current_object(), form.login_name.data)
+        if not service.set_login_name(account, form.login_name.data):
+            add_errors(form.login_name, LOGIN_NAME_TAKEN)
+            return _login_name_form(form)
         saved = current_user.login_name
         flash(
             _("Your login has been saved.") if saved else _("Your login has been removed."),
             "status",
         )
         return redirect_to(url_for("account.my_account"), leave_panel=True)
+    return _login_name_form(form)
+
+
+def _login_name_form(form: LoginNameForm):
     return render_form("account/_login_name.html", form, title=_("Your login"), page=SIGNED_IN_PAGE)

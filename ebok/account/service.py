@@ -3,6 +3,8 @@
 import logging
 from enum import Enum
 
+from sqlalchemy.exc import IntegrityError
+
 from ebok import accounts, throttle
 from ebok.extensions import db
 from ebok.models import Account
@@ -52,9 +54,17 @@ def change_password(account: Account, current_password: str, new_password: str) 
     return PasswordChange.CHANGED
 
 
-def set_login_name(account: Account, typed: str | None) -> None:
-    """Sets, changes or (when empty) removes the login name; the form has checked it."""
+def set_login_name(account: Account, typed: str | None) -> bool:
+    """Sets, changes or (when empty) removes the login name; the form has checked it.
+    False when another account took the name after the form's check (the unique index
+    decides; nothing is changed)."""
     account.login_name = normalize_login_name(typed) or None
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("login name taken meanwhile account=%s", account.id)
+        return False
     if account.login_name:
         log.info("login name set account=%s", account.id)
+    return True
