@@ -7,7 +7,7 @@ from typing import cast
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, func, select, update
 
-from ebok import messages
+from ebok import messages, throttle
 from ebok.contact import (
     could_be_login_name,
     looks_like_customer_number,
@@ -75,3 +75,17 @@ def rehash_password(account: Account, old_hash: str, password: str) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def clear_failure_counts(account: Account) -> None:
+    """After a reset the customer has proved who they are: the failures counted against
+    the account before (theirs or a stranger's) no longer lock them out."""
+    customer = account.customer
+    # The subjects auth.service.login_key gives a typed customer number or login name.
+    logins = [f"customer:{customer.number}"]
+    if account.login_name:
+        logins.append(f"login:{account.login_name}")
+    for subject in logins:
+        throttle.clear("RATELIMIT_LOGIN_PER_ACCOUNT", subject)
+    throttle.clear("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}")
+    throttle.clear("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")

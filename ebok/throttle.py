@@ -169,6 +169,18 @@ def refund(name: str, subject: str | None = None) -> None:
     _counting().run(give_back, fail_closed=False)
 
 
+def clear(name: str, subject: str | None = None) -> None:
+    """Forgets what was counted against the limit `name` for `subject`."""
+    identity = _identity(name, subject)
+    items = _limits(name)
+
+    def forget(strategy) -> None:
+        for item in items:
+            strategy.clear(item, *identity)
+
+    _counting().run(forget, fail_closed=False)
+
+
 def _apply(method: str, name: str, subject: str | None, *, fail_closed: bool) -> None:
     identity = _identity(name, subject)
     items = _limits(name)

@@ -189,3 +189,27 @@ def test_a_login_name_taken_at_the_same_moment_is_a_field_error(app, visitor, au
     assert response.status_code == 422
     assert "Ten login jest już zajęty" in text_of(response)
     assert account_of(app, customers["registered"])["login_name"] is None
+
+
+def test_a_reset_clears_the_failures_that_locked_the_account(
+    app, visitor, make_visitor, reset_wizard, customers
+):
+    customer = customers["registered"]
+    stranger = AuthActions(make_visitor())
+    for _ in range(5):
+        stranger.post_login(customer.number, WRONG_PASSWORD)
+    assert stranger.post_login(customer.number, TEST_PASSWORD).status_code == 429
+    reset_wizard.to_password(customer)
+    follow(visitor, reset_wizard.set_password())
+    AuthActions(make_visitor()).log_in(customer.number, NEW_PASSWORD)
+
+
+def test_sms_sends_used_up_leave_the_email_link_usable(app, visitor, wizard, customers):
+    customer = customers["both"]
+    wizard.to_code(customer)
+    for _ in range(2):  # RATELIMIT_CODE_SENDS_PER_CUSTOMER: 3 in 15 minutes
+        wizard.resend()
+    assert "nie można jeszcze wysłać" in text_of(follow(visitor, wizard.resend()))
+    response = follow(visitor, wizard.choose("email", customer.email))
+    assert response.request.path == "/rejestracja/sprawdz-poczte"
+    assert len(outbox(app, "email", customer.email)) == 1

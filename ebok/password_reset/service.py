@@ -32,5 +32,6 @@ def set_new_password(customer: Customer, record: Verification, password: str) ->
         return Completion.REFUSED
     accounts.replace_password(account, password)
     db.session.commit()
+    accounts.clear_failure_counts(account)
     log.info("password reset account=%s", account.id)
     return Completion.DONE

@@ -117,7 +117,9 @@ def send_secret(flow: Flow, customer: Customer, channel: str) -> Verification:
     # An SMS costs money: without the shared counts (Redis away) none is sent.
     paid = channel == "sms"
     throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
-    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", f"customer:{customer.id}", fail_closed=paid)
+    # Per customer and channel: a flood of SMS sends leaves the e-mail link usable.
+    per_customer = f"customer:{customer.id}:{channel}"
+    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", per_customer, fail_closed=paid)
     record, secret = verification.start(customer, flow.purpose, channel)
     to = contact_datum(customer, channel)
     assert to is not None, "only channels with a datum on file are offered"
