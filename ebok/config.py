@@ -46,6 +46,11 @@ DEFAULTS = {
     "RATELIMIT_STRATEGY": "fixed-window",
     "RATELIMIT_LOGIN": "10/15 minutes",
     "RATELIMIT_LOGIN_PER_ACCOUNT": "5/15 minutes",
+    # A browser that has logged in to an account before (a signed device cookie, OWASP's
+    # "device cookies") is limited on its own, not by strangers' failures.
+    "RATELIMIT_LOGIN_PER_DEVICE": "5/15 minutes",
+    "DEVICE_COOKIE_NAME": "ebok_device",
+    "DEVICE_COOKIE_LIFETIME": timedelta(days=365),
     # Wrong current passwords in Zmień hasło, per account (and RATELIMIT_LOGIN per client).
     "RATELIMIT_CURRENT_PASSWORD": "5/15 minutes",
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",
@@ -179,6 +184,8 @@ def finish_config(app: Flask) -> None:
         config["SESSION_COOKIE_SECURE"] = True
         if config["SESSION_COOKIE_NAME"] == "session":
             config["SESSION_COOKIE_NAME"] = "__Host-session"
+        if config["DEVICE_COOKIE_NAME"] == "ebok_device":
+            config["DEVICE_COOKIE_NAME"] = "__Host-ebok_device"
 
 
 def check_production(app: Flask) -> None:

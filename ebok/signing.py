@@ -28,7 +28,7 @@ class Key(enum.StrEnum):
     """The payload's keys, named for what they hold."""
 
     VERIFICATION = "verification"  # a Verification's id
-    NONCE = "nonce"  # its random secret, stored only as a keyed hash
+    NONCE = "nonce"  # its random secret, stored only as a keyed hash (or a device's name)
     ACCOUNT = "account"  # an Account's id
     ADDRESS = "address"  # the e-mail address to confirm
     VERSION = "version"  # the account's e-Faktura version when the link was sent
@@ -51,6 +51,10 @@ PURPOSES = {
         "ebok.registration-link", "REGISTRATION_LINK_LIFETIME", _VERIFICATION_LINK
     ),
     "reset": Purpose("ebok.reset-link", "RESET_LINK_LIFETIME", _VERIFICATION_LINK),
+    # A browser that has logged in to the account (auth/devices.py); NONCE names the device.
+    "device": Purpose(
+        "ebok.device-cookie", "DEVICE_COOKIE_LIFETIME", frozenset({Key.ACCOUNT, Key.NONCE})
+    ),
     "einvoice_address": Purpose(
         "ebok.einvoice-address",
         "EINVOICE_LINK_LIFETIME",

@@ -213,3 +213,36 @@ def test_sms_sends_used_up_leave_the_email_link_usable(app, visitor, wizard, cus
     response = follow(visitor, wizard.choose("email", customer.email))
     assert response.request.path == "/rejestracja/sprawdz-poczte"
     assert len(outbox(app, "email", customer.email)) == 1
+
+
+def test_a_browser_that_logged_in_before_keeps_its_own_budget(app, make_visitor, customers):
+    number = customers["registered"].number
+    owner = AuthActions(make_visitor())
+    owner.log_in(number)
+    owner.log_out()
+    stranger = AuthActions(make_visitor())
+    for _ in range(5):
+        stranger.post_login(number, WRONG_PASSWORD)
+    # The account is locked for clients it does not know, its owner's browser included
+    # only if it had never logged in.
+    assert AuthActions(make_visitor()).post_login(number, TEST_PASSWORD).status_code == 429
+    owner.log_in(number)
+    owner.log_out()
+    # The owner's browser is limited too, on its own.
+    for _ in range(5):
+        assert owner.post_login(number, WRONG_PASSWORD).status_code == 422
+    assert owner.post_login(number, TEST_PASSWORD).status_code == 429
+
+
+def test_a_device_cookie_of_another_account_or_forged_is_no_trust(app, make_visitor, customers):
+    number = customers["registered"].number
+    give_account(app, customers["both"])
+    other = AuthActions(make_visitor())
+    other.log_in(customers["both"].number)
+    other.log_out()
+    for _ in range(5):
+        AuthActions(make_visitor()).post_login(number, WRONG_PASSWORD)
+    assert other.post_login(number, TEST_PASSWORD).status_code == 429
+    forger = make_visitor()
+    forger.client.set_cookie("ebok_device", "eyJhY2NvdW50IjoxfQ.forged.signature")
+    assert AuthActions(forger).post_login(number, TEST_PASSWORD).status_code == 429

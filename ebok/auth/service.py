@@ -7,6 +7,7 @@ from flask import session
 from flask_login import login_user, logout_user
 
 from ebok import accounts, throttle
+from ebok.auth.devices import trusted_device
 from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
 from ebok.logs import fingerprint
@@ -24,42 +25,50 @@ def login_key(typed_login: str) -> str:
     return f"login:{typed_login.strip().casefold()}"
 
 
-LOGIN_LIMITS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_PER_ACCOUNT")
+def _login_limits(typed_login: str, device: str | None) -> list[tuple[str, str | None]]:
+    """A trusted device has its own budget; any other client is limited per address and
+    per account."""
+    if device is not None:
+        return [("RATELIMIT_LOGIN_PER_DEVICE", f"device:{device}")]
+    return [("RATELIMIT_LOGIN", None), ("RATELIMIT_LOGIN_PER_ACCOUNT", login_key(typed_login))]
 
 
 def log_in_attempt(typed_login: str, password: str) -> Account | None:
-    """The account if the password is right. Each attempt is counted against the client's
-    and the account's limits before the password is checked (raising Throttled when one
-    is used up) and refunded when right, so concurrent attempts cannot pass a limit
-    together and the limits count only failures."""
-    account_key = login_key(typed_login)
-    subjects = (None, account_key)
+    """The account if the password is right. Each attempt is counted against the limits
+    before the password is checked (raising Throttled when one is used up) and refunded
+    when right, so concurrent attempts cannot pass a limit together and the limits count
+    only failures."""
+    account = accounts.by_login(typed_login)
+    limits = _login_limits(typed_login, trusted_device(account))
     try:
-        for name, subject in zip(LOGIN_LIMITS, subjects, strict=True):
+        for name, subject in limits:
             throttle.hit(name, subject)
     except Throttled:
-        log.warning("login throttled login=%s", fingerprint(account_key))
+        log.warning("login throttled login=%s", fingerprint(login_key(typed_login)))
         raise
-    account = authenticate(typed_login, password)
-    if account is None:
-        log.info("login failed login=%s", fingerprint(account_key))
+    if not password_matches(account, password):
+        log.info("login failed login=%s", fingerprint(login_key(typed_login)))
         return None
-    for name, subject in zip(LOGIN_LIMITS, subjects, strict=True):
+    for name, subject in limits:
         throttle.refund(name, subject)
     return account
 
 
 def authenticate(typed_login: str, password: str) -> Account | None:
     account = accounts.by_login(typed_login)
+    return account if password_matches(account, password) else None
+
+
+def password_matches(account: Account | None, password: str) -> bool:
     # Unknown logins are hashed too, so the time taken does not tell which exist.
     password_hash = account.password_hash if account is not None else None
     if not verify_password(password_hash, password) or account is None:
-        return None
+        return False
     if needs_rehash(account.password_hash) and not accounts.rehash_password(
         account, account.password_hash, password
     ):
-        return None  # the password was replaced while this one was being checked
-    return account
+        return False  # the password was replaced while this one was being checked
+    return True
 
 
 def start_session(account: Account) -> None:
