@@ -5,7 +5,8 @@ which lock the account for every other client, cannot lock its owner out."""
 
 import secrets
 
-from flask import Response, current_app, request
+from flask import current_app, request
+from werkzeug.wrappers import Response
 
 from ebok import signing
 from ebok.models import Account
