@@ -191,6 +191,12 @@ def use_up(verification_id: int) -> bool:
     return result.rowcount == 1
 
 
+def accepted_before(verification: Verification, code: str) -> bool:
+    """The right code sent again after it was accepted, while the password may still be
+    set with it (the answer was lost, or the customer went Back from the password step)."""
+    return still_usable(verification) and _secret_matches(verification, code)
+
+
 def still_usable(verification: Verification | None) -> bool:
     """A verified verification the customer may still set a password with."""
     if verification is None or verification.verified_at is None:

@@ -236,11 +236,20 @@ def test_an_expired_code(app, wizard, customers):
     assert "Kod wygasł" in text_of(response)
 
 
-def test_a_used_code(app, wizard, customers):
+def test_the_accepted_code_sent_again_continues_to_the_password_step(
+    app, visitor, wizard, customers
+):
+    """Issue 10, finding 6: the answer to a right code was lost (a mobile network drop),
+    or the customer went Back from the password step: the same code goes on."""
     code = wizard.to_password(customers["both"])
     response = wizard.enter_code(code)
-    assert response.status_code == 422
-    assert "został już wykorzystany" in text_of(response)
+    assert response.request.path == "/rejestracja/haslo"
+    assert "został już wykorzystany" not in text_of(response)
+    assert visitor.get("/rejestracja/kod").status_code == 200  # Back
+    wrong = "000000" if code != "000000" else "111111"
+    assert wizard.enter_code(wrong).status_code == 422
+    assert wizard.enter_code(code).request.path == "/rejestracja/haslo"
+    assert len(outbox(app, "sms")) == 1  # nothing more to pay for
 
 
 def test_a_password_breaking_the_rule_and_a_repeat_that_differs(app, visitor, wizard, customers):

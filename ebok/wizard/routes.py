@@ -180,7 +180,8 @@ class Code(Step):
         if not form.validate_on_submit():
             return self.render(form, customer=customer)
         try:
-            service.check_code(record, form.code.data or "")
+            accepted = self.wizard().get("verified_id") == record.id
+            service.check_code(record, form.code.data or "", accepted_in_this_wizard=accepted)
         except (Problem, Throttled) as problem:
             return self.refuse(form, problem, customer=customer)
         state.save(self.flow.name, verified_id=record.id)

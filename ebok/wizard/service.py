@@ -153,12 +153,16 @@ def sent_message(customer: Customer, channel: str) -> str:
     return _("We have sent a link to %(email)s.", email=customer.email)
 
 
-def check_code(record: Verification, typed: str) -> None:
+def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: bool) -> None:
     """A well-formed code (the form checked it) against the one sent. The client's limit
     is counted before the comparison (given back unless the code was wrong), so a client
-    over it cannot get even the right code through. Commits."""
+    over it cannot get even the right code through. The code this wizard had accepted is
+    accepted again. Commits."""
+    code = verification.normalize_code(typed)
+    if accepted_in_this_wizard and verification.accepted_before(record, code):
+        return
     throttle.hit("RATELIMIT_CODE_ATTEMPTS")
-    outcome = verification.check_code(record, verification.normalize_code(typed))
+    outcome = verification.check_code(record, code)
     db.session.commit()
     if outcome is not Outcome.WRONG:  # only wrong guesses count
         throttle.refund("RATELIMIT_CODE_ATTEMPTS")
