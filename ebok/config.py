@@ -70,6 +70,9 @@ DEFAULTS = {
     # Verification codes and links.
     "SMS_CODE_LIFETIME": timedelta(minutes=10),
     "SMS_CODE_MAX_TRIES": 5,
+    # A second request for a code or link within this time (a double click on "Dalej")
+    # gets the one just sent: one SMS, one live code.
+    "DOUBLE_SUBMIT_WINDOW": timedelta(seconds=10),
     "REGISTRATION_LINK_LIFETIME": timedelta(days=3),
     "RESET_LINK_LIFETIME": timedelta(hours=1),
     "EINVOICE_LINK_LIFETIME": timedelta(days=3),

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 
 from ebok import signing
 from ebok.extensions import db
@@ -40,6 +40,31 @@ def _secret_matches(verification: Verification, secret: str) -> bool:
         )
         for key in secret_keys()
     )
+
+
+def lock_customer(customer: Customer) -> None:
+    """Until the caller commits, new codes and links for this customer are made one at a
+    time (a row lock; SQLite writes one at a time anyway)."""
+    db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+
+
+def recent_duplicate(customer: Customer, purpose: str, channel: str) -> Verification | None:
+    """A live code or link by this channel made within DOUBLE_SUBMIT_WINDOW: a double
+    submit, which the caller answers with it, sending nothing. Call lock_customer first."""
+    since = utcnow() - current_app.config["DOUBLE_SUBMIT_WINDOW"]
+    return db.session.scalars(
+        select(Verification)
+        .where(
+            Verification.customer_id == customer.id,
+            Verification.purpose == purpose,
+            Verification.channel == channel,
+            Verification.created_at >= since,
+            Verification.verified_at.is_(None),
+            Verification.used_at.is_(None),
+            Verification.superseded_at.is_(None),
+        )
+        .order_by(Verification.id.desc())
+    ).first()
 
 
 def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification, str]:

@@ -15,6 +15,7 @@ from support import (
     RedisServer,
     add_customers,
     last_code,
+    outbox,
 )
 
 from ebok import create_app
@@ -104,3 +105,22 @@ def test_concurrent_wrong_logins_get_no_more_answers_than_the_account_limit(serv
     assert statuses.count(429) == AT_ONCE - PER_ACCOUNT
     stranger = Browser(server, "203.0.113.1")
     assert stranger.post("/", {"login": number, "password": TEST_PASSWORD})[0] == 429
+
+
+def test_a_double_submit_of_the_channel_step_sends_one_sms(servers):
+    """Issue 10, finding 3: new codes for a customer are made one at a time, and a second
+    "Dalej" moments after the first gets the code just sent."""
+    server, seeding_app, customers = servers
+    customer = customers["phone_only"]
+    browser = Browser(server, "192.0.2.20")
+    browser.post("/rejestracja/", {"number": customer.number, "action": "next"})
+    fields = {"channel": "sms", "phone": customer.phone, "action": "next"}
+
+    answers = _all_at_once(lambda n: browser.post("/rejestracja/sposob", fields), 3)
+
+    assert {status for status, _ in answers} == {303}
+    assert len(outbox(seeding_app, "sms", customer.phone)) == 1
+    status, body = browser.post(
+        "/rejestracja/kod", {"code": last_code(seeding_app, customer.phone), "action": "next"}
+    )
+    assert status == 303

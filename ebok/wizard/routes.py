@@ -144,7 +144,7 @@ class Channel(Step):
         channel = form.channel.data
         try:
             service.check_contact(customer, channel, form.typed_datum())
-            record = service.send_secret(self.flow, customer, channel)
+            record = service.send_secret(self.flow, customer, channel, again=False)
         except (Problem, Throttled) as problem:
             db.session.rollback()
             return self.refuse(form, problem, **self.about(customer))
@@ -206,7 +206,7 @@ class Resend(Step):
         if customer is None or channel not in service.available_channels(customer):
             return self.back_to_reachable()
         try:
-            record = service.send_secret(self.flow, customer, channel)
+            record = service.send_secret(self.flow, customer, channel, again=True)
         except Throttled as throttled:
             db.session.rollback()
             wait = throttled.wait_message()

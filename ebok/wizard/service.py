@@ -112,14 +112,22 @@ def check_contact(customer: Customer, channel: str, typed: str) -> None:
     raise problem
 
 
-def send_secret(flow: Flow, customer: Customer, channel: str) -> Verification:
-    """Sends a new code or link to the datum on file, superseding earlier ones. Commits."""
+def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) -> Verification:
+    """Sends a new code or link to the datum on file, superseding earlier ones. Unless
+    the customer asked for it again, one made moments ago (a double submit of the channel
+    step) is reused instead. Commits."""
     # An SMS costs money: without the shared counts (Redis away) none is sent.
     paid = channel == "sms"
     throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
     # Per customer and channel: a flood of SMS sends leaves the e-mail link usable.
     per_customer = f"customer:{customer.id}:{channel}"
     throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", per_customer, fail_closed=paid)
+    verification.lock_customer(customer)
+    duplicate = None if again else verification.recent_duplicate(customer, flow.purpose, channel)
+    if duplicate is not None:
+        db.session.commit()
+        log.info("double submit: already sent customer=%s flow=%s", customer.id, flow.purpose)
+        return duplicate
     record, secret = verification.start(customer, flow.purpose, channel)
     to = contact_datum(customer, channel)
     assert to is not None, "only channels with a datum on file are offered"
