@@ -2,6 +2,7 @@
 number or a login name), and a new password, which ends every session and is told on
 every contact channel. Used by auth, registration, password_reset and account."""
 
+import logging
 from typing import cast
 
 from flask_babel import gettext as _
@@ -16,6 +17,8 @@ from ebok.contact import (
 from ebok.extensions import db
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password
+
+log = logging.getLogger("ebok.auth")
 
 
 def by_login_name(login_name: str, *, other_than: Account | None = None) -> Account | None:
@@ -89,3 +92,25 @@ def clear_failure_counts(account: Account) -> None:
         throttle.clear("RATELIMIT_LOGIN_PER_ACCOUNT", subject)
     throttle.clear("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}")
     throttle.clear("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
+
+
+def warn_of_attack(account: Account) -> None:
+    """Tells the customer on every contact channel that strangers' wrong passwords have
+    paused logging in to the account from unknown devices; at most once per
+    RATELIMIT_ATTACK_NOTICE. Commits."""
+    try:
+        throttle.hit("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}")
+    except throttle.Throttled:
+        return  # told already
+    customer = account.customer
+    if customer.email:
+        messages.send_email(
+            customer.email,
+            _("Attempts to log in to your Strefa Klienta account"),
+            "login_attacked",
+            customer=customer,
+        )
+    if customer.sms_phone:
+        messages.send_sms(customer.sms_phone, "login_attacked", customer=customer)
+    db.session.commit()
+    log.warning("login limit reached, customer told account=%s", account.id)

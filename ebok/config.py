@@ -49,6 +49,8 @@ DEFAULTS = {
     # A browser that has logged in to an account before (a signed device cookie, OWASP's
     # "device cookies") is limited on its own, not by strangers' failures.
     "RATELIMIT_LOGIN_PER_DEVICE": "5/15 minutes",
+    # How often a customer is told (e-mail and SMS) that the login limit stops strangers.
+    "RATELIMIT_ATTACK_NOTICE": "1/hour",
     "DEVICE_COOKIE_NAME": "ebok_device",
     "DEVICE_COOKIE_LIFETIME": timedelta(days=365),
     # Wrong current passwords in Zmień hasło, per account (and RATELIMIT_LOGIN per client).

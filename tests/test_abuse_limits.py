@@ -246,3 +246,16 @@ def test_a_device_cookie_of_another_account_or_forged_is_no_trust(app, make_visi
     forger = make_visitor()
     forger.client.set_cookie("ebok_device", "eyJhY2NvdW50IjoxfQ.forged.signature")
     assert AuthActions(forger).post_login(number, TEST_PASSWORD).status_code == 429
+
+
+def test_the_customer_is_told_of_an_attack_at_most_once_an_hour(app, make_visitor, customers):
+    customer = customers["registered"]
+    for _ in range(8):
+        AuthActions(make_visitor()).post_login(customer.number, WRONG_PASSWORD)
+    notices = [
+        message
+        for message in outbox(app)
+        if "Próby logowania" in (message.subject or "") or "próbuje zalogować" in message.body_text
+    ]
+    assert sorted(message.channel for message in notices) == ["email", "sms"]
+    assert {message.recipient for message in notices} == {customer.email, customer.phone}

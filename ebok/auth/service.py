@@ -40,12 +40,14 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
     only failures."""
     account = accounts.by_login(typed_login)
     limits = _login_limits(typed_login, trusted_device(account))
-    try:
-        for name, subject in limits:
+    for name, subject in limits:
+        try:
             throttle.hit(name, subject)
-    except Throttled:
-        log.warning("login throttled login=%s", fingerprint(login_key(typed_login)))
-        raise
+        except Throttled:
+            log.warning("login throttled login=%s", fingerprint(login_key(typed_login)))
+            if name == "RATELIMIT_LOGIN_PER_ACCOUNT" and account is not None:
+                accounts.warn_of_attack(account)
+            raise
     if not password_matches(account, password):
         log.info("login failed login=%s", fingerprint(login_key(typed_login)))
         return None
