@@ -15,10 +15,9 @@ from ebok.contact import (
     normalize_customer_number,
 )
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password
-
-log = logging.getLogger("ebok.auth")
 
 
 def by_login_name(login_name: str, *, other_than: Account | None = None) -> Account | None:
@@ -113,4 +112,4 @@ def warn_of_attack(account: Account) -> None:
     if customer.sms_phone:
         messages.send_sms(customer.sms_phone, "login_attacked", customer=customer)
     db.session.commit()
-    log.warning("login limit reached, customer told account=%s", account.id)
+    audit("attack_notice_sent", level=logging.WARNING, account=account.id)

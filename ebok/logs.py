@@ -10,7 +10,9 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
+
+from ebok.clients import client_address
 
 # Paths that carry a secret in their last part (the wizard's and e-Faktura's links), and
 # any other long token-like path part or query value, in case a new link is added.
@@ -30,6 +32,19 @@ def fingerprint(value: str) -> str:
     key = current_app.config["SECRET_KEY"]
     key_bytes = key.encode() if isinstance(key, str) else key
     return hmac.new(key_bytes, value.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+_audit_log = logging.getLogger("ebok.audit")
+
+
+def audit(event: str, *, level: int = logging.INFO, **fields: object) -> None:
+    """One audit event (every authentication and e-Faktura change): accounts and
+    customers by id, the client by address, never a typed login, password, code, token or
+    full contact datum (a login as fingerprint(), an address masked)."""
+    if has_request_context():
+        fields["client"] = client_address()
+    described = " ".join(f"{name}={value}" for name, value in fields.items())
+    _audit_log.log(level, "%s %s", event, described, extra={"audit": {"audit": event, **fields}})
 
 
 class CutTokens(logging.Filter):
@@ -54,6 +69,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
+        event.update(getattr(record, "audit", {}))
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
         return cut_tokens(json.dumps(event, ensure_ascii=False))

@@ -351,7 +351,7 @@ def test_a_password_typed_as_the_login_never_reaches_the_logs(visitor, customers
     typed_login = "Tajne#Haslo99"
     response = log_in(visitor, login=typed_login, password="whatever")
     assert response.status_code == 422
-    assert "login failed" in caplog.text
+    assert "login_failed" in caplog.text
     assert typed_login not in caplog.text
     assert typed_login.casefold() not in caplog.text
     assert typed_login.casefold() not in capsys.readouterr().err

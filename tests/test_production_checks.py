@@ -242,7 +242,10 @@ def test_gunicorn_logs_json_lines_without_typed_logins_or_tokens(gunicorn_server
     log = gunicorn_server.log()
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(
-        event["logger"] == "ebok.auth" and event["event"].startswith("login failed login=")
+        event["logger"] == "ebok.audit"
+        and event.get("audit") == "login_failed"
+        and event["client"]
+        and event["event"].startswith("login_failed login=")
         for event in events
     ), log
     assert typed_login not in log and typed_login.casefold() not in log

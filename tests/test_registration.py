@@ -344,7 +344,7 @@ def test_logs_tell_what_happened_without_secrets(app, wizard, customers, caplog)
     code = wizard.to_password(customer)
     wizard.set_password()
     logs = caplog.text
-    for event in ("code sent", "code verified", "account created", "login account="):
+    for event in ("code_sent", "code_verified", "account_created", "login_succeeded account="):
         assert event in logs, event
     for secret in (code, NEW_PASSWORD, "512345678", customer.email, "anna.nowak"):
         assert secret not in logs, secret

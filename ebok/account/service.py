@@ -1,16 +1,14 @@
 """What a logged-in customer changes in Moje Konto: the password and the login name."""
 
-import logging
 from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
 from ebok import accounts, throttle
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account
 from ebok.passwords import verify_password
-
-log = logging.getLogger("ebok.auth")
 
 
 def normalize_login_name(typed: str | None) -> str:
@@ -44,13 +42,13 @@ def change_password(account: Account, current_password: str, new_password: str) 
     for name, subject in limits:
         throttle.hit(name, subject)
     if not verify_password(account.password_hash, current_password):
-        log.info("password change refused account=%s", account.id)
+        audit("password_change_refused", account=account.id)
         return PasswordChange.WRONG_CURRENT
     for name, subject in limits:
         throttle.refund(name, subject)
     accounts.replace_password(account, new_password)
     db.session.commit()
-    log.info("password changed account=%s", account.id)
+    audit("password_changed", account=account.id)
     return PasswordChange.CHANGED
 
 
@@ -63,8 +61,8 @@ def set_login_name(account: Account, typed: str | None) -> bool:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        log.info("login name taken meanwhile account=%s", account.id)
+        audit("login_name_taken_meanwhile", account=account.id)
         return False
     if account.login_name:
-        log.info("login name set account=%s", account.id)
+        audit("login_name_set", account=account.id)
     return True

@@ -10,12 +10,10 @@ from ebok import accounts, throttle
 from ebok.auth.devices import trusted_device
 from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
-from ebok.logs import fingerprint
+from ebok.logs import audit, fingerprint
 from ebok.models import Account
 from ebok.passwords import needs_rehash, verify_password
 from ebok.throttle import Throttled
-
-log = logging.getLogger("ebok.auth")
 
 
 def login_key(typed_login: str) -> str:
@@ -44,12 +42,14 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
         try:
             throttle.hit(name, subject)
         except Throttled:
-            log.warning("login throttled login=%s", fingerprint(login_key(typed_login)))
+            audit(
+                "login_throttled", level=logging.WARNING, login=fingerprint(login_key(typed_login))
+            )
             if name == "RATELIMIT_LOGIN_PER_ACCOUNT" and account is not None:
                 accounts.warn_of_attack(account)
             raise
     if not password_matches(account, password):
-        log.info("login failed login=%s", fingerprint(login_key(typed_login)))
+        audit("login_failed", login=fingerprint(login_key(typed_login)))
         return None
     for name, subject in limits:
         throttle.refund(name, subject)
@@ -79,7 +79,7 @@ def start_session(account: Account) -> None:
     login_user(account)
     session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     session["logged_in_at"] = int(time.time())
-    log.info("login account=%s", account.id)
+    audit("login_succeeded", account=account.id)
 
 
 def end_session(account: Account) -> None:
@@ -88,7 +88,7 @@ def end_session(account: Account) -> None:
     db.session.commit()
     logout_user()
     session.clear()
-    log.info("logout account=%s", account.id)
+    audit("logout", account=account.id)
 
 
 # The login page fills this in once: after a password reset only the new password is left

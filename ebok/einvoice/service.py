@@ -7,7 +7,6 @@ stops working once anything changes.
 """
 
 import enum
-import logging
 from typing import Any, cast
 
 from flask import url_for
@@ -17,6 +16,7 @@ from sqlalchemy import CursorResult, update
 from ebok import messages, signing, throttle
 from ebok.contact import mask_email, normalize_email
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account, EInvoiceConsent, utcnow
 from ebok.signing import Key, Outcome, external_url
 
@@ -24,8 +24,6 @@ from ebok.signing import Key, Outcome, external_url
 TERMS_VERSION = "2026-11"
 SOURCES = ("banner", "account")
 LINK_PURPOSE = "einvoice_address"
-
-log = logging.getLogger("ebok.einvoice")
 
 # Any change of the service forgets an address that was waiting for its confirmation link.
 NO_PENDING = {"einvoice_pending_address": None, "einvoice_pending_source": None}
@@ -82,7 +80,7 @@ def withdraw(account: Account) -> bool:
         _("e-Faktura has been switched off"),
         "einvoice_withdrawn",
     )
-    log.info("einvoice withdrawn account=%s", account.id)
+    audit("einvoice_withdrawn", account=account.id)
     return True
 
 
@@ -141,9 +139,7 @@ def _activate(account: Account, address: str, source: str) -> Result:
         _("e-Faktura is active"),
         "einvoice_activated",
     )
-    log.info(
-        "einvoice activated account=%s source=%s to=%s", account.id, source, mask_email(address)
-    )
+    audit("einvoice_activated", account=account.id, source=source, to=mask_email(address))
     return Result.ACTIVATED
 
 
@@ -164,7 +160,7 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         _("The address for e-Faktura has been changed"),
         "einvoice_address_changed",
     )
-    log.info("einvoice address changed account=%s to=%s", account.id, mask_email(address))
+    audit("einvoice_address_changed", account=account.id, to=mask_email(address))
     return Result.ADDRESS_CHANGED
 
 
@@ -222,7 +218,7 @@ def cancel_confirmation(account: Account) -> Result:
     if not _update_if(account, Account.einvoice_pending_address.is_not(None)):
         return Result.NOTHING_PENDING
     db.session.commit()
-    log.info("einvoice confirmation cancelled account=%s", account.id)
+    audit("einvoice_confirmation_cancelled", account=account.id)
     return Result.PENDING_CANCELLED
 
 
@@ -261,4 +257,4 @@ def _send_confirmation_link(account: Account, address: str, source: str) -> None
         link=link,
     )
     db.session.commit()
-    log.info("einvoice confirmation link sent account=%s to=%s", account.id, mask_email(address))
+    audit("einvoice_link_sent", account=account.id, to=mask_email(address))

@@ -1,17 +1,14 @@
 """Who may reset a password, and the new password the last step sets."""
 
-import logging
-
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ebok import accounts
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Customer, Verification
 from ebok.wizard.flow import Completion
-
-log = logging.getLogger("ebok.auth")
 
 
 def not_registered(customer: Customer) -> Markup | None:
@@ -33,5 +30,5 @@ def set_new_password(customer: Customer, record: Verification, password: str) ->
     accounts.replace_password(account, password)
     db.session.commit()
     accounts.clear_failure_counts(account)
-    log.info("password reset account=%s", account.id)
+    audit("password_reset", account=account.id)
     return Completion.DONE

@@ -1,7 +1,5 @@
 """Who may register, and the account the last step creates."""
 
-import logging
-
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -9,11 +7,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ebok import messages
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account, Customer, Verification
 from ebok.passwords import hash_password
 from ebok.wizard.flow import Completion
-
-log = logging.getLogger("ebok.auth")
 
 
 def already_registered(customer: Customer) -> Markup | None:
@@ -51,5 +48,5 @@ def create_account(customer: Customer, record: Verification, password: str) -> C
     except IntegrityError:
         db.session.rollback()
         return Completion.REFUSED
-    log.info("account created account=%s customer=%s", account.id, customer.id)
+    audit("account_created", account=account.id, customer=customer.id)
     return Completion.DONE

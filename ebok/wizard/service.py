@@ -2,8 +2,6 @@
 the contact datum matches, sending the code or link, checking the code. They raise
 Problem for the customer to fix and never talk to SMTP or the SMS gateway themselves."""
 
-import logging
-
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,12 +19,11 @@ from ebok.contact import (
 )
 from ebok.extensions import db
 from ebok.forms import Problem
+from ebok.logs import audit
 from ebok.models import Customer, Verification
 from ebok.signing import Outcome, external_url
 from ebok.templating import format_phone
 from ebok.wizard.flow import Flow
-
-log = logging.getLogger("ebok.auth")
 
 CHANNELS = ("sms", "email")
 
@@ -106,7 +103,7 @@ def check_contact(customer: Customer, channel: str, typed: str) -> None:
             ),
             "email",
         )
-    log.info("contact mismatch customer=%s channel=%s", customer.id, channel)
+    audit("contact_mismatch", customer=customer.id, channel=channel)
     throttle.hit("RATELIMIT_CONTACT_CHECK")
     throttle.hit("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
     raise problem
@@ -126,7 +123,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
     duplicate = None if again else verification.recent_duplicate(customer, flow.purpose, channel)
     if duplicate is not None:
         db.session.commit()
-        log.info("double submit: already sent customer=%s flow=%s", customer.id, flow.purpose)
+        audit("double_submit", customer=customer.id, flow=flow.purpose)
         return duplicate
     record, secret = verification.start(customer, flow.purpose, channel)
     to = contact_datum(customer, channel)
@@ -149,7 +146,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
         )
         masked = mask_email(to)
     kind = "code" if channel == "sms" else "link"
-    log.info("%s sent customer=%s flow=%s to=%s", kind, customer.id, flow.purpose, masked)
+    audit(f"{kind}_sent", customer=customer.id, flow=flow.purpose, to=masked)
     db.session.commit()
     return record
 
@@ -175,9 +172,9 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
     if outcome is not Outcome.WRONG:  # only wrong guesses count
         throttle.refund("RATELIMIT_CODE_ATTEMPTS")
     if outcome is Outcome.OK:
-        log.info("code verified customer=%s", record.customer_id)
+        audit("code_verified", customer=record.customer_id)
         return
-    log.info("code rejected customer=%s outcome=%s", record.customer_id, outcome.value)
+    audit("code_rejected", customer=record.customer_id, outcome=outcome.value)
     if outcome is Outcome.WRONG:
         left = verification.tries_left(record)
         if left:
