@@ -45,7 +45,7 @@ test: setup browsers
 # A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
 screenshots: setup browsers
 	rm -rf screenshots
-	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity.py
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity_pages.py
 	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
 
 # The guide's pictures (static/guide/): the portal's own pages, taken by the browser suite.
