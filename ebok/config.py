@@ -32,6 +32,14 @@ DEFAULTS = {
     "MAX_FORM_PARTS": 50,
     # DEBUG, INFO, WARNING or ERROR: one JSON line per event on standard error.
     "LOG_LEVEL": "INFO",
+    # Invoices (SPEC §11): where the PDFs are kept (None: the instance folder's invoices/;
+    # several app servers share one volume), the largest PDF the import takes, rows per
+    # transaction, invoices per page, and whether the new-invoice e-mail carries the PDF.
+    "INVOICE_STORAGE": None,
+    "INVOICE_MAX_PDF_BYTES": 5 * 1024 * 1024,
+    "INVOICES_IMPORT_BATCH_SIZE": 2000,
+    "INVOICES_PER_PAGE": 12,
+    "INVOICE_ATTACH_PDF": False,
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
