@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from flask import Flask, current_app
+from flask import current_app
 
 CHUNK = 1 << 16
 PDF_SIGNATURE = b"%PDF-"
@@ -99,9 +99,9 @@ class DirectoryStorage:
 
 
 def invoice_storage() -> InvoiceStorage:
-    return current_app.extensions["ebok.invoice_storage"]
-
-
-def init_app(app: Flask) -> None:
-    root = app.config["INVOICE_STORAGE"] or os.path.join(app.instance_path, "invoices")
-    app.extensions["ebok.invoice_storage"] = DirectoryStorage(root)
+    """The storage the configuration names (FLASK_INVOICE_STORAGE, by default the
+    instance folder's invoices/)."""
+    config = current_app.config
+    return DirectoryStorage(
+        config["INVOICE_STORAGE"] or os.path.join(current_app.instance_path, "invoices")
+    )

@@ -94,9 +94,26 @@
     });
   }
 
+  // "Kopiuj numer rachunku": a real button, shown only when this script runs; the live
+  // region says whether it worked.
+  function setUpCopyButtons(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      if (button.dataset.ready || !navigator.clipboard) return;
+      button.dataset.ready = "1";
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(button.dataset.copy).then(
+          function () { announce(button.dataset.copied); },
+          function () { announce(button.dataset.copyFailed); }
+        );
+      });
+    });
+  }
+
   function enhance(root) {
     setUpPasswordToggles(root);
     setUpChecklists(root);
+    setUpCopyButtons(root);
   }
 
   if ("serviceWorker" in navigator) {
@@ -172,10 +189,11 @@
       moveFocus(dialogContent);
       return;
     }
-    var panel = document.getElementById("panel");
-    if (!panel) return;
-    enhance(panel);
-    moveFocus(panel);
+    // The step's panel, or what else was swapped (the list of invoices).
+    var container = document.getElementById("panel") || target;
+    if (!container) return;
+    enhance(container);
+    moveFocus(container);
   });
 
   // A network failure: say so in the live region; the form and what was typed stay.
