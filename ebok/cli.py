@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
-from ebok.customers.demo import seed_demo_customers
+from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
@@ -87,6 +87,11 @@ def seed_command():
             f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
             f"phone: {phone or '-':<13} {shows}"
         )
+    report = seed_demo_invoices()
+    click.echo(
+        f"Demo invoices with PDFs: {report.added} added, {report.unchanged} already there "
+        "(the latest of each customer due, the one before overdue, the rest paid)"
+    )
 
 
 @outbox_cli.command("deliver")

@@ -40,6 +40,9 @@ DEFAULTS = {
     "INVOICES_IMPORT_BATCH_SIZE": 2000,
     "INVOICES_PER_PAGE": 12,
     "INVOICE_ATTACH_PDF": False,
+    # PDFs made here (the demo invoices) embed DejaVu Sans for the Polish letters
+    # (Debian: fonts-dejavu-core).
+    "PDF_FONT_DIR": "/usr/share/fonts/truetype/dejavu",
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),

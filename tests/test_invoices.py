@@ -3,6 +3,8 @@ statuses, the PDF download, another customer's invoice, the Strona Główna card
 new-invoice e-mail: once per invoice, however often and however concurrently imported."""
 
 import hashlib
+import shutil
+import subprocess
 import threading
 from datetime import date, datetime, timedelta
 
@@ -293,3 +295,42 @@ def test_two_concurrent_imports_send_one_notice_per_invoice(invoice_app, custome
     notices = outbox(invoice_app, "email")
     assert len(notices) == 60
     assert len({message.subject for message in notices}) == 60
+
+
+# -- demo seed ---------------------------------------------------------------------------
+
+
+def test_demo_seed_gives_a_year_of_invoices_with_real_pdfs(invoice_app, runner, tmp_path):
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "Demo invoices with PDFs: 60 added" in result.output
+    today = date.today()
+    with invoice_app.app_context():
+        invoices = db.session.scalars(
+            select(Invoice).join(Invoice.customer).where(Customer.number == "100005")
+        ).all()
+        customer = db.session.scalars(select(Customer).where(Customer.number == "100005")).one()
+        assert customer.bank_account is not None
+    assert len(invoices) == 12
+    unpaid = [invoice for invoice in invoices if invoice.paid_on is None]
+    assert sorted(invoice.due_date >= today for invoice in unpaid) == [False, True]
+    again = runner.invoke(args=["demo", "seed"])
+    assert "0 added, 60 already there" in again.output
+
+
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@pytest.mark.skipif(not PDFTOTEXT, reason="poppler-utils (pdftotext) is not installed")
+def test_demo_pdf_shows_polish_letters(invoice_app):
+    from ebok.invoices.demo import demo_invoices, invoice_pdf
+
+    invoice = demo_invoices("100005", date(2026, 11, 30))[0]
+    with invoice_app.app_context():
+        content = invoice_pdf("Anna Wróblewska-Żak", "100005", invoice)
+    text = subprocess.run(  # noqa: S603 (our own PDF into poppler)
+        [PDFTOTEXT, "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Anna Wróblewska-Żak" in text
+    assert invoice["invoice_number"] in text
+    assert "Termin płatności" in text
