@@ -2,10 +2,15 @@
 line, idempotency, paid_on updates, the exit code, and the customers CSV's bank_account."""
 
 import hashlib
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
 
 import pytest
-from invoice_files import invoice_row, tiny_pdf, write_folder
-from sqlalchemy import select
+from invoice_files import invoice_row, tiny_pdf, write_folder, write_many
+from sqlalchemy import create_engine, select
 
 from ebok.extensions import db
 from ebok.invoices.storage import invoice_storage
@@ -192,3 +197,66 @@ def test_nrb_rule(typed, stored):
     from ebok.customers.bank_accounts import normalize_bank_account
 
     assert normalize_bank_account(typed) == stored
+
+
+# -- a long file: memory stays flat ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# Runs the command and prints its peak resident memory (KiB on Linux).
+PEAK_MEMORY_OF = (
+    "import resource, subprocess, sys; "
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+    "print(done.stdout[-300:], done.stderr[-2000:])"
+)
+
+
+def peak_memory_of_import(url: str, storage: Path, folder: Path) -> tuple[int, int, str]:
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
+        "FLASK_SQLALCHEMY_DATABASE_URI": url,
+        "FLASK_INVOICE_STORAGE": str(storage),
+    }
+    command = [sys.executable, "-m", "flask", "--app", "app", "invoices", "import", str(folder)]
+    done = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+        [sys.executable, "-c", PEAK_MEMORY_OF, *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    first_line, output = done.stdout.split("\n", 1)
+    exit_code, peak = (int(value) for value in first_line.split())
+    return exit_code, peak, output
+
+
+def test_a_100_000_row_file_imports_in_flat_memory(tmp_path):
+    url = f"sqlite:///{tmp_path}/long.db"
+    engine = create_engine(url)
+    db.metadata.create_all(engine)
+    numbers = [str(400_000 + index) for index in range(1000)]
+    with engine.begin() as connection:
+        connection.execute(
+            Customer.__table__.insert(),
+            [
+                {
+                    "number": n,
+                    "first_name": "Zofia",
+                    "last_name": "Żak",
+                    "updated_at": datetime.now(),
+                }
+                for n in numbers
+            ],
+        )
+    engine.dispose()
+    short = write_many(tmp_path / "short", numbers, 10_000)
+    long = write_many(tmp_path / "long", numbers, 100_000, first=10_000)
+    code, short_peak, output = peak_memory_of_import(url, tmp_path / "storage", short)
+    assert code == 0, output
+    code, long_peak, output = peak_memory_of_import(url, tmp_path / "storage", long)
+    assert code == 0, output
+    assert "added: 100000, updated: 0, unchanged: 0, rejected: 0" in output
+    # Ten times the rows, the same memory give or take the allocator's noise (KiB).
+    assert long_peak < short_peak + 16 * 1024, (short_peak, long_peak)

@@ -57,36 +57,32 @@ class DirectoryStorage:
         return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.pdf"
 
     def put(self, source: BinaryIO, max_size: int) -> StoredFile:
-        self.root.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        descriptor, temporary = tempfile.mkstemp(dir=self.root, suffix=".part")
+        """Hashes the file first: one already stored (the same PDF again, a rerun) costs a
+        read, not a write. A new one is copied to a temporary file, synced, and renamed."""
+        sha256, size = _check_and_hash(source, max_size)
+        stored = StoredFile(self.key_for(sha256), sha256, size)
+        final = self.root / stored.key
+        if final.exists():
+            return stored
+        final.parent.mkdir(parents=True, exist_ok=True)
+        source.seek(0)
+        descriptor, temporary = tempfile.mkstemp(dir=final.parent, suffix=".part")
         try:
             with os.fdopen(descriptor, "wb") as target:
-                first = source.read(len(PDF_SIGNATURE))
-                if first != PDF_SIGNATURE:
-                    raise NotAPdf
-                chunk = first
-                while chunk:
-                    size += len(chunk)
-                    if size > max_size:
-                        raise TooLarge
+                digest = hashlib.sha256()
+                while chunk := source.read(CHUNK):
                     digest.update(chunk)
                     target.write(chunk)
-                    chunk = source.read(CHUNK)
                 target.flush()
                 os.fsync(target.fileno())
-            stored = StoredFile(self.key_for(digest.hexdigest()), digest.hexdigest(), size)
-            final = self.root / stored.key
-            if final.exists():
-                os.unlink(temporary)
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(temporary, final)
-            return stored
-        except BaseException:
+            if digest.hexdigest() != sha256:
+                raise CorruptFile("the file changed while it was being stored")
+            os.chmod(temporary, 0o644)  # other app servers may run as other users
+            os.replace(temporary, final)
+        finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-            raise
+        return stored
 
     def read(self, key: str, sha256: str) -> bytes:
         try:
@@ -96,6 +92,19 @@ class DirectoryStorage:
         if hashlib.sha256(content).hexdigest() != sha256:
             raise CorruptFile(key)
         return content
+
+
+def _check_and_hash(source: BinaryIO, max_size: int) -> tuple[str, int]:
+    if source.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
+        raise NotAPdf
+    source.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if size > max_size:
+            raise TooLarge
+        digest.update(chunk)
+    return digest.hexdigest(), size
 
 
 def invoice_storage() -> InvoiceStorage:
