@@ -16,6 +16,7 @@ from ebok.customers.importing import ImportRefused, import_customers
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
+from ebok.pdf_fonts import MissingFonts
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
@@ -87,7 +88,10 @@ def seed_command():
             f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
             f"phone: {phone or '-':<13} {shows}"
         )
-    report = seed_demo_invoices()
+    try:
+        report = seed_demo_invoices()
+    except MissingFonts as problem:
+        raise click.ClickException(str(problem)) from None
     click.echo(
         f"Demo invoices with PDFs: {report.added} added, {report.unchanged} already there "
         "(the latest of each customer due, the one before overdue, the rest paid)"

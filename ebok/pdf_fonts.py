@@ -9,6 +9,10 @@ FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "DejaVu"
 
 
+class MissingFonts(Exception):
+    """The font files are not installed; the message says how to get them."""
+
+
 def font_dir() -> Path:
     return Path(current_app.config["PDF_FONT_DIR"])
 
@@ -21,5 +25,10 @@ def missing_fonts() -> list[str]:
 
 def add_fonts(pdf) -> None:
     """Registers the family on an fpdf2 FPDF document."""
+    if missing := missing_fonts():
+        raise MissingFonts(
+            "PDFs need DejaVu Sans (Debian: apt-get install fonts-dejavu-core, or set "
+            f"FLASK_PDF_FONT_DIR); missing: {', '.join(missing)}"
+        )
     for style, name in FONT_FILES.items():
         pdf.add_font(FAMILY, style, str(font_dir() / name))

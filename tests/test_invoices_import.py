@@ -260,3 +260,12 @@ def test_a_100_000_row_file_imports_in_flat_memory(tmp_path):
     assert "added: 100000, updated: 0, unchanged: 0, rejected: 0" in output
     # Ten times the rows, the same memory give or take the allocator's noise (KiB).
     assert long_peak < short_peak + 16 * 1024, (short_peak, long_peak)
+
+
+def test_the_readmes_example_folder_imports(invoice_app, runner):
+    with invoice_app.app_context():
+        db.session.add(Customer(number="100005", first_name="Ewa", last_name="Kamińska"))
+        db.session.commit()
+    result = run_import(runner, ROOT / "examples" / "invoices")
+    assert result.exit_code == 0, result.output
+    assert "added: 2, updated: 0, unchanged: 0, rejected: 0" in result.output
