@@ -215,6 +215,7 @@ def peak_memory_of_import(url: str, storage: Path, folder: Path) -> tuple[int, i
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
+        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
         "FLASK_INVOICE_STORAGE": str(storage),
     }
