@@ -16,6 +16,7 @@ from support import TEST_PASSWORD, outbox
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
+from ebok.messages import run_worker
 from ebok.models import Account, Customer, EInvoiceConsent, Invoice, OutboxMessage
 
 TODAY = date.today()
@@ -334,3 +335,35 @@ def test_demo_pdf_shows_polish_letters(invoice_app):
     assert "Anna Wróblewska-Żak" in text
     assert invoice["invoice_number"] in text
     assert "Termin płatności" in text
+
+
+def test_the_attached_pdf_reaches_the_smtp_server_and_leaves_the_outbox(
+    invoice_app, runner, customers, tmp_path, smtp_server
+):
+    """The outbox's attachment support (ebok/messages/): sent as application/pdf with the
+    invoice's file name, then cleared with the body."""
+    server = smtp_server()
+    invoice_app.config.update(
+        INVOICE_ATTACH_PDF=True, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port
+    )
+    activate_einvoice(invoice_app)
+    pdf = tiny_pdf("sent")
+    import_folder(
+        runner,
+        write_folder(tmp_path / "in", [invoice_row("200005", "FV/2026/11/8")], {"a.pdf": pdf}),
+    )
+    with invoice_app.app_context():
+        assert run_worker().sent == 1
+        stored = db.session.scalars(select(OutboxMessage)).one()
+        assert (stored.status, stored.attachment, stored.attachment_filename) == (
+            "sent",
+            None,
+            None,
+        )
+    [mail] = server.messages
+    assert mail["To"] == "faktury.ewa@example.com"
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "FV-2026-11-8.pdf"
+    assert attachment.get_content() == pdf
+    assert "Nowa faktura FV/2026/11/8" in mail["Subject"]
