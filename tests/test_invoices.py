@@ -139,6 +139,11 @@ def test_pagination_and_year_filter(invoice_app, visitor, year_of_invoices):
     assert "1 faktura z 2025" in only_2025
     wrong = visitor.get("/faktury?rok=1999")
     assert wrong.status_code == 422
+    assert "Nie masz faktur z tego roku" in text_of(wrong)
+    no_page = visitor.get("/faktury?strona=0")
+    assert no_page.status_code == 422
+    assert "Nie ma takiej strony." in text_of(no_page)
+    assert visitor.get("/faktury?strona=abc").status_code == 422
 
 
 def test_empty_list_says_why(invoice_app, visitor, customers):
