@@ -372,3 +372,12 @@ def test_the_attached_pdf_reaches_the_smtp_server_and_leaves_the_outbox(
     assert attachment.get_filename() == "FV-2026-11-8.pdf"
     assert attachment.get_content() == pdf
     assert "Nowa faktura FV/2026/11/8" in mail["Subject"]
+
+
+def test_where_is_the_electronic_invoice_points_to_faktury(invoice_app, make_visitor, customers):
+    login_page = text_of(make_visitor().get("/"))
+    assert "Gdzie jest Elektroniczna Faktura?" in login_page
+    assert "na stronie Faktury" in login_page
+    visitor = log_in(make_visitor())
+    details = visitor.get("/e-faktura/szczegoly").get_data(as_text=True)
+    assert 'href="/faktury">Zobacz swoje faktury</a>' in details
