@@ -164,7 +164,7 @@ class EInvoiceConsent(Model):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """An invoice as the billing system issued it (SPEC §11); imported, never computed or
     deleted here. Only `paid_on` changes after the first import."""
 

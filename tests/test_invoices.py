@@ -9,10 +9,9 @@ import threading
 from datetime import date, datetime, timedelta
 
 import pytest
-from helpers import text_of
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
-from support import TEST_PASSWORD, outbox
+from support import TEST_PASSWORD, outbox, text_of
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices

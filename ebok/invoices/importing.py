@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import String, select, text, update
 
 from ebok.contact import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 from ebok.customers.csvfiles import (
@@ -46,7 +47,7 @@ CSV_HEADER = [
     "paid_on",
     "pdf_file",
 ]
-NUMBER_MAX_LENGTH = Invoice.__table__.c.number.type.length
+NUMBER_MAX_LENGTH: int = cast(String, Invoice.__table__.c.number.type).length or 40
 _INVOICE_NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z/\-_.]*")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Numeric(12, 2): up to ten digits before the dot, two after; a dot, never a comma.
@@ -92,11 +93,13 @@ def import_invoices(
 
 
 def _import_batch(folder: Path, batch: list[Record], report: ImportReport) -> None:
-    rows = []
+    rows: list[InvoiceRow] = []
     for line, fields, problem in batch:
-        row, problem = (None, problem) if problem else _parse(line, fields)
-        if problem:
-            report.rejected.append((line, problem))
+        row = None
+        if problem is None and fields is not None:
+            row, problem = _parse(line, fields)
+        if row is None:
+            report.rejected.append((line, problem or "the line could not be read"))
         else:
             rows.append(row)
     _begin_writing()
@@ -276,38 +279,48 @@ def _parse(line: int, fields: list[str]) -> tuple[InvoiceRow | None, str | None]
         return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
     number = values["invoice_number"]
     if not _INVOICE_NUMBER.fullmatch(number) or len(number) > NUMBER_MAX_LENGTH:
-        return (
-            None,
-            "invoice_number is empty, too long or has characters other than A-Z 0-9 / - _ .",
+        return None, (
+            f"invoice_number must be 1 to {NUMBER_MAX_LENGTH} of the characters A-Z 0-9 / - _ ."
         )
-    dates = {}
-    for name in ("issue_date", "period_from", "period_to", "due_date", "paid_on"):
-        if name == "paid_on" and not values[name]:
-            dates[name] = None
-            continue
-        dates[name] = _iso_date(values[name])
-        if dates[name] is None:
-            return None, f"{name} is not a date (YYYY-MM-DD): {values[name]!r}"
-    if dates["period_from"] > dates["period_to"]:
-        return None, "period_from is after period_to"
-    if not _AMOUNT.fullmatch(values["gross_amount"]):
-        return (
-            None,
-            f"gross_amount is not an amount with a dot (1234.56): {values['gross_amount']!r}",
-        )
+    dates, problem = _parse_dates(values)
+    if problem:
+        return None, problem
+    amount = values["gross_amount"]
+    if not _AMOUNT.fullmatch(amount):
+        return None, f"gross_amount is not an amount with a dot (1234.56): {amount!r}"
     if not _CURRENCY.fullmatch(values["currency"]):
         return None, "currency is not a three-letter code (PLN)"
     if not values["pdf_file"]:
         return None, "pdf_file is empty"
-    return InvoiceRow(
+    row = InvoiceRow(
         line=line,
         customer_number=customer_number,
         number=number,
-        gross_amount=Decimal(values["gross_amount"]),
+        issue_date=dates["issue_date"],
+        period_from=dates["period_from"],
+        period_to=dates["period_to"],
+        due_date=dates["due_date"],
+        gross_amount=Decimal(amount),
         currency=values["currency"],
+        paid_on=dates.get("paid_on"),
         pdf_file=values["pdf_file"],
-        **dates,
-    ), None
+    )
+    return row, None
+
+
+def _parse_dates(values: dict[str, str]) -> tuple[dict[str, date], str | None]:
+    """The row's dates; paid_on is left out while empty (unpaid)."""
+    dates: dict[str, date] = {}
+    for name in ("issue_date", "period_from", "period_to", "due_date", "paid_on"):
+        if name == "paid_on" and not values[name]:
+            continue
+        parsed = _iso_date(values[name])
+        if parsed is None:
+            return dates, f"{name} is not a date (YYYY-MM-DD): {values[name]!r}"
+        dates[name] = parsed
+    if dates["period_from"] > dates["period_to"]:
+        return dates, "period_from is after period_to"
+    return dates, None
 
 
 def _iso_date(text: str) -> date | None:

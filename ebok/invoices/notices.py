@@ -57,6 +57,9 @@ def customer_locale(customer: Customer) -> str:
 
 
 def _write_notice(invoice: Invoice) -> None:
+    account = invoice.customer.account
+    if account is None or account.einvoice_address is None:
+        return  # not claimed without an active e-Faktura (see the UPDATE above)
     attachment = None
     if current_app.config["INVOICE_ATTACH_PDF"]:
         content = invoice_storage().read(invoice.pdf_storage_key, invoice.pdf_sha256)
@@ -65,7 +68,7 @@ def _write_notice(invoice: Invoice) -> None:
         link = external_url(url_for("invoices.invoice_list"))
     with force_locale(customer_locale(invoice.customer)):
         messages.send_email(
-            invoice.customer.account.einvoice_address,
+            account.einvoice_address,
             _("New invoice %(number)s in Strefa Klienta", number=invoice.number),
             "new_invoice",
             invoice=invoice,

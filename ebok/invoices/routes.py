@@ -2,12 +2,12 @@
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok.htmx import VARY, is_partial_request
+from ebok.htmx import SIGNED_IN_PAGE, render_form
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
 
@@ -51,19 +51,14 @@ def invoice_list():
     valid = form.validate()
     year, page = (form.year, form.page) if valid else (None, 1)
     per_page = current_app.config["INVOICES_PER_PAGE"]
-    context = {
-        "form": form,
-        "listing": service.invoice_page(customer_id, year, page, per_page),
-        "title": _("Invoices"),
-        "has_errors": not valid,
-    }
-    partial = is_partial_request()
-    template = "invoices/_list.html" if partial else "invoices/list.html"
-    response = Response(render_template(template, **context), status=200 if valid else 422)
-    response.headers["Vary"] = VARY
-    if partial and valid:
-        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
-    return response
+    return render_form(
+        "invoices/_list.html",
+        form,
+        title=_("Invoices"),
+        status=200 if valid else 422,
+        page=SIGNED_IN_PAGE,
+        listing=service.invoice_page(customer_id, year, page, per_page),
+    )
 
 
 @bp.get("/faktury/<int:invoice_id>.pdf")

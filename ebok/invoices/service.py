@@ -43,7 +43,7 @@ def invoice_page(customer_id: int, year: int | None, page: int, per_page: int) -
     chosen = [Invoice.customer_id == customer_id]
     if year is not None:
         chosen += [Invoice.issue_date >= date(year, 1, 1), Invoice.issue_date <= date(year, 12, 31)]
-    total = db.session.scalar(select(func.count()).select_from(Invoice).where(*chosen))
+    total = db.session.scalar(select(func.count()).select_from(Invoice).where(*chosen)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     invoices = db.session.scalars(

@@ -189,11 +189,10 @@
       moveFocus(dialogContent);
       return;
     }
-    // The step's panel, or what else was swapped (the list of invoices).
-    var container = document.getElementById("panel") || target;
-    if (!container) return;
-    enhance(container);
-    moveFocus(container);
+    var panel = document.getElementById("panel");
+    if (!panel) return;
+    enhance(panel);
+    moveFocus(panel);
   });
 
   // A network failure: say so in the live region; the form and what was typed stay.
