@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
-from support import TEST_PASSWORD, outbox, text_of
+from support import AuthActions, outbox, text_of
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
@@ -27,8 +27,9 @@ def invoice_app(app, tmp_path):
     return app
 
 
-def log_in(visitor, number="200005"):
-    visitor.post("/", {"login": number, "password": TEST_PASSWORD})
+def log_in(visitor):
+    """The registered customer 200005, signed in (support.AuthActions)."""
+    AuthActions(visitor).log_in()
     return visitor
 
 
