@@ -83,6 +83,7 @@ def make_app(url: str, storage: str):
             "SQLALCHEMY_DATABASE_URI": url,
             "INVOICE_STORAGE": storage,
             "RATELIMIT_STORAGE_URI": "memory://",
+            "LOG_LEVEL": "WARNING",  # only the figures on the output
             "WTF_CSRF_ENABLED": False,
         }
     )
