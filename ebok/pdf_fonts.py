@@ -1,5 +1,6 @@
-"""The font PDFs made here embed: DejaVu Sans has every Polish letter, so "Wróblewska-Żak"
-prints, copies and searches as typed (Debian: fonts-dejavu-core; PDF_FONT_DIR)."""
+"""The font the PDFs made here embed (the guide, the demo invoices): DejaVu Sans has every
+Polish letter, so "Wróblewska-Żak" prints, copies and searches as typed (Debian:
+fonts-dejavu-core; PDF_FONT_DIR)."""
 
 from pathlib import Path
 
@@ -21,6 +22,10 @@ def missing_fonts() -> list[str]:
     return [
         str(font_dir() / name) for name in FONT_FILES.values() if not (font_dir() / name).is_file()
     ]
+
+
+def available() -> bool:
+    return not missing_fonts()
 
 
 def add_fonts(pdf) -> None:

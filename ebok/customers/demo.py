@@ -64,6 +64,6 @@ def seed_demo_customers() -> list[tuple]:
 def seed_demo_invoices():
     """About a year of invoices with PDFs for every demo customer (ebok/invoices/demo.py);
     returns the import's report."""
-    from ebok.invoices.demo import seed_demo_invoices as seed  # fpdf2: a development extra
+    from ebok.invoices.demo import seed_demo_invoices as seed  # fpdf2, loaded only here
 
     return seed([(number, f"{first} {last}") for number, first, last, *_ in DEMO_CUSTOMERS])

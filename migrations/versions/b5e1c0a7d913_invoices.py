@@ -1,7 +1,7 @@
 """invoices (SPEC §11), the customers' bank account, one attachment per outbox message
 
 Revision ID: b5e1c0a7d913
-Revises: 7c3f1d2a9b04
+Revises: 5b8e2f4c1a07
 Create Date: 2026-11-30 07:40:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "b5e1c0a7d913"
-down_revision = "7c3f1d2a9b04"
+down_revision = "5b8e2f4c1a07"
 branch_labels = None
 depends_on = None
 
