@@ -5,7 +5,7 @@ FLASK = $(VENV)/bin/flask --app app
 # Development mode: the dev secret key, dev message backends and the messages page.
 DEV = FLASK_DEBUG=1
 
-.PHONY: run test test-fast test-postgres check setup catalog-update browsers screenshots guide-pictures clean
+.PHONY: fonts run test test-fast test-postgres check setup catalog-update browsers screenshots guide-pictures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,13 @@ translations/pl/LC_MESSAGES/messages.mo: translations/pl/LC_MESSAGES/messages.po
 
 setup: $(VENV)/.installed translations/pl/LC_MESSAGES/messages.mo
 
-run: setup
+# DejaVu Sans for the demo invoices' PDFs (Polish letters embedded).
+fonts:
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-dejavu-core >/dev/null; }
+
+run: setup fonts
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) demo seed
 	@echo "Open http://127.0.0.1:5000/ -- sent codes and links: http://127.0.0.1:5000/dev/wiadomosci"
@@ -32,6 +38,9 @@ browsers:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@command -v pdftotext >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 	@$(MAKE) --no-print-directory node_modules/.installed
 
 # The pinned npm packages (axe-core, Lighthouse), again whenever the lock file changes.
@@ -39,7 +48,7 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup browsers
+test: setup fonts browsers
 	$(VENV)/bin/pytest
 
 # A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/

@@ -120,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.errors.routes import bp as errors_bp
     from ebok.guide.routes import bp as guide_bp
     from ebok.health.routes import bp as health_bp
+    from ebok.invoices.routes import bp as invoices_bp
     from ebok.password_reset.routes import bp as password_reset_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(einvoice_bp)
+    app.register_blueprint(invoices_bp)
     app.register_blueprint(guide_bp)
     app.register_blueprint(pwa_bp)
     if app.debug:

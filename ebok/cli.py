@@ -11,13 +11,16 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
-from ebok.customers.demo import seed_demo_customers
+from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
 from ebok.customers.importing import ImportRefused, import_customers
+from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
+from ebok.pdf_fonts import MissingFonts
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
+invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
 
 
@@ -37,6 +40,32 @@ def import_command(csv_file):
         raise click.ClickException(str(problem)) from None
     except SQLAlchemyError as problem:
         raise click.ClickException(database_problem(problem)) from None
+    _print_report(report)
+
+
+@invoices_cli.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def import_invoices_command(folder):
+    """Import new invoices from FOLDER/invoices.csv and its PDFs; update paid_on of known
+    ones. Exits with 1 when any row was rejected.
+
+    Columns: customer_number,invoice_number,issue_date,period_from,period_to,due_date,
+    gross_amount,currency,paid_on,pdf_file. Running it twice changes nothing; stopped
+    halfway, it keeps what it committed. New-invoice e-mails go into the outbox."""
+    batch_size = current_app.config["INVOICES_IMPORT_BATCH_SIZE"]
+    try:
+        with ProgressLine("invoices") as progress:
+            report = import_invoices(folder, batch_size, on_progress=progress.show)
+    except ImportRefused as problem:
+        raise click.ClickException(str(problem)) from None
+    except SQLAlchemyError as problem:
+        raise click.ClickException(database_problem(problem)) from None
+    _print_report(report)
+    if report.rejected:
+        sys.exit(1)
+
+
+def _print_report(report) -> None:
     click.echo(
         f"added: {report.added}, updated: {report.updated}, "
         f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}"
@@ -59,6 +88,14 @@ def seed_command():
             f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
             f"phone: {phone or '-':<13} {shows}"
         )
+    try:
+        report = seed_demo_invoices()
+    except MissingFonts as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(
+        f"Demo invoices with PDFs: {report.added} added, {report.unchanged} already there "
+        "(the latest of each customer due, the one before overdue, the rest paid)"
+    )
 
 
 @outbox_cli.command("deliver")
@@ -173,4 +210,5 @@ def database_problem(error: SQLAlchemyError) -> str:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(customers_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(invoices_cli)
     app.cli.add_command(outbox_cli)

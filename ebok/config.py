@@ -32,6 +32,17 @@ DEFAULTS = {
     "MAX_FORM_PARTS": 50,
     # DEBUG, INFO, WARNING or ERROR: one JSON line per event on standard error.
     "LOG_LEVEL": "INFO",
+    # Invoices (SPEC §11): where the PDFs are kept (None: the instance folder's invoices/;
+    # several app servers share one volume), the largest PDF the import takes, rows per
+    # transaction, invoices per page, and whether the new-invoice e-mail carries the PDF.
+    "INVOICE_STORAGE": None,
+    "INVOICE_MAX_PDF_BYTES": 5 * 1024 * 1024,
+    "INVOICES_IMPORT_BATCH_SIZE": 2000,
+    "INVOICES_PER_PAGE": 12,
+    "INVOICE_ATTACH_PDF": False,
+    # The PDFs made here (the guide, the demo invoices) embed DejaVu Sans for the Polish
+    # letters (Debian: fonts-dejavu-core); without it the guide offers printing only.
+    "PDF_FONT_DIR": "/usr/share/fonts/truetype/dejavu",
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
@@ -127,8 +138,6 @@ DEFAULTS = {
     # Where to report a suspicious message: an e-mail address or a URL; the customer
     # service phone when unset.
     "OPERATOR_PHISHING_REPORT": None,
-    # The guide's PDF needs DejaVu Sans (Debian: fonts-dejavu-core) for Polish letters.
-    "GUIDE_PDF_FONT_DIR": "/usr/share/fonts/truetype/dejavu",
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
     "BABEL_DEFAULT_LOCALE": "pl",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",

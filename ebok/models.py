@@ -1,11 +1,12 @@
 """Database models. They know nothing about requests."""
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ebok.contact import sms_number
@@ -40,6 +41,8 @@ class Customer(Model):
     last_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(16))  # E.164, e.g. +48600700800
+    # The customer's own account number for transfers (NRB, 26 digits, checksum checked).
+    bank_account: Mapped[str | None] = mapped_column(String(26))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     account: Mapped["Account | None"] = relationship(back_populates="customer")
@@ -139,6 +142,9 @@ class OutboxMessage(Model):
     claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_by: Mapped[str | None] = mapped_column(String(10))
+    # One file sent along (an invoice's PDF), cleared with the body once sent.
+    attachment_filename: Mapped[str | None] = mapped_column(String(100))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
@@ -156,3 +162,37 @@ class EInvoiceConsent(Model):
     terms_version: Mapped[str | None] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20))  # "banner", "account" (where it was given)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invoice(Model):
+    """An invoice as the billing system issued it (SPEC §11); imported, never computed or
+    deleted here. Only `paid_on` changes after the first import."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # "This customer's invoices, newest first" (ORDER BY issue_date DESC, id DESC): one
+        # range of this index read backwards, at any size; ascending columns keep the
+        # index plain, so both databases and the migration compare alike.
+        Index("ix_invoices_customer_newest", "customer_id", "issue_date", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # FV/2026/11/000123
+    issue_date: Mapped[date]
+    period_from: Mapped[date]
+    period_to: Mapped[date]
+    due_date: Mapped[date]
+    gross_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date | None]
+    # "electronic" or "paper": the e-Faktura status of the customer on the issue date.
+    delivery: Mapped[str] = mapped_column(String(10))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_size: Mapped[int]
+    pdf_storage_key: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set in the transaction that writes the new-invoice e-mail to the outbox: once only.
+    new_invoice_notified_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()

@@ -122,11 +122,13 @@ def empty_database(request, tmp_path) -> dict:
 
 
 @pytest.fixture
-def app(database):
+def app(database, tmp_path):
     app = create_app(
         {
             **TEST_CONFIG,
             **database,
+            # Invoice PDFs (demo seed, imports) never go to the checkout's instance folder.
+            "INVOICE_STORAGE": str(tmp_path / "invoice-storage"),
             "RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI,
             "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_ID},
         }

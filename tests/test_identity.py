@@ -213,7 +213,7 @@ def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
 
 
 def test_without_the_font_the_guide_offers_printing_only(app, make_visitor):
-    app.config["GUIDE_PDF_FONT_DIR"] = "/nonexistent"
+    app.config["PDF_FONT_DIR"] = "/nonexistent"
     visitor = make_visitor()
     assert "/instrukcja.pdf" not in visitor.get("/instrukcja").get_data(as_text=True)
     assert visitor.client.get("/instrukcja.pdf").status_code == 404

@@ -16,8 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ebok.models import utcnow
 
-# A row to write is (number, first_name, last_name, email, phone); the stored values of
-# a known customer are the same without the number.
+# A row to write is (number, first_name, last_name, email, phone, bank_account); the
+# stored values of a known customer are the same without the number.
 Row = tuple
 
 
@@ -90,10 +90,11 @@ class PostgreSQLBatches(Batches):
         **Batches.TEMPORARY_TABLES,
         # Emptied by each commit: it holds one batch on its way into customers.
         "import_batch_rows": "(number VARCHAR(20), first_name VARCHAR(100), "
-        "last_name VARCHAR(100), email VARCHAR(254), phone VARCHAR(16)) ON COMMIT DELETE ROWS",
+        "last_name VARCHAR(100), email VARCHAR(254), phone VARCHAR(16), bank_account VARCHAR(26)) "
+        "ON COMMIT DELETE ROWS",
     }
     KNOWN = text(
-        "SELECT number, first_name, last_name, email, phone FROM customers "
+        "SELECT number, first_name, last_name, email, phone, bank_account FROM customers "
         "WHERE number = ANY(string_to_array(:numbers, ','))"
     )
     SEEN_BEFORE = text(
@@ -101,11 +102,12 @@ class PostgreSQLBatches(Batches):
         "WHERE number = ANY(string_to_array(:numbers, ','))"
     )
     MERGE_BATCH = text(
-        "INSERT INTO customers (number, first_name, last_name, email, phone, updated_at) "
+        "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
+        "updated_at) "
         "SELECT *, CAST(:now AS timestamp) FROM import_batch_rows "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
-        "updated_at = excluded.updated_at"
+        "bank_account = excluded.bank_account, updated_at = excluded.updated_at"
     )
 
     @staticmethod
@@ -136,7 +138,7 @@ class PostgreSQLBatches(Batches):
 
 class SQLiteBatches(Batches):
     KNOWN = text(
-        "SELECT number, first_name, last_name, email, phone FROM customers "
+        "SELECT number, first_name, last_name, email, phone, bank_account FROM customers "
         "WHERE number IN (SELECT value FROM json_each(:numbers))"
     )
     SEEN_BEFORE = text(
@@ -144,11 +146,12 @@ class SQLiteBatches(Batches):
         "WHERE number IN (SELECT value FROM json_each(:numbers))"
     )
     UPSERT = (
-        "INSERT INTO customers (number, first_name, last_name, email, phone, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
+        "updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
-        "updated_at = excluded.updated_at"
+        "bank_account = excluded.bank_account, updated_at = excluded.updated_at"
     )
     REMEMBER = "INSERT INTO import_seen_numbers (number, line) VALUES (?, ?)"
 

@@ -34,6 +34,16 @@ DEMO_CUSTOMERS = [
 ]
 
 
+# Each demo customer's own account for transfers (valid NRB checksums), shown on Strona
+# Główna with the amount to pay.
+DEMO_BANK_ACCOUNT = "{check}114020040{number}00000001"
+DEMO_CHECK_DIGITS = {"100001": "21", "100002": "65", "100003": "12", "100004": "56", "100005": "03"}
+
+
+def demo_bank_account(number: str) -> str:
+    return DEMO_BANK_ACCOUNT.format(check=DEMO_CHECK_DIGITS[number], number=f"0{number}")
+
+
 def seed_demo_customers() -> list[tuple]:
     """Adds the demo customers that are missing; returns all of them for printing."""
     for number, first, last, email, phone, registered, _ in DEMO_CUSTOMERS:
@@ -43,7 +53,17 @@ def seed_demo_customers() -> list[tuple]:
                 number=number, first_name=first, last_name=last, email=email, phone=phone
             )
             db.session.add(customer)
+        if customer.bank_account is None:
+            customer.bank_account = demo_bank_account(number)
         if registered and customer.account is None:
             db.session.add(Account(customer=customer, password_hash=hash_password(DEMO_PASSWORD)))
     db.session.commit()
     return DEMO_CUSTOMERS
+
+
+def seed_demo_invoices():
+    """About a year of invoices with PDFs for every demo customer (ebok/invoices/demo.py);
+    returns the import's report."""
+    from ebok.invoices.demo import seed_demo_invoices as seed  # fpdf2, loaded only here
+
+    return seed([(number, f"{first} {last}") for number, first, last, *_ in DEMO_CUSTOMERS])

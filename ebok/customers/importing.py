@@ -7,13 +7,9 @@ length, and a run that is stopped keeps what it committed, so running it again f
 the job; rows written by the stopped run then count as unchanged.
 """
 
-import codecs
-import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from itertools import islice
 from typing import cast
 
 from sqlalchemy import Connection, inspect
@@ -25,29 +21,27 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
+from ebok.customers.bank_accounts import normalize_bank_account
 from ebok.customers.batches import DIALECTS, Batches
+from ebok.customers.csvfiles import (
+    ImportRefused,
+    ImportReport,
+    Record,
+    chunks,
+    count_lines_of_utf8_file,
+    read_header,
+    records,
+)
 from ebok.extensions import db
 
+__all__ = ["CSV_HEADER", "ImportRefused", "ImportReport", "import_customers"]
+
 CSV_HEADER = ["customer_number", "first_name", "last_name", "email", "phone"]
+# Optional (SPEC §11): files without it still import, and keep the stored account.
+BANK_ACCOUNT_HEADER = [*CSV_HEADER, "bank_account"]
 NAME_MAX_LENGTH = 100
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]+")
-# One line of the file: its number, its fields (None when it could not be read) and why
-# it is rejected (None when it can be imported as far as parsing goes).
-Record = tuple[int, list[str] | None, str | None]
-
-
-class ImportRefused(Exception):
-    """The file as a whole cannot be imported; the message says what to do. Nothing was
-    written."""
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
 
 def import_customers(
@@ -62,71 +56,16 @@ def import_customers(
     total_lines = count_lines_of_utf8_file(path)
     report = ImportReport()
     with open(path, encoding="utf-8-sig", newline="") as csv_file:
-        _check_header(csv_file.readline())
+        header = read_header(csv_file.readline(), CSV_HEADER, BANK_ACCOUNT_HEADER)
         with db.engine.connect() as connection:
             with _batches_of(connection) as batches:
-                for batch in _chunks(_records(csv_file), batch_size):
-                    _import_batch(batches, batch, report)
+                for batch in chunks(records(csv_file), batch_size):
+                    _import_batch(batches, batch, report, len(header))
                     connection.commit()
                     if on_progress:
                         on_progress(batch[-1][0], total_lines)
     report.rejected.sort()
     return report
-
-
-def count_lines_of_utf8_file(path: str) -> int:
-    """Reads the file once, in chunks, to be sure all of it is UTF-8 before anything is
-    written (Excel saves Polish CSV files as Windows-1250 unless told otherwise)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines, chunk = 0, b""
-    with open(path, "rb") as raw_file:
-        while next_chunk := raw_file.read(1 << 20):
-            chunk = next_chunk
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as problem:
-                line = lines + chunk.count(b"\n", 0, problem.start) + 1
-                raise ImportRefused(
-                    f"line {line} is not UTF-8 text: save the file as UTF-8 (in Excel: "
-                    '"CSV UTF-8 (Comma delimited)") and import it again; nothing was imported'
-                ) from None
-            lines += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise ImportRefused(
-                "the file ends in the middle of a character: save it as UTF-8 and import "
-                "it again; nothing was imported"
-            ) from None
-    return lines if chunk.endswith(b"\n") or not chunk else lines + 1
-
-
-def _check_header(first_line: str) -> None:
-    header = next(csv.reader([first_line]), [])
-    if [name.strip() for name in header] != CSV_HEADER:
-        raise ImportRefused(f"the first line must be: {','.join(CSV_HEADER)}")
-
-
-def _records(csv_file: Iterable[str]) -> Iterator[Record]:
-    """Each line after the header, parsed on its own: no field of this file may hold a line
-    break, so an unbalanced quote spoils its own line only, not the rows after it."""
-    for line_number, line in enumerate(csv_file, start=2):
-        if not line.strip():
-            continue
-        if "\x00" in line:
-            yield line_number, None, "the line contains a NUL character"
-        elif len(line) > csv.field_size_limit():
-            yield line_number, None, "field too long"
-        else:
-            try:
-                yield line_number, next(csv.reader([line], strict=True)), None
-            except csv.Error:
-                yield line_number, None, 'unbalanced or misplaced quote (")'
-
-
-def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    while batch := list(islice(records, size)):
-        yield batch
 
 
 @contextmanager
@@ -148,7 +87,9 @@ def _batches_of(connection: Connection) -> Iterator[Batches]:
             batches.finish()
 
 
-def _import_batch(batches: Batches, batch: list[Record], report: ImportReport) -> None:
+def _import_batch(
+    batches: Batches, batch: list[Record], report: ImportReport, columns: int
+) -> None:
     """Validates one batch, looking up its known customers in one query, and writes the
     new and changed ones in one statement."""
     candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
@@ -156,7 +97,7 @@ def _import_batch(batches: Batches, batch: list[Record], report: ImportReport) -
         number = None
         if problem is None:
             # A record without a problem has its fields.
-            number, problem = _check_columns_and_number(cast(list[str], fields))
+            number, problem = _check_columns_and_number(cast(list[str], fields), columns)
         if problem:
             report.rejected.append((line, problem))
         else:
@@ -174,8 +115,8 @@ def _import_batch(batches: Batches, batch: list[Record], report: ImportReport) -
     batches.write(changes, {values[0]: line for line, values in first_rows})
 
 
-def _check_columns_and_number(fields: list[str]) -> tuple[str | None, str | None]:
-    if len(fields) != len(CSV_HEADER):
+def _check_columns_and_number(fields: list[str], columns: int) -> tuple[str | None, str | None]:
+    if len(fields) != columns:
         return None, "wrong number of columns"
     number = normalize_customer_number(fields[0].strip())
     if not number:
@@ -186,12 +127,13 @@ def _check_columns_and_number(fields: list[str]) -> tuple[str | None, str | None
 
 
 def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tuple, str | None]:
-    """(number, first_name, last_name, email, phone) as stored, or why the row is rejected.
-    A value equal to what is already stored is taken as it is, unvalidated again: a
-    re-import of an unchanged file costs a lookup, not a validation, per row."""
+    """(number, first_name, last_name, email, phone, bank_account) as stored, or why the
+    row is rejected. A value equal to what is already stored is taken as it is,
+    unvalidated again: a re-import of an unchanged file costs a lookup, not a validation,
+    per row. Without a bank_account column the stored account stays."""
     email: str | None
     phone: str | None
-    first_name, last_name, email, phone = (value.strip() for value in fields[1:])
+    first_name, last_name, email, phone = (value.strip() for value in fields[1:5])
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if not value:
             return (), f"{name} is empty"
@@ -199,7 +141,7 @@ def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tup
             return (), f"{name} is longer than {NAME_MAX_LENGTH} characters"
         if _CONTROL_CHARACTERS.search(value):
             return (), f"{name} contains a control character"
-    known_email, known_phone = known[2:] if known else (None, None)
+    known_email, known_phone, known_account = known[2:] if known else (None, None, None)
     if email:
         email = known_email if email.casefold() == known_email else normalize_email(email)
         if email is None:
@@ -208,7 +150,12 @@ def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tup
         phone = known_phone if _same_phone(phone, known_phone) else normalize_phone(phone)
         if phone is None:
             return (), "phone is not a valid phone number"
-    return (number, first_name, last_name, email or None, phone or None), None
+    bank_account = known_account
+    if len(fields) > len(CSV_HEADER):
+        bank_account = normalize_bank_account(fields[5]) if fields[5].strip() else None
+        if fields[5].strip() and bank_account is None:
+            return (), "bank_account is not a valid NRB account number (26 digits, checksum)"
+    return (number, first_name, last_name, email or None, phone or None, bank_account), None
 
 
 def _same_phone(typed: str, stored: str | None) -> bool:

@@ -32,6 +32,8 @@ class Outgoing:
     attempts: int  # including the one under way
     created_at: datetime
     claimed_at: datetime
+    attachment_filename: str | None = None  # a PDF sent along (an invoice)
+    attachment: bytes | None = None
 
     @property
     def masked_recipient(self) -> str:
@@ -102,6 +104,13 @@ class SmtpBackend:
         email.set_content(message.body_text)
         if message.body_html:
             email.add_alternative(message.body_html, subtype="html")
+        if message.attachment is not None:
+            email.add_attachment(
+                message.attachment,
+                maintype="application",
+                subtype="pdf",
+                filename=message.attachment_filename,
+            )
         return email
 
     def _connect(self) -> smtplib.SMTP:

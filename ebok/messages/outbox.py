@@ -43,13 +43,20 @@ _verifications = Verification.__table__
 
 
 def send_email(
-    to: str, subject: str, template: str, *, verification_id: int | None = None, **context
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    verification_id: int | None = None,
+    attachment: tuple[str, bytes] | None = None,
+    **context,
 ) -> OutboxMessage:
     """Put an e-mail into the outbox, in the current transaction; the caller commits.
 
     The plain-text part is templates/messages/{template}.txt, the HTML part
     templates/messages/{template}.html, both rendered with the given context. A message
     carrying the link of a Verification names it, so a dead link is never sent.
+    `attachment` is one (file name, PDF bytes), cleared with the body once sent.
     """
     subject = str(subject)  # a lazy gettext string is fine too
     if not to or "@" not in to or _has_line_break(to):
@@ -64,6 +71,8 @@ def send_email(
         body_html=render_template(f"messages/{template}.html", **context),
         verification_id=verification_id,
     )
+    if attachment is not None:
+        message.attachment_filename, message.attachment = attachment
     return _write(message)
 
 
@@ -176,6 +185,8 @@ def _outgoing(row) -> Outgoing:
         attempts=row.attempts,
         created_at=row.created_at,
         claimed_at=row.claimed_at,
+        attachment_filename=row.attachment_filename,
+        attachment=row.attachment,
     )
 
 
@@ -224,7 +235,12 @@ def record(outcomes: Outcomes, keep_body: Iterable[str] = (), now: datetime | No
     statuses = {}
     with db.engine.begin() as connection:
         for backend_name, message_ids in outcomes.sent.items():
-            cleared = {"body_text": CLEARED_BODY, "body_html": None}
+            cleared = {
+                "body_text": CLEARED_BODY,
+                "body_html": None,
+                "attachment_filename": None,
+                "attachment": None,
+            }
             if backend_name in keep_body:
                 cleared = {}
             # Not conditional on the claim: whoever sent it, it has been sent.

@@ -94,9 +94,26 @@
     });
   }
 
+  // "Kopiuj numer rachunku": a real button, shown only when this script runs; the live
+  // region says whether it worked.
+  function setUpCopyButtons(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      if (button.dataset.ready || !navigator.clipboard) return;
+      button.dataset.ready = "1";
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(button.dataset.copy).then(
+          function () { announce(button.dataset.copied); },
+          function () { announce(button.dataset.copyFailed); }
+        );
+      });
+    });
+  }
+
   function enhance(root) {
     setUpPasswordToggles(root);
     setUpChecklists(root);
+    setUpCopyButtons(root);
   }
 
   if ("serviceWorker" in navigator) {

@@ -1,0 +1,84 @@
+"""What the billing system's CSV imports share (customers, SPEC §8; invoices, SPEC §11):
+a file checked to be UTF-8 before anything is written, read one line at a time, in
+batches, with every rejected line reported by its number and reason."""
+
+import codecs
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+# One line of the file: its number, its fields (None when it could not be read) and why
+# it is rejected (None when it can be imported as far as parsing goes).
+Record = tuple[int, list[str] | None, str | None]
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be imported; the message says what to do. Nothing was
+    written."""
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+
+def count_lines_of_utf8_file(path: str) -> int:
+    """Reads the file once, in chunks, to be sure all of it is UTF-8 before anything is
+    written (Excel saves Polish CSV files as Windows-1250 unless told otherwise)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, chunk = 0, b""
+    with open(path, "rb") as raw_file:
+        while next_chunk := raw_file.read(1 << 20):
+            chunk = next_chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as problem:
+                line = lines + chunk.count(b"\n", 0, problem.start) + 1
+                raise ImportRefused(
+                    f"line {line} is not UTF-8 text: save the file as UTF-8 (in Excel: "
+                    '"CSV UTF-8 (Comma delimited)") and import it again; nothing was imported'
+                ) from None
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ImportRefused(
+                "the file ends in the middle of a character: save it as UTF-8 and import "
+                "it again; nothing was imported"
+            ) from None
+    return lines if chunk.endswith(b"\n") or not chunk else lines + 1
+
+
+def read_header(first_line: str, *accepted: list[str]) -> list[str]:
+    """The header's column names, if they are one of the `accepted` lists."""
+    header = [name.strip() for name in next(csv.reader([first_line]), [])]
+    if header not in accepted:
+        expected = " or ".join(",".join(names) for names in accepted)
+        raise ImportRefused(f"the first line must be: {expected}")
+    return header
+
+
+def records(csv_file: Iterable[str]) -> Iterator[Record]:
+    """Each line after the header, parsed on its own: no field of these files may hold a
+    line break, so an unbalanced quote spoils its own line only, not the rows after it."""
+    for line_number, line in enumerate(csv_file, start=2):
+        if not line.strip():
+            continue
+        if "\x00" in line:
+            yield line_number, None, "the line contains a NUL character"
+        elif len(line) > csv.field_size_limit():
+            yield line_number, None, "field too long"
+        else:
+            try:
+                yield line_number, next(csv.reader([line], strict=True)), None
+            except csv.Error:
+                yield line_number, None, 'unbalanced or misplaced quote (")'
+
+
+def chunks(lines: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    while batch := list(islice(lines, size)):
+        yield batch

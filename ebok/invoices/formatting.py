@@ -1,0 +1,45 @@
+"""How an invoice reads to its customer: status, amount, file name (SPEC §11)."""
+
+import enum
+from datetime import date
+
+from flask_babel import format_currency, format_date, format_decimal
+from flask_babel import gettext as _
+
+
+class Status(enum.Enum):
+    PAID = "paid"
+    DUE = "due"
+    OVERDUE = "overdue"
+
+
+def status_of(invoice, today: date) -> Status:
+    if invoice.paid_on is not None:
+        return Status.PAID
+    return Status.OVERDUE if invoice.due_date < today else Status.DUE
+
+
+def status_text(invoice, today: date) -> str:
+    status = status_of(invoice, today)
+    if status is Status.PAID:
+        return _("Paid")
+    if status is Status.OVERDUE:
+        return _("Overdue")
+    return _("To pay by %(date)s", date=format_date(invoice.due_date, "long"))
+
+
+def amount(value, currency: str) -> str:
+    """1 234,56 zł"""
+    return format_currency(value, currency)
+
+
+def pdf_filename(invoice_number: str) -> str:
+    """FV/2026/11/000123 -> FV-2026-11-000123.pdf"""
+    return invoice_number.replace("/", "-") + ".pdf"
+
+
+def file_size(size: int) -> str:
+    """The PDF's size as people read it: 48 KB, 1,2 MB."""
+    if size < 1024 * 1024:
+        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))

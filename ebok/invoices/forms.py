@@ -1,0 +1,41 @@
+"""The Faktury page's filter: a GET form (no state changes, so no CSRF token)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, ValidationError
+from wtforms.validators import NumberRange, Optional
+
+
+class InvoiceFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    rok = SelectField(
+        _l("Year"),
+        coerce=str,
+        validate_choice=False,  # validate_rok says it in the customer's words
+        validators=[Optional()],
+        description=_l("Show the invoices issued in one year."),
+    )
+    strona = IntegerField(
+        validators=[Optional(), NumberRange(min=1, message=_l("There is no such page."))],
+        default=1,
+    )
+
+    def __init__(self, years: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.rok.choices = [("", _l("All years"))] + [(str(year), str(year)) for year in years]
+
+    def validate_rok(self, field) -> None:
+        if field.data and field.data not in {value for value, _ in field.choices}:
+            raise ValidationError(
+                _l("You have no invoices from that year. Choose a year from the list.")
+            )
+
+    @property
+    def year(self) -> int | None:
+        return int(self.rok.data) if self.rok.data else None
+
+    @property
+    def page(self) -> int:
+        return self.strona.data or 1

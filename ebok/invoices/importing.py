@@ -1,0 +1,332 @@
+"""`flask invoices import FOLDER` (SPEC §11): invoices.csv and its PDFs, streamed.
+
+Lines are read one at a time and written in batches, one transaction each, with the CSV
+machinery of the customers import (ebok/customers/csvfiles.py): memory stays flat, and a
+stopped run keeps what it committed. A known invoice number only has its `paid_on`
+brought up to date (billing is the source of truth); nothing is ever deleted, so a second
+run changes nothing. New-invoice e-mails are written after each batch (notices.py).
+"""
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import cast
+
+from flask import current_app
+from sqlalchemy import String, select, text, update
+
+from ebok.contact import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
+from ebok.customers.csvfiles import (
+    ImportRefused,
+    ImportReport,
+    Record,
+    chunks,
+    count_lines_of_utf8_file,
+    read_header,
+    records,
+)
+from ebok.extensions import db
+from ebok.invoices import delivery, notices
+from ebok.invoices.storage import NotAPdf, TooLarge, invoice_storage
+from ebok.models import Customer, Invoice
+
+CSV_NAME = "invoices.csv"
+CSV_HEADER = [
+    "customer_number",
+    "invoice_number",
+    "issue_date",
+    "period_from",
+    "period_to",
+    "due_date",
+    "gross_amount",
+    "currency",
+    "paid_on",
+    "pdf_file",
+]
+NUMBER_MAX_LENGTH: int = cast(String, Invoice.__table__.c.number.type).length or 40
+_INVOICE_NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z/\-_.]*")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Numeric(12, 2): up to ten digits before the dot, two after; a dot, never a comma.
+_AMOUNT = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,2})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@dataclass
+class InvoiceRow:
+    line: int
+    customer_number: str
+    number: str
+    issue_date: date
+    period_from: date
+    period_to: date
+    due_date: date
+    gross_amount: Decimal
+    currency: str
+    paid_on: date | None
+    pdf_file: str
+
+
+def import_invoices(
+    folder: str,
+    batch_size: int = 2000,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Adds new invoices and updates `paid_on` of known ones; reports each rejected line
+    with its reason. Commits every `batch_size` lines."""
+    csv_path = Path(folder) / CSV_NAME
+    if not csv_path.is_file():
+        raise ImportRefused(f"{folder} has no {CSV_NAME}: the folder holds it and the PDFs")
+    total_lines = count_lines_of_utf8_file(str(csv_path))
+    report = ImportReport()
+    with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
+        read_header(csv_file.readline(), CSV_HEADER)
+        for batch in chunks(records(csv_file), batch_size):
+            _import_batch(Path(folder).resolve(), batch, report)
+            if on_progress:
+                on_progress(batch[-1][0], total_lines)
+    report.rejected.sort()
+    return report
+
+
+def _import_batch(folder: Path, batch: list[Record], report: ImportReport) -> None:
+    rows: list[InvoiceRow] = []
+    for line, fields, problem in batch:
+        row = None
+        if problem is None and fields is not None:
+            row, problem = _parse(line, fields)
+        if row is None:
+            report.rejected.append((line, problem or "the line could not be read"))
+        else:
+            rows.append(row)
+    _begin_writing()
+    customers = dict(
+        db.session.execute(
+            select(Customer.number, Customer.id).where(
+                Customer.number.in_({row.customer_number for row in rows})
+            )
+        ).all()
+    )
+    known = {
+        stored.number: stored
+        for stored in db.session.execute(
+            select(
+                Invoice.id,
+                Invoice.number,
+                Invoice.customer_id,
+                Invoice.paid_on,
+                Invoice.delivery,
+                Invoice.new_invoice_notified_at,
+            ).where(Invoice.number.in_({row.number for row in rows}))
+        )
+    }
+    plan = _plan(folder, rows, customers, known, report)
+    added_ids = _write(plan)
+    report.unchanged += len(plan.new) - len(added_ids)  # added meanwhile by another import
+    report.added += len(added_ids)
+    db.session.commit()
+    notices.notify_new_invoices(added_ids + plan.not_yet_notified)
+
+
+def _begin_writing() -> None:
+    if db.session.get_bind().dialect.name == "sqlite":
+        # The write lock first, waiting for it (busy timeout): two imports at once then
+        # take turns per batch instead of one failing after both have read.
+        db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass
+class _Plan:
+    new: list[dict]
+    paid_on_changes: list[dict]
+    not_yet_notified: list[int]  # known invoices a stopped run did not announce
+
+
+def _plan(folder, rows, customers, known, report) -> _Plan:
+    plan = _Plan([], [], [])
+    first_seen: dict[str, tuple[int, int]] = {}  # number -> (line, customer id)
+    electronic = delivery.electronic_on(
+        {customers[row.customer_number] for row in rows if row.customer_number in customers}
+    )
+    for row in rows:
+        customer_id = customers.get(row.customer_number)
+        problem = _owner_problem(row, customer_id, known.get(row.number), first_seen)
+        if problem:
+            report.rejected.append((row.line, problem))
+            continue
+        first_seen[row.number] = (row.line, customer_id)
+        stored = known.get(row.number)
+        if stored is not None:
+            _plan_known(row, stored, plan, report)
+            continue
+        stored_file, problem = _store_pdf(folder, row.pdf_file)
+        if problem:
+            report.rejected.append((row.line, problem))
+            continue
+        plan.new.append(_new_invoice(row, customer_id, stored_file, electronic))
+    return plan
+
+
+def _owner_problem(row: InvoiceRow, customer_id, stored, first_seen) -> str | None:
+    if customer_id is None:
+        return f"unknown customer {row.customer_number}"
+    owner = stored.customer_id if stored is not None else first_seen.get(row.number, (0, None))[1]
+    if owner is not None and owner != customer_id:
+        return f"invoice number {row.number} is already used by another customer"
+    if row.number in first_seen:
+        return f"invoice number repeated from line {first_seen[row.number][0]}"
+    return None
+
+
+def _plan_known(row: InvoiceRow, stored, plan: _Plan, report: ImportReport) -> None:
+    if stored.delivery == "electronic" and stored.new_invoice_notified_at is None:
+        plan.not_yet_notified.append(stored.id)
+    if stored.paid_on == row.paid_on:
+        report.unchanged += 1
+    else:
+        plan.paid_on_changes.append({"id": stored.id, "paid_on": row.paid_on})
+        report.updated += 1
+
+
+def _new_invoice(row: InvoiceRow, customer_id: int, stored_file, electronic) -> dict:
+    return {
+        "customer_id": customer_id,
+        "number": row.number,
+        "issue_date": row.issue_date,
+        "period_from": row.period_from,
+        "period_to": row.period_to,
+        "due_date": row.due_date,
+        "gross_amount": row.gross_amount,
+        "currency": row.currency,
+        "paid_on": row.paid_on,
+        "delivery": "electronic" if electronic(customer_id, row.issue_date) else "paper",
+        "pdf_sha256": stored_file.sha256,
+        "pdf_size": stored_file.size,
+        "pdf_storage_key": stored_file.key,
+    }
+
+
+def _store_pdf(folder: Path, pdf_file: str):
+    # A string check, not resolve(): the folder comes from the operator, and resolving
+    # every component of every path costs more than the rest of a row.
+    path = os.path.normpath(os.path.join(folder, pdf_file))
+    if not path.startswith(f"{folder}{os.sep}"):
+        return None, f"pdf_file {pdf_file} is outside the folder"
+    max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
+    try:
+        with open(path, "rb") as source:
+            return invoice_storage().put(source, max_size), None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None, f"pdf_file {pdf_file} not found"
+    except NotAPdf:
+        return None, f"pdf_file {pdf_file} is not a PDF"
+    except TooLarge:
+        return None, f"pdf_file {pdf_file} is larger than {max_size} bytes"
+
+
+def _write(plan: _Plan) -> list[int]:
+    """Inserts the new invoices and updates the changed ones; returns the ids added. A
+    number another import added in the meantime is left as it is."""
+    if plan.paid_on_changes:
+        db.session.execute(update(Invoice), plan.paid_on_changes)
+    if not plan.new:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement with one array per column: no query of thousands of parameters.
+        columns = {name: [row[name] for row in plan.new] for name in _NEW_COLUMNS}
+        return list(db.session.scalars(_INSERT_ARRAYS, columns))
+    # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
+    # other import can have added these numbers; executemany is a loop in C.
+    db.session.execute(Invoice.__table__.insert(), plan.new)
+    numbers = [row["number"] for row in plan.new]
+    return list(db.session.scalars(select(Invoice.id).where(Invoice.number.in_(numbers))))
+
+
+_NEW_COLUMNS = {
+    "customer_id": "integer",
+    "number": "varchar",
+    "issue_date": "date",
+    "period_from": "date",
+    "period_to": "date",
+    "due_date": "date",
+    "gross_amount": "numeric",
+    "currency": "varchar",
+    "paid_on": "date",
+    "delivery": "varchar",
+    "pdf_sha256": "varchar",
+    "pdf_size": "integer",
+    "pdf_storage_key": "varchar",
+}
+_INSERTED_COLUMNS = ", ".join([*_NEW_COLUMNS, "imported_at"])
+_INSERT_ARRAYS = text(
+    "INSERT INTO invoices ("  # noqa: S608 (our own column names)
+    + _INSERTED_COLUMNS
+    + ") SELECT *, now() AT TIME ZONE 'UTC' FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _NEW_COLUMNS.items())
+    + ") ON CONFLICT (number) DO NOTHING RETURNING id"
+)
+
+
+def _parse(line: int, fields: list[str]) -> tuple[InvoiceRow | None, str | None]:
+    if len(fields) != len(CSV_HEADER):
+        return None, "wrong number of columns"
+    values = dict(zip(CSV_HEADER, (field.strip() for field in fields), strict=True))
+    customer_number = normalize_customer_number(values["customer_number"])
+    if not customer_number.isdecimal() or len(customer_number) > CUSTOMER_NUMBER_MAX_DIGITS:
+        return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
+    number = values["invoice_number"]
+    if not _INVOICE_NUMBER.fullmatch(number) or len(number) > NUMBER_MAX_LENGTH:
+        return None, (
+            f"invoice_number must be 1 to {NUMBER_MAX_LENGTH} of the characters A-Z 0-9 / - _ ."
+        )
+    dates, problem = _parse_dates(values)
+    if problem:
+        return None, problem
+    amount = values["gross_amount"]
+    if not _AMOUNT.fullmatch(amount):
+        return None, f"gross_amount is not an amount with a dot (1234.56): {amount!r}"
+    if not _CURRENCY.fullmatch(values["currency"]):
+        return None, "currency is not a three-letter code (PLN)"
+    if not values["pdf_file"]:
+        return None, "pdf_file is empty"
+    row = InvoiceRow(
+        line=line,
+        customer_number=customer_number,
+        number=number,
+        issue_date=dates["issue_date"],
+        period_from=dates["period_from"],
+        period_to=dates["period_to"],
+        due_date=dates["due_date"],
+        gross_amount=Decimal(amount),
+        currency=values["currency"],
+        paid_on=dates.get("paid_on"),
+        pdf_file=values["pdf_file"],
+    )
+    return row, None
+
+
+def _parse_dates(values: dict[str, str]) -> tuple[dict[str, date], str | None]:
+    """The row's dates; paid_on is left out while empty (unpaid)."""
+    dates: dict[str, date] = {}
+    for name in ("issue_date", "period_from", "period_to", "due_date", "paid_on"):
+        if name == "paid_on" and not values[name]:
+            continue
+        parsed = _iso_date(values[name])
+        if parsed is None:
+            return dates, f"{name} is not a date (YYYY-MM-DD): {values[name]!r}"
+        dates[name] = parsed
+    if dates["period_from"] > dates["period_to"]:
+        return dates, "period_from is after period_to"
+    return dates, None
+
+
+def _iso_date(text: str) -> date | None:
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,86 @@
+"""Faktury (SPEC §11): the list, the PDF download and the Strona Główna cards' data."""
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ebok.htmx import SIGNED_IN_PAGE, render_form
+from ebok.invoices import formatting, service
+from ebok.invoices.forms import InvoiceFilterForm
+
+bp = Blueprint("invoices", __name__)
+
+
+@bp.app_template_filter("invoice_amount")
+def invoice_amount(value, currency: str) -> str:
+    return formatting.amount(value, currency)
+
+
+@bp.app_template_filter("format_date")
+def long_date(value: date, style: str = "long") -> str:
+    return format_date(value, style)
+
+
+@bp.app_template_global("invoice_status")
+def invoice_status(invoice) -> dict:
+    today = date.today()
+    return {
+        "kind": formatting.status_of(invoice, today).value,
+        "text": formatting.status_text(invoice, today),
+    }
+
+
+@bp.app_template_filter("file_size")
+def file_size(size: int) -> str:
+    return formatting.file_size(size)
+
+
+@bp.app_template_global("invoice_home_summary")
+def invoice_home_summary(customer) -> service.HomeSummary:
+    return service.home_summary(customer)
+
+
+@bp.get("/faktury")
+@login_required
+def invoice_list():
+    customer_id = current_user.customer_id
+    form = InvoiceFilterForm(service.years_with_invoices(customer_id), formdata=request.args)
+    valid = form.validate()
+    year, page = (form.year, form.page) if valid else (None, 1)
+    per_page = current_app.config["INVOICES_PER_PAGE"]
+    return render_form(
+        "invoices/_list.html",
+        form,
+        title=_("Invoices"),
+        status=200 if valid else 422,
+        page=SIGNED_IN_PAGE,
+        listing=service.invoice_page(customer_id, year, page, per_page),
+    )
+
+
+@bp.get("/faktury/<int:invoice_id>.pdf")
+@login_required
+def download(invoice_id: int):
+    return _pdf_response(service.find_invoice(current_user.customer_id, invoice_id=invoice_id))
+
+
+@bp.get("/faktury/numer/<path:number>")
+@login_required
+def download_by_number(number: str):
+    return _pdf_response(service.find_invoice(current_user.customer_id, number=number))
+
+
+def _pdf_response(invoice) -> Response:
+    outcome = service.invoice_pdf(invoice)
+    if outcome is service.PdfProblem.NOT_FOUND:
+        abort(404)
+    if outcome is service.PdfProblem.DAMAGED:
+        abort(500)
+    response = Response(outcome.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{outcome.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,118 @@
+"""What the Faktury pages and the Strona Główna cards show (SPEC §11), for one customer:
+every query is bound to the signed-in customer, so another customer's invoice is simply
+not found, whatever its id or number."""
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import extract, func, select
+
+from ebok.customers.bank_accounts import group_in_fours
+from ebok.extensions import db
+from ebok.invoices.formatting import pdf_filename
+from ebok.invoices.storage import CorruptFile, invoice_storage
+from ebok.models import Customer, Invoice
+
+log = logging.getLogger("ebok.invoices")
+NEWEST_FIRST = (Invoice.issue_date.desc(), Invoice.id.desc())
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    invoices: list[Invoice]
+    page: int
+    pages: int
+    total: int
+    year: int | None
+
+
+def years_with_invoices(customer_id: int) -> list[int]:
+    year = extract("year", Invoice.issue_date)
+    rows = db.session.scalars(
+        select(year).where(Invoice.customer_id == customer_id).distinct().order_by(year.desc())
+    )
+    return [int(value) for value in rows]
+
+
+def invoice_page(customer_id: int, year: int | None, page: int, per_page: int) -> InvoicePage:
+    """One page of the customer's invoices, newest first, of one year or all; a page past
+    the last gives the last."""
+    chosen = [Invoice.customer_id == customer_id]
+    if year is not None:
+        chosen += [Invoice.issue_date >= date(year, 1, 1), Invoice.issue_date <= date(year, 12, 31)]
+    total = db.session.scalar(select(func.count()).select_from(Invoice).where(*chosen)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    invoices = db.session.scalars(
+        select(Invoice)
+        .where(*chosen)
+        .order_by(*NEWEST_FIRST)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return InvoicePage(list(invoices), page, pages, total, year)
+
+
+def find_invoice(
+    customer_id: int, invoice_id: int | None = None, number: str | None = None
+) -> Invoice | None:
+    """The customer's own invoice by id or by number; None for anyone else's."""
+    query = select(Invoice).where(Invoice.customer_id == customer_id)
+    if invoice_id is not None:
+        query = query.where(Invoice.id == invoice_id)
+    else:
+        query = query.where(Invoice.number == number)
+    return db.session.scalars(query).first()
+
+
+class PdfProblem(enum.Enum):
+    NOT_FOUND = "not_found"
+    DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class Pdf:
+    filename: str
+    content: bytes
+
+
+def invoice_pdf(invoice: Invoice | None) -> Pdf | PdfProblem:
+    if invoice is None:
+        return PdfProblem.NOT_FOUND
+    try:
+        content = invoice_storage().read(invoice.pdf_storage_key, invoice.pdf_sha256)
+    except CorruptFile:
+        log.error("invoice %s: its PDF is missing or fails its SHA-256 check", invoice.id)
+        return PdfProblem.DAMAGED
+    return Pdf(pdf_filename(invoice.number), content)
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    latest: Invoice | None
+    to_pay: Decimal
+    currency: str
+    nearest_due_date: date | None
+    bank_account: str | None  # grouped in fours
+
+
+def home_summary(customer: Customer) -> HomeSummary:
+    latest = db.session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer.id).order_by(*NEWEST_FIRST)
+    ).first()
+    unpaid = (Invoice.customer_id == customer.id, Invoice.paid_on.is_(None))
+    to_pay, nearest = db.session.execute(
+        select(func.coalesce(func.sum(Invoice.gross_amount), 0), func.min(Invoice.due_date)).where(
+            *unpaid
+        )
+    ).one()
+    return HomeSummary(
+        latest=latest,
+        to_pay=Decimal(to_pay),
+        currency=latest.currency if latest else "PLN",
+        nearest_due_date=nearest,
+        bank_account=group_in_fours(customer.bank_account) if customer.bank_account else None,
+    )

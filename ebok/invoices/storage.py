@@ -1,0 +1,116 @@
+"""Where invoice PDFs are kept (SPEC §11): content-addressed, under their SHA-256.
+
+A file is written to a temporary name next to its place and renamed into it, so a reader
+never sees half a file and two imports writing the same file at once both succeed; it is
+checked against its hash whenever it is read. The app sees only `InvoiceStorage`: an
+object-storage backend (S3 and the like) can replace the directory by implementing it.
+"""
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from flask import current_app
+
+CHUNK = 1 << 16
+PDF_SIGNATURE = b"%PDF-"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    sha256: str
+    size: int
+
+
+class CorruptFile(Exception):
+    """A stored file is missing or its bytes no longer match its hash."""
+
+
+class NotAPdf(Exception):
+    """The file does not start as a PDF does."""
+
+
+class TooLarge(Exception):
+    """The file is larger than the limit."""
+
+
+class InvoiceStorage(Protocol):
+    def put(self, source: BinaryIO, max_size: int) -> StoredFile:
+        """Store a PDF read from `source`; raises NotAPdf or TooLarge and stores nothing."""
+
+    def read(self, key: str, sha256: str) -> bytes:
+        """The stored bytes, after checking them against `sha256`; raises CorruptFile."""
+
+
+class DirectoryStorage:
+    """A directory several app servers may share (a volume): files at ab/cd/abcd….pdf."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    @staticmethod
+    def key_for(sha256: str) -> str:
+        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.pdf"
+
+    def put(self, source: BinaryIO, max_size: int) -> StoredFile:
+        """Hashes the file first: one already stored (the same PDF again, a rerun) costs a
+        read, not a write. A new one is copied to a temporary file, synced, and renamed."""
+        sha256, size = _check_and_hash(source, max_size)
+        stored = StoredFile(self.key_for(sha256), sha256, size)
+        final = self.root / stored.key
+        if final.exists():
+            return stored
+        final.parent.mkdir(parents=True, exist_ok=True)
+        source.seek(0)
+        descriptor, temporary = tempfile.mkstemp(dir=final.parent, suffix=".part")
+        try:
+            with os.fdopen(descriptor, "wb") as target:
+                digest = hashlib.sha256()
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+                target.flush()
+                os.fsync(target.fileno())
+            if digest.hexdigest() != sha256:
+                raise CorruptFile("the file changed while it was being stored")
+            os.chmod(temporary, 0o644)  # other app servers may run as other users
+            os.replace(temporary, final)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return stored
+
+    def read(self, key: str, sha256: str) -> bytes:
+        try:
+            content = (self.root / key).read_bytes()
+        except OSError:
+            raise CorruptFile(key) from None
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise CorruptFile(key)
+        return content
+
+
+def _check_and_hash(source: BinaryIO, max_size: int) -> tuple[str, int]:
+    if source.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
+        raise NotAPdf
+    source.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if size > max_size:
+            raise TooLarge
+        digest.update(chunk)
+    return digest.hexdigest(), size
+
+
+def invoice_storage() -> InvoiceStorage:
+    """The storage the configuration names (FLASK_INVOICE_STORAGE, by default the
+    instance folder's invoices/)."""
+    config = current_app.config
+    return DirectoryStorage(
+        config["INVOICE_STORAGE"] or os.path.join(current_app.instance_path, "invoices")
+    )

@@ -1,0 +1,383 @@
+"""Faktury (SPEC §11, issue 11): the list with its year filter and pages (plain and htmx),
+statuses, the PDF download, another customer's invoice, the Strona Główna cards, and the
+new-invoice e-mail: once per invoice, however often and however concurrently imported."""
+
+import hashlib
+import shutil
+import subprocess
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+from invoice_files import invoice_row, tiny_pdf, write_folder
+from sqlalchemy import select
+from support import AuthActions, outbox, text_of
+
+from ebok.extensions import db
+from ebok.invoices.importing import import_invoices
+from ebok.messages import run_worker
+from ebok.models import Account, Customer, EInvoiceConsent, Invoice, OutboxMessage
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def invoice_app(app, tmp_path):
+    app.config["INVOICE_STORAGE"] = str(tmp_path / "storage")
+    return app
+
+
+def log_in(visitor):
+    """The registered customer 200005, signed in (support.AuthActions)."""
+    AuthActions(visitor).log_in()
+    return visitor
+
+
+def import_folder(runner, folder):
+    result = runner.invoke(args=["invoices", "import", str(folder)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def activate_einvoice(app, number="200005", since=datetime(2026, 1, 1)):
+    with app.app_context():
+        account = db.session.scalars(
+            select(Account).join(Account.customer).where(Customer.number == number)
+        ).one()
+        account.einvoice_since = since
+        account.einvoice_address = "faktury.ewa@example.com"
+        db.session.add(
+            EInvoiceConsent(
+                account_id=account.id,
+                event="activated",
+                address=account.einvoice_address,
+                terms_version="2026-11",
+                source="banner",
+                recorded_at=since,
+            )
+        )
+        db.session.commit()
+
+
+def set_bank_account(app, number="200005", nrb="61109010140000071219812874"):
+    with app.app_context():
+        customer = db.session.scalars(select(Customer).where(Customer.number == number)).one()
+        customer.bank_account = nrb
+        db.session.commit()
+
+
+@pytest.fixture
+def year_of_invoices(invoice_app, runner, customers, tmp_path):
+    """Twelve months for the registered customer (paid, one due, one overdue), and one
+    invoice of another customer."""
+    rows = []
+    for month in range(1, 12):
+        issue = date(2026, month, 2)
+        due = TODAY + timedelta(days=10) if month == 11 else TODAY - timedelta(days=5)
+        paid = "" if month in (10, 11) else (issue + timedelta(days=10)).isoformat()
+        rows.append(
+            invoice_row(
+                "200005",
+                f"FV/2026/{month:02d}/{month:06d}",
+                issue=issue.isoformat(),
+                due=due.isoformat(),
+                amount=f"{1000 + month}.5{month % 10}",
+                paid_on=paid,
+                pdf=f"{month}.pdf",
+            )
+        )
+    rows.append(
+        invoice_row(
+            "200005", "FV/2025/12/000099", issue="2025-12-02", paid_on="2025-12-10", pdf="1.pdf"
+        )
+    )
+    rows.append(invoice_row("200001", "FV/2026/11/000123", issue="2026-11-02", pdf="other.pdf"))
+    pdfs = {f"{month}.pdf": tiny_pdf(f"month {month}") for month in range(1, 12)}
+    pdfs["other.pdf"] = tiny_pdf("another customer")
+    import_folder(runner, write_folder(tmp_path / "in", rows, pdfs))
+    return pdfs
+
+
+def test_faktury_lists_newest_first_with_statuses(invoice_app, visitor, year_of_invoices):
+    log_in(visitor)
+    response = visitor.get("/faktury")
+    assert response.status_code == 200
+    assert response.headers["Vary"].startswith("HX-Request")
+    text = text_of(response)
+    if visitor.htmx:
+        assert "<html" not in response.get_data(as_text=True)
+        assert response.headers["HX-Push-Url"] == "/faktury"
+    else:
+        assert 'aria-current="page">Faktury</a>' in response.get_data(as_text=True)
+    numbers = [f"FV/2026/{month:02d}/{month:06d}" for month in (11, 10, 9)]
+    positions = [text.index(number) for number in numbers]
+    assert positions == sorted(positions)
+    assert "FV/2026/11/000123" not in text  # another customer's
+    due = TODAY + timedelta(days=10)
+    assert "Do zapłaty do" in text
+    assert "Po terminie" in text
+    assert "Opłacona" in text
+    assert "Kwota 1 011,51 zł" in text.replace("\xa0", " ")
+    assert "Pobierz PDF" in text
+    assert f"{due.year}" in text
+
+
+def test_pagination_and_year_filter(invoice_app, visitor, year_of_invoices):
+    invoice_app.config["INVOICES_PER_PAGE"] = 5
+    log_in(visitor)
+    first = text_of(visitor.get("/faktury"))
+    assert "strona 1 z 3" in first
+    second = visitor.get("/faktury?strona=2")
+    second_text = text_of(second)
+    assert "FV/2026/06/000006" in second_text
+    assert "FV/2026/11/000011" not in second_text
+    if visitor.htmx:
+        assert second.headers["HX-Push-Url"] == "/faktury?strona=2"
+    only_2025 = text_of(visitor.get("/faktury?rok=2025"))
+    assert "FV/2025/12/000099" in only_2025
+    assert "FV/2026/" not in only_2025
+    assert "1 faktura z 2025" in only_2025
+    wrong = visitor.get("/faktury?rok=1999")
+    assert wrong.status_code == 422
+    assert "Nie masz faktur z tego roku" in text_of(wrong)
+    no_page = visitor.get("/faktury?strona=0")
+    assert no_page.status_code == 422
+    assert "Nie ma takiej strony." in text_of(no_page)
+    assert visitor.get("/faktury?strona=abc").status_code == 422
+
+
+def test_empty_list_says_why(invoice_app, visitor, customers):
+    log_in(visitor)
+    text = text_of(visitor.get("/faktury"))
+    assert "Nie masz jeszcze faktur" in text
+
+
+def test_the_list_needs_login(invoice_app):
+    client = invoice_app.test_client()
+    response = client.get("/faktury")
+    assert response.status_code in (302, 303)
+
+
+def test_download_gives_the_stored_bytes(invoice_app, make_visitor, year_of_invoices):
+    visitor = log_in(make_visitor())
+    with invoice_app.app_context():
+        invoice = db.session.scalars(
+            select(Invoice).where(Invoice.number == "FV/2026/03/000003")
+        ).one()
+        invoice_id, number = invoice.id, invoice.number
+    response = visitor.client.get(f"/faktury/{invoice_id}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="FV-2026-03-000003.pdf"'
+    expected = year_of_invoices["3.pdf"]
+    assert hashlib.sha256(response.data).hexdigest() == hashlib.sha256(expected).hexdigest()
+    by_number = visitor.client.get(f"/faktury/numer/{number}")
+    assert by_number.status_code == 200
+    assert by_number.data == expected
+
+
+def test_another_customers_invoice_is_404_by_id_and_by_number(
+    invoice_app, make_visitor, year_of_invoices
+):
+    visitor = log_in(make_visitor())
+    with invoice_app.app_context():
+        other = db.session.scalars(
+            select(Invoice).where(Invoice.number == "FV/2026/11/000123")
+        ).one()
+        other_id = other.id
+    assert visitor.client.get(f"/faktury/{other_id}.pdf").status_code == 404
+    assert visitor.client.get("/faktury/numer/FV/2026/11/000123").status_code == 404
+    assert visitor.client.get("/faktury/999999.pdf").status_code == 404
+
+
+def test_a_damaged_file_is_not_served(invoice_app, make_visitor, year_of_invoices, tmp_path):
+    visitor = log_in(make_visitor())
+    with invoice_app.app_context():
+        invoice = db.session.scalars(
+            select(Invoice).where(Invoice.number == "FV/2026/03/000003")
+        ).one()
+        path = tmp_path / "storage" / invoice.pdf_storage_key
+        invoice_id = invoice.id
+    path.write_bytes(tiny_pdf("tampered"))
+    assert visitor.client.get(f"/faktury/{invoice_id}.pdf").status_code == 500
+
+
+def test_home_cards(invoice_app, make_visitor, year_of_invoices):
+    set_bank_account(invoice_app)
+    visitor = log_in(make_visitor())
+    page = visitor.get("/strona-glowna")
+    text = text_of(page).replace("\xa0", " ")
+    assert "Ostatnia faktura" in text
+    assert "FV/2026/11/000011" in text
+    # Two unpaid: 1010.50 + 1011.51, the older one overdue.
+    assert "Do zapłaty 2 022,01 zł" in text
+    overdue = TODAY - timedelta(days=5)
+    assert f"Najbliższy termin płatności: {overdue.day} " in text
+    assert "Najbliższy termin płatności" in text
+    assert "61 1090 1014 0000 0712 1981 2874" in text
+    assert 'data-copy="61109010140000071219812874"' in page.get_data(as_text=True)
+
+
+def test_home_without_invoices_or_account(invoice_app, make_visitor, customers):
+    visitor = log_in(make_visitor())
+    text = text_of(visitor.get("/strona-glowna"))
+    assert "Nie masz jeszcze faktur" in text
+    assert "data-copy" not in text
+
+
+# -- the new-invoice e-mail ----------------------------------------------------------------
+
+
+def test_notice_goes_once_per_invoice_to_the_einvoice_address(
+    invoice_app, runner, customers, tmp_path
+):
+    activate_einvoice(invoice_app)
+    folder = write_folder(
+        tmp_path / "in",
+        [
+            invoice_row("200005", "FV/2026/11/000001", amount="1234.56", due="2026-12-15"),
+            invoice_row("200005", "FV/2025/12/000001", issue="2025-12-02"),  # before e-Faktura
+            invoice_row("200001", "FV/2026/11/000002"),  # no e-Faktura
+        ],
+    )
+    import_folder(runner, folder)
+    import_folder(runner, folder)
+    notices = outbox(invoice_app, "email")
+    assert [message.recipient for message in notices] == ["faktury.ewa@example.com"]
+    body = notices[0].body_text.replace("\xa0", " ")
+    assert "FV/2026/11/000001" in notices[0].subject
+    assert "1 234,56 zł" in body
+    assert "15 grudnia 2026" in body
+    assert "/faktury" in body
+    with invoice_app.app_context():
+        delivery = dict(db.session.execute(select(Invoice.number, Invoice.delivery)).all())
+        attachment = db.session.scalars(select(OutboxMessage.attachment)).one()
+    assert delivery == {
+        "FV/2026/11/000001": "electronic",
+        "FV/2025/12/000001": "paper",
+        "FV/2026/11/000002": "paper",
+    }
+    assert attachment is None
+
+
+def test_the_pdf_is_attached_only_when_configured(invoice_app, runner, customers, tmp_path):
+    invoice_app.config["INVOICE_ATTACH_PDF"] = True
+    activate_einvoice(invoice_app)
+    pdf = tiny_pdf("attached")
+    import_folder(
+        runner,
+        write_folder(tmp_path / "in", [invoice_row("200005", "FV/2026/11/7")], {"a.pdf": pdf}),
+    )
+    with invoice_app.app_context():
+        message = db.session.scalars(select(OutboxMessage)).one()
+        assert message.attachment == pdf
+        assert message.attachment_filename == "FV-2026-11-7.pdf"
+
+
+def test_two_concurrent_imports_send_one_notice_per_invoice(invoice_app, customers, tmp_path):
+    activate_einvoice(invoice_app)
+    rows = [invoice_row("200005", f"FV/2026/11/{index:06d}") for index in range(60)]
+    folder = write_folder(tmp_path / "in", rows)
+    reports, errors = [], []
+    start = threading.Barrier(2)
+
+    def run():
+        try:
+            with invoice_app.app_context():
+                start.wait()
+                reports.append(import_invoices(str(folder), batch_size=7))
+        except Exception as problem:  # noqa: BLE001 - reported below
+            errors.append(problem)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(report.added for report in reports) == 60
+    assert sum(report.added + report.unchanged for report in reports) == 120
+    notices = outbox(invoice_app, "email")
+    assert len(notices) == 60
+    assert len({message.subject for message in notices}) == 60
+
+
+# -- demo seed ---------------------------------------------------------------------------
+
+
+def test_demo_seed_gives_a_year_of_invoices_with_real_pdfs(invoice_app, runner, tmp_path):
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "Demo invoices with PDFs: 60 added" in result.output
+    today = date.today()
+    with invoice_app.app_context():
+        invoices = db.session.scalars(
+            select(Invoice).join(Invoice.customer).where(Customer.number == "100005")
+        ).all()
+        customer = db.session.scalars(select(Customer).where(Customer.number == "100005")).one()
+        assert customer.bank_account is not None
+    assert len(invoices) == 12
+    unpaid = [invoice for invoice in invoices if invoice.paid_on is None]
+    assert sorted(invoice.due_date >= today for invoice in unpaid) == [False, True]
+    again = runner.invoke(args=["demo", "seed"])
+    assert "0 added, 60 already there" in again.output
+
+
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@pytest.mark.skipif(not PDFTOTEXT, reason="poppler-utils (pdftotext) is not installed")
+def test_demo_pdf_shows_polish_letters(invoice_app):
+    from ebok.invoices.demo import demo_invoices, invoice_pdf
+
+    invoice = demo_invoices("100005", date(2026, 11, 30))[0]
+    with invoice_app.app_context():
+        content = invoice_pdf("Anna Wróblewska-Żak", "100005", invoice)
+    text = subprocess.run(  # noqa: S603 (our own PDF into poppler)
+        [PDFTOTEXT, "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Anna Wróblewska-Żak" in text
+    assert invoice["invoice_number"] in text
+    assert "Termin płatności" in text
+
+
+def test_the_attached_pdf_reaches_the_smtp_server_and_leaves_the_outbox(
+    invoice_app, runner, customers, tmp_path, smtp_server
+):
+    """The outbox's attachment support (ebok/messages/): sent as application/pdf with the
+    invoice's file name, then cleared with the body."""
+    server = smtp_server()
+    invoice_app.config.update(
+        INVOICE_ATTACH_PDF=True, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port
+    )
+    activate_einvoice(invoice_app)
+    pdf = tiny_pdf("sent")
+    import_folder(
+        runner,
+        write_folder(tmp_path / "in", [invoice_row("200005", "FV/2026/11/8")], {"a.pdf": pdf}),
+    )
+    with invoice_app.app_context():
+        assert run_worker().sent == 1
+        stored = db.session.scalars(select(OutboxMessage)).one()
+        assert (stored.status, stored.attachment, stored.attachment_filename) == (
+            "sent",
+            None,
+            None,
+        )
+    [mail] = server.messages
+    assert mail["To"] == "faktury.ewa@example.com"
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "FV-2026-11-8.pdf"
+    assert attachment.get_content() == pdf
+    assert "Nowa faktura FV/2026/11/8" in mail["Subject"]
+
+
+def test_where_is_the_electronic_invoice_points_to_faktury(invoice_app, make_visitor, customers):
+    login_page = text_of(make_visitor().get("/"))
+    assert "Gdzie jest Elektroniczna Faktura?" in login_page
+    assert "na stronie Faktury" in login_page
+    visitor = log_in(make_visitor())
+    details = visitor.get("/e-faktura/szczegoly").get_data(as_text=True)
+    assert 'href="/faktury">Zobacz swoje faktury</a>' in details
