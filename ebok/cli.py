@@ -32,15 +32,7 @@ def import_command(csv_file):
 
     Commits every few thousand rows: stopped halfway, it keeps what it committed, and
     running it again finishes the job. Shows a progress line on a terminal."""
-    batch_size = current_app.config["CUSTOMERS_IMPORT_BATCH_SIZE"]
-    try:
-        with ProgressLine("customers") as progress:
-            report = import_customers(csv_file, batch_size, on_progress=progress.show)
-    except ImportRefused as problem:
-        raise click.ClickException(str(problem)) from None
-    except SQLAlchemyError as problem:
-        raise click.ClickException(database_problem(problem)) from None
-    _print_report(report)
+    _run_import("customers", import_customers, csv_file, "CUSTOMERS_IMPORT_BATCH_SIZE")
 
 
 @invoices_cli.command("import")
@@ -52,17 +44,23 @@ def import_invoices_command(folder):
     Columns: customer_number,invoice_number,issue_date,period_from,period_to,due_date,
     gross_amount,currency,paid_on,pdf_file. Running it twice changes nothing; stopped
     halfway, it keeps what it committed. New-invoice e-mails go into the outbox."""
-    batch_size = current_app.config["INVOICES_IMPORT_BATCH_SIZE"]
+    report = _run_import("invoices", import_invoices, folder, "INVOICES_IMPORT_BATCH_SIZE")
+    if report.rejected:
+        sys.exit(1)
+
+
+def _run_import(what: str, importer, source: str, batch_size_key: str):
+    """Runs an import with its progress line; a refused file or a database error is one
+    line, never a traceback with the rows' personal data. Prints and returns the report."""
     try:
-        with ProgressLine("invoices") as progress:
-            report = import_invoices(folder, batch_size, on_progress=progress.show)
+        with ProgressLine(what) as progress:
+            report = importer(source, current_app.config[batch_size_key], on_progress=progress.show)
     except ImportRefused as problem:
         raise click.ClickException(str(problem)) from None
     except SQLAlchemyError as problem:
         raise click.ClickException(database_problem(problem)) from None
     _print_report(report)
-    if report.rejected:
-        sys.exit(1)
+    return report
 
 
 def _print_report(report) -> None:
