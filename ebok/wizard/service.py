@@ -168,6 +168,9 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
         return
     throttle.hit("RATELIMIT_CODE_ATTEMPTS")
     outcome = verification.check_code(record, code)
+    # Read before the commit, while this transaction holds the row: afterwards the count
+    # may already include other requests' tries.
+    left = verification.tries_left(record)
     db.session.commit()
     if outcome is not Outcome.WRONG:  # only wrong guesses count
         throttle.refund("RATELIMIT_CODE_ATTEMPTS")
@@ -176,7 +179,6 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
         return
     audit("code_rejected", customer=record.customer_id, outcome=outcome.value)
     if outcome is Outcome.WRONG:
-        left = verification.tries_left(record)
         if left:
             raise Problem(
                 ngettext(
