@@ -50,16 +50,9 @@ def replace_password(account: Account, new_password: str) -> None:
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
     account.end_all_sessions()
-    customer = account.customer
-    if customer.email:
-        messages.send_email(
-            customer.email,
-            _("Your Strefa Klienta password has been changed"),
-            "password_changed",
-            customer=customer,
-        )
-    if customer.sms_phone:
-        messages.send_sms(customer.sms_phone, "password_changed", customer=customer)
+    _tell_customer(
+        account.customer, _("Your Strefa Klienta password has been changed"), "password_changed"
+    )
 
 
 def rehash_password(account: Account, old_hash: str, password: str) -> bool:
@@ -101,15 +94,16 @@ def warn_of_attack(account: Account) -> None:
         throttle.hit("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}")
     except throttle.Throttled:
         return  # told already
-    customer = account.customer
-    if customer.email:
-        messages.send_email(
-            customer.email,
-            _("Attempts to log in to your Strefa Klienta account"),
-            "login_attacked",
-            customer=customer,
-        )
-    if customer.sms_phone:
-        messages.send_sms(customer.sms_phone, "login_attacked", customer=customer)
+    _tell_customer(
+        account.customer, _("Attempts to log in to your Strefa Klienta account"), "login_attacked"
+    )
     db.session.commit()
     audit("attack_notice_sent", level=logging.WARNING, account=account.id)
+
+
+def _tell_customer(customer: Customer, subject: str, template: str) -> None:
+    """A notice on every contact channel the customer has (e-mail, mobile phone)."""
+    if customer.email:
+        messages.send_email(customer.email, subject, template, customer=customer)
+    if customer.sms_phone:
+        messages.send_sms(customer.sms_phone, template, customer=customer)
