@@ -13,11 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Compiled catalogs are built here, never committed.
-translations/pl/LC_MESSAGES/messages.mo: translations/pl/LC_MESSAGES/messages.po $(VENV)/.installed
+# Compiled catalogs are built here, never committed: one .mo per language's .po.
+CATALOGS = $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED = $(CATALOGS:.po=.mo)
+$(COMPILED): %.mo: %.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -d translations --statistics
 
-setup: $(VENV)/.installed translations/pl/LC_MESSAGES/messages.mo
+setup: $(VENV)/.installed $(COMPILED)
 
 # DejaVu Sans for the demo invoices' PDFs (Polish letters embedded).
 fonts:
@@ -63,12 +65,18 @@ guide-pictures: setup browsers
 
 # Extract the strings from the code and templates and merge them into the catalogs. The
 # .pot template is generated, never committed; the wrap width is fixed (Babel's 76, the
-# same in Poedit and Weblate settings), so running this twice changes nothing.
+# same in Poedit and Weblate settings), so running this twice changes nothing. Locations
+# name the file only: moving code does not touch the catalogs.
 CATALOG_WIDTH = 76
+PROJECT_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CATALOG_BUGS_ADDRESS = tlumaczenia@strefa-klienta.example
 catalog-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
-	  --add-comments=Translators: --sort-by-file --width=$(CATALOG_WIDTH) \
-	  --project="Strefa Klienta" --copyright-holder="Strefa Klienta" \
+	$(VENV)/bin/pybabel extract -F babel.cfg \
+	  -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+	  -k pgettext:1c,2 -k lazy_pgettext:1c,2 -k npgettext:1c,2,3 \
+	  --add-comments=Translators: --sort-by-file --add-location=file --width=$(CATALOG_WIDTH) \
+	  --project="Strefa Klienta" --version=$(PROJECT_VERSION) \
+	  --copyright-holder="Strefa Klienta" --msgid-bugs-address=$(CATALOG_BUGS_ADDRESS) \
 	  -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations \
 	  --width=$(CATALOG_WIDTH) --ignore-obsolete --ignore-pot-creation-date
