@@ -54,11 +54,16 @@ node_modules/.installed: package-lock.json
 test: setup fonts browsers gettext
 	$(VENV)/bin/pytest
 
-# A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
+# PNGs for reviewers and translators, at 360 and 1280 px, in screenshots/<language>/: the
+# main pages in every configured language (test_languages.py), and every page, wizard step
+# and dialog state in Polish (the journeys). `make test` runs the language tour at the
+# phone size only and saves nothing.
+SCREENSHOT_TESTS = tests/browser/test_languages.py tests/browser/test_journeys.py \
+  tests/browser/test_dialog.py tests/browser/test_identity_pages.py
 screenshots: setup browsers
 	rm -rf screenshots
-	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity_pages.py
-	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)
+	@for folder in screenshots/*/; do echo "$$folder: $$(ls $$folder | wc -l) screenshots"; done
 
 # The guide's pictures (static/guide/): the portal's own pages, taken by the browser suite.
 guide-pictures: setup browsers
