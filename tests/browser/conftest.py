@@ -145,7 +145,7 @@ def page(request, browser, live):
 _AXE_SOURCE = None
 # `make screenshots` sets this: every audited state is also saved as a PNG for reviewers.
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
-# test_languages.py's tour: every configured language; at both sizes for the screenshots,
+# test_every_language.py's tour: every configured language; at both sizes for the screenshots,
 # else at the phone size only (the narrowest, where long translations break first).
 TOUR = [
     (language, size)
