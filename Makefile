@@ -54,10 +54,10 @@ node_modules/.installed: package-lock.json
 test: setup fonts browsers gettext
 	$(VENV)/bin/pytest
 
-# PNGs for reviewers and translators, at 360 and 1280 px, in screenshots/<language>/: the
-# main pages in every configured language (test_every_language.py), and every page, wizard step
-# and dialog state in Polish (the journeys). `make test` runs the language tour at the
-# phone size only and saves nothing.
+# PNGs for reviewers and translators, at 360 and 1280 px, in screenshots/<language>/:
+# the main pages in every configured language (test_every_language.py), and every page,
+# wizard step and dialog state in Polish (the journeys). `make test` runs the language
+# tour at the phone size only and saves nothing.
 SCREENSHOT_TESTS = tests/browser/test_every_language.py tests/browser/test_journeys.py \
   tests/browser/test_dialog.py tests/browser/test_identity_pages.py
 screenshots: setup browsers
