@@ -5,7 +5,8 @@ FLASK = $(VENV)/bin/flask --app app
 # Development mode: the dev secret key, dev message backends and the messages page.
 DEV = FLASK_DEBUG=1
 
-.PHONY: fonts run test test-fast test-postgres check setup catalog-update browsers screenshots guide-pictures clean
+.PHONY: fonts run test test-fast test-postgres check setup catalog-update catalog-add \
+  catalog-check gettext browsers screenshots guide-pictures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,36 +51,54 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup fonts browsers
+test: setup fonts browsers gettext
 	$(VENV)/bin/pytest
 
-# A PNG of every page and wizard step, at 360 and 1280 px, for reviewers: screenshots/
+# PNGs for reviewers and translators, at 360 and 1280 px, in screenshots/<language>/:
+# the main pages in every configured language (test_every_language.py), and every page,
+# wizard step and dialog state in Polish (the journeys). `make test` runs the language
+# tour at the phone size only and saves nothing.
+SCREENSHOT_TESTS = tests/browser/test_every_language.py tests/browser/test_journeys.py \
+  tests/browser/test_dialog.py tests/browser/test_identity_pages.py
 screenshots: setup browsers
 	rm -rf screenshots
-	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q tests/browser/test_journeys.py tests/browser/test_dialog.py tests/browser/test_identity_pages.py
-	@ls screenshots | wc -l | xargs echo "screenshots written to screenshots/:"
+	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)
+	@for folder in screenshots/*/; do echo "$$folder: $$(ls $$folder | wc -l) screenshots"; done
 
 # The guide's pictures (static/guide/): the portal's own pages, taken by the browser suite.
 guide-pictures: setup browsers
 	GUIDE_PICTURES_DIR=static/guide $(VENV)/bin/pytest -q tests/browser/test_guide_pictures.py
 
-# Extract the strings from the code and templates and merge them into the catalogs. The
-# .pot template is generated, never committed; the wrap width is fixed (Babel's 76, the
-# same in Poedit and Weblate settings), so running this twice changes nothing. Locations
-# name the file only: moving code does not touch the catalogs.
-CATALOG_WIDTH = 76
-PROJECT_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-CATALOG_BUGS_ADDRESS = tlumaczenia@strefa-klienta.example
+# The catalogs (TRANSLATING.md). scripts/catalog.py is their one definition, shared with
+# the tests: extract the strings from the code and templates and merge them into every
+# language's catalog. The .pot template is generated, never committed; the wrap width is
+# fixed (76, the same in Poedit and Weblate), locations name the file only, the header
+# follows pyproject.toml's version: running it twice changes nothing.
 catalog-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg \
-	  -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
-	  -k pgettext:1c,2 -k lazy_pgettext:1c,2 -k npgettext:1c,2,3 \
-	  --add-comments=Translators: --sort-by-file --add-location=file --width=$(CATALOG_WIDTH) \
-	  --project="Strefa Klienta" --version=$(PROJECT_VERSION) \
-	  --copyright-holder="Strefa Klienta" --msgid-bugs-address=$(CATALOG_BUGS_ADDRESS) \
-	  -o translations/messages.pot .
-	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations \
-	  --width=$(CATALOG_WIDTH) --ignore-obsolete --ignore-pot-creation-date
+	$(VENV)/bin/python scripts/catalog.py update
+
+# `make catalog-add LANG=xx`: a new language's catalog, and what to do next.
+# `make catalog-check LANG=xx`: its statistics, GNU msgfmt's checks and the catalog tests.
+# Only a LANG given on the command line counts (the environment's LANG is the shell's
+# locale); the commands themselves run in the usual C.UTF-8 locale.
+CATALOG_LANGUAGE = $(if $(filter command line,$(origin LANG)),$(LANG))
+CATALOG_ENV = LANG=C.UTF-8
+catalog-add: $(VENV)/.installed
+	@[ -n "$(CATALOG_LANGUAGE)" ] || { echo "usage: make catalog-add LANG=xx" >&2; exit 2; }
+	$(CATALOG_ENV) $(VENV)/bin/python scripts/catalog.py add $(CATALOG_LANGUAGE)
+
+catalog-check: $(VENV)/.installed gettext
+	@[ -n "$(CATALOG_LANGUAGE)" ] || { echo "usage: make catalog-check LANG=xx" >&2; exit 2; }
+	$(CATALOG_ENV) msgfmt --check --statistics -o /dev/null \
+	  translations/$(CATALOG_LANGUAGE)/LC_MESSAGES/messages.po
+	$(CATALOG_ENV) EBOK_TEST_LANGUAGES=$(CATALOG_LANGUAGE) \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_catalog_workflow.py
+
+# GNU gettext's msgfmt: the catalog tests check every catalog with `msgfmt -c`.
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
 
 # What CI enforces before the tests: lint, formatting and types.
 check: $(VENV)/.installed
@@ -88,7 +107,7 @@ check: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # The inner loop: every test but the real-browser suite.
-test-fast: setup
+test-fast: setup gettext
 	$(VENV)/bin/pytest --ignore=tests/browser
 
 # The same tests on the servers production uses: PostgreSQL (the database is created if
@@ -97,7 +116,7 @@ test-fast: setup
 TEST_PG_DATABASE ?= ebok_test
 TEST_DATABASE_URI ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(TEST_PG_DATABASE)
 TEST_RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
-test-postgres: setup
+test-postgres: setup gettext
 	@psql -h 127.0.0.1 -U postgres -d postgres -Atc \
 	  "SELECT 1 FROM pg_database WHERE datname = '$(TEST_PG_DATABASE)'" | grep -q 1 \
 	  || createdb -h 127.0.0.1 -U postgres $(TEST_PG_DATABASE)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from werkzeug.serving import make_server
 
 from ebok import create_app
 from ebok.assets import build
+from ebok.config import DEFAULTS
 from ebok.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,13 +110,16 @@ def live(tmp_path, static_build):
         db.engine.dispose()
 
 
-@pytest.fixture(params=list(VIEWPORTS))
-def page(request, browser, live):
-    """A fresh browser tab at a phone and at a desktop size; fails on any console error,
-    Content-Security-Policy violation included."""
-    context = browser.new_context(viewport=VIEWPORTS[request.param], locale="pl-PL")
+@contextmanager
+def browser_tab(browser, live, viewport: str, language: str | None = None):
+    """A fresh browser tab at a size from VIEWPORTS; fails on any console error, Content-
+    Security-Policy violation included. `language`: the browser asks for it (Accept-
+    Language) and carries the switcher's cookie, as a customer who chose it would."""
+    context = browser.new_context(viewport=VIEWPORTS[viewport], locale=language or "pl-PL")
+    if language:
+        context.add_cookies([{"name": "language", "value": language, "url": live.url}])
     tab = context.new_page()
-    tab.viewport_name = request.param
+    tab.viewport_name = viewport
     errors = []
     tab.allowed_console_errors = []  # a test that provokes an error names it here
     tab.on(
@@ -130,14 +135,38 @@ def page(request, browser, live):
     assert not unexpected, f"errors in the browser console: {unexpected}"
 
 
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser, live):
+    """A fresh browser tab in Polish at a phone and at a desktop size."""
+    with browser_tab(browser, live, request.param) as tab:
+        yield tab
+
+
 _AXE_SOURCE = None
 # `make screenshots` sets this: every audited state is also saved as a PNG for reviewers.
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
+# test_every_language.py's tour: every configured language; at both sizes for the screenshots,
+# else at the phone size only (the narrowest, where long translations break first).
+TOUR = [
+    (language, size)
+    for language in DEFAULTS["LANGUAGES"]
+    for size in (VIEWPORTS if SCREENSHOTS else ["phone"])
+]
 
 
-def audit(page, state: str) -> None:
+@pytest.fixture(params=TOUR, ids=["-".join(language_and_size) for language_and_size in TOUR])
+def language_tab(request, browser, live):
+    """A fresh browser tab in one of the configured languages; `tab.language` names it."""
+    language, size = request.param
+    with browser_tab(browser, live, size, language) as tab:
+        tab.language = language
+        yield tab
+
+
+def audit(page, state: str, forced_colors: bool = True) -> None:
     """Runs axe-core in the page; any violation at WCAG 2.0/2.1/2.2 A and AA or best
-    practice fails the test, naming the state."""
+    practice fails the test, naming the state. Then, unless `forced_colors` is False, tabs
+    through the page to see focus in forced colours."""
     global _AXE_SOURCE
     if _AXE_SOURCE is None:
         _AXE_SOURCE = (ROOT / "node_modules/axe-core/axe.min.js").read_text()
@@ -152,18 +181,25 @@ def audit(page, state: str) -> None:
         AXE_TAGS,
     )
     if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(exist_ok=True)
-        name = re.sub(r"[^a-z0-9]+", "-", state.lower()).strip("-")
-        viewport = getattr(page, "viewport_name", "custom")
-        # caret="initial": hiding the caret would inject a style the CSP rightly blocks.
-        page.screenshot(
-            path=f"{SCREENSHOTS}/{viewport}-{name}.png", full_page=True, caret="initial"
-        )
+        save_screenshot(page, state)
     violations = result["violations"]
     assert not violations, f"axe violations in {state}: " + json.dumps(
         violations, indent=1, ensure_ascii=False
     )
-    assert_focus_visible_in_forced_colors(page, state)
+    if forced_colors:
+        assert_focus_visible_in_forced_colors(page, state)
+
+
+def save_screenshot(page, state: str) -> None:
+    """SCREENSHOTS_DIR/<the page's language>/<viewport>-<state>.png, for reviewers and
+    translators."""
+    language = page.evaluate("() => document.documentElement.lang") or "unknown"
+    folder = Path(SCREENSHOTS) / re.sub(r"[^a-zA-Z-]", "", language)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", state.lower()).strip("-")
+    viewport = getattr(page, "viewport_name", "custom")
+    # caret="initial": hiding the caret would inject a style the CSP rightly blocks.
+    page.screenshot(path=f"{folder}/{viewport}-{name}.png", full_page=True, caret="initial")
 
 
 # What the focused element shows in forced colours (Windows High Contrast), which drops
