@@ -130,9 +130,10 @@ def choices() -> list[tuple[str, str]]:
 
 
 def here() -> str:
-    """The page the switcher is on, to come back to: its path and query, without the
-    script root (the switch adds it)."""
-    return request.full_path.rstrip("?")
+    """The page the switcher is on, to come back to: its path and query as the browser
+    has them (script root included). After htmx has swapped a step in, app.js puts the
+    address bar's path in instead."""
+    return (request.script_root + request.full_path).rstrip("?")
 
 
 def _add_vary(response: Response) -> Response:

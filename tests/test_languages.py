@@ -266,10 +266,13 @@ def test_the_way_back_keeps_a_local_path_and_query(make_visitor):
         assert switch(visitor, "en", next_path).headers["Location"] == next_path
 
 
-def test_the_switch_under_a_script_root_goes_back_under_it(make_visitor):
+def test_under_a_script_root_the_switcher_goes_back_under_it(make_visitor):
     visitor = make_visitor()
-    visitor.get("/")
-    response = switch(visitor, "uk", "/instrukcja", base_url="https://localhost/ebok")
+    page = visitor.get("/instrukcja", base_url="https://localhost/ebok")
+    next_field = '<input type="hidden" name="next" value="/ebok/instrukcja">'
+    assert page.get_data(as_text=True).count(next_field) == 2
+    assert 'action="/ebok/jezyk"' in page.get_data(as_text=True)
+    response = switch(visitor, "uk", "/ebok/instrukcja", base_url="https://localhost/ebok")
     assert response.headers["Location"] == "/ebok/instrukcja"
 
 

@@ -3,7 +3,7 @@ answered with 303 to the page it was on) and needs the CSRF token like every for
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, url_for
 
 from ebok import languages
 from ebok.language_switch.forms import LanguageForm
@@ -26,8 +26,8 @@ def back_to(next_path: str | None) -> str:
     """The page the switcher was on, if `next_path` is a path on this site; otherwise
     the login page (which sends a logged-in customer home). Never another site: no
     scheme, no host, no `//` or backslash a browser would read as one."""
-    if is_local_path(next_path):
-        return request.script_root + next_path  # type: ignore[operator]
+    if next_path is not None and is_local_path(next_path):
+        return next_path
     return url_for("auth.login")
 
 
