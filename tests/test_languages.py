@@ -21,6 +21,7 @@ import ebok
 from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Account, Customer, EInvoiceConsent
+from ebok.pdf_fonts import available as pdf_fonts_available
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 HTML_LANG = re.compile(r'<html lang="([^"]+)">')
@@ -576,3 +577,71 @@ def test_production_needs_the_english_catalog_too(monkeypatch, tmp_path):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match=r"language\(s\) en in"):
         create_app({"RATELIMIT_STORAGE_URI": "memory://", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+# -- every page, PDFs and formats in every language -------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_every_page_renders_in_every_language(
+    app, make_visitor, customers, runner, tmp_path, language
+):
+    folder = write_folder(tmp_path / "in", [invoice_row(customers["registered"].number, "FV/1")])
+    assert runner.invoke(args=["invoices", "import", str(folder)]).exit_code == 0
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", language)
+    for url in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja", "/offline"):
+        response = visitor.get(url)
+        assert response.status_code == 200 and page_language(response) == language, url
+    assert visitor.get("/nie-ma-takiej").status_code == 404
+    AuthActions(visitor).log_in()
+    for url in (
+        "/strona-glowna",
+        "/moje-konto",
+        "/moje-konto/haslo",
+        "/moje-konto/login",
+        "/faktury",
+        "/e-faktura/szczegoly",
+        "/e-faktura/aktywuj",
+    ):
+        response = visitor.get(url)
+        assert response.status_code == 200 and page_language(response) == language, url
+    invoices = visitor.get("/faktury").get_data(as_text=True)
+    with app.test_request_context(), force_locale(language):
+        from flask_babel import format_currency
+
+        assert format_currency(1234.56, "PLN").replace("\xa0", " ") in invoices.replace(
+            "\xa0", " "
+        ).replace("&nbsp;", " ")
+
+
+def pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_guide_pdf_in_every_language(app, make_visitor, monkeypatch):
+    from ebok.guide import routes as guide_routes
+
+    with app.app_context():
+        if not pdf_fonts_available():
+            pytest.skip("DejaVu Sans is not installed (make fonts)")
+
+    for language in ("en", "uk"):
+        response = speaking(make_visitor(), language).client.get(
+            "/instrukcja.pdf", headers={"Accept-Language": language}
+        )
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert "Accept-Language" in response.headers["Vary"]
+    # A Ukrainian title prints in Cyrillic, and a file name a translator wrote in
+    # Cyrillic gets past the server (RFC 6266's filename*).
+    names = {"Guide to Strefa Klienta": "Посібник", "guide-strefa-klienta.pdf": "посібник.pdf"}
+    monkeypatch.setattr(guide_routes, "_", lambda msgid, **values: names[msgid])
+    response = speaking(make_visitor(), "uk").client.get("/instrukcja.pdf")
+    assert "Посібник" in pdf_text(response.data)
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.encode("latin-1")  # a header the server can send
+    assert "filename*=UTF-8''%D0%BF%D0%BE%D1%81%D1%96%D0%B1%D0%BD%D0%B8%D0%BA.pdf" in disposition
