@@ -86,7 +86,7 @@ def test_the_manifest_and_installability(playwright, live, tmp_path):
     from conftest import CHROMIUM, CHROMIUM_ARGS
 
     context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, locale="pl-PL"
     )
     page = context.new_page()
     page.goto(live.url + "/")
