@@ -4,7 +4,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ebok import database, throttle
@@ -17,8 +17,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # a wheel (build_hooks.py puts them there), the repository's top-level folders in a checkout.
 RESOURCES = PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else PACKAGE_DIR.parent
 TRANSLATIONS = RESOURCES / "translations"
-# The language of the source strings, which needs no catalog.
-SOURCE_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +60,22 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     throttle.init_app(app)
     limiter.init_app(app)
+    from ebok import (
+        assets,
+        auth,
+        form_input,
+        languages,
+        messages,
+        operator,
+        security,
+        templating,
+    )
+
     babel.init_app(
         app,
         default_translation_directories=str(TRANSLATIONS),
-        locale_selector=_select_locale,
+        locale_selector=languages.select_locale,
     )
-
-    from ebok import assets, auth, form_input, messages, operator, security, templating
     from ebok.health import checks as health_checks
 
     auth.init_login_manager(login_manager)
@@ -79,19 +86,21 @@ def _init_extensions(app: Flask) -> None:
     assets.init_app(app)
     form_input.init_app(app)
     templating.init_app(app)
+    languages.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)
     operator.init_app(app)
 
 
 def _check_catalogs(app: Flask) -> None:
-    """A configured language without its compiled catalog would be served in English:
-    production refuses to start, development only warns."""
+    """A configured language without its compiled catalog would be served in the source
+    strings: production refuses to start, development only warns. English is no
+    exception: its catalog holds the English wording and plural forms, which may differ
+    from the source strings."""
     missing = [
         language
         for language in app.config["LANGUAGES"]
-        if language != SOURCE_LANGUAGE
-        and not (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").is_file()
+        if not (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").is_file()
     ]
     if not missing:
         return
@@ -105,13 +114,6 @@ def _check_catalogs(app: Flask) -> None:
     log.warning(problem)
 
 
-def _select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
-    if len(languages) == 1:
-        return languages[0]  # nothing to choose: skip parsing Accept-Language
-    return request.accept_languages.best_match(languages) or languages[0]
-
-
 def _register_blueprints(app: Flask) -> None:
     from ebok.account.routes import bp as account_bp
     from ebok.auth.routes import bp as auth_bp
@@ -121,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.guide.routes import bp as guide_bp
     from ebok.health.routes import bp as health_bp
     from ebok.invoices.routes import bp as invoices_bp
+    from ebok.language_switch.routes import bp as language_switch_bp
     from ebok.password_reset.routes import bp as password_reset_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
@@ -135,5 +138,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(invoices_bp)
     app.register_blueprint(guide_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(language_switch_bp)
     if app.debug:
         app.register_blueprint(dev_bp)

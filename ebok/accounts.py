@@ -5,10 +5,10 @@ every contact channel. Used by auth, registration, password_reset and account.""
 import logging
 from typing import cast
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, func, select, update
 
-from ebok import messages, throttle
+from ebok import languages, messages, throttle
 from ebok.contact import (
     could_be_login_name,
     looks_like_customer_number,
@@ -50,9 +50,7 @@ def replace_password(account: Account, new_password: str) -> None:
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
     account.end_all_sessions()
-    _tell_customer(
-        account.customer, _("Your Strefa Klienta password has been changed"), "password_changed"
-    )
+    _tell_customer(account, _l("Your Strefa Klienta password has been changed"), "password_changed")
 
 
 def rehash_password(account: Account, old_hash: str, password: str) -> bool:
@@ -95,15 +93,19 @@ def warn_of_attack(account: Account) -> None:
     except throttle.Throttled:
         return  # told already
     _tell_customer(
-        account.customer, _("Attempts to log in to your Strefa Klienta account"), "login_attacked"
+        account, _l("Attempts to log in to your Strefa Klienta account"), "login_attacked"
     )
     db.session.commit()
     audit("attack_notice_sent", level=logging.WARNING, account=account.id)
 
 
-def _tell_customer(customer: Customer, subject: str, template: str) -> None:
-    """A notice on every contact channel the customer has (e-mail, mobile phone)."""
+def _tell_customer(account: Account, subject: str, template: str) -> None:
+    """A notice on every contact channel the customer has (e-mail, mobile phone), in the
+    account's stored language: these notices are for the case that somebody else made
+    the request (a stranger's wrong passwords, someone else's new password), so the
+    request's language says nothing about the customer's."""
+    customer, language = account.customer, languages.of_account(account)
     if customer.email:
-        messages.send_email(customer.email, subject, template, customer=customer)
+        messages.send_email(customer.email, subject, template, customer=customer, language=language)
     if customer.sms_phone:
-        messages.send_sms(customer.sms_phone, template, customer=customer)
+        messages.send_sms(customer.sms_phone, template, customer=customer, language=language)

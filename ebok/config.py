@@ -141,7 +141,9 @@ DEFAULTS = {
     "GOOGLE_PLAY_URL": "https://play.google.com/store/apps",
     "BABEL_DEFAULT_LOCALE": "pl",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",
-    "LANGUAGES": ["pl"],
+    # The interface languages (SPEC §12), each needing its compiled catalog; the switcher
+    # offers them in this order. The default (BABEL_DEFAULT_LOCALE) is Polish.
+    "LANGUAGES": ["pl", "en", "uk"],
 }
 
 # Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.

@@ -81,6 +81,10 @@ class Account(UserMixin, Model):
     # shown to the customer with "send again" and "cancel"; cleared by any change.
     einvoice_pending_address: Mapped[str | None] = mapped_column(String(254))
     einvoice_pending_source: Mapped[str | None] = mapped_column(String(10))
+    # The interface language the customer uses (SPEC §12: "pl", "en", "uk"), for messages
+    # sent when the customer is not the one asking; None for accounts from before it was
+    # kept (they get the default language).
+    language: Mapped[str | None] = mapped_column(String(5))
 
     customer: Mapped[Customer] = relationship(back_populates="account")
 

@@ -51,11 +51,14 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     is put in, so rendering its macros, form and translations is not paid per request.
     `key` names what else the page depends on; make_context is called only to render.
     Never for pages with personal data. A visitor with a message waiting (it goes into
-    the page) gets a fresh render."""
-    if "_flashes" in session:
+    the page) gets a fresh render, and so does a URL with a query string: the language
+    switcher carries the page's path and query back, and the query is the visitor's to
+    choose (kept, any number of them would fill the memory). Every occurrence of the token
+    (the meta tag, the page's form, both switchers) is the visitor's."""
+    if "_flashes" in session or request.query_string:
         return render_template(template, **make_context())
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
-    cache_key = (template, key, str(get_locale()), request.script_root)
+    cache_key = (template, key, str(get_locale()), request.script_root, request.path)
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())

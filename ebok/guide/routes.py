@@ -1,6 +1,8 @@
 """The printable guide to Strefa Klienta, linked from the login page, and its PDF."""
 
-from flask import Blueprint, Response, render_template
+import io
+
+from flask import Blueprint, Response, render_template, send_file
 from flask_babel import gettext as _
 
 from ebok.guide import pdf, pictures
@@ -22,11 +24,11 @@ def guide():
 def guide_pdf():
     if not pdf.available():
         return Response(status=404)
-    response = Response(
-        pdf.render_guide_pdf(_("Guide to Strefa Klienta")), mimetype="application/pdf"
-    )
+    content = pdf.render_guide_pdf(_("Guide to Strefa Klienta"))
     # Translators: the file name of the guide's PDF, without spaces or Polish letters.
     filename = _("guide-strefa-klienta.pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.vary.add("Accept-Language")
-    return response
+    # send_file writes a name that is not ASCII (a translation's) as RFC 6266 asks, with
+    # an ASCII fallback: a raw one in the header would not get past the server.
+    return send_file(
+        io.BytesIO(content), mimetype="application/pdf", as_attachment=True, download_name=filename
+    )

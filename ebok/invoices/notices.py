@@ -7,12 +7,11 @@ same folder imported again, find nothing left to announce.
 """
 
 from flask import current_app, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from ebok import messages
+from ebok import languages, messages
 from ebok.extensions import db
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import invoice_storage
@@ -52,8 +51,9 @@ def notify_new_invoices(invoice_ids: list[int]) -> int:
 
 
 def customer_locale(customer: Customer) -> str:
-    """The customer's language; one for now (SPEC §12 brings the choice)."""
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    """The language stored on the customer's account: the notice is written by the
+    import (the CLI), with no customer's request to take one from."""
+    return languages.of_account(customer.account)
 
 
 def _write_notice(invoice: Invoice) -> None:
@@ -66,13 +66,13 @@ def _write_notice(invoice: Invoice) -> None:
         attachment = (pdf_filename(invoice.number), content)
     with current_app.test_request_context():
         link = external_url(url_for("invoices.invoice_list"))
-    with force_locale(customer_locale(invoice.customer)):
-        messages.send_email(
-            account.einvoice_address,
-            _("New invoice %(number)s in Strefa Klienta", number=invoice.number),
-            "new_invoice",
-            invoice=invoice,
-            link=link,
-            attached=attachment is not None,
-            attachment=attachment,
-        )
+    messages.send_email(
+        account.einvoice_address,
+        _l("New invoice %(number)s in Strefa Klienta", number=invoice.number),
+        "new_invoice",
+        language=customer_locale(invoice.customer),
+        invoice=invoice,
+        link=link,
+        attached=attachment is not None,
+        attachment=attachment,
+    )

@@ -15,11 +15,13 @@ claim before anything leaves, and records the batch's outcomes in one transactio
 
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import Connection, String, and_, case, func, or_, select, update
 
 from ebok.extensions import db
@@ -49,6 +51,7 @@ def send_email(
     *,
     verification_id: int | None = None,
     attachment: tuple[str, bytes] | None = None,
+    language: str | None = None,
     **context,
 ) -> OutboxMessage:
     """Put an e-mail into the outbox, in the current transaction; the caller commits.
@@ -57,44 +60,62 @@ def send_email(
     templates/messages/{template}.html, both rendered with the given context. A message
     carrying the link of a Verification names it, so a dead link is never sent.
     `attachment` is one (file name, PDF bytes), cleared with the body once sent.
+
+    The message is written in `language` (the recipient's stored one, for messages the
+    customer did not cause), or else in the current request's language. Pass a lazy
+    subject (`_l`) with a language, so it is translated into it too.
     """
-    subject = str(subject)  # a lazy gettext string is fine too
     if not to or "@" not in to or _has_line_break(to):
         raise ValueError("send_email needs one e-mail address")
-    if _has_line_break(subject):
-        raise ValueError("an e-mail subject is one line")
-    message = OutboxMessage(
-        channel="email",
-        recipient=to,
-        subject=subject,
-        body_text=render_template(f"messages/{template}.txt", **context),
-        body_html=render_template(f"messages/{template}.html", **context),
-        verification_id=verification_id,
-    )
+    with _written_in(language):
+        subject = str(subject)
+        if _has_line_break(subject):
+            raise ValueError("an e-mail subject is one line")
+        message = OutboxMessage(
+            channel="email",
+            recipient=to,
+            subject=subject,
+            body_text=render_template(f"messages/{template}.txt", **context),
+            body_html=render_template(f"messages/{template}.html", **context),
+            verification_id=verification_id,
+        )
     if attachment is not None:
         message.attachment_filename, message.attachment = attachment
     return _write(message)
 
 
 def send_sms(
-    to: str, template: str, *, verification_id: int | None = None, **context
+    to: str,
+    template: str,
+    *,
+    verification_id: int | None = None,
+    language: str | None = None,
+    **context,
 ) -> OutboxMessage:
     """Put an SMS into the outbox, in the current transaction; the caller commits.
 
     `to` is an E.164 number (+48600700800); the text is templates/messages/{template}.sms.txt.
     A message carrying the code of a Verification names it, so a dead code is never sent.
+    The text is in `language`, or else in the current request's (as send_email).
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("send_sms needs a phone number in E.164 form, e.g. +48600700800")
+    with _written_in(language):
+        body_text = render_template(f"messages/{template}.sms.txt", **context).strip()
     message = OutboxMessage(
         channel="sms",
         recipient=to,
         subject=None,
-        body_text=render_template(f"messages/{template}.sms.txt", **context).strip(),
+        body_text=body_text,
         body_html=None,
         verification_id=verification_id,
     )
     return _write(message)
+
+
+def _written_in(language: str | None):
+    """The block renders in `language`; without one, in the current locale."""
+    return force_locale(language) if language else nullcontext()
 
 
 def _has_line_break(text: str) -> bool:

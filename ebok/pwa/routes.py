@@ -6,8 +6,11 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
+
+from ebok import languages
 
 bp = Blueprint("pwa", __name__)
 
@@ -36,7 +39,7 @@ def manifest():
         "name": _("Strefa Klienta"),
         "short_name": _("Strefa Klienta"),
         "description": _("Your customer account: invoices, e-Faktura, password."),
-        "lang": "pl",
+        "lang": languages.current(),
         "dir": "ltr",
         "start_url": "/",
         "scope": "/",
@@ -56,10 +59,17 @@ def manifest():
 
 @bp.get("/sw.js")
 def service_worker():
+    """The worker keeps an offline page per language and shows the one in the language
+    of the last page the visitor loaded (its Content-Language), or else in the language
+    the worker itself was fetched in."""
     body = render_template(
         "pwa/sw.js",
         version=_assets_version(),
-        offline_url=url_for("pwa.offline"),
+        language=languages.current(),
+        offline_urls={
+            language: url_for("pwa.offline", language=language)
+            for language in languages.configured()
+        },
         precache=[url_for("static", filename=name) for name in PRECACHED_STATIC],
     )
     response = Response(body, mimetype="text/javascript")
@@ -69,7 +79,21 @@ def service_worker():
 
 
 @bp.get("/offline")
-def offline():
+@bp.get("/offline/<language>")
+def offline(language: str | None = None):
+    """The page the service worker shows without a network: in the visitor's language,
+    or in the one the URL names (the worker keeps one per language)."""
+    if language is None:
+        return _offline_page()
+    if languages.valid(language) is None:
+        abort(404)
+    with force_locale(language):
+        response = Response(_offline_page(), mimetype="text/html")
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _offline_page() -> str:
     return render_template("pwa/offline.html", title=_("No internet connection"))
 
 
@@ -79,5 +103,7 @@ def _assets_version() -> str:
     digest = hashlib.sha256()
     for name in PRECACHED_STATIC:
         digest.update((Path(current_app.static_folder or "static") / name).read_bytes())
-    digest.update(render_template("pwa/offline.html", title="").encode())
+    for language in languages.configured():
+        with force_locale(language):
+            digest.update(_offline_page().encode())
     return digest.hexdigest()[:12]

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from ebok import messages
+from ebok import languages, messages
 from ebok.extensions import db
 from ebok.logs import audit
 from ebok.models import Account, Customer, Verification
@@ -32,7 +32,10 @@ def already_registered(customer: Customer) -> Markup | None:
 def create_account(customer: Customer, record: Verification, password: str) -> Completion:
     """The account exists, and the contact channel that was not used hears about it.
     REFUSED when the customer registered at the same moment elsewhere."""
-    account = Account(customer=customer, password_hash=hash_password(password))
+    # The language the customer registered in: notices sent later use it.
+    account = Account(
+        customer=customer, password_hash=hash_password(password), language=languages.current()
+    )
     db.session.add(account)
     if record.channel == "sms" and customer.email:
         messages.send_email(

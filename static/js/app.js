@@ -116,6 +116,14 @@
     setUpCopyButtons(root);
   }
 
+  // The language switcher goes back to the page it was on: after htmx has swapped steps
+  // in, that is the address bar's URL, not the one the page was first loaded at.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-language-switcher]")) return;
+    form.querySelector('input[name="next"]').value = location.pathname + location.search;
+  });
+
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () { /* works without it */ });
   }

@@ -1,13 +1,19 @@
-// Strefa Klienta service worker. It keeps the static assets and a Polish offline page,
-// and nothing else: never pages with personal data, htmx fragments or anything posted.
+// Strefa Klienta service worker. It keeps the static assets and the offline page in each
+// language, and nothing else: never pages with personal data, htmx fragments or anything
+// posted.
 const CACHE = "strefa-klienta-{{ version }}";
-const OFFLINE_URL = "{{ offline_url }}";
+// The offline page per language; the one shown is in the language of the last page
+// loaded (its Content-Language, remembered in the cache), at first the one this worker
+// was fetched in.
+const OFFLINE_URLS = {{ offline_urls|tojson }};
+const FIRST_LANGUAGE = {{ language|tojson }};
+const LANGUAGE_KEY = "/sw-language";
 const PRECACHE = {{ precache|tojson }};
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll([...PRECACHE, OFFLINE_URL]))
+      .then((cache) => cache.addAll([...PRECACHE, ...Object.values(OFFLINE_URLS)]))
       .then(() => self.skipWaiting())
   );
 });
@@ -21,6 +27,20 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+function rememberLanguage(response) {
+  const language = response.headers.get("Content-Language");
+  if (language && OFFLINE_URLS[language]) {
+    caches.open(CACHE).then((cache) => cache.put(LANGUAGE_KEY, new Response(language)));
+  }
+  return response;
+}
+
+function offlinePage() {
+  return caches.match(LANGUAGE_KEY)
+    .then((remembered) => (remembered ? remembered.text() : FIRST_LANGUAGE))
+    .then((language) => caches.match(OFFLINE_URLS[language] || OFFLINE_URLS[FIRST_LANGUAGE]));
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
@@ -29,7 +49,7 @@ self.addEventListener("fetch", (event) => {
 
   if (request.mode === "navigate") {
     // Pages always come from the network; only when it fails, the offline page.
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL)));
+    event.respondWith(fetch(request).then(rememberLanguage).catch(offlinePage));
     return;
   }
   if (PRECACHE.includes(url.pathname)) {

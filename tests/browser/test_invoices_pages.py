@@ -85,7 +85,7 @@ def test_the_copy_button_works_by_keyboard_and_is_announced(page, invoices):
 
 
 def test_without_javascript_there_is_no_copy_button(browser, invoices):
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, locale="pl-PL")
     tab = context.new_page()
     log_in(tab, invoices)
     assert tab.get_by_text("61 1090 1014 0000 0712 1981 2874").is_visible()

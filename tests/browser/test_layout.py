@@ -86,7 +86,7 @@ def test_the_manifest_and_installability(playwright, live, tmp_path):
     from conftest import CHROMIUM, CHROMIUM_ARGS
 
     context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, locale="pl-PL"
     )
     page = context.new_page()
     page.goto(live.url + "/")
@@ -120,7 +120,9 @@ def test_offline_page_and_nothing_personal_cached(page, live):
           for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
         }
         return urls.map(u => new URL(u).pathname); }""")
-    assert "/offline" in cached
-    assert all(path.startswith("/static/") or path == "/offline" for path in cached), cached
+    # The offline page in every language, and which language the visitor saw last.
+    assert {"/offline/pl", "/offline/en", "/offline/uk"} <= set(cached)
+    kept = ("/static/", "/offline/")
+    assert all(path.startswith(kept) or path == "/sw-language" for path in cached), cached
     # Under their fingerprinted names, as the pages link them.
     assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", " ".join(cached)), cached

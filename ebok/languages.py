@@ -1,0 +1,152 @@
+"""The interface languages (SPEC §12): their names, which one a request is shown in, and
+where the customer's choice is kept.
+
+The language is, in this order: the customer's choice (the `language` cookie the switcher
+sets; for a logged-in customer without it, the one stored on the account), the browser's
+Accept-Language, then the default (Polish). The choice lives in a cookie and, for a
+logged-in customer, on the account, so messages sent later (by the worker, or caused by
+somebody else's request) go out in the customer's language.
+"""
+
+from datetime import timedelta
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from ebok.extensions import db
+from ebok.models import Account
+
+COOKIE = "language"
+COOKIE_LIFETIME = timedelta(days=365)
+
+# Each language named in itself, never translated: someone who does not read the page's
+# language still finds their own.
+NAMES = {"pl": "Polski", "en": "English", "uk": "Українська"}
+
+# Responses that depend on the language say so; static files are served before Flask.
+VARY = ("Accept-Language", "Cookie")
+
+
+def configured() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def default_language() -> str:
+    languages = configured()
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return default if default in languages else languages[0]
+
+
+def valid(language: str | None) -> str | None:
+    """The language if it is one of the configured ones, else None."""
+    return language if language in configured() else None
+
+
+def current() -> str:
+    """The language the current request (or force_locale block) is shown in."""
+    return str(get_locale() or default_language())
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the customer's choice, Accept-Language, the default."""
+    languages = configured()
+    if len(languages) == 1 or not has_request_context():
+        return default_language()  # nothing to choose, or no visitor (the CLI, the worker)
+    return (
+        valid(request.cookies.get(COOKIE))
+        or _logged_in_account_language()
+        or request.accept_languages.best_match(languages)
+        or default_language()
+    )
+
+
+def _logged_in_account_language() -> str | None:
+    """The logged-in customer's stored language. Only asked when the cookie is missing,
+    and only when the session names an account, so other visitors cost no query; a
+    database that does not answer leaves the choice to Accept-Language (error pages
+    render while it is away)."""
+    if "_user_id" not in session:
+        return None
+    try:
+        if not current_user.is_authenticated:
+            return None
+        return valid(current_user.language)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+
+
+def of_account(account: Account | None) -> str:
+    """The language to write to the account's customer in when the customer did not cause
+    the message (the worker, the CLI, another party's request)."""
+    stored = valid(account.language) if account is not None else None
+    return stored or default_language()
+
+
+def set_cookie(response: Response, language: str) -> None:
+    """A year, HttpOnly, SameSite=Lax; on the session cookie's path, and HTTPS-only
+    wherever the session cookie is (production)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response.set_cookie(
+        COOKIE,
+        language,
+        max_age=int(COOKIE_LIFETIME.total_seconds()),
+        path=app.session_interface.get_cookie_path(app),
+        secure=app.session_interface.get_cookie_secure(app),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def remember_choice(response: Response, language: str) -> None:
+    """The switcher's choice: in the cookie, and on the logged-in customer's account."""
+    set_cookie(response, language)
+    if current_user.is_authenticated and current_user.language != language:
+        current_user.language = language
+        db.session.commit()
+
+
+def sync_at_login(response: Response, account: Account) -> Response:
+    """A choice made in this browser goes to the account; without one, the browser gets
+    the account's language, so the customer sees their own language at once."""
+    chosen = valid(request.cookies.get(COOKIE))
+    if chosen is not None:
+        if account.language != chosen:
+            account.language = chosen
+            db.session.commit()
+    else:
+        stored = valid(account.language)
+        if stored is not None:
+            set_cookie(response, stored)
+    return response
+
+
+def choices() -> list[tuple[str, str]]:
+    """(code, name in itself) for the switcher, in the configured order."""
+    return [(code, NAMES.get(code, code)) for code in configured()]
+
+
+def here() -> str:
+    """The page the switcher is on, to come back to: its path and query as the browser
+    has them (script root included). After htmx has swapped a step in, app.js puts the
+    address bar's path in instead."""
+    return (request.script_root + request.full_path).rstrip("?")
+
+
+def _add_vary(response: Response) -> Response:
+    if request.endpoint != "static":
+        response.vary.update(VARY)
+        language_dependent = response.mimetype in ("text/html", "application/manifest+json")
+        if language_dependent and "Content-Language" not in response.headers:
+            # The service worker reads it to pick the offline page in the same language.
+            response.headers["Content-Language"] = current()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_add_vary)
+    app.jinja_env.globals["language_choices"] = choices
+    app.jinja_env.globals["language_here"] = here

@@ -1,0 +1,118 @@
+"""The language switcher in a real browser (SPEC §12): from the header and from the footer,
+with JavaScript off and on, the page comes back at the same URL in the chosen language;
+after htmx has swapped wizard steps in, it comes back at the step in the address bar; axe
+finds nothing in it in any language; and the offline page the service worker shows is in
+the language last chosen."""
+
+import pytest
+from flask_babel import force_locale, gettext
+from test_layout import assert_reflows, assert_targets_big_enough
+
+NAMES = {"pl": "Polski", "en": "English", "uk": "Українська"}
+
+
+def translated(live, language: str, msgid: str) -> str:
+    with live.app.test_request_context(), force_locale(language):
+        return gettext(msgid)
+
+
+def switcher(page, place: str):
+    return page.locator(f".language-switcher--{place}")
+
+
+def switch_to(page, place: str, language: str) -> None:
+    """Presses the language's button in the header or footer and waits for the page."""
+    url = page.url
+    switcher(page, place).get_by_role("button", name=NAMES[language]).click()
+    page.wait_for_function(f"() => document.documentElement.lang === {language!r}")
+    page.wait_for_load_state()
+    assert page.url == url
+
+
+def assert_shown_in(page, live, language: str) -> None:
+    assert page.evaluate("() => document.documentElement.lang") == language
+    label = translated(live, language, "Language")
+    for place in ("header", "footer"):
+        current = switcher(page, place).locator("[aria-current=true]")
+        assert current.inner_text() == NAMES[language]
+        assert current.get_attribute("lang") == language
+        assert switcher(page, place).get_by_role("group", name=label).is_visible()
+
+
+@pytest.fixture
+def no_script(browser, live):
+    context = browser.new_context(java_script_enabled=False, locale="pl-PL")
+    yield context.new_page()
+    context.close()
+
+
+def test_switching_without_javascript_from_header_and_footer(no_script, live):
+    page = no_script
+    page.goto(live.url + "/instrukcja")
+    assert_shown_in(page, live, "pl")
+    switch_to(page, "header", "en")
+    assert_shown_in(page, live, "en")
+    switch_to(page, "footer", "uk")
+    assert_shown_in(page, live, "uk")
+    page.goto(live.url + "/zapomnialem-hasla/")
+    assert_shown_in(page, live, "uk")  # the cookie keeps it
+    switch_to(page, "footer", "pl")
+    assert_shown_in(page, live, "pl")
+
+
+def test_switching_with_javascript_from_header_and_footer(page, live, axe):
+    page.goto(live.url + "/")
+    switch_to(page, "header", "uk")
+    assert_shown_in(page, live, "uk")
+    heading = translated(live, "uk", "Log in to Strefa Klienta")
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    axe(page, "the login page in Ukrainian")
+    switch_to(page, "footer", "en")
+    assert_shown_in(page, live, "en")
+    axe(page, "the login page in English")
+    switch_to(page, "header", "pl")
+    assert_shown_in(page, live, "pl")
+
+
+def test_after_htmx_swaps_the_switch_comes_back_to_the_step_shown(page, live):
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    page.wait_for_url(live.url + "/rejestracja/sposob")
+    page.get_by_role("radio", name="SMS").wait_for()
+    switch_to(page, "header", "en")
+    assert page.url == live.url + "/rejestracja/sposob"
+    assert_shown_in(page, live, "en")
+    assert page.get_by_role("radio", name="SMS").is_visible()  # the same step, in English
+
+
+def test_the_switcher_keyboard_focus_and_reflow(browser, live, axe):
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale="uk-UA")
+    page = context.new_page()
+    page.goto(live.url + "/instrukcja")
+    assert_shown_in(page, live, "uk")  # Accept-Language: uk
+    assert_reflows(page, "the guide in Ukrainian at 320 px")
+    assert_targets_big_enough(page, "the guide in Ukrainian at 320 px")
+    button = switcher(page, "header").get_by_role("button", name="Polski")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement.lang === 'pl'")
+    assert page.url == live.url + "/instrukcja"
+    page.emulate_media(color_scheme="dark")
+    axe(page, "the guide in dark mode with the switcher")
+    context.close()
+
+
+def test_the_offline_page_is_in_the_language_chosen(page, live):
+    page.goto(live.url + "/")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now the worker controls the page
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+    switch_to(page, "footer", "uk")
+    page.allowed_console_errors.append("net::ERR_INTERNET_DISCONNECTED")
+    page.context.set_offline(True)
+    page.goto(live.url + "/instrukcja")
+    heading = translated(live, "uk", "No internet connection")
+    page.get_by_role("heading", name=heading).wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "uk"
+    page.context.set_offline(False)
