@@ -87,9 +87,11 @@ def hostile_app(make_app, tmp_path):
     """Polish translations with markup in them (a careless or hostile translator).
     Flask-Babel keeps loaded catalogs per process, not per app: they are forgotten before
     and after, so no other test sees these."""
-    translations_cache = babel.domain_instance.cache
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, HOSTILE))
+    with app.app_context():
+        translations_cache = babel.domain_instance.cache
     translations_cache.clear()
-    yield make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, HOSTILE))
+    yield app
     translations_cache.clear()
 
 
