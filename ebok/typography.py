@@ -1,7 +1,7 @@
 """Typography for text shown in HTML: where a line must not break.
 
-- Polish: a one-letter word (a, i, o, u, w, z and their capitals) stays with the word after
-  it, by a no-break space.
+- Polish and Ukrainian: a one-letter word (a, i, o, u, w, z; а, в, з, і, й, о, у, я, and
+  their capitals) stays with the word after it, by a no-break space.
 - Every language: the groups of a number written with spaces ("600 700 800", a phone
   number) stay together, and "e-Faktura" in every form (e-Faktury, e-Fakturę…) never
   breaks after its hyphen. It is wrapped in a `nowrap` span rather than spelled with a
@@ -19,7 +19,10 @@ from markupsafe import Markup, escape
 
 NO_BREAK_SPACE = "\u00a0"
 # One-letter words of the languages that keep them with the next word.
-_ONE_LETTER_WORDS = {"pl": re.compile(r"(?<![\w&#;])([aiouwzAIOUWZ]) (?=\S|$)")}
+_ONE_LETTER_WORDS = {
+    "pl": re.compile(r"(?<![\w&#;])([aiouwzAIOUWZ]) (?=\S|$)"),
+    "uk": re.compile(r"(?<![\w&#;])([авзійоуяАВЗІЙОУЯ]) (?=\S|$)"),
+}
 _NUMBER_GROUPS = re.compile(r"(?<=\d) (?=\d)")
 _EINVOICE = re.compile(r"\be-Faktur\w*")
 _NOWRAP_OPEN = '<span class="nowrap">'

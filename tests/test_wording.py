@@ -178,6 +178,7 @@ def test_no_python_code_or_template_trusts_a_translation_as_markup():
         ("Aktywuj e-Fakturę", "pl", 'Aktywuj <span class="nowrap">e-Fakturę</span>'),
         ("Call 22 123 45 67.", "en", f"Call 22{NBSP}123{NBSP}45{NBSP}67."),
         ("a word in English", "en", "a word in English"),
+        ("Увійдіть у Зону клієнта", "uk", f"Увійдіть у{NBSP}Зону клієнта"),
         ("Z tobą & <b>ze mną</b>", "pl", f"Z{NBSP}tobą &amp; &lt;b&gt;ze mną&lt;/b&gt;"),
     ],
 )
