@@ -83,6 +83,10 @@ DEFAULTS = {
     # Verification codes and links.
     "SMS_CODE_LIFETIME": timedelta(minutes=10),
     "SMS_CODE_MAX_TRIES": 5,
+    "SMS_CODE_LENGTH": 6,  # digits
+    # The operator's password rule (SPEC §3.5): from 8 to 32 characters.
+    "PASSWORD_MIN_LENGTH": 8,
+    "PASSWORD_MAX_LENGTH": 32,
     # A second request for a code or link within this time (a double click on "Dalej")
     # gets the one just sent: one SMS, one live code.
     "DOUBLE_SUBMIT_WINDOW": timedelta(seconds=10),

@@ -38,6 +38,8 @@ class Operator:
     def portal_name(self) -> str:
         """What every <title> ends with."""
         if self.name:
+            # Translators: the portal's name, at the end of every page title and in e-mails;
+            # %(operator)s is the operator's name ("Vectra").
             return _("Strefa Klienta %(operator)s", operator=self.name)
         return _("Strefa Klienta")
 

@@ -14,13 +14,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-MIN_LENGTH = 8
-MAX_LENGTH = 32
 # The union of the two lists of special characters in the operator's guide.
 SPECIAL_CHARACTERS = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+"
 ALLOWED_CHARACTERS = frozenset(string.ascii_letters + string.digits + SPECIAL_CHARACTERS)
-# Far above the rule's 32 and any password manager's output, far below what would cost
-# time: longer input is refused at once. (The request limits cut much longer bodies.)
+# Far above the rule's longest (32 by default) and any password manager's output, far below
+# what would cost time: longer input is refused at once. (The request limits cut much
+# longer bodies.)
 INPUT_LIMIT = 256
 # What people put around a common word: digits and special characters at either end
 # (Legia1916, Haslo123!, 1Kochamcie), and letters written as look-alike symbols.
@@ -32,18 +31,38 @@ _LOOK_ALIKES = str.maketrans(
 _MIN_WORD_LENGTH = 4
 
 
+def length_limits() -> tuple[int, int]:
+    """The rule's shortest and longest password (PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH;
+    the operator's 8 and 32 by default)."""
+    config = current_app.config
+    return config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MAX_LENGTH"]
+
+
+def _too_long(longest: int) -> str:
+    # Translators: a form error under the new password; %(num)d is the longest password
+    # allowed (a setting, 32 by default).
+    return ngettext(
+        "The password can have at most %(num)d character.",
+        "The password can have at most %(num)d characters.",
+        longest,
+    )
+
+
 def password_problems(password: str, customer_number: str | None = None) -> list[str]:
     """Every part of the rule the password breaks, as messages for the customer."""
+    shortest, longest = length_limits()
     if not password:
         return [_("Enter a password.")]
     if len(password) > INPUT_LIMIT:
-        return [_("The password can have at most 32 characters.")]
+        return [_too_long(longest)]
     problems = []
     # In the order they appear, each once: dict keeps insertion order (linear).
     refused = list(dict.fromkeys(c for c in password if c not in ALLOWED_CHARACTERS))
     if refused:
         names = ", ".join(_describe_character(character) for character in refused)
         problems.append(
+            # Translators: a form error under the new password; %(characters)s lists the characters,
+            # each in quotation marks („ ”), or the words "space" / "an invisible character".
             ngettext(
                 "The password contains a character that is not allowed: %(characters)s.",
                 "The password contains characters that are not allowed: %(characters)s.",
@@ -51,10 +70,18 @@ def password_problems(password: str, customer_number: str | None = None) -> list
                 characters=names,
             )
         )
-    if len(password) < MIN_LENGTH:
-        problems.append(_("The password must have at least 8 characters."))
-    if len(password) > MAX_LENGTH:
-        problems.append(_("The password can have at most 32 characters."))
+    if len(password) < shortest:
+        problems.append(
+            # Translators: a form error under the new password; %(num)d is the shortest
+            # password allowed (a setting, 8 by default).
+            ngettext(
+                "The password must have at least %(num)d character.",
+                "The password must have at least %(num)d characters.",
+                shortest,
+            )
+        )
+    if len(password) > longest:
+        problems.append(_too_long(longest))
     if not any(character in string.ascii_uppercase for character in password):
         problems.append(_("The password must contain at least one capital letter."))
     if not any(character in string.ascii_lowercase for character in password):
@@ -89,11 +116,34 @@ def _commonness_problems(password: str) -> list[str]:
 
 def password_rule() -> str:
     """The rule as the operator's guide words it, shown beside every new-password field."""
-    return _(
-        "The password must have from 8 to 32 characters, at least one: capital letter, "
-        "lower-case letter and digit. The password may contain special characters: "
-        "%(characters)s",
+    shortest, longest = length_limits()
+    # Translators: the hint beside every new-password field (the operator's own words
+    # in Polish). %(min)d and %(num)d are the shortest and longest password allowed
+    # (settings, 8 and 32 by default); the plural follows %(num)d. %(characters)s is
+    # the list of special characters allowed, shown as it is.
+    return ngettext(
+        "The password must have from %(min)d to %(num)d character, at least one: capital "
+        "letter, lower-case letter and digit. The password may contain special "
+        "characters: %(characters)s",
+        "The password must have from %(min)d to %(num)d characters, at least one: capital "
+        "letter, lower-case letter and digit. The password may contain special "
+        "characters: %(characters)s",
+        longest,
+        min=shortest,
         characters=SPECIAL_CHARACTERS,
+    )
+
+
+def checklist_length() -> str:
+    """The password checklist's first item, "from 8 to 32 characters"."""
+    shortest, longest = length_limits()
+    # Translators: an item of the checklist beside the new password, ticked while the
+    # customer types; %(min)d and %(num)d are the shortest and longest password allowed.
+    return ngettext(
+        "from %(min)d to %(num)d character",
+        "from %(min)d to %(num)d characters",
+        longest,
+        min=shortest,
     )
 
 

@@ -5,12 +5,18 @@ from collections.abc import Callable
 
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context, pass_eval_context
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
+from ebok import typography
+from ebok.durations import duration
 from ebok.page_titles import page_title
-from ebok.passwords import password_rule
+from ebok.passwords import SPECIAL_CHARACTERS, checklist_length, length_limits, password_rule
 
 
 def field_attributes(field, *, hint=None, css_class="input", **attributes) -> dict:
@@ -67,14 +73,109 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     return page.replace(_TOKEN_PLACEHOLDER, generate_csrf())
 
 
+# -- translations in templates ------------------------------------------------------------
+#
+# Jinja's own newstyle gettext (which Flask-Babel installs) marks the *translation* as safe
+# Markup in an HTML template: a translation with "<b>" would render as HTML. These replace
+# it: the translation is escaped like any text, then the values are put in (escaped unless
+# they are Markup: the links the code inserts), then the language's typography is applied.
+# Plain-text templates (.txt e-mails, SMS) get plain strings.
+
+# The span that keeps "e-Faktura" unbroken: a class on pages (the CSP allows no inline
+# style), an inline style in e-mails (mail clients drop stylesheets).
+_EMAIL_NOWRAP = '<span style="white-space: nowrap">'
+
+
+def _language() -> str:
+    return str(get_locale() or "pl")
+
+
+def _finish(context: Context, translation: str, variables: dict) -> str:
+    if not context.eval_ctx.autoescape:
+        return translation % variables
+    text = escape(translation) % variables
+    if context.get("html_email"):
+        return typography.html(text, _language(), nowrap_tag=_EMAIL_NOWRAP)
+    return typography.html(text, _language())
+
+
+@pass_context
+def _gettext(context: Context, string: str, **variables) -> str:
+    return _finish(context, get_translations().ugettext(string), variables)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return _finish(context, get_translations().ungettext(singular, plural, num), variables)
+
+
+@pass_context
+def _pgettext(context: Context, message_context: str, string: str, **variables) -> str:
+    translation = get_translations().upgettext(message_context, string)
+    return _finish(context, translation, variables)
+
+
+@pass_context
+def _npgettext(
+    context: Context, message_context: str, singular: str, plural: str, num: int, **variables
+) -> str:
+    variables.setdefault("num", num)
+    translation = get_translations().unpgettext(message_context, singular, plural, num)
+    return _finish(context, translation, variables)
+
+
+@pass_eval_context
+def typography_filter(eval_context: EvalContext, value) -> str:
+    """`{{ message|typography }}`: text translated in Python (a flashed message, a form
+    error, a hint) or a phone number, with the same typography as the templates' own
+    translations. Unchanged in plain-text templates."""
+    if not eval_context.autoescape or value is None:
+        return value
+    return typography.html(value if isinstance(value, Markup) else str(value), _language())
+
+
+def without_links(message):
+    """A message as text only, where a link cannot go (the error summary's items are
+    links themselves): Markup loses its tags, a plain string stays the text it is."""
+    return message.striptags() if isinstance(message, Markup) else message
+
+
+def link(href: str, text) -> Markup:
+    """A link the code inserts into a translation (`%(log_in)s`): the one piece of markup
+    a translated sentence may carry. Its address and text are escaped."""
+    return Markup('<a href="%s">%s</a>') % (href, text)
+
+
+def with_links(translation: str, **links: Markup) -> Markup:
+    """A translation (escaped like any text) with the code's links put into it."""
+    return escape(translation) % links
+
+
+def install_gettext(app: Flask) -> None:
+    """Replaces the i18n extension's callables (installed by Flask-Babel) with the
+    escaping ones above; `_` in templates resolves to `gettext`."""
+    app.jinja_env.globals.update(
+        gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext
+    )
+
+
 def init_app(app: Flask) -> None:
     from ebok.htmx import is_partial_request  # htmx renders pages with render_public
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "pl")
     app.jinja_env.filters["phone"] = format_phone
+    app.jinja_env.filters["typography"] = typography_filter
+    app.jinja_env.filters["without_links"] = without_links
+    app.jinja_env.globals["html_link"] = link
+    install_gettext(app)
     app.jinja_env.globals["is_partial_request"] = is_partial_request
     app.jinja_env.globals["password_rule"] = password_rule
+    app.jinja_env.globals["password_length_limits"] = length_limits
+    app.jinja_env.globals["password_checklist_length"] = checklist_length
+    app.jinja_env.globals["password_special_characters"] = SPECIAL_CHARACTERS
+    app.jinja_env.globals["duration"] = duration
     # Loaded only when a template reads it (Flask-Login's context processor loads it always).
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["page_title"] = page_title

@@ -16,7 +16,8 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
-from flask_babel import format_time, ngettext
+from flask_babel import format_date, format_time, ngettext, to_user_timezone
+from flask_babel import gettext as _
 from limits import parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
@@ -211,13 +212,42 @@ def seconds_until(retry_at: float) -> int:
     return max(1, int(retry_at - time.time()) + 1)
 
 
-def wait_message(retry_at: float) -> str:
-    """'Spróbuj ponownie za 5 minut (o 16:45).' in the customer's language."""
-    minutes = max(1, -(-int(retry_at - time.time()) // 60))
-    at = format_time(datetime.fromtimestamp(retry_at, UTC), "HH:mm")
-    return ngettext(
-        "Try again in %(num)d minute (at %(time)s).",
-        "Try again in %(num)d minutes (at %(time)s).",
-        minutes,
-        time=at,
-    )
+def wait_message(retry_at: float, now: float | None = None) -> str:
+    """When the customer may try again, in words that read well however long the wait:
+    minutes below an hour ("Spróbuj ponownie za 5 minut (o 16:45)."), hours later the same
+    day, "jutro o 02:36" or a date when it ends on another day (the app's time zone,
+    BABEL_DEFAULT_TIMEZONE)."""
+    now = time.time() if now is None else now
+    seconds = max(0, int(retry_at - now))
+    at = datetime.fromtimestamp(retry_at, UTC)
+    clock = format_time(at, "HH:mm")
+    if seconds < 3600:
+        minutes = max(1, -(-seconds // 60))
+        # Translators: ends a message saying an action is paused ("Too many attempts.
+        # %(wait)s"); %(num)d is the minutes to wait, %(time)s the clock time ("16:45").
+        return ngettext(
+            "Try again in %(num)d minute (at %(time)s).",
+            "Try again in %(num)d minutes (at %(time)s).",
+            minutes,
+            time=clock,
+        )
+    days_later = (
+        to_user_timezone(at).date() - to_user_timezone(datetime.fromtimestamp(now, UTC)).date()
+    ).days
+    if days_later == 0:
+        hours = -(-seconds // 3600)
+        # Translators: as "Try again in %(num)d minute…", for a wait of an hour or more
+        # that ends today; %(num)d is the hours, rounded up.
+        return ngettext(
+            "Try again in %(num)d hour (at %(time)s).",
+            "Try again in %(num)d hours (at %(time)s).",
+            hours,
+            time=clock,
+        )
+    if days_later == 1:
+        # Translators: as "Try again in %(num)d minute…", for a wait that ends tomorrow;
+        # %(time)s is the clock time ("02:36").
+        return _("Try again tomorrow at %(time)s.", time=clock)
+    # Translators: as "Try again in %(num)d minute…", for a wait that ends after
+    # tomorrow; %(date)s is the day in words ("3 grudnia"), %(time)s the clock time.
+    return _("Try again on %(date)s at %(time)s.", date=format_date(at, "d MMMM"), time=clock)

@@ -19,7 +19,10 @@ from ebok.extensions import db
 from ebok.models import Customer, Verification, utcnow
 from ebok.signing import Key, Outcome, secret_keys
 
-CODE_DIGITS = 6
+
+def code_length() -> int:
+    """How many digits an SMS code has (SMS_CODE_LENGTH)."""
+    return current_app.config["SMS_CODE_LENGTH"]
 
 
 def normalize_code(typed: str | None) -> str:
@@ -85,7 +88,8 @@ def start(customer: Customer, purpose: str, channel: str) -> tuple[Verification,
         .values(superseded_at=now)
     )
     if channel == "sms":
-        secret = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        digits = code_length()
+        secret = f"{secrets.randbelow(10**digits):0{digits}d}"
         lifetime = current_app.config["SMS_CODE_LIFETIME"]
     else:
         secret = secrets.token_urlsafe(16)

@@ -290,11 +290,18 @@ def follow(visitor, response):
     return response
 
 
+# Tags inside a line of text: they join their neighbours, as a browser shows them.
+INLINE_TAGS = re.compile(r"</?(?:a|span|strong|b|em|i|abbr|code)\b[^>]*>")
+
+
 def text_of(response) -> str:
-    """The response body as a customer reads it: tags removed, entities decoded."""
+    """The response body as a customer reads it: tags removed (inline ones without a
+    space: "Aktywuj <span>e-Fakturę</span>?" reads "Aktywuj e-Fakturę?"), entities
+    decoded, no-break spaces read as spaces."""
     body = response.get_data(as_text=True)
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+    body = re.sub(r"<[^>]+>", " ", INLINE_TAGS.sub("", body))
+    return re.sub(r"\s+", " ", html.unescape(body))
 
 
 def assert_shape(visitor, response):

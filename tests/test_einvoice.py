@@ -84,8 +84,8 @@ def test_activation_from_the_banner(app, visitor, auth, customers):
         body = response.get_data(as_text=True)
         assert '<div id="einvoice-banner" hx-swap-oob="delete"></div>' in body
         assert re.search(
-            r'<div id="status" hx-swap-oob="innerHTML">\s*<p>e-Faktura została '
-            r"aktywowana</p>",
+            r'<div id="status" hx-swap-oob="innerHTML">\s*<p><span class="nowrap">e-Faktura'
+            r"</span> została aktywowana</p>",
             body,
         )
     else:

@@ -181,7 +181,9 @@ def test_the_activation_page_without_javascript_has_an_h1(app, make_visitor, cus
     follow(visitor, visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}))
     body = visitor.get("/e-faktura/aktywuj").get_data(as_text=True)
     assert re.search(
-        r'<h1 class="dialog__title" id="dialog-title"[^>]*>Aktywuj e-Fakturę</h1>', body
+        r'<h1 class="dialog__title" id="dialog-title"[^>]*>'
+        r'Aktywuj <span class="nowrap">e-Fakturę</span></h1>',
+        body,
     )
     in_window = make_visitor(htmx=True)
     in_window.client = visitor.client

@@ -47,6 +47,8 @@ def change_password():
     except Throttled as throttled:
         wait = throttled.wait_message()
         form.form_errors.append(
+            # Translators: a form error on Change password; %(wait)s is a sentence saying when to
+            # try again ("Try again in 5 minutes (at 16:45).").
             _("Too many attempts with a wrong current password. %(wait)s", wait=wait)
         )
         status = 429

@@ -37,6 +37,8 @@ def login():
             account = log_in_attempt(form.login.data or "", form.password.data or "")
         except Throttled as throttled:
             form.form_errors.append(
+                # Translators: a form error on the login page; %(wait)s is a sentence saying when to
+                # try again ("Try again in 5 minutes (at 16:45).").
                 _(
                     "Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
                     "your password, use Forgotten password.",

@@ -72,6 +72,8 @@ def _too_many_links(form, throttled: Throttled) -> int:
     """Tells the customer on the form; the status to answer with."""
     wait = throttled.wait_message()
     form.form_errors.append(
+        # Translators: a form error in the e-Faktura window; %(wait)s is a sentence saying when to
+        # try again ("Try again in 5 minutes (at 16:45).").
         _("We have already sent too many confirmation links. %(wait)s", wait=wait)
     )
     return 429
@@ -79,6 +81,8 @@ def _too_many_links(form, throttled: Throttled) -> int:
 
 def _activation_result(result: Result, address: str, source: str):
     if result is Result.CONFIRMATION_SENT:
+        # Translators: a status message; %(address)s is the e-mail address invoice notices are to go
+        # to, which the link confirms.
         message = _(
             "We have sent a confirmation link to %(address)s. e-Faktura will start "
             "when you open it.",
@@ -152,6 +156,8 @@ def change_address():
 def _address_change_message(result: Result, address: str) -> str:
     if result is Result.ADDRESS_CHANGED:
         return _("The address for e-Faktura has been changed.")
+    # Translators: a status message; %(address)s is the new e-mail address for invoice notices,
+    # which the link confirms.
     return _(
         "We have sent a confirmation link to %(address)s. The address will "
         "change when you open it.",
@@ -189,12 +195,17 @@ def resend_confirmation():
         result = service.resend_confirmation(account)
     except Throttled as throttled:
         flash(
-            _("A new link cannot be sent yet. %(wait)s", wait=throttled.wait_message()), "problem"
+            # Translators: a status message (a problem); %(wait)s is a sentence saying when to try
+            # again ("Try again in 5 minutes (at 16:45).").
+            _("A new link cannot be sent yet. %(wait)s", wait=throttled.wait_message()),
+            "problem",
         )
     else:
         if result is Result.CONFIRMATION_SENT:
             flash(
-                _("We have sent a new confirmation link to %(address)s.", address=address), "status"
+                # Translators: a status message; %(address)s is the e-mail address the link went to.
+                _("We have sent a new confirmation link to %(address)s.", address=address),
+                "status",
             )
     return redirect_to(_page_of(_source()), leave_panel=True)
 

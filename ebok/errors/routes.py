@@ -62,6 +62,8 @@ def _too_many(retry_at):
         429,
         _("Too many attempts"),
         message=(
+            # Translators: the text of the Too many attempts page; %(wait)s is a sentence saying
+            # when to try again ("Try again in 5 minutes (at 16:45).").
             _(
                 "For your security we have paused this for a while. %(wait)s",
                 wait=wait_message(retry_at),

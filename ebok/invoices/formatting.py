@@ -3,7 +3,7 @@
 import enum
 from datetime import date
 
-from flask_babel import format_currency, format_date, format_decimal
+from flask_babel import format_currency, format_date, format_decimal, pgettext
 from flask_babel import gettext as _
 
 
@@ -22,9 +22,14 @@ def status_of(invoice, today: date) -> Status:
 def status_text(invoice, today: date) -> str:
     status = status_of(invoice, today)
     if status is Status.PAID:
-        return _("Paid")
+        # Translators: an invoice's status, a table value and a tag (feminine in Polish,
+        # "Opłacona", as "faktura").
+        return pgettext("invoice status", "Paid")
     if status is Status.OVERDUE:
-        return _("Overdue")
+        # Translators: an invoice's status, a table value and a tag, marked as a problem.
+        return pgettext("invoice status", "Overdue")
+    # Translators: an invoice's status (a table value and a tag); %(date)s is its due date in words
+    # ("15 grudnia 2026").
     return _("To pay by %(date)s", date=format_date(invoice.due_date, "long"))
 
 
@@ -41,5 +46,9 @@ def pdf_filename(invoice_number: str) -> str:
 def file_size(size: int) -> str:
     """The PDF's size as people read it: 48 KB, 1,2 MB."""
     if size < 1024 * 1024:
+        # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of
+        # kilobytes.
         return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+    # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of megabytes
+    # ("1,2").
     return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))

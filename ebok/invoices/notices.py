@@ -68,6 +68,8 @@ def _write_notice(invoice: Invoice) -> None:
         link = external_url(url_for("invoices.invoice_list"))
     messages.send_email(
         account.einvoice_address,
+        # Translators: the subject of the new-invoice e-mail; %(number)s is the invoice's
+        # number ("FV/2026/11/000123").
         _l("New invoice %(number)s in Strefa Klienta", number=invoice.number),
         "new_invoice",
         language=customer_locale(invoice.customer),

@@ -76,7 +76,8 @@ def send_email(
             recipient=to,
             subject=subject,
             body_text=render_template(f"messages/{template}.txt", **context),
-            body_html=render_template(f"messages/{template}.html", **context),
+            # html_email: the template's typography uses inline styles (templating._finish).
+            body_html=render_template(f"messages/{template}.html", html_email=True, **context),
             verification_id=verification_id,
         )
     if attachment is not None:

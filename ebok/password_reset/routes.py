@@ -1,12 +1,29 @@
 """Zapomniałem hasła's wizard: the shared steps, with its texts and ending."""
 
 from flask import Blueprint
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ebok import signing
+from ebok.durations import duration
 from ebok.password_reset.forms import NumberOrLoginForm
 from ebok.password_reset.service import not_registered, set_new_password
 from ebok.wizard.flow import Flow
 from ebok.wizard.routes import add_steps
+
+
+def _link_sent() -> str:
+    # Translators: the check-your-e-mail step of Forgotten password; %(duration)s is
+    # how long the link works, "%(num)d hour" with context "how long, after 'for'" (a
+    # setting, 1 hour by default).
+    return _(
+        "A link that lets you change your password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for %(duration)s.",
+        duration=duration(signing.lifetime("reset")),
+    )
+
 
 PASSWORD_RESET = Flow(
     name="password_reset",
@@ -22,11 +39,7 @@ PASSWORD_RESET = Flow(
     code_sent=_l(
         "A code that lets you change your password has been sent to the phone number you gave."
     ),
-    link_sent=_l(
-        "A link that lets you change your password has been sent to the e-mail "
-        "address you gave. Please check your inbox and your spam folder. The link "
-        "will be active for 1 hour."
-    ),
+    link_sent=LazyString(_link_sent),
     password_heading=_l("Set a new password"),
     refusal=not_registered,
     complete=set_new_password,

@@ -2,24 +2,30 @@
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from markupsafe import Markup
 
 from ebok import accounts
 from ebok.extensions import db
 from ebok.logs import audit
 from ebok.models import Customer, Verification
+from ebok.templating import link, with_links
 from ebok.wizard.flow import Completion
 
 
 def not_registered(customer: Customer) -> Markup | None:
     if customer.account is not None:
         return None
-    # The translation is trusted markup; the link's parts are escaped by Markup's %.
-    return Markup(  # noqa: S704
-        _("This customer number has no Strefa Klienta account yet. %(register)s first.")
-    ) % {
-        "register": Markup('<a href="%s">%s</a>') % (url_for("registration.number"), _("Register"))
-    }
+    return with_links(
+        # Translators: a form error under the customer number. %(register)s is a link to
+        # Registration whose text is "Register" (translated on its own, an imperative).
+        _("This customer number has no Strefa Klienta account yet. %(register)s first."),
+        register=link(
+            url_for("registration.number"),
+            # Translators: the text of the link that starts a sentence: "%(register)s first."
+            pgettext("link in a sentence", "Register"),
+        ),
+    )
 
 
 def set_new_password(customer: Customer, record: Verification, password: str) -> Completion:

@@ -1,12 +1,29 @@
 """Rejestracja's wizard: the shared steps, with registration's texts and ending."""
 
 from flask import Blueprint
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ebok import signing
+from ebok.durations import duration
 from ebok.registration.forms import CustomerNumberForm
 from ebok.registration.service import already_registered, create_account
 from ebok.wizard.flow import Flow
 from ebok.wizard.routes import add_steps
+
+
+def _link_sent() -> str:
+    # Translators: the check-your-e-mail step of Registration (the operator's own words
+    # in Polish); %(duration)s is how long the link works, "%(num)d day" with context
+    # "how long, after 'for'" (a setting, 3 days by default).
+    return _(
+        "A link that lets you set your access password has been sent to the e-mail "
+        "address you gave. Please check your inbox and your spam folder. The link "
+        "will be active for %(duration)s.",
+        duration=duration(signing.lifetime("registration")),
+    )
+
 
 REGISTRATION = Flow(
     name="registration",
@@ -19,11 +36,7 @@ REGISTRATION = Flow(
     code_sent=_l(
         "A code that lets you set your access password has been sent to the phone number you gave."
     ),
-    link_sent=_l(
-        "A link that lets you set your access password has been sent to the e-mail "
-        "address you gave. Please check your inbox and your spam folder. The link "
-        "will be active for 3 days."
-    ),
+    link_sent=LazyString(_link_sent),
     password_heading=_l("Set your password"),
     refusal=already_registered,
     complete=create_account,

@@ -2,6 +2,7 @@
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
@@ -10,23 +11,29 @@ from ebok.extensions import db
 from ebok.logs import audit
 from ebok.models import Account, Customer, Verification
 from ebok.passwords import hash_password
+from ebok.templating import link, with_links
 from ebok.wizard.flow import Completion
 
 
 def already_registered(customer: Customer) -> Markup | None:
     if customer.account is None:
         return None
-    # The translation is trusted markup; the links' parts are escaped by Markup's %.
-    return Markup(  # noqa: S704
+    return with_links(
+        # Translators: a form error under the customer number. %(log_in)s is a link to the
+        # login page whose text is "log in" (translated on its own); %(forgotten)s a link
+        # to Forgotten password, named as on the login page.
         _(
             "This customer number is already registered in the system – %(log_in)s or use "
             "the %(forgotten)s option"
-        )
-    ) % {
-        "log_in": Markup('<a href="%s">%s</a>') % (url_for("auth.login"), _("log in")),
-        "forgotten": Markup('<a href="%s">%s</a>')
-        % (url_for("password_reset.number"), _("Forgotten password")),
-    }
+        ),
+        log_in=link(
+            url_for("auth.login"),
+            # Translators: the text of a link inside "…already registered in the system –
+            # %(log_in)s or use…": a verb, written in small letters, as in the sentence.
+            pgettext("link in a sentence", "log in"),
+        ),
+        forgotten=link(url_for("password_reset.number"), _("Forgotten password")),
+    )
 
 
 def create_account(customer: Customer, record: Verification, password: str) -> Completion:

@@ -3,8 +3,10 @@
 
 from collections.abc import Callable
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, RadioField, StringField, TelField
 from wtforms.validators import ValidationError
@@ -17,8 +19,9 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
+from ebok.durations import whole_minutes
 from ebok.forms import NewPasswordFormMixin
-from ebok.verification import CODE_DIGITS, normalize_code
+from ebok.verification import code_length, normalize_code
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
@@ -30,6 +33,9 @@ class DigitsOnly:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if not looks_like_customer_number(field.data):
             raise ValidationError(
+                # Translators: a form error under the customer number; %(where)s is the
+                # sentence that says where to find it ("The customer number is on your
+                # contract…"), without its full stop.
                 _("A customer number has only digits. %(where)s.", where=WHERE_TO_FIND_THE_NUMBER)
             )
 
@@ -42,10 +48,14 @@ class NumberLength:
             return
         if len(normalize_customer_number(field.data)) > CUSTOMER_NUMBER_MAX_DIGITS:
             raise ValidationError(
-                _(
+                # Translators: a form error under the customer number; %(num)d is the
+                # most digits a customer number can have (20).
+                ngettext(
+                    "A customer number has at most %(num)d digit. Check it on your contract "
+                    "or bill.",
                     "A customer number has at most %(num)d digits. Check it on your contract "
                     "or bill.",
-                    num=CUSTOMER_NUMBER_MAX_DIGITS,
+                    CUSTOMER_NUMBER_MAX_DIGITS,
                 )
             )
 
@@ -95,21 +105,62 @@ def _check_datum(field: Field, normalize: Callable[[str], str | None], empty, ma
         raise ValidationError(malformed)
 
 
+def code_length_text() -> str:
+    # Translators: the hint under the SMS code field, followed by "It is valid for…";
+    # %(num)d is the number of digits in a code (a setting, 6 by default).
+    return ngettext(
+        "The code has %(num)d digit.",
+        "The code has %(num)d digits.",
+        code_length(),
+    )
+
+
+def code_lifetime_text() -> str:
+    # Translators: after "The code has 6 digits." under the SMS code field; %(num)d is
+    # how many minutes a code is valid (a setting, 10 by default).
+    return ngettext(
+        "It is valid for %(num)d minute.",
+        "It is valid for %(num)d minutes.",
+        whole_minutes(current_app.config["SMS_CODE_LIFETIME"]),
+    )
+
+
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Enter the SMS code"),
-        description=_l("The code has 6 digits and is valid for 10 minutes."),
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The settings' numbers, read when the form is made (not when the module loads).
+        self.code.description = f"{code_length_text()} {code_lifetime_text()}"
 
     def validate_code(self, field: Field) -> None:
         code = normalize_code(field.data)
         if not code:
             raise ValidationError(_("Enter the code from the SMS."))
+        digits = code_length()
         if not code.isdecimal():
-            raise ValidationError(_("The code has only digits. Enter the 6 digits from the SMS."))
-        if len(code) != CODE_DIGITS:
-            raise ValidationError(_("The code has 6 digits. Check the SMS and enter all of them."))
+            raise ValidationError(
+                # Translators: a form error under the SMS code; %(num)d is the number
+                # of digits in a code (a setting, 6 by default).
+                ngettext(
+                    "The code has only digits. Enter the %(num)d digit from the SMS.",
+                    "The code has only digits. Enter the %(num)d digits from the SMS.",
+                    digits,
+                )
+            )
+        if len(code) != digits:
+            raise ValidationError(
+                # Translators: a form error under the SMS code; %(num)d is the number
+                # of digits in a code (a setting, 6 by default).
+                ngettext(
+                    "The code has %(num)d digit. Check the SMS and enter it.",
+                    "The code has %(num)d digits. Check the SMS and enter all of them.",
+                    digits,
+                )
+            )
 
 
 class PasswordForm(NewPasswordFormMixin, FlaskForm):

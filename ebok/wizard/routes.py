@@ -61,6 +61,9 @@ class Step(MethodView):
             problem.put_on(form)
             return self.render(form, **context)
         wait = problem.wait_message()
+        # Translators: a form error in the steps of Registration and Forgotten password;
+        # %(wait)s is a sentence saying when to try again ("Try again in 5 minutes (at
+        # 16:45).").
         form.form_errors.append(_("You have tried too many times. %(wait)s", wait=wait))
         return self.render(form, 429, **context)
 
@@ -210,6 +213,9 @@ class Resend(Step):
         except Throttled as throttled:
             db.session.rollback()
             wait = throttled.wait_message()
+            # Translators: a status message (a problem) after "Send the code/link again";
+            # %(wait)s is a sentence saying when to try again ("Try again in 5 minutes (at
+            # 16:45).").
             flash(_("A new code or link cannot be sent yet. %(wait)s", wait=wait), "problem")
             sent_before = self.wizard().get("verification_id")
             return self.go(_step_after_sending(channel) if sent_before else "channel")

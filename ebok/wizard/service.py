@@ -17,6 +17,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
+from ebok.durations import whole_minutes
 from ebok.extensions import db
 from ebok.forms import Problem
 from ebok.logs import audit
@@ -129,7 +130,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
     to = contact_datum(customer, channel)
     assert to is not None, "only channels with a datum on file are offered"
     if channel == "sms":
-        minutes = int(current_app.config["SMS_CODE_LIFETIME"].total_seconds() // 60)
+        minutes = whole_minutes(current_app.config["SMS_CODE_LIFETIME"])
         messages.send_sms(
             to, f"{flow.purpose}_code", verification_id=record.id, code=secret, minutes=minutes
         )
@@ -154,7 +155,10 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
 def sent_message(customer: Customer, channel: str) -> str:
     """For the live region: where the code or link has gone."""
     if channel == "sms":
+        # Translators: a status message after the channel step; %(phone)s is the customer's
+        # mobile number as written in their country ("600 700 800").
         return _("We have sent an SMS code to %(phone)s.", phone=format_phone(customer.phone))
+    # Translators: a status message after the channel step; %(email)s is the address.
     return _("We have sent a link to %(email)s.", email=customer.email)
 
 
@@ -181,6 +185,8 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
     if outcome is Outcome.WRONG:
         if left:
             raise Problem(
+                # Translators: a form error under the SMS code; %(num)d is how many
+                # more tries this code allows.
                 ngettext(
                     "The code is incorrect. Check the SMS and try again. "
                     "You have %(num)d try left.",
@@ -191,14 +197,25 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
                 "code",
             )
         outcome = Outcome.TOO_MANY_TRIES
+    if outcome is Outcome.EXPIRED:
+        raise Problem(_expired_code_message(), "code")
     raise Problem(_CODE_PROBLEMS[outcome], "code")
+
+
+def _expired_code_message() -> str:
+    # Translators: a form error under the SMS code; %(num)d is how many minutes a code
+    # is valid (a setting, 10 by default).
+    return ngettext(
+        "The code has expired: it was valid for %(num)d minute. Send a new code.",
+        "The code has expired: it was valid for %(num)d minutes. Send a new code.",
+        whole_minutes(current_app.config["SMS_CODE_LIFETIME"]),
+    )
 
 
 _CODE_PROBLEMS = {
     Outcome.TOO_MANY_TRIES: _l(
         "The code was entered wrongly too many times and no longer works. Send a new code."
     ),
-    Outcome.EXPIRED: _l("The code has expired: it was valid for 10 minutes. Send a new code."),
     Outcome.USED: _l("This code has already been used. Send a new code if you need one."),
     Outcome.SUPERSEDED: _l(
         "This code has been replaced by a newer one. Enter the code from the latest SMS."

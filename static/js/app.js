@@ -46,27 +46,33 @@
   }
 
   // The password checklist: which parts of the rule are met, while typing. The password
-  // never leaves the browser for this; the server decides.
-  var SPECIAL = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+";
-  var RULES = {
-    length: function (p) { return p.length >= 8 && p.length <= 32; },
-    upper: function (p) { return /[A-Z]/.test(p); },
-    lower: function (p) { return /[a-z]/.test(p); },
-    digit: function (p) { return /[0-9]/.test(p); },
-    allowed: function (p) {
-      for (var i = 0; i < p.length; i++) {
-        var c = p.charAt(i);
-        if (!/[A-Za-z0-9]/.test(c) && SPECIAL.indexOf(c) === -1) return false;
+  // never leaves the browser for this; the server decides. The rule's lengths and special
+  // characters come from the page (data- attributes of the list), as the server has them.
+  function passwordRules(list) {
+    var shortest = Number(list.dataset.minLength);
+    var longest = Number(list.dataset.maxLength);
+    var special = list.dataset.specialCharacters;
+    return {
+      length: function (p) { return p.length >= shortest && p.length <= longest; },
+      upper: function (p) { return /[A-Z]/.test(p); },
+      lower: function (p) { return /[a-z]/.test(p); },
+      digit: function (p) { return /[0-9]/.test(p); },
+      allowed: function (p) {
+        for (var i = 0; i < p.length; i++) {
+          var c = p.charAt(i);
+          if (!/[A-Za-z0-9]/.test(c) && special.indexOf(c) === -1) return false;
+        }
+        return p.length > 0;
       }
-      return p.length > 0;
-    }
-  };
+    };
+  }
 
   function setUpChecklists(root) {
     root.querySelectorAll("[data-password-checklist]").forEach(function (list) {
       if (list.dataset.ready) return;
       list.dataset.ready = "1";
       var input = document.getElementById(list.dataset.passwordChecklist);
+      var rules = passwordRules(list);
       var announcer = root.querySelector('[data-checklist-announcer="' + input.id + '"]');
       var timer = null;
       list.hidden = false;
@@ -76,7 +82,7 @@
       function update(announceChanges) {
         var changed = [];
         list.querySelectorAll("[data-rule]").forEach(function (item) {
-          var met = RULES[item.dataset.rule](input.value);
+          var met = rules[item.dataset.rule](input.value);
           if ((item.dataset.met === "true") !== met) changed.push(item.textContent + ": " +
             (met ? announcer.dataset.met : announcer.dataset.unmet));
           item.dataset.met = String(met);

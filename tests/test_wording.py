@@ -1,0 +1,522 @@
+"""Issue 12, items 3-9: the wording as translators and customers meet it.
+
+Translations are escaped like any text (only the links the code inserts are markup);
+numbers a setting controls are placeholders, in the right plural form; long waits read
+well; no stray space before punctuation; gender-neutral Polish; typography that keeps a
+line from breaking in the wrong place; every SMS in one segment in every language."""
+
+import html
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import render_template
+from flask_babel import force_locale, format_time, to_user_timezone
+from sms_segments import segments
+from support import TEST_CONFIG, Visitor, outbox, text_of
+
+from ebok import create_app, throttle, typography
+from ebok.durations import duration, whole_minutes
+from ebok.extensions import babel, db
+from ebok.passwords import SPECIAL_CHARACTERS
+
+ROOT = Path(__file__).parent.parent
+POLISH_PO = ROOT / "translations/pl/LC_MESSAGES/messages.po"
+NBSP = "\u00a0"
+
+
+@pytest.fixture
+def make_app(database, tmp_path):
+    """Apps on the suite's database with settings of their own."""
+    apps = []
+
+    def make(**config):
+        settings = {**TEST_CONFIG, **database, "INVOICE_STORAGE": str(tmp_path / "invoices")}
+        apps.append(create_app({**settings, **config}))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _polish_catalog():
+    with POLISH_PO.open("rb") as po_file:
+        return read_po(po_file)
+
+
+def _translations_with(tmp_path: Path, changed: dict[str, str]) -> str:
+    """A translations folder: the Polish catalog with some msgstrs replaced."""
+    catalog = _polish_catalog()
+    for msgid, msgstr in changed.items():
+        assert catalog[msgid] is not None, msgid
+        catalog[msgid].string = msgstr
+    folder = tmp_path / "translations"
+    (folder / "pl/LC_MESSAGES").mkdir(parents=True)
+    with (folder / "pl/LC_MESSAGES/messages.mo").open("wb") as mo_file:
+        write_mo(mo_file, catalog)
+    return str(folder)
+
+
+# -- item 6: translations are text, not HTML ---------------------------------------------
+
+HOSTILE = {
+    "Log in to Strefa Klienta": "<script>alert(1)</script>Logowanie",
+    "Enter your password.": "<b>Podaj</b> hasło.",
+    "You have been logged out.": "<b>Wylogowano</b> Cię.",
+    "This customer number is already registered in the system – %(log_in)s or use the "
+    "%(forgotten)s option": "<i>Podany</i> numer – %(log_in)s lub %(forgotten)s",
+    "Check your spam folder. You can send a new link, or %(choose)s.": (
+        "<i>Sprawdź</i> spam albo %(choose)s."
+    ),
+    "To change the password for your Strefa Klienta account, open this link:": (
+        "<b>Aby</b> zmienić hasło, otwórz link:"
+    ),
+}
+
+
+@pytest.fixture
+def hostile_app(make_app, tmp_path):
+    """Polish translations with markup in them (a careless or hostile translator).
+    Flask-Babel keeps loaded catalogs per process, not per app: they are forgotten before
+    and after, so no other test sees these."""
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, HOSTILE))
+    with app.app_context():
+        translations_cache = babel.domain_instance.cache
+    translations_cache.clear()
+    yield app
+    translations_cache.clear()
+
+
+@pytest.fixture
+def hostile(hostile_app):
+    from support import add_customers
+
+    add_customers(hostile_app)
+    return Visitor(hostile_app.test_client(), htmx=False)
+
+
+def test_a_translation_with_markup_is_shown_as_text_on_a_page(hostile):
+    body = hostile.get("/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;Logowanie" in body
+
+
+def test_a_translation_with_markup_is_text_in_a_form_error(hostile):
+    body = hostile.post("/", {"login": "200005", "password": ""}).get_data(as_text=True)
+    assert "<b>Podaj</b>" not in body
+    assert body.count("&lt;b&gt;Podaj&lt;/b&gt;") == 2  # the summary and the field
+
+
+def test_a_translation_with_markup_is_text_in_a_flashed_message(hostile):
+    hostile.post("/", {"login": "200005", "password": "Haslo#2026x"})
+    body = hostile.post("/wyloguj").get_data(as_text=True)
+    assert "<b>Wylogowano</b>" not in body
+    assert "&lt;b&gt;Wylogowano&lt;/b&gt;" in body
+
+
+def test_the_links_the_code_inserts_still_work_in_an_escaped_translation(hostile):
+    body = hostile.post("/rejestracja/", {"number": "200005", "action": "next"}).get_data(
+        as_text=True
+    )
+    assert "<i>Podany</i>" not in body and "&lt;i&gt;Podany&lt;/i&gt;" in body
+    assert '<a href="/logowanie">zaloguj się</a>' in body or '<a href="/">zaloguj się</a>' in body
+    assert '<a href="/zapomnialem-hasla/">Zapomniałem hasła</a>' in body
+
+
+def test_a_link_put_in_by_a_template_still_works_in_an_escaped_translation(hostile):
+    hostile.post("/rejestracja/", {"number": "200002", "action": "next"})
+    body = hostile.post(
+        "/rejestracja/sposob",
+        {"channel": "email", "email": "jan.kowalski@example.com", "action": "next"},
+    ).get_data(as_text=True)
+    assert "&lt;i&gt;Sprawdź&lt;/i&gt; spam albo " in body
+    assert re.search(r'spam albo <a href="/rejestracja/sposob"[^>]*>wybrać inny sposób</a>\.', body)
+
+
+def test_a_translation_with_markup_is_text_in_an_html_email(hostile, hostile_app):
+    hostile.post("/zapomnialem-hasla/", {"number": "200005", "action": "next"})
+    hostile.post(
+        "/zapomnialem-hasla/sposob",
+        {"channel": "email", "email": "ewa.kaminska@example.com", "action": "next"},
+    )
+    (email,) = outbox(hostile_app, "email")
+    assert "<b>Aby</b>" not in email.body_html
+    assert "&lt;b&gt;Aby&lt;/b&gt; zmienić hasło" in email.body_html
+    assert re.search(r'<a href="https?://[^"]+/link/[^"]+">', email.body_html)
+    assert "<b>Aby</b> zmienić hasło" in email.body_text  # plain text: as written
+
+
+def test_no_python_code_or_template_trusts_a_translation_as_markup():
+    sources = [*ROOT.glob("ebok/**/*.py"), *ROOT.glob("templates/**/*.html")]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sources
+        if re.search(r"Markup\(\s*_l?\(|_\([^)]*\)\s*\|\s*safe", path.read_text())
+    ]
+    assert not offenders
+
+
+# -- item 8: typography --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            "Zaloguj się i przejdź w Moje Konto",
+            "pl",
+            f"Zaloguj się i{NBSP}przejdź w{NBSP}Moje Konto",
+        ),
+        ("Aktywuj e-Fakturę", "pl", 'Aktywuj <span class="nowrap">e-Fakturę</span>'),
+        ("Call 22 123 45 67.", "en", f"Call 22{NBSP}123{NBSP}45{NBSP}67."),
+        ("a word in English", "en", "a word in English"),
+        ("Увійдіть у Зону клієнта", "uk", f"Увійдіть у{NBSP}Зону клієнта"),
+        ("Z tobą & <b>ze mną</b>", "pl", f"Z{NBSP}tobą &amp; &lt;b&gt;ze mną&lt;/b&gt;"),
+    ],
+)
+def test_typography(app, text, language, expected):
+    assert str(typography.html(text, language)) == expected
+
+
+def test_typography_leaves_the_inserted_links_markup_alone(app):
+    from markupsafe import Markup
+
+    text = Markup('Zadzwoń: <a href="tel:221234567">22 123 45 67</a> w dni robocze')
+    assert str(typography.html(text, "pl")) == (
+        f'Zadzwoń: <a href="tel:221234567">22{NBSP}123{NBSP}45{NBSP}67</a> w{NBSP}dni robocze'
+    )
+
+
+def test_pages_keep_one_letter_words_and_phone_numbers_together(app, auth, customers):
+    body = auth.visitor.get("/").get_data(as_text=True)
+    assert f"W{NBSP}Strefie Klienta możesz" in body
+    assert f">22{NBSP}123{NBSP}45{NBSP}67</a>" in body  # the footer
+    home = auth.log_in().get_data(as_text=True)
+    assert '<span class="nowrap">e-Faktura</span>' in home
+
+
+def test_no_typography_markup_inside_an_attribute(app, auth, customers):
+    """The span that keeps e-Faktura whole would break an attribute's value."""
+    pages = [auth.visitor.get("/"), auth.log_in(), auth.visitor.get("/instrukcja")]
+    for response in pages:
+        for value in re.findall(r'="([^"]*)"', response.get_data(as_text=True)):
+            assert "<" not in value, value
+
+
+def test_sms_and_plain_text_emails_get_no_typography_characters(app, wizard, customers):
+    wizard.to_code(customers["both"])
+    wizard.start(customers["email_only"].number)
+    wizard.choose("email", customers["email_only"].email)
+    for message in outbox(app):
+        assert NBSP not in message.body_text and "\u2011" not in message.body_text
+        assert "<span" not in message.body_text
+
+
+# -- item 4: numbers that settings control -------------------------------------------------
+
+
+@pytest.fixture
+def unusual_app(make_app):
+    return make_app(
+        SMS_CODE_LIFETIME=timedelta(minutes=15),
+        SMS_CODE_LENGTH=8,
+        PASSWORD_MIN_LENGTH=10,
+        PASSWORD_MAX_LENGTH=40,
+        REGISTRATION_LINK_LIFETIME=timedelta(days=2),
+        RESET_LINK_LIFETIME=timedelta(hours=2),
+        EINVOICE_LINK_LIFETIME=timedelta(days=1),
+    )
+
+
+@pytest.fixture
+def unusual(unusual_app):
+    from support import add_customers
+
+    add_customers(unusual_app)
+    return Visitor(unusual_app.test_client(), htmx=False)
+
+
+def test_the_code_step_and_sms_state_the_configured_code(unusual, unusual_app):
+    unusual.post("/rejestracja/", {"number": "200003", "action": "next"})
+    response = unusual.post(
+        "/rejestracja/sposob", {"channel": "sms", "phone": "600 700 803", "action": "next"}
+    )
+    assert "Kod ma 8 cyfr. Jest ważny przez 15 minut." in text_of(response)
+    (sms,) = outbox(unusual_app, "sms")
+    assert re.fullmatch(
+        r"Kod do ustawienia hasła: \d{8}\. Ważny 15 min\. Nie podawaj go nikomu\.", sms.body_text
+    )
+    wrong = unusual.post("/rejestracja/kod", {"code": "123456", "action": "next"})
+    assert "Kod ma 8 cyfr. Sprawdź SMS-a i wpisz wszystkie cyfry." in text_of(wrong)
+    letters = unusual.post("/rejestracja/kod", {"code": "12ab", "action": "next"})
+    assert "Wpisz 8 cyfr z SMS-a." in text_of(letters)
+    code = re.search(r"\d{8}", sms.body_text).group(0)
+    password_step = unusual.post("/rejestracja/kod", {"code": code, "action": "next"})
+    page = text_of(password_step)
+    assert "Hasło musi zawierać od 10 do 40 znaków, co najmniej jedną" in page
+    assert "od 10 do 40 znaków" in page  # the checklist
+    body = password_step.get_data(as_text=True)
+    assert 'data-min-length="10" data-max-length="40"' in body
+    short = unusual.post(
+        "/rejestracja/haslo", {"password": "Abc#12345", "password_repeat": "Abc#12345"}
+    )
+    assert "Hasło musi mieć co najmniej 10 znaków." in text_of(short)
+
+
+def test_links_state_their_configured_lifetimes(unusual, unusual_app):
+    unusual.post("/rejestracja/", {"number": "200002", "action": "next"})
+    response = unusual.post(
+        "/rejestracja/sposob",
+        {"channel": "email", "email": "jan.kowalski@example.com", "action": "next"},
+    )
+    assert "Link będzie aktywny przez 2 dni." in text_of(response)
+    unusual.post("/zapomnialem-hasla/", {"number": "200005", "action": "next"})
+    response = unusual.post(
+        "/zapomnialem-hasla/sposob",
+        {"channel": "email", "email": "ewa.kaminska@example.com", "action": "next"},
+    )
+    assert "Link będzie aktywny przez 2 godziny." in text_of(response)
+    registration, reset = outbox(unusual_app, "email")
+    for body in (registration.body_text, html.unescape(registration.body_html)):
+        assert "Link będzie aktywny przez 2 dni i działa tylko raz." in body.replace(NBSP, " ")
+    assert "Link będzie aktywny przez 2 godziny i działa tylko raz." in reset.body_text
+
+
+def test_the_guide_states_the_configured_lifetimes(unusual):
+    page = text_of(unusual.get("/instrukcja"))
+    assert "jest ważny przez 15 minut" in page and "jest aktywny przez 2 dni" in page
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "polish"),
+    [
+        (timedelta(days=1), "1 dzień"),
+        (timedelta(days=3), "3 dni"),
+        (timedelta(hours=1), "1 godzinę"),
+        (timedelta(hours=2), "2 godziny"),
+        (timedelta(hours=5), "5 godzin"),
+        (timedelta(hours=22), "22 godziny"),
+        (timedelta(minutes=10), "10 minut"),
+        (timedelta(minutes=1), "1 minutę"),
+        (timedelta(minutes=22), "22 minuty"),
+        (timedelta(minutes=90), "90 minut"),
+        (timedelta(seconds=30), "1 minutę"),
+    ],
+)
+def test_a_lifetime_in_polish(app, lifetime, polish):
+    with app.test_request_context():
+        assert duration(lifetime) == polish
+
+
+def test_the_password_checklist_script_has_no_rule_numbers_of_its_own():
+    script = (ROOT / "static/js/app.js").read_text()
+    assert not re.search(r"length\s*[<>]=?\s*[1-9]", script)
+    assert "!@#$%^&*" not in script
+
+
+# -- item 5: long waits --------------------------------------------------------------------
+
+
+def _local_clock(app, moment: float) -> str:
+    with app.test_request_context():
+        return format_time(datetime.fromtimestamp(moment, UTC), "HH:mm")
+
+
+def test_the_daily_send_limit_says_tomorrow_and_the_time(make_app):
+    from support import add_customers
+
+    app = make_app(RATELIMIT_CODE_SENDS_PER_CUSTOMER="6/day", RATELIMIT_CODE_SENDS="100/hour")
+    add_customers(app)
+    visitor = Visitor(app.test_client(), htmx=False)
+    visitor.post("/rejestracja/", {"number": "200003", "action": "next"})
+    started = time.time()
+    visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700803", "action": "next"})
+    for _ in range(5):
+        assert "Wysłaliśmy nowy kod." in text_of(visitor.post("/rejestracja/wyslij-ponownie"))
+    page = text_of(visitor.post("/rejestracja/wyslij-ponownie"))
+    match = re.search(r"Nowego kodu ani linku nie można jeszcze wysłać\. (.+?\.) ", page)
+    assert match, page
+    assert "minut" not in match.group(1) and "godzin" not in match.group(1)
+    expected = {_local_clock(app, started + 86400 + delay) for delay in (0, 60)}
+    assert match.group(1) in {f"Spróbuj ponownie jutro o {clock}." for clock in expected}
+
+
+@pytest.fixture
+def noon_today(app):
+    """Today's 12:00 in the app's time zone, as epoch seconds."""
+    with app.test_request_context():
+        local = to_user_timezone(datetime.now(UTC)).replace(hour=12, minute=0, second=0)
+        return local.timestamp()
+
+
+@pytest.mark.parametrize(
+    ("wait", "expected"),
+    [
+        (timedelta(minutes=5), "Spróbuj ponownie za 5 minut (o 12:05)."),
+        (timedelta(minutes=59, seconds=30), "Spróbuj ponownie za 60 minut (o 12:59)."),
+        (timedelta(minutes=61), "Spróbuj ponownie za 2 godziny (o 13:01)."),
+        (timedelta(hours=5), "Spróbuj ponownie za 5 godzin (o 17:00)."),
+        (timedelta(hours=23), "Spróbuj ponownie jutro o 11:00."),
+        (timedelta(hours=14, minutes=36), "Spróbuj ponownie jutro o 02:36."),
+    ],
+)
+def test_a_wait_reads_well_however_long(app, noon_today, wait, expected):
+    with app.test_request_context():
+        message = throttle.wait_message(noon_today + wait.total_seconds(), now=noon_today)
+    assert message == expected
+
+
+def test_a_wait_of_days_names_the_date(app, noon_today):
+    with app.test_request_context():
+        message = throttle.wait_message(noon_today + 3 * 86400, now=noon_today)
+        day = to_user_timezone(datetime.fromtimestamp(noon_today + 3 * 86400, UTC))
+    assert re.fullmatch(rf"Spróbuj ponownie {day.day} \w+ o 12:00\.", message), message
+
+
+# -- item 7: no stray space before punctuation ---------------------------------------------
+
+_INLINE = r"a|span|strong|b|em|i|abbr|label|code"
+
+
+def _reading_text(response) -> str:
+    """The page's text as it is read: inline tags join their neighbours, others part."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style|title)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(rf"</?(?:{_INLINE})\b[^>]*>", "", body)
+    body = re.sub(r"<[^>]+>", "\n", body)
+    return html.unescape(body)
+
+
+def test_no_space_before_punctuation_on_the_main_pages(app, visitor, auth, wizard, customers):
+    pages = {"login": visitor.get("/"), "guide": visitor.get("/instrukcja")}
+    pages["registered number"] = wizard.start(customers["registered"].number)
+    wizard.start(customers["email_only"].number)
+    pages["check inbox"] = wizard.choose("email", customers["email_only"].email)
+    pages["no contact"] = wizard.start(customers["neither"].number)
+    pages["code"] = wizard.to_code(customers["phone_only"])
+    pages["home"] = auth.log_in()
+    pages["my account"] = visitor.get("/moje-konto")
+    pages["invoices"] = visitor.get("/faktury")
+    for name, response in pages.items():
+        # The password rule's list of special characters is punctuation by design.
+        text = _reading_text(response).replace(SPECIAL_CHARACTERS, "")
+        for line in text.splitlines():
+            assert not re.search(r"\S\s+[.,;:!?]", line), f"{name}: {line.strip()!r}"
+
+
+# -- item 8: gender-neutral Polish ---------------------------------------------------------
+
+# The seed's own words (SPEC §2-§5), which stay as the operator's guide has them.
+SEED_WORDS = ("Nie otrzymałeś SMS-a?", "będziesz mógł otrzymywać", "Zapomniałem hasła")
+# Second-person forms that say the customer is a man (or a woman): past tense (-łeś,
+# -łaś) and adjectives or participles after "you are / you stay / you will be".
+_GENDERED = re.compile(
+    r"\w+(łeś|łaś)\b|\bmógł\b|\bmogła\b"
+    r"|\b(jesteś|byłeś|byłaś|będziesz|pozostaniesz|zostaniesz|zostałeś|zostałaś)"
+    r"\s+(\w+(ny|na|ty|ta|wy|wa)|pewien|pewna|sam|sama)\b",
+    re.IGNORECASE,
+)
+
+
+def test_polish_addresses_every_customer_the_same_way():
+    problems = []
+    for message in _polish_catalog():
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            for seed in SEED_WORDS:
+                text = text.replace(seed, "")
+            if _GENDERED.search(text):
+                problems.append(text)
+    assert not problems
+
+
+def test_the_gender_check_finds_what_it_should():
+    for text in ("Jeśli nie prosiłeś o link", "pozostaniesz zalogowany", "Czy jesteś pewna?"):
+        assert _GENDERED.search(text), text
+    for text in ("Jeśli to nie Ty", "To urządzenie pozostanie zalogowane", "Link jest aktywny"):
+        assert not _GENDERED.search(text), text
+
+
+def test_no_greeting_puts_the_name_in_the_nominative(app, auth, wizard, customers):
+    home = text_of(auth.log_in())
+    assert "Witamy w Strefie Klienta." in home
+    assert "Ewa." not in home and ", Ewa" not in home
+    auth.log_out()
+    wizard.start(customers["email_only"].number)
+    wizard.choose("email", customers["email_only"].email)
+    (email,) = outbox(app, "email")
+    assert email.body_text.startswith("Dzień dobry,\n")
+    assert "Jan" not in email.body_text and "Jan" not in email.body_html
+
+
+# -- item 3: translator context ------------------------------------------------------------
+
+
+def test_every_string_with_a_placeholder_tells_translators_what_fills_it():
+    with (ROOT / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "pgettext": ((1, "c"), 2),
+        "npgettext": ((1, "c"), 2, 3),
+    }
+    comments: dict[str, list] = {}
+    for _, _, message, found, _ in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=keywords, comment_tags=("Translators:",)
+    ):
+        comments.setdefault(message[0] if isinstance(message, tuple) else message, []).extend(found)
+    uncommented = sorted(msgid for msgid, found in comments.items() if "%(" in msgid and not found)
+    assert not uncommented
+
+
+# -- item 9: every SMS in one segment, in every language -------------------------------------
+
+
+def test_the_segment_counter():
+    assert segments("a" * 160) == 1
+    assert segments("a" * 161) == 2
+    assert segments("a" * 306) == 2 and segments("a" * 307) == 3
+    assert segments("€" * 80) == 1 and segments("€" * 81) == 2  # the extension table: 2 each
+    assert segments("{" * 80 + "a") == 2
+    assert segments("ą" * 70) == 1 and segments("ą" * 71) == 2  # UCS-2
+    assert segments("ą" * 134) == 2 and segments("ą" * 135) == 3
+    assert segments("\U0001f600" * 35) == 1 and segments("\U0001f600" * 36) == 2  # surrogates
+    assert segments("Zażółć" + "a" * 64) == 1 and segments("Zażółć" + "a" * 65) == 2
+
+
+def _languages() -> list[str]:
+    """Every language with a catalog, and the source language English."""
+    present = {path.parent.parent.name for path in ROOT.glob("translations/*/LC_MESSAGES/*.po")}
+    return sorted(present | {"en"})
+
+
+SMS_TEMPLATES = sorted(path.name for path in (ROOT / "templates/messages").glob("*.sms.txt"))
+
+
+@pytest.mark.parametrize("language", _languages())
+@pytest.mark.parametrize("template", SMS_TEMPLATES)
+def test_every_sms_fits_one_segment(app, language, template):
+    config = app.config
+    longest_minutes = whole_minutes(config["SMS_CODE_LIFETIME"])
+    # Every plural form, with as many digits as the configured lifetime has.
+    minute_counts = {longest_minutes, *(n for n in (1, 2, 5, 21, 22, 25) if n <= longest_minutes)}
+    with app.test_request_context(), force_locale(language):
+        for minutes in sorted(minute_counts):
+            text = render_template(
+                f"messages/{template}", code="9" * config["SMS_CODE_LENGTH"], minutes=minutes
+            ).strip()
+            assert text and segments(text) == 1, f"{language} {template}: {text!r} ({len(text)})"
