@@ -71,8 +71,8 @@ guide-pictures: setup browsers
 
 # The catalogs (TRANSLATING.md). scripts/catalog.py is their one definition, shared with
 # the tests: extract the strings from the code and templates and merge them into every
-# language's catalog. The .pot template is generated, never committed; the wrap width is
-# fixed (76, the same in Poedit and Weblate), locations name the file only, the header
+# language's catalog. The .pot template is generated, never committed; lines are not
+# wrapped (as Poedit and Weblate are set up), locations name the file only, the header
 # follows pyproject.toml's version: running it twice changes nothing.
 catalog-update: $(VENV)/.installed
 	$(VENV)/bin/python scripts/catalog.py update

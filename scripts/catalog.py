@@ -8,6 +8,7 @@ drift apart. TRANSLATING.md explains the workflow.
 """
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -25,9 +26,10 @@ TRANSLATIONS = ROOT / "translations"
 PROJECT = "Strefa Klienta"
 TEAM = "Strefa Klienta team"
 BUGS_ADDRESS = "tlumaczenia@strefa-klienta.example"
-# Babel's default, and what Poedit and Weblate are set to (TRANSLATING.md): a catalog saved
-# by any of them and run through `update` again keeps every line where it was.
-WIDTH = 76
+# No wrapping: a message is one line, broken only after a "\n" in it. Babel, GNU gettext
+# (`--no-wrap`), Poedit and Weblate write that the same way (TRANSLATING.md), whereas a
+# width is counted differently by each; diffs show one line per changed message.
+NO_WRAP = 0
 KEYWORDS = [
     "_l",
     "lazy_gettext",
@@ -60,7 +62,7 @@ def extract(template: Path) -> Path:
             "--add-comments=Translators:",
             "--sort-by-file",
             "--add-location=file",
-            f"--width={WIDTH}",
+            "--no-wrap",
             f"--project={PROJECT}",
             f"--version={project_version()}",
             f"--copyright-holder={PROJECT}",
@@ -86,8 +88,10 @@ def languages(translations: Path) -> list[str]:
 
 
 def write(catalog: Catalog, path: Path) -> None:
-    with path.open("wb") as po_file:
-        write_po(po_file, catalog, width=WIDTH, ignore_obsolete=True)
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=NO_WRAP, ignore_obsolete=True)
+    # Babel ends the file with a blank line, GNU gettext (so Poedit and Weblate) does not.
+    path.write_bytes(buffer.getvalue().rstrip(b"\n") + b"\n")
 
 
 def update(translations: Path) -> None:

@@ -199,6 +199,24 @@ def test_msgfmt_checks_pass(language):
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_gnu_gettext_writes_the_catalog_as_we_do(language):
+    """Poedit and Weblate write PO files as GNU gettext does; set to no wrapping
+    (TRANSLATING.md) they leave every line of our catalogs where it is, which
+    `msgcat --no-wrap` shows: its output is the committed file byte for byte."""
+    msgcat = shutil.which("msgcat")
+    if not msgcat:
+        pytest.fail("GNU gettext's msgcat is not installed: run `make gettext`")
+    path = catalog_path(TRANSLATIONS, language)
+    done = subprocess.run(  # noqa: S603 (our own command line)
+        [msgcat, "--no-wrap", str(path)],
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == path.read_bytes(), f"{language}: GNU gettext would rewrap it"
+
+
 def plural_forms_header(catalog: Catalog) -> str:
     return dict(catalog.mime_headers)["Plural-Forms"]
 
