@@ -16,7 +16,7 @@ import pytest
 from flask_babel import force_locale, gettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
-from support import TEST_CONFIG, AuthActions, WizardActions, last_code, outbox
+from support import TEST_CONFIG, AuthActions, WizardActions, last_code, outbox, text_of
 
 import ebok
 from ebok import create_app
@@ -585,18 +585,61 @@ def test_production_needs_the_english_catalog_too(monkeypatch, tmp_path):
 # -- every page, PDFs and formats in every language -------------------------------------------
 
 
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def sentences(language: str) -> set[str]:
+    """Every run of three or more words between placeholders in a catalog's strings (the
+    msgids for English, the source): what a page shown in another language must not
+    contain, or it fell back to that language somewhere."""
+    from babel.messages.pofile import read_po
+
+    path = ebok.TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file)
+    found = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        texts = message.id if language == "en" else message.string
+        for text in texts if isinstance(texts, tuple) else (texts,):
+            for part in PLACEHOLDER.split(text):
+                part = " ".join(part.split()).strip(" .,:;")
+                if len(part.split()) >= 3:
+                    found.add(part)
+    return found
+
+
+def fallen_back(text: str, language: str) -> set[str]:
+    """The sentences of the other languages' catalogs in a page shown in `language`
+    (those the language's own catalog says too, such as names, do not count)."""
+    own = sentences(language)
+    foreign = set().union(*(sentences(other) for other in ("pl", "en") if other != language))
+    return {sentence for sentence in foreign - own if sentence in text}
+
+
 @pytest.mark.parametrize("language", ["en", "uk"])
 def test_every_page_renders_in_every_language(
     app, make_visitor, customers, runner, tmp_path, language
 ):
+    """Every page is in the language, its <html lang> says so, and no sentence of another
+    language's catalog is in it (no untranslated string, nothing written into a template
+    outside gettext)."""
     folder = write_folder(tmp_path / "in", [invoice_row(customers["registered"].number, "FV/1")])
     assert runner.invoke(args=["invoices", "import", str(folder)]).exit_code == 0
     visitor = make_visitor()
     visitor.client.set_cookie("language", language)
-    for url in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja", "/offline"):
+
+    def assert_in_language(url: str, status: int = 200):
         response = visitor.get(url)
-        assert response.status_code == 200 and page_language(response) == language, url
-    assert visitor.get("/nie-ma-takiej").status_code == 404
+        assert response.status_code == status and page_language(response) == language, url
+        assert not fallen_back(text_of(response), language), url
+        if language == "uk":
+            assert CYRILLIC.search(text_of(response)), url
+
+    for url in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja", "/offline"):
+        assert_in_language(url)
+    assert_in_language("/nie-ma-takiej", 404)
     AuthActions(visitor).log_in()
     for url in (
         "/strona-glowna",
@@ -607,8 +650,7 @@ def test_every_page_renders_in_every_language(
         "/e-faktura/szczegoly",
         "/e-faktura/aktywuj",
     ):
-        response = visitor.get(url)
-        assert response.status_code == 200 and page_language(response) == language, url
+        assert_in_language(url)
     invoices = visitor.get("/faktury").get_data(as_text=True)
     with app.test_request_context(), force_locale(language):
         from flask_babel import format_currency
@@ -616,6 +658,40 @@ def test_every_page_renders_in_every_language(
         assert format_currency(1234.56, "PLN").replace("\xa0", " ") in invoices.replace(
             "\xa0", " "
         ).replace("&nbsp;", " ")
+
+
+def test_a_ukrainian_visitor_registers_in_ukrainian_from_start_to_end(app, make_visitor, customers):
+    """Accept-Language: uk and nothing else: every wizard step, the SMS code, the link
+    e-mail and the e-mail that the account exists are Ukrainian, with no sentence of
+    another language's catalog in them."""
+    visitor = speaking(make_visitor(), "uk-UA,uk;q=0.9,en;q=0.5")
+    wizard = WizardActions(app, visitor)
+    customer = customers["both"]
+    steps = [visitor.get("/rejestracja/"), wizard.start(customer.number), wizard.to_code(customer)]
+    steps.append(wizard.enter_code(last_code(app, customer.phone)))
+    steps.append(wizard.set_password())
+    email_customer = customers["email_only"]
+    other = speaking(make_visitor(), "uk")
+    steps.append(WizardActions(app, other).send_link(email_customer))
+    for step in steps:
+        assert page_language(step) == "uk", step.request.path
+        assert not fallen_back(text_of(step), "uk"), step.request.path
+    messages = outbox(app)
+    assert {(m.channel, m.recipient) for m in messages} >= {
+        ("sms", customer.phone),
+        ("email", customer.email),
+        ("email", email_customer.email),
+    }
+    for message in messages:
+        for body in (message.subject or "", message.body_text, message.body_html or ""):
+            assert CYRILLIC.search(body) or not body, (message.recipient, body)
+            assert not fallen_back(" ".join(html.unescape(body).split()), "uk"), body
+
+
+def test_a_page_that_fell_back_to_english_is_caught():
+    """The check above can fail: an English source sentence in a Ukrainian page."""
+    page = "Вхід. The customer number, login or password is incorrect."
+    assert fallen_back(page, "uk") == {"The customer number, login or password is incorrect"}
 
 
 def pdf_text(content: bytes) -> str:
