@@ -5,7 +5,6 @@ every contact channel. Used by auth, registration, password_reset and account.""
 import logging
 from typing import cast
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, func, select, update
 
 from ebok import languages, messages, throttle
@@ -15,6 +14,7 @@ from ebok.contact import (
     normalize_customer_number,
 )
 from ebok.extensions import db
+from ebok.i18n import _l
 from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password
@@ -101,9 +101,9 @@ def warn_of_attack(account: Account) -> None:
 
 def _tell_customer(account: Account, subject: str, template: str) -> None:
     """A notice on every contact channel the customer has (e-mail, mobile phone), in the
-    account's stored language: these notices are for the case that somebody else made
-    the request (a stranger's wrong passwords, someone else's new password), so the
-    request's language says nothing about the customer's."""
+    account's stored language: the notices matter when somebody else made the request (a
+    stranger's wrong passwords, someone else's new password), whose language says nothing
+    about the customer's."""
     customer, language = account.customer, languages.of_account(account)
     if customer.email:
         messages.send_email(customer.email, subject, template, customer=customer, language=language)

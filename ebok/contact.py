@@ -5,7 +5,8 @@ import re
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
+
+from ebok.i18n import _l
 
 CUSTOMER_NUMBER_MAX_DIGITS = 20
 LOGIN_NAME = re.compile(r"[a-z0-9._-]{3,40}")

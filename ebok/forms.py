@@ -4,12 +4,12 @@ finds after a form validated, told next to the field they concern."""
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
 from ebok.contact import EMAIL_FORMAT_PROBLEM, normalize_email
+from ebok.i18n import _l
 from ebok.passwords import password_problems
 
 

@@ -111,16 +111,18 @@ def remember_choice(response: Response, language: str) -> None:
 
 def sync_at_login(response: Response, account: Account) -> Response:
     """A choice made in this browser goes to the account; without one, the browser gets
-    the account's language, so the customer sees their own language at once."""
+    the account's language, so the customer sees their own language at once. An account
+    with no language yet (made before languages were stored) takes the one the customer
+    logs in with, so later messages stop defaulting to Polish."""
     chosen = valid(request.cookies.get(COOKIE))
-    if chosen is not None:
-        if account.language != chosen:
-            account.language = chosen
-            db.session.commit()
-    else:
-        stored = valid(account.language)
-        if stored is not None:
-            set_cookie(response, stored)
+    stored = valid(account.language)
+    if chosen is None and stored is not None:
+        set_cookie(response, stored)
+        return response
+    wanted = chosen or current()
+    if stored != wanted:
+        account.language = wanted
+        db.session.commit()
     return response
 
 

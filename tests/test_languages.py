@@ -282,7 +282,7 @@ def test_a_logged_in_customers_choice_is_stored_on_the_account(app, make_visitor
     number = customers["registered"].number
     visitor = make_visitor()
     AuthActions(visitor).log_in()
-    assert account_language(app, number) is None  # an account from before the choice
+    assert account_language(app, number) == "pl"  # the language it logged in with
     response = switch(visitor, "en", "/moje-konto")
     assert response.headers["Location"] == "/moje-konto"
     assert account_language(app, number) == "en"
@@ -299,6 +299,20 @@ def test_login_gives_the_browser_the_accounts_language(app, visitor, auth, custo
     home = auth.log_in()
     assert page_language(home) == "uk"
     assert visitor.client.get_cookie("language").value == "uk"
+
+
+def test_an_account_without_a_language_takes_the_one_it_logs_in_with(app, make_visitor, customers):
+    """Accounts made before languages were stored: a customer reading Ukrainian pages
+    (Accept-Language only, no switcher) gets the later notices in Ukrainian too."""
+    number = customers["registered"].number
+    set_account_language(app, number, None)
+    visitor = speaking(make_visitor(), "uk-UA,uk;q=0.9")
+    AuthActions(visitor).log_in()
+    assert account_language(app, number) == "uk"
+    AuthActions(visitor).log_out()
+    speaking(visitor, "en")
+    AuthActions(visitor).log_in()
+    assert account_language(app, number) == "uk"  # a language once stored stays
 
 
 def test_a_choice_made_before_login_goes_to_the_account(app, make_visitor, customers):

@@ -10,6 +10,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -19,7 +20,7 @@ from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
 from sms_segments import segments
-from support import TEST_CONFIG, Visitor, outbox, text_of
+from support import CUSTOMERS, TEST_CONFIG, Visitor, WizardActions, outbox, text_of
 
 from ebok import create_app, throttle, typography
 from ebok.durations import duration, whole_minutes
@@ -79,6 +80,10 @@ HOSTILE = {
     "To change the password for your Strefa Klienta account, open this link:": (
         "<b>Aby</b> zmienić hasło, otwórz link:"
     ),
+    # Lazy translations (_l), which Flask-Babel's own LazyString would mark as HTML:
+    "Registration": "<s>Rejestracja</s>",
+    "Set your password": "<u>Ustaw</u> hasło",
+    "Your account has been created. Welcome to Strefa Klienta!": "<b>Konto</b> utworzone.",
 }
 
 
@@ -120,6 +125,21 @@ def test_a_translation_with_markup_is_text_in_a_flashed_message(hostile):
     body = hostile.post("/wyloguj").get_data(as_text=True)
     assert "<b>Wylogowano</b>" not in body
     assert "&lt;b&gt;Wylogowano&lt;/b&gt;" in body
+
+
+def test_a_lazy_translation_is_text_in_a_title_a_heading_and_a_flashed_message(
+    hostile_app, hostile
+):
+    """Translations made lazily (_l: flow titles, headings, the flashed message at the
+    end of the wizard) are text too."""
+    first = hostile.get("/rejestracja/").get_data(as_text=True)
+    assert "<s>Rejestracja</s>" not in first and "&lt;s&gt;Rejestracja&lt;/s&gt;" in first
+    wizard = WizardActions(hostile_app, hostile)
+    wizard.to_password(SimpleNamespace(**CUSTOMERS["both"]))
+    heading = hostile.get("/rejestracja/haslo").get_data(as_text=True)
+    assert "<u>Ustaw</u>" not in heading and "&lt;u&gt;Ustaw&lt;/u&gt;" in heading
+    done = wizard.set_password().get_data(as_text=True)
+    assert "<b>Konto</b>" not in done and "&lt;b&gt;Konto&lt;/b&gt;" in done
 
 
 def test_the_links_the_code_inserts_still_work_in_an_escaped_translation(hostile):

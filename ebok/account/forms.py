@@ -1,7 +1,6 @@
 import re
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, StringField
@@ -17,6 +16,7 @@ from ebok.forms import (
     new_password_field,
     password_repeat_field,
 )
+from ebok.i18n import _l
 
 LOGIN_NAME_TAKEN = _l("This login is already taken. Choose a different one.")
 

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ebok import languages
@@ -10,6 +9,7 @@ from ebok.auth.devices import remember_device
 from ebok.auth.forms import LoginForm
 from ebok.auth.service import end_session, log_in_attempt, start_session, take_prefilled_login
 from ebok.htmx import redirect_to, render_form, render_panel
+from ebok.i18n import _l
 from ebok.throttle import Throttled
 
 bp = Blueprint("auth", __name__)

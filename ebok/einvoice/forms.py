@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, HiddenField
 from wtforms.validators import ValidationError
 
 from ebok.forms import EmailAddress, Given
+from ebok.i18n import _l
 
 
 class ActivationForm(FlaskForm):

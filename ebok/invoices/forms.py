@@ -1,9 +1,10 @@
 """The Faktury page's filter: a GET form (no state changes, so no CSRF token)."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
+
+from ebok.i18n import _l
 
 
 class InvoiceFilterForm(FlaskForm):

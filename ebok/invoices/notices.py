@@ -7,12 +7,12 @@ same folder imported again, find nothing left to announce.
 """
 
 from flask import current_app, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from ebok import languages, messages
 from ebok.extensions import db
+from ebok.i18n import _l
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import invoice_storage
 from ebok.models import Account, Customer, Invoice, utcnow

@@ -2,10 +2,10 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
+from ebok.i18n import _l
 from ebok.models import Customer, Verification
 
 WHERE_TO_FIND_THE_NUMBER = _l(

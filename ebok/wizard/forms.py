@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, RadioField, StringField, TelField
@@ -21,6 +20,7 @@ from ebok.contact import (
 )
 from ebok.durations import whole_minutes
 from ebok.forms import NewPasswordFormMixin
+from ebok.i18n import _l
 from ebok.verification import code_length, normalize_code
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 

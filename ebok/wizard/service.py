@@ -4,7 +4,6 @@ Problem for the customer to fix and never talk to SMTP or the SMS gateway themse
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from ebok.contact import (
 from ebok.durations import whole_minutes
 from ebok.extensions import db
 from ebok.forms import Problem
+from ebok.i18n import _l
 from ebok.logs import audit
 from ebok.models import Customer, Verification
 from ebok.signing import Outcome, external_url
