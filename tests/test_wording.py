@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
 from sms_segments import segments
-from support import CUSTOMERS, TEST_CONFIG, Visitor, WizardActions, outbox, text_of
+from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
 
 from ebok import create_app, throttle, typography
 from ebok.durations import duration, whole_minutes
@@ -223,12 +223,41 @@ def test_pages_keep_one_letter_words_and_phone_numbers_together(app, auth, custo
     assert '<span class="nowrap">e-Faktura</span>' in home
 
 
-def test_no_typography_markup_inside_an_attribute(app, auth, customers):
-    """The span that keeps e-Faktura whole would break an attribute's value."""
-    pages = [auth.visitor.get("/"), auth.log_in(), auth.visitor.get("/instrukcja")]
+@pytest.fixture
+def einvoice_everywhere(make_app, tmp_path):
+    """Every Polish translation starting with "e-Faktura", the word typography wraps in
+    a span: wherever a translation goes, the span goes too."""
+    changed = {}
+    for message in _polish_catalog():
+        if message.id and isinstance(message.id, str) and message.context is None:
+            changed[message.id] = "e-Faktura " + message.string
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, changed))
+    with app.app_context():
+        translations_cache = babel.domain_instance.cache
+    translations_cache.clear()
+    yield app
+    translations_cache.clear()
+
+
+def test_no_typography_markup_inside_an_attribute_or_a_title(einvoice_everywhere):
+    """The span that keeps e-Faktura whole would break an attribute's value, and show as
+    text in a <title>: translations there are written with |striptags."""
+    from support import add_customers
+
+    add_customers(einvoice_everywhere)
+    visitor = Visitor(einvoice_everywhere.test_client(), htmx=False)
+    auth = AuthActions(visitor)
+    pages = [visitor.get("/"), visitor.get("/rejestracja/"), visitor.get("/offline")]
+    pages += [visitor.get("/instrukcja"), visitor.get("/nie-ma-takiej")]
+    pages += [auth.log_in(), visitor.get("/moje-konto"), visitor.get("/moje-konto/haslo")]
+    pages += [visitor.get("/faktury"), visitor.get("/e-faktura/aktywuj")]
     for response in pages:
-        for value in re.findall(r'="([^"]*)"', response.get_data(as_text=True)):
-            assert "<" not in value, value
+        body = response.get_data(as_text=True)
+        assert '<span class="nowrap">e-Faktura</span>' in body, response.request.path
+        for value in re.findall(r'="([^"]*)"', body):
+            assert "<" not in value, (response.request.path, value)
+        for title in re.findall(r"<title>(.*?)</title>", body, re.S):
+            assert "<" not in title, (response.request.path, title)
 
 
 def test_sms_and_plain_text_emails_get_no_typography_characters(app, wizard, customers):
