@@ -4,6 +4,7 @@ a translatable sentence."""
 
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import npgettext
 
 _DAY = 86400
@@ -13,6 +14,12 @@ _HOUR = 3600
 def whole_minutes(lifetime: timedelta) -> int:
     """A lifetime in minutes, rounded up: a code said to live 10 minutes lives that long."""
     return max(1, -(-int(lifetime.total_seconds()) // 60))
+
+
+def sms_code_minutes() -> int:
+    """How many minutes an SMS code is valid (SMS_CODE_LIFETIME), as the SMS, the code
+    field's hint and its expiry error say it."""
+    return whole_minutes(current_app.config["SMS_CODE_LIFETIME"])
 
 
 def duration(lifetime: timedelta) -> str:

@@ -13,7 +13,7 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from ebok import typography
+from ebok import languages, typography
 from ebok.durations import duration
 from ebok.page_titles import page_title
 from ebok.passwords import SPECIAL_CHARACTERS, checklist_length, length_limits, password_rule
@@ -86,17 +86,13 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
 _EMAIL_NOWRAP = '<span style="white-space: nowrap">'
 
 
-def _language() -> str:
-    return str(get_locale() or "pl")
-
-
 def _finish(context: Context, translation: str, variables: dict) -> str:
     if not context.eval_ctx.autoescape:
         return translation % variables
     text = escape(translation) % variables
     if context.get("html_email"):
-        return typography.html(text, _language(), nowrap_tag=_EMAIL_NOWRAP)
-    return typography.html(text, _language())
+        return typography.html(text, languages.current(), nowrap_tag=_EMAIL_NOWRAP)
+    return typography.html(text, languages.current())
 
 
 @pass_context
@@ -132,7 +128,7 @@ def typography_filter(eval_context: EvalContext, value) -> str:
     translations. Unchanged in plain-text templates."""
     if not eval_context.autoescape or value is None:
         return value
-    return typography.html(value if isinstance(value, Markup) else str(value), _language())
+    return typography.html(value if isinstance(value, Markup) else str(value), languages.current())
 
 
 def without_links(message):
@@ -164,7 +160,7 @@ def init_app(app: Flask) -> None:
     from ebok.htmx import is_partial_request  # htmx renders pages with render_public
 
     app.jinja_env.globals["field_attributes"] = field_attributes
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "pl")
+    app.jinja_env.globals["current_locale"] = languages.current
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.filters["typography"] = typography_filter
     app.jinja_env.filters["without_links"] = without_links

@@ -52,6 +52,7 @@ def words(forms: str) -> dict[int, str]:
     return dict(zip(NUMBERS, forms.split(), strict=True))
 
 
+AT_MOST_DIGITS = "A customer number has at most %(num)d digit. Check it on your contract or bill."
 # Written by hand, per language: the word a plural entry must show next to each number.
 # A language's entry is checked when its catalog has that msgid.
 PLURAL_WORDS = {
@@ -60,23 +61,23 @@ PLURAL_WORDS = {
         "%(num)d invoice": words(
             "faktur   faktura  faktury  faktur   faktur   faktury  faktur   faktur"
         ),
-        "%(num)d digit": words(
-            "cyfr     cyfra    cyfry    cyfr     cyfr     cyfry    cyfr     cyfr"
+        AT_MOST_DIGITS: words(
+            "cyfr     cyfrę    cyfry    cyfr     cyfr     cyfry    cyfr     cyfr"
         ),
     },
     "uk": {
         "%(num)d invoice": words(
             "рахунків рахунок рахунки рахунків рахунків рахунки рахунків рахунок"
         ),
-        "%(num)d digit": words(
-            "цифр     цифра    цифри    цифр     цифр     цифри    цифр     цифра"
+        AT_MOST_DIGITS: words(
+            "цифр     цифру    цифри    цифр     цифр     цифри    цифр     цифру"
         ),
     },
     "en": {
         "%(num)d invoice": words(
             "invoices invoice  invoices invoices invoices invoices invoices invoices"
         ),
-        "%(num)d digit": words(
+        AT_MOST_DIGITS: words(
             "digits   digit    digits   digits   digits   digits   digits   digits"
         ),
     },

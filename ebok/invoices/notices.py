@@ -50,12 +50,6 @@ def notify_new_invoices(invoice_ids: list[int]) -> int:
     return len(claimed)
 
 
-def customer_locale(customer: Customer) -> str:
-    """The language stored on the customer's account: the notice is written by the
-    import (the CLI), with no customer's request to take one from."""
-    return languages.of_account(customer.account)
-
-
 def _write_notice(invoice: Invoice) -> None:
     account = invoice.customer.account
     if account is None or account.einvoice_address is None:
@@ -72,7 +66,8 @@ def _write_notice(invoice: Invoice) -> None:
         # number ("FV/2026/11/000123").
         _l("New invoice %(number)s in Strefa Klienta", number=invoice.number),
         "new_invoice",
-        language=customer_locale(invoice.customer),
+        # Written by the import (the CLI): no customer's request to take a language from.
+        language=languages.of_account(account),
         invoice=invoice,
         link=link,
         attached=attachment is not None,

@@ -3,7 +3,6 @@
 
 from collections.abc import Callable
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
@@ -18,7 +17,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.durations import whole_minutes
+from ebok.durations import sms_code_minutes
 from ebok.forms import NewPasswordFormMixin
 from ebok.i18n import _l
 from ebok.verification import code_length, normalize_code
@@ -121,7 +120,7 @@ def code_lifetime_text() -> str:
     return ngettext(
         "It is valid for %(num)d minute.",
         "It is valid for %(num)d minutes.",
-        whole_minutes(current_app.config["SMS_CODE_LIFETIME"]),
+        sms_code_minutes(),
     )
 
 

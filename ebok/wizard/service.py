@@ -2,7 +2,7 @@
 the contact datum matches, sending the code or link, checking the code. They raise
 Problem for the customer to fix and never talk to SMTP or the SMS gateway themselves."""
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.durations import whole_minutes
+from ebok.durations import sms_code_minutes
 from ebok.extensions import db
 from ebok.forms import Problem
 from ebok.i18n import _l
@@ -130,7 +130,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
     to = contact_datum(customer, channel)
     assert to is not None, "only channels with a datum on file are offered"
     if channel == "sms":
-        minutes = whole_minutes(current_app.config["SMS_CODE_LIFETIME"])
+        minutes = sms_code_minutes()
         messages.send_sms(
             to, f"{flow.purpose}_code", verification_id=record.id, code=secret, minutes=minutes
         )
@@ -208,7 +208,7 @@ def _expired_code_message() -> str:
     return ngettext(
         "The code has expired: it was valid for %(num)d minute. Send a new code.",
         "The code has expired: it was valid for %(num)d minutes. Send a new code.",
-        whole_minutes(current_app.config["SMS_CODE_LIFETIME"]),
+        sms_code_minutes(),
     )
 
 
