@@ -363,16 +363,48 @@ def test_static_files_do_not_vary_by_language(make_visitor):
     assert "Content-Language" not in response.headers
 
 
-@pytest.mark.parametrize("language", ["pl", "en", "uk"])
-def test_the_manifest_follows_the_language(app, make_visitor, language):
-    response = speaking(make_visitor(), language).get("/manifest.webmanifest")
+def manifest_link(response) -> str:
+    return re.search(r'<link rel="manifest" href="([^"]+)">', response.get_data(as_text=True))[1]
+
+
+def assert_manifest_in(app, response, language: str) -> None:
     manifest = json.loads(response.get_data(as_text=True))
     assert manifest["lang"] == language and manifest["dir"] == "ltr"
     assert manifest["description"] == translated(
         app, language, "Your customer account: invoices, e-Faktura, password."
     )
     assert manifest["name"] == translated(app, language, "Strefa Klienta")
+    # One app whatever the language: the same id, started at the login page.
+    assert manifest["id"] == "/" and manifest["start_url"] == "/" and manifest["scope"] == "/"
     assert response.headers["Content-Language"] == language
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "uk"])
+def test_the_manifest_follows_the_language(app, make_visitor, language):
+    visitor = speaking(make_visitor(), language)
+    link = manifest_link(visitor.get("/"))
+    assert link == f"/manifest.{language}.webmanifest"
+    assert_manifest_in(app, visitor.get(link), language)
+    # The old address, for pages rendered before it changed: by Accept-Language.
+    assert_manifest_in(app, visitor.get("/manifest.webmanifest"), language)
+
+
+def test_the_manifest_is_in_the_language_chosen_though_fetched_without_cookies(app, make_visitor):
+    visitor = speaking(make_visitor(), "uk")
+    visitor.get("/instrukcja")
+    switch(visitor, "pl", "/instrukcja")
+    page = visitor.get("/instrukcja")
+    assert page_language(page) == "pl"
+    # Browsers fetch <link rel="manifest"> without cookies: only its URL and the browser's
+    # Accept-Language (Ukrainian here) reach the server.
+    without_cookies = speaking(make_visitor(), "uk").client.get(manifest_link(page))
+    assert without_cookies.status_code == 200
+    assert_manifest_in(app, without_cookies, "pl")
+
+
+@pytest.mark.parametrize("language", ["de", "PL", "x"])
+def test_no_manifest_in_a_language_not_offered(make_visitor, language):
+    assert make_visitor().get(f"/manifest.{language}.webmanifest").status_code == 404
 
 
 def test_an_offline_page_per_language(app, make_visitor):

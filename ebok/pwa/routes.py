@@ -26,21 +26,42 @@ PRECACHED_STATIC = [
 ]
 
 
+@bp.get("/manifest.<language>.webmanifest")
+def manifest(language: str):
+    """The manifest in the language its URL names. Browsers fetch <link rel="manifest">
+    without cookies, so the page links the one in its own language (SPEC §12)."""
+    if languages.valid(language) is None:
+        abort(404)
+    with force_locale(language):
+        return _manifest_response()
+
+
 @bp.get("/manifest.webmanifest")
-def manifest():
+def manifest_by_accept_language():
+    """The address pages linked before the manifest had one per language: pages a browser
+    rendered then, and installed apps, may still ask for it. Without cookies (as browsers
+    fetch it) it is in the language of Accept-Language."""
+    return _manifest_response()
+
+
+def _manifest_response() -> Response:
     icon = lambda name, size, purpose="any": {  # noqa: E731
         "src": url_for("static", filename=f"icons/{name}"),
         "sizes": size,
         "type": "image/png",
         "purpose": purpose,
     }
+    language = languages.current()
     data = {
+        # The same id in every language: one app, whichever language it was installed in.
         "id": "/",
         "name": _("Strefa Klienta"),
         "short_name": _("Strefa Klienta"),
         "description": _("Your customer account: invoices, e-Faktura, password."),
-        "lang": languages.current(),
+        "lang": language,
         "dir": "ltr",
+        # The login page, which sends a logged-in customer home; the language cookie
+        # decides the language it opens in.
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -53,6 +74,7 @@ def manifest():
         ],
     }
     response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-cache"
     return response
 

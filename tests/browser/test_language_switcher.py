@@ -1,8 +1,8 @@
 """The language switcher in a real browser (SPEC §12): from the header and from the footer,
 with JavaScript off and on, the page comes back at the same URL in the chosen language;
 after htmx has swapped wizard steps in, it comes back at the step in the address bar; axe
-finds nothing in it in any language; and the offline page the service worker shows is in
-the language last chosen."""
+finds nothing in it in any language; the manifest the page links is in its language; and
+the offline page the service worker shows is in the language last chosen."""
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -27,6 +27,12 @@ def switch_to(page, place: str, language: str) -> None:
     page.wait_for_function(f"() => document.documentElement.lang === {language!r}")
     page.wait_for_load_state()
     assert page.url == url
+
+
+def manifest_language(page) -> str:
+    """The lang of the page's manifest, fetched as browsers fetch it: without cookies."""
+    return page.evaluate("""() => fetch(document.querySelector('link[rel=manifest]').href,
+        {credentials: 'omit'}).then(r => r.json()).then(m => m.lang)""")
 
 
 def assert_shown_in(page, live, language: str) -> None:
@@ -66,6 +72,7 @@ def test_switching_with_javascript_from_header_and_footer(page, live, axe):
     assert_shown_in(page, live, "uk")
     heading = translated(live, "uk", "Log in to Strefa Klienta")
     assert page.get_by_role("heading", level=1).inner_text() == heading
+    assert manifest_language(page) == "uk"  # though the browser asks for Polish
     axe(page, "the login page in Ukrainian")
     switch_to(page, "footer", "en")
     assert_shown_in(page, live, "en")
