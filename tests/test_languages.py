@@ -426,8 +426,22 @@ def test_the_service_worker_keeps_every_offline_page(make_visitor):
     script = speaking(make_visitor(), "uk").get("/sw.js").get_data(as_text=True)
     urls = json.loads(re.search(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
     assert urls == {"pl": "/offline/pl", "en": "/offline/en", "uk": "/offline/uk"}
-    assert 'const FIRST_LANGUAGE = "uk";' in script
+    assert 'const DEFAULT_LANGUAGE = "pl";' in script
     assert 'response.headers.get("Content-Language")' in script
+
+
+def test_the_service_worker_is_the_same_in_every_language(make_visitor):
+    """A worker whose bytes differed by language would be reinstalled, its precache
+    downloaded again, on every switch."""
+    scripts = set()
+    for language in ("uk", "en", "pl"):
+        by_browser = speaking(make_visitor(), language).get("/sw.js")
+        chosen = speaking(make_visitor(), "uk")
+        chosen.client.set_cookie("language", language)
+        for response in (by_browser, chosen.get("/sw.js")):
+            assert response.status_code == 200
+            scripts.add(response.get_data())
+    assert len(scripts) == 1
 
 
 # -- the login page kept per language -------------------------------------------------------

@@ -82,12 +82,13 @@ def _manifest_response() -> Response:
 @bp.get("/sw.js")
 def service_worker():
     """The worker keeps an offline page per language and shows the one in the language
-    of the last page the visitor loaded (its Content-Language), or else in the language
-    the worker itself was fetched in."""
+    of the last page the visitor loaded (its Content-Language). It is the same for every
+    visitor: a worker whose bytes changed with the language would be installed again,
+    and its precache downloaded again, whenever the customer switched."""
     body = render_template(
         "pwa/sw.js",
         version=_assets_version(),
-        language=languages.current(),
+        default_language=languages.default_language(),
         offline_urls={
             language: url_for("pwa.offline", language=language)
             for language in languages.configured()

@@ -123,3 +123,18 @@ def test_the_offline_page_is_in_the_language_chosen(page, live):
     page.get_by_role("heading", name=heading).wait_for()
     assert page.evaluate("() => document.documentElement.lang") == "uk"
     page.context.set_offline(False)
+
+
+def test_before_any_page_said_its_language_the_offline_page_is_in_the_browsers(browser, live):
+    context = browser.new_context(locale="uk-UA")
+    page = context.new_page()
+    page.goto(live.url + "/instrukcja")
+    # The worker takes the page over when it activates, having seen no page load yet.
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+    assert page.evaluate("() => caches.match('/sw-language').then(r => r === undefined)")
+    context.set_offline(True)
+    page.goto(live.url + "/instrukcja")
+    heading = translated(live, "uk", "No internet connection")
+    page.get_by_role("heading", name=heading).wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "uk"
+    context.close()
