@@ -278,6 +278,45 @@ def test_under_a_script_root_the_switcher_goes_back_under_it(make_visitor):
     assert response.headers["Location"] == "/ebok/instrukcja"
 
 
+def switchers_way_back(response) -> str:
+    """The page the switchers on the page go back to (both say the same)."""
+    found = set(re.findall(r'name="next" value="([^"]*)"', response.get_data(as_text=True)))
+    assert len(found) == 1, found
+    return html.unescape(found.pop())
+
+
+@pytest.mark.parametrize("post_only", ["/wyloguj", "/jezyk", "/rejestracja/wyslij-ponownie"])
+def test_from_a_page_shown_for_a_post_only_url_the_switch_lands_on_a_page(make_visitor, post_only):
+    """An error page shown for a post (the form expired, too many attempts) is at a URL
+    that only takes posts: going back to it would find no page."""
+    visitor = make_visitor()
+    visitor.get("/")
+    error_page = visitor.post(post_only, csrf=False)
+    assert error_page.status_code == 400 and page_language(error_page) == "pl"
+    assert visitor.client.get(post_only).status_code in (404, 405)  # no page to come back to
+    response = switch(visitor, "uk", switchers_way_back(error_page))
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    landed = visitor.get(response.headers["Location"])
+    assert landed.status_code == 200 and page_language(landed) == "uk"
+
+
+def test_from_a_wizard_step_shown_again_after_a_post_the_switch_comes_back_to_it(
+    make_visitor, customers
+):
+    visitor = make_visitor()
+    wizard = WizardActions(visitor.client.application, visitor)
+    wizard.start(customers["both"].number)
+    refused = wizard.choose("sms", "+48 999 999 999")  # not the phone on file
+    assert refused.status_code == 422 and refused.request.path == "/rejestracja/sposob"
+    back = switchers_way_back(refused)
+    assert back == "/rejestracja/sposob"
+    response = switch(visitor, "en", back)
+    assert response.headers["Location"] == "/rejestracja/sposob"
+    landed = visitor.get("/rejestracja/sposob")
+    assert landed.status_code == 200 and page_language(landed) == "en"
+    assert 'name="channel"' in landed.get_data(as_text=True)  # still the same step
+
+
 def test_a_logged_in_customers_choice_is_stored_on_the_account(app, make_visitor, customers):
     number = customers["registered"].number
     visitor = make_visitor()

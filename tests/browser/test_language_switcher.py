@@ -1,6 +1,7 @@
 """The language switcher in a real browser (SPEC §12): from the header and from the footer,
 with JavaScript off and on, the page comes back at the same URL in the chosen language;
-after htmx has swapped wizard steps in, it comes back at the step in the address bar; axe
+after htmx has swapped wizard steps in, it comes back at the step in the address bar; from
+a page shown for a post to a URL that takes only posts, it lands on the login page; axe
 finds nothing in it in any language; the manifest the page links is in its language; and
 the offline page the service worker shows is in the language last chosen."""
 
@@ -91,6 +92,27 @@ def test_after_htmx_swaps_the_switch_comes_back_to_the_step_shown(page, live):
     assert page.url == live.url + "/rejestracja/sposob"
     assert_shown_in(page, live, "en")
     assert page.get_by_role("radio", name="SMS").is_visible()  # the same step, in English
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["without-js", "with-js"])
+def test_from_a_page_shown_for_a_post_the_switch_lands_on_a_page(browser, live, javascript):
+    """The form expired: the error page is shown at POST /jezyk's URL, which serves no
+    GET. Switching from there lands on the login page, not on that URL."""
+    context = browser.new_context(java_script_enabled=javascript, locale="pl-PL")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live.url + "/instrukcja")
+    context.clear_cookies()  # the session, and with it the form's CSRF token, is gone
+    switcher(page, "header").get_by_role("button", name="English").click()
+    page.wait_for_url(live.url + "/jezyk")
+    assert page.evaluate("() => document.documentElement.lang") == "pl"
+    with page.expect_navigation(url=live.url + "/") as navigation:
+        switcher(page, "footer").get_by_role("button", name="English").click()
+    assert navigation.value.status == 200
+    assert_shown_in(page, live, "en")
+    heading = translated(live, "en", "Log in to Strefa Klienta")
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    context.close()
 
 
 def test_the_switcher_keyboard_focus_and_reflow(browser, live, axe):
