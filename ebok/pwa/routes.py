@@ -101,13 +101,10 @@ def service_worker():
     return response
 
 
-@bp.get("/offline")
 @bp.get("/offline/<language>")
-def offline(language: str | None = None):
-    """The page the service worker shows without a network: in the visitor's language,
-    or in the one the URL names (the worker keeps one per language)."""
-    if language is None:
-        return _offline_page()
+def offline(language: str):
+    """The page the service worker shows without a network, in the language the URL
+    names: the worker keeps one per language."""
     if languages.valid(language) is None:
         abort(404)
     with force_locale(language):
@@ -117,7 +114,7 @@ def offline(language: str | None = None):
 
 
 def _offline_page() -> str:
-    return render_template("pwa/offline.html", title=_("No internet connection"))
+    return render_template("pwa/offline.html")
 
 
 @cache
