@@ -10,10 +10,12 @@ somebody else's request) go out in the customer's language.
 
 from datetime import timedelta
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from ebok.extensions import db
@@ -134,8 +136,28 @@ def choices() -> list[tuple[str, str]]:
 def here() -> str:
     """The page the switcher is on, to come back to: its path and query as the browser
     has them (script root included). After htmx has swapped a step in, app.js puts the
-    address bar's path in instead."""
-    return (request.script_root + request.full_path).rstrip("?")
+    address bar's path in instead.
+
+    A page shown for a post (a wizard step shown again with its errors, an error page)
+    is at the URL posted to; going back GETs it, so when that URL takes no GET (the form
+    expired on POST /wyloguj) the way back is the login page, which sends a logged-in
+    customer home."""
+    if request.method in ("GET", "HEAD") or _answers_get(request.path):
+        return (request.script_root + request.full_path).rstrip("?")
+    return url_for("auth.login")
+
+
+def _answers_get(path: str) -> bool:
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return False
+    try:
+        adapter.match(path, method="GET")
+    except RequestRedirect:
+        return True  # the same page at its canonical URL (a trailing slash added)
+    except HTTPException:
+        return False  # 405 (posts only) or 404
+    return True
 
 
 def _add_vary(response: Response) -> Response:

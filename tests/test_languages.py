@@ -278,6 +278,45 @@ def test_under_a_script_root_the_switcher_goes_back_under_it(make_visitor):
     assert response.headers["Location"] == "/ebok/instrukcja"
 
 
+def switchers_way_back(response) -> str:
+    """The page the switchers on the page go back to (both say the same)."""
+    found = set(re.findall(r'name="next" value="([^"]*)"', response.get_data(as_text=True)))
+    assert len(found) == 1, found
+    return html.unescape(found.pop())
+
+
+@pytest.mark.parametrize("post_only", ["/wyloguj", "/jezyk", "/rejestracja/wyslij-ponownie"])
+def test_from_a_page_shown_for_a_post_only_url_the_switch_lands_on_a_page(make_visitor, post_only):
+    """An error page shown for a post (the form expired, too many attempts) is at a URL
+    that only takes posts: going back to it would find no page."""
+    visitor = make_visitor()
+    visitor.get("/")
+    error_page = visitor.post(post_only, csrf=False)
+    assert error_page.status_code == 400 and page_language(error_page) == "pl"
+    assert visitor.client.get(post_only).status_code in (404, 405)  # no page to come back to
+    response = switch(visitor, "uk", switchers_way_back(error_page))
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    landed = visitor.get(response.headers["Location"])
+    assert landed.status_code == 200 and page_language(landed) == "uk"
+
+
+def test_from_a_wizard_step_shown_again_after_a_post_the_switch_comes_back_to_it(
+    make_visitor, customers
+):
+    visitor = make_visitor()
+    wizard = WizardActions(visitor.client.application, visitor)
+    wizard.start(customers["both"].number)
+    refused = wizard.choose("sms", "+48 999 999 999")  # not the phone on file
+    assert refused.status_code == 422 and refused.request.path == "/rejestracja/sposob"
+    back = switchers_way_back(refused)
+    assert back == "/rejestracja/sposob"
+    response = switch(visitor, "en", back)
+    assert response.headers["Location"] == "/rejestracja/sposob"
+    landed = visitor.get("/rejestracja/sposob")
+    assert landed.status_code == 200 and page_language(landed) == "en"
+    assert 'name="channel"' in landed.get_data(as_text=True)  # still the same step
+
+
 def test_a_logged_in_customers_choice_is_stored_on_the_account(app, make_visitor, customers):
     number = customers["registered"].number
     visitor = make_visitor()
@@ -363,16 +402,48 @@ def test_static_files_do_not_vary_by_language(make_visitor):
     assert "Content-Language" not in response.headers
 
 
-@pytest.mark.parametrize("language", ["pl", "en", "uk"])
-def test_the_manifest_follows_the_language(app, make_visitor, language):
-    response = speaking(make_visitor(), language).get("/manifest.webmanifest")
+def manifest_link(response) -> str:
+    return re.search(r'<link rel="manifest" href="([^"]+)">', response.get_data(as_text=True))[1]
+
+
+def assert_manifest_in(app, response, language: str) -> None:
     manifest = json.loads(response.get_data(as_text=True))
     assert manifest["lang"] == language and manifest["dir"] == "ltr"
     assert manifest["description"] == translated(
         app, language, "Your customer account: invoices, e-Faktura, password."
     )
     assert manifest["name"] == translated(app, language, "Strefa Klienta")
+    # One app whatever the language: the same id, started at the login page.
+    assert manifest["id"] == "/" and manifest["start_url"] == "/" and manifest["scope"] == "/"
     assert response.headers["Content-Language"] == language
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "uk"])
+def test_the_manifest_follows_the_language(app, make_visitor, language):
+    visitor = speaking(make_visitor(), language)
+    link = manifest_link(visitor.get("/"))
+    assert link == f"/manifest.{language}.webmanifest"
+    assert_manifest_in(app, visitor.get(link), language)
+    # The old address, for pages rendered before it changed: by Accept-Language.
+    assert_manifest_in(app, visitor.get("/manifest.webmanifest"), language)
+
+
+def test_the_manifest_is_in_the_language_chosen_though_fetched_without_cookies(app, make_visitor):
+    visitor = speaking(make_visitor(), "uk")
+    visitor.get("/instrukcja")
+    switch(visitor, "pl", "/instrukcja")
+    page = visitor.get("/instrukcja")
+    assert page_language(page) == "pl"
+    # Browsers fetch <link rel="manifest"> without cookies: only its URL and the browser's
+    # Accept-Language (Ukrainian here) reach the server.
+    without_cookies = speaking(make_visitor(), "uk").client.get(manifest_link(page))
+    assert without_cookies.status_code == 200
+    assert_manifest_in(app, without_cookies, "pl")
+
+
+@pytest.mark.parametrize("language", ["de", "PL", "x"])
+def test_no_manifest_in_a_language_not_offered(make_visitor, language):
+    assert make_visitor().get(f"/manifest.{language}.webmanifest").status_code == 404
 
 
 def test_an_offline_page_per_language(app, make_visitor):
@@ -387,15 +458,30 @@ def test_an_offline_page_per_language(app, make_visitor):
         assert f"<h1>{heading}</h1>" in page
     assert CYRILLIC.search(translated(app, "uk", "No internet connection"))
     assert visitor.get("/offline/de").status_code == 404
-    assert page_language(speaking(make_visitor(), "uk").get("/offline")) == "uk"
+    # Only the worker asks for an offline page, and always for one in a language.
+    assert visitor.get("/offline").status_code == 404
 
 
 def test_the_service_worker_keeps_every_offline_page(make_visitor):
     script = speaking(make_visitor(), "uk").get("/sw.js").get_data(as_text=True)
     urls = json.loads(re.search(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
     assert urls == {"pl": "/offline/pl", "en": "/offline/en", "uk": "/offline/uk"}
-    assert 'const FIRST_LANGUAGE = "uk";' in script
+    assert 'const DEFAULT_LANGUAGE = "pl";' in script
     assert 'response.headers.get("Content-Language")' in script
+
+
+def test_the_service_worker_is_the_same_in_every_language(make_visitor):
+    """A worker whose bytes differed by language would be reinstalled, its precache
+    downloaded again, on every switch."""
+    scripts = set()
+    for language in ("uk", "en", "pl"):
+        by_browser = speaking(make_visitor(), language).get("/sw.js")
+        chosen = speaking(make_visitor(), "uk")
+        chosen.client.set_cookie("language", language)
+        for response in (by_browser, chosen.get("/sw.js")):
+            assert response.status_code == 200
+            scripts.add(response.get_data())
+    assert len(scripts) == 1
 
 
 # -- the login page kept per language -------------------------------------------------------
@@ -651,7 +737,7 @@ def test_every_page_renders_in_every_language(
         if language == "uk":
             assert CYRILLIC.search(text_of(response)), url
 
-    for url in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja", "/offline"):
+    for url in ("/", "/rejestracja/", "/zapomnialem-hasla/", "/instrukcja", f"/offline/{language}"):
         assert_in_language(url)
     assert_in_language("/nie-ma-takiej", 404)
     AuthActions(visitor).log_in()

@@ -26,21 +26,42 @@ PRECACHED_STATIC = [
 ]
 
 
+@bp.get("/manifest.<language>.webmanifest")
+def manifest(language: str):
+    """The manifest in the language its URL names. Browsers fetch <link rel="manifest">
+    without cookies, so the page links the one in its own language (SPEC §12)."""
+    if languages.valid(language) is None:
+        abort(404)
+    with force_locale(language):
+        return _manifest_response()
+
+
 @bp.get("/manifest.webmanifest")
-def manifest():
+def manifest_by_accept_language():
+    """The address pages linked before the manifest had one per language: pages a browser
+    rendered then, and installed apps, may still ask for it. Without cookies (as browsers
+    fetch it) it is in the language of Accept-Language."""
+    return _manifest_response()
+
+
+def _manifest_response() -> Response:
     icon = lambda name, size, purpose="any": {  # noqa: E731
         "src": url_for("static", filename=f"icons/{name}"),
         "sizes": size,
         "type": "image/png",
         "purpose": purpose,
     }
+    language = languages.current()
     data = {
+        # The same id in every language: one app, whichever language it was installed in.
         "id": "/",
         "name": _("Strefa Klienta"),
         "short_name": _("Strefa Klienta"),
         "description": _("Your customer account: invoices, e-Faktura, password."),
-        "lang": languages.current(),
+        "lang": language,
         "dir": "ltr",
+        # The login page, which sends a logged-in customer home; the language cookie
+        # decides the language it opens in.
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -53,6 +74,7 @@ def manifest():
         ],
     }
     response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -60,12 +82,13 @@ def manifest():
 @bp.get("/sw.js")
 def service_worker():
     """The worker keeps an offline page per language and shows the one in the language
-    of the last page the visitor loaded (its Content-Language), or else in the language
-    the worker itself was fetched in."""
+    of the last page the visitor loaded (its Content-Language). It is the same for every
+    visitor: a worker whose bytes changed with the language would be installed again,
+    and its precache downloaded again, whenever the customer switched."""
     body = render_template(
         "pwa/sw.js",
         version=_assets_version(),
-        language=languages.current(),
+        default_language=languages.default_language(),
         offline_urls={
             language: url_for("pwa.offline", language=language)
             for language in languages.configured()
@@ -78,13 +101,10 @@ def service_worker():
     return response
 
 
-@bp.get("/offline")
 @bp.get("/offline/<language>")
-def offline(language: str | None = None):
-    """The page the service worker shows without a network: in the visitor's language,
-    or in the one the URL names (the worker keeps one per language)."""
-    if language is None:
-        return _offline_page()
+def offline(language: str):
+    """The page the service worker shows without a network, in the language the URL
+    names: the worker keeps one per language."""
     if languages.valid(language) is None:
         abort(404)
     with force_locale(language):
@@ -94,7 +114,7 @@ def offline(language: str | None = None):
 
 
 def _offline_page() -> str:
-    return render_template("pwa/offline.html", title=_("No internet connection"))
+    return render_template("pwa/offline.html")
 
 
 @cache

@@ -122,12 +122,16 @@
     setUpCopyButtons(root);
   }
 
-  // The language switcher goes back to the page it was on: after htmx has swapped steps
-  // in, that is the address bar's URL, not the one the page was first loaded at.
+  // The language switcher goes back to the page it was on, which the server names. After
+  // htmx has swapped steps in, that is the address bar's URL instead; while the address
+  // bar still shows the URL the page was loaded at, the server's choice stands (for a page
+  // shown for a post, that URL may take posts only).
+  var loadedAt = location.pathname + location.search;
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("[data-language-switcher]")) return;
-    form.querySelector('input[name="next"]').value = location.pathname + location.search;
+    var shown = location.pathname + location.search;
+    if (shown !== loadedAt) form.querySelector('input[name="next"]').value = shown;
   });
 
   if ("serviceWorker" in navigator) {

@@ -8,7 +8,7 @@ def test_pages_outside_the_journeys(page, live, axe):
     for path, state in (
         ("/instrukcja", "the printable guide"),
         ("/nie-ma-takiej-strony", "page not found"),
-        ("/offline", "the offline page"),
+        ("/offline/pl", "the offline page"),
         ("/rejestracja/link/zepsuty-link", "an invalid registration link"),
         ("/e-faktura/potwierdz/zepsuty-link", "an invalid e-Faktura link"),
     ):

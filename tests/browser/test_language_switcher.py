@@ -1,8 +1,9 @@
 """The language switcher in a real browser (SPEC §12): from the header and from the footer,
 with JavaScript off and on, the page comes back at the same URL in the chosen language;
-after htmx has swapped wizard steps in, it comes back at the step in the address bar; axe
-finds nothing in it in any language; and the offline page the service worker shows is in
-the language last chosen."""
+after htmx has swapped wizard steps in, it comes back at the step in the address bar; from
+a page shown for a post to a URL that takes only posts, it lands on the login page; axe
+finds nothing in it in any language; the manifest the page links is in its language; and
+the offline page the service worker shows is in the language last chosen."""
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -27,6 +28,12 @@ def switch_to(page, place: str, language: str) -> None:
     page.wait_for_function(f"() => document.documentElement.lang === {language!r}")
     page.wait_for_load_state()
     assert page.url == url
+
+
+def manifest_language(page) -> str:
+    """The lang of the page's manifest, fetched as browsers fetch it: without cookies."""
+    return page.evaluate("""() => fetch(document.querySelector('link[rel=manifest]').href,
+        {credentials: 'omit'}).then(r => r.json()).then(m => m.lang)""")
 
 
 def assert_shown_in(page, live, language: str) -> None:
@@ -66,6 +73,7 @@ def test_switching_with_javascript_from_header_and_footer(page, live, axe):
     assert_shown_in(page, live, "uk")
     heading = translated(live, "uk", "Log in to Strefa Klienta")
     assert page.get_by_role("heading", level=1).inner_text() == heading
+    assert manifest_language(page) == "uk"  # though the browser asks for Polish
     axe(page, "the login page in Ukrainian")
     switch_to(page, "footer", "en")
     assert_shown_in(page, live, "en")
@@ -84,6 +92,27 @@ def test_after_htmx_swaps_the_switch_comes_back_to_the_step_shown(page, live):
     assert page.url == live.url + "/rejestracja/sposob"
     assert_shown_in(page, live, "en")
     assert page.get_by_role("radio", name="SMS").is_visible()  # the same step, in English
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["without-js", "with-js"])
+def test_from_a_page_shown_for_a_post_the_switch_lands_on_a_page(browser, live, javascript):
+    """The form expired: the error page is shown at POST /jezyk's URL, which serves no
+    GET. Switching from there lands on the login page, not on that URL."""
+    context = browser.new_context(java_script_enabled=javascript, locale="pl-PL")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live.url + "/instrukcja")
+    context.clear_cookies()  # the session, and with it the form's CSRF token, is gone
+    switcher(page, "header").get_by_role("button", name="English").click()
+    page.wait_for_url(live.url + "/jezyk")
+    assert page.evaluate("() => document.documentElement.lang") == "pl"
+    with page.expect_navigation(url=live.url + "/") as navigation:
+        switcher(page, "footer").get_by_role("button", name="English").click()
+    assert navigation.value.status == 200
+    assert_shown_in(page, live, "en")
+    heading = translated(live, "en", "Log in to Strefa Klienta")
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    context.close()
 
 
 def test_the_switcher_keyboard_focus_and_reflow(browser, live, axe):
@@ -116,3 +145,18 @@ def test_the_offline_page_is_in_the_language_chosen(page, live):
     page.get_by_role("heading", name=heading).wait_for()
     assert page.evaluate("() => document.documentElement.lang") == "uk"
     page.context.set_offline(False)
+
+
+def test_before_any_page_said_its_language_the_offline_page_is_in_the_browsers(browser, live):
+    context = browser.new_context(locale="uk-UA")
+    page = context.new_page()
+    page.goto(live.url + "/instrukcja")
+    # The worker takes the page over when it activates, having seen no page load yet.
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+    assert page.evaluate("() => caches.match('/sw-language').then(r => r === undefined)")
+    context.set_offline(True)
+    page.goto(live.url + "/instrukcja")
+    heading = translated(live, "uk", "No internet connection")
+    page.get_by_role("heading", name=heading).wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "uk"
+    context.close()
