@@ -14,6 +14,7 @@ span (render such strings with |striptags).
 """
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -34,8 +35,14 @@ def html(value, language: str, *, nowrap_tag: str = _NOWRAP_OPEN) -> Markup:
     """The value as HTML text with its typography: a str is escaped first, Markup (the
     links the code inserts) keeps its tags, and only the text between them changes."""
     markup = value if isinstance(value, Markup) else escape(value)
+    return Markup(_typeset(str(markup), language, nowrap_tag))  # noqa: S704 (escaped)
+
+
+# A page repeats the same translations on every request: their typography is kept.
+@lru_cache(maxsize=4096)
+def _typeset(markup: str, language: str, nowrap_tag: str) -> str:
     one_letter = _ONE_LETTER_WORDS.get(language.split("_")[0])
-    parts = _TAG_OR_TEXT.split(str(markup))
+    parts = _TAG_OR_TEXT.split(markup)
     for index in range(0, len(parts), 2):  # even indexes are text, odd ones tags
         text = _NUMBER_GROUPS.sub(NO_BREAK_SPACE, parts[index])
         if one_letter is not None:
@@ -44,4 +51,4 @@ def html(value, language: str, *, nowrap_tag: str = _NOWRAP_OPEN) -> Markup:
         if not already_wrapped:
             text = _EINVOICE.sub(lambda word: f"{nowrap_tag}{word.group(0)}</span>", text)
         parts[index] = text
-    return Markup("".join(parts))  # noqa: S704  (escaped above, or Markup already)
+    return "".join(parts)
