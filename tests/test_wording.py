@@ -256,6 +256,11 @@ def test_no_typography_markup_inside_an_attribute_or_a_title(einvoice_everywhere
             assert "<" not in value, (response.request.path, value)
         for title in re.findall(r"<title>(.*?)</title>", body, re.S):
             assert "<" not in title, (response.request.path, title)
+        # And every translation shown as text got its typography, the Python-side ones
+        # (flow titles, headings, form labels and errors) as well as the templates'.
+        text = re.sub(r'="[^"]*"|<title>.*?</title>', "", body, flags=re.S)
+        bare = re.findall(r'(?<!<span class="nowrap">)e-Faktura [^<]{0,40}', text)
+        assert not bare, (response.request.path, bare)
 
 
 def test_sms_and_plain_text_emails_get_no_typography_characters(app, wizard, customers):
