@@ -65,7 +65,8 @@ screenshots: setup browsers
 	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)
 	@for folder in screenshots/*/; do echo "$$folder: $$(ls $$folder | wc -l) screenshots"; done
 
-# The guide's pictures (static/guide/): the portal's own pages, taken by the browser suite.
+# The guide's pictures (static/guide/<language>/): the portal's own pages in each language,
+# taken by the browser suite.
 guide-pictures: setup browsers
 	GUIDE_PICTURES_DIR=static/guide $(VENV)/bin/pytest -q tests/browser/test_guide_pictures.py
 

@@ -1,17 +1,29 @@
-"""The guide's pictures: PNGs of the portal's own pages in static/guide/, taken by the
-browser suite. The page links them as static files; the PDF embeds them from disk."""
+"""The guide's pictures: PNGs of the portal's own pages in static/guide/<language>/, taken
+by the browser suite in each language. The page links them as static files; the PDF
+embeds them from disk. A language without its own pictures shows the Polish ones."""
 
 import struct
 from pathlib import Path
 
 from flask import current_app, url_for
 
+from ebok import languages
+
 WIDTH = 400  # CSS px on the page
 PDF_WIDTH = 240  # px as fpdf2 counts them (96 per inch): about 6 cm on A4
 
 
+def _relative(name: str) -> str:
+    """guide/<language>/<name>: the current language's picture, else the default's."""
+    folder = Path(current_app.static_folder or "static")
+    for language in (languages.current(), languages.default_language()):
+        if (folder / "guide" / language / name).is_file():
+            return f"guide/{language}/{name}"
+    return f"guide/{languages.default_language()}/{name}"
+
+
 def _path(name: str) -> Path:
-    return Path(current_app.static_folder or "static") / "guide" / name
+    return Path(current_app.static_folder or "static") / _relative(name)
 
 
 def _size(name: str) -> tuple[int, int] | None:
@@ -30,7 +42,7 @@ def helpers(for_pdf: bool = False) -> dict:
     def src(name: str) -> str | None:
         if _size(name) is None:
             return None
-        return str(_path(name)) if for_pdf else url_for("static", filename=f"guide/{name}")
+        return str(_path(name)) if for_pdf else url_for("static", filename=_relative(name))
 
     shown_width = PDF_WIDTH if for_pdf else WIDTH
 
