@@ -245,11 +245,13 @@ def test_no_typography_markup_inside_an_attribute_or_a_title(einvoice_everywhere
     add_customers(einvoice_everywhere)
     visitor = Visitor(einvoice_everywhere.test_client(), htmx=False)
     auth = AuthActions(visitor)
-    pages = [visitor.get("/"), visitor.get("/rejestracja/"), visitor.get("/offline")]
+    pages = [visitor.get("/"), visitor.get("/rejestracja/"), visitor.get("/offline/pl")]
     pages += [visitor.get("/instrukcja"), visitor.get("/nie-ma-takiej")]
     pages += [auth.log_in(), visitor.get("/moje-konto"), visitor.get("/moje-konto/haslo")]
     pages += [visitor.get("/faktury"), visitor.get("/e-faktura/aktywuj")]
     for response in pages:
+        expected = 404 if response.request.path == "/nie-ma-takiej" else 200
+        assert response.status_code == expected, response.request.path
         body = response.get_data(as_text=True)
         assert '<span class="nowrap">e-Faktura</span>' in body, response.request.path
         for value in re.findall(r'="([^"]*)"', body):
