@@ -13,8 +13,9 @@ from functools import cached_property
 from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from ebok import languages
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 YEAR = 365 * 24 * 3600
@@ -51,7 +52,7 @@ class Operator:
         if not self.name:
             return None
         forms = self.name_locative
-        language = str(get_locale() or "pl").split("_")[0]
+        language = languages.current()
         if isinstance(forms, dict):
             return forms.get(language) or (None if language == "pl" else self.name)
         if language == "pl":

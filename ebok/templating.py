@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_translations
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context, pass_eval_context
@@ -64,7 +64,7 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     if "_flashes" in session or request.query_string:
         return render_template(template, **make_context())
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
-    cache_key = (template, key, str(get_locale()), request.script_root, request.path)
+    cache_key = (template, key, languages.current(), request.script_root, request.path)
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())

@@ -87,6 +87,16 @@ def test_the_colour_and_logo_are_served_under_the_csp(operator_app, make_visitor
     assert visitor.client.get("/operator/theme-0000000000000000.css").status_code == 404
 
 
+def test_the_installed_app_carries_the_operators_name_and_colour(operator_app, make_visitor):
+    """The manifest names the portal as the pages' titles do, in the operator's colour."""
+    visitor = make_visitor()
+    body = visitor.get("/").get_data(as_text=True)
+    manifest_url = re.search(r'<link rel="manifest" href="([^"]+)">', body)[1]
+    manifest = visitor.client.get(manifest_url).get_json(force=True)
+    assert manifest["name"] == "Strefa Klienta Vectra"
+    assert manifest["theme_color"] == "#e30613"
+
+
 def test_the_header_text_keeps_its_contrast_on_any_colour():
     assert text_color_on("#00558c") == "#ffffff"
     assert text_color_on("#ffdd00") == "#0b0c0c"

@@ -2,11 +2,10 @@
 a font that has the Polish letters embedded, so "Zapomniałem hasła" prints as typed."""
 
 from flask import render_template
-from flask_babel import get_locale
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ebok import operator, pdf_fonts
+from ebok import languages, operator, pdf_fonts
 from ebok.guide import pictures
 
 
@@ -19,7 +18,7 @@ def available() -> bool:
 def render_guide_pdf(title: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(title)
-    pdf.set_lang(str(get_locale() or "pl"))
+    pdf.set_lang(languages.current())
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     pdf_fonts.add_fonts(pdf)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, url_
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ebok import languages
+from ebok import languages, operator
 
 bp = Blueprint("pwa", __name__)
 
@@ -52,10 +52,11 @@ def _manifest_response() -> Response:
         "purpose": purpose,
     }
     language = languages.current()
+    identity = operator.current()
     data = {
         # The same id in every language: one app, whichever language it was installed in.
         "id": "/",
-        "name": _("Strefa Klienta"),
+        "name": identity.portal_name,
         "short_name": _("Strefa Klienta"),
         "description": _("Your customer account: invoices, e-Faktura, password."),
         "lang": language,
@@ -65,7 +66,7 @@ def _manifest_response() -> Response:
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
-        "theme_color": "#00558c",
+        "theme_color": identity.theme_color,
         "background_color": "#ffffff",
         "icons": [
             icon("icon-192.png", "192x192"),
