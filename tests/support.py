@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -25,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from ebok.extensions import db
-from ebok.models import Account, Customer, OutboxMessage
+from ebok.models import Account, Customer, EInvoiceConsent, OutboxMessage
 from ebok.passwords import hash_password
 
 TEST_PASSWORD = "Haslo#2026x"  # the registered customer's
@@ -110,6 +111,27 @@ class Sent:
         self.body_text = message.body_text
         self.body_html = message.body_html
         self.status = message.status
+
+
+def activate_einvoice(app, number="200005", since=datetime(2026, 1, 1)):
+    """The account has e-Faktura active since `since`, with its consent record."""
+    with app.app_context():
+        account = db.session.scalars(
+            select(Account).join(Account.customer).where(Customer.number == number)
+        ).one()
+        account.einvoice_since = since
+        account.einvoice_address = "faktury.ewa@example.com"
+        db.session.add(
+            EInvoiceConsent(
+                account_id=account.id,
+                event="activated",
+                address=account.einvoice_address,
+                terms_version="2026-11",
+                source="banner",
+                recorded_at=since,
+            )
+        )
+        db.session.commit()
 
 
 def outbox(app, channel=None, recipient=None) -> list[Sent]:

@@ -6,17 +6,17 @@ import hashlib
 import shutil
 import subprocess
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
-from support import AuthActions, outbox, text_of
+from support import AuthActions, activate_einvoice, outbox, text_of
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
 from ebok.messages import run_worker
-from ebok.models import Account, Customer, EInvoiceConsent, Invoice, OutboxMessage
+from ebok.models import Customer, Invoice, OutboxMessage
 
 TODAY = date.today()
 
@@ -37,26 +37,6 @@ def import_folder(runner, folder):
     result = runner.invoke(args=["invoices", "import", str(folder)])
     assert result.exit_code == 0, result.output
     return result
-
-
-def activate_einvoice(app, number="200005", since=datetime(2026, 1, 1)):
-    with app.app_context():
-        account = db.session.scalars(
-            select(Account).join(Account.customer).where(Customer.number == number)
-        ).one()
-        account.einvoice_since = since
-        account.einvoice_address = "faktury.ewa@example.com"
-        db.session.add(
-            EInvoiceConsent(
-                account_id=account.id,
-                event="activated",
-                address=account.einvoice_address,
-                terms_version="2026-11",
-                source="banner",
-                recorded_at=since,
-            )
-        )
-        db.session.commit()
 
 
 def set_bank_account(app, number="200005", nrb="61109010140000071219812874"):

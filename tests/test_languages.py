@@ -10,18 +10,25 @@ import html
 import json
 import re
 import shutil
-from datetime import datetime
 
 import pytest
 from flask_babel import force_locale, gettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
-from support import TEST_CONFIG, AuthActions, WizardActions, last_code, outbox, text_of
+from support import (
+    TEST_CONFIG,
+    AuthActions,
+    WizardActions,
+    activate_einvoice,
+    last_code,
+    outbox,
+    text_of,
+)
 
 import ebok
 from ebok import create_app
 from ebok.extensions import db
-from ebok.models import Account, Customer, EInvoiceConsent
+from ebok.models import Account, Customer
 from ebok.pdf_fonts import available as pdf_fonts_available
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -607,24 +614,8 @@ def test_the_attack_notice_of_an_account_without_a_language_is_polish(app, make_
 
 def test_the_new_invoice_notice_is_in_the_accounts_language(app, runner, customers, tmp_path):
     customer = customers["registered"]
-    with app.app_context():
-        account = db.session.scalars(
-            select(Account).join(Account.customer).where(Customer.number == customer.number)
-        ).one()
-        account.language = "uk"
-        account.einvoice_since = datetime(2026, 1, 1)
-        account.einvoice_address = "faktury.ewa@example.com"
-        db.session.add(
-            EInvoiceConsent(
-                account_id=account.id,
-                event="activated",
-                address=account.einvoice_address,
-                terms_version="2026-11",
-                source="banner",
-                recorded_at=datetime(2026, 1, 1),
-            )
-        )
-        db.session.commit()
+    set_account_language(app, customer.number, "uk")
+    activate_einvoice(app, customer.number)
     folder = write_folder(tmp_path / "in", [invoice_row(customer.number, "FV/2026/11/8")])
     result = runner.invoke(args=["invoices", "import", str(folder)])
     assert result.exit_code == 0, result.output
