@@ -64,6 +64,18 @@ def _translations_with(tmp_path: Path, changed: dict[str, str]) -> str:
     return str(folder)
 
 
+def _app_with_polish(make_app, tmp_path, changed: dict[str, str]):
+    """An app whose Polish catalog has these msgstrs replaced. Flask-Babel keeps loaded
+    catalogs per process, not per app: they are forgotten before and after, so no other
+    test sees these."""
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, changed))
+    with app.app_context():
+        translations_cache = babel.domain_instance.cache
+    translations_cache.clear()
+    yield app
+    translations_cache.clear()
+
+
 # -- item 6: translations are text, not HTML ---------------------------------------------
 
 HOSTILE = {
@@ -87,15 +99,8 @@ HOSTILE = {
 
 @pytest.fixture
 def hostile_app(make_app, tmp_path):
-    """Polish translations with markup in them (a careless or hostile translator).
-    Flask-Babel keeps loaded catalogs per process, not per app: they are forgotten before
-    and after, so no other test sees these."""
-    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, HOSTILE))
-    with app.app_context():
-        translations_cache = babel.domain_instance.cache
-    translations_cache.clear()
-    yield app
-    translations_cache.clear()
+    """Polish translations with markup in them (a careless or hostile translator)."""
+    yield from _app_with_polish(make_app, tmp_path, HOSTILE)
 
 
 @pytest.fixture
@@ -229,12 +234,7 @@ def einvoice_everywhere(make_app, tmp_path):
     for message in _polish_catalog():
         if message.id and isinstance(message.id, str) and message.context is None:
             changed[message.id] = "e-Faktura " + message.string
-    app = make_app(BABEL_TRANSLATION_DIRECTORIES=_translations_with(tmp_path, changed))
-    with app.app_context():
-        translations_cache = babel.domain_instance.cache
-    translations_cache.clear()
-    yield app
-    translations_cache.clear()
+    yield from _app_with_polish(make_app, tmp_path, changed)
 
 
 def test_no_typography_markup_inside_an_attribute_or_a_title(einvoice_everywhere):
