@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,10 +35,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from csv_files import write_customers_csv  # noqa: E402
+from databases import fresh_database  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get(
-    "EBOK_BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 COLUMNS = ("number", "first_name", "last_name", "email", "phone", "updated_at")
 
 
@@ -122,31 +119,10 @@ def baseline_child(url: str, csv_path: str) -> None:
 @contextmanager
 def database(kind: str, folder: str):
     """A fresh database with the app's schema, or None when PostgreSQL does not answer."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import OperationalError
-
-    if kind == "sqlite":
-        url = f"sqlite:///{folder}/bench.db"
-        _create_schema(url)
+    with fresh_database(kind, folder, "ebok_import_bench") as url:
+        if url is not None:
+            _create_schema(url)
         yield url
-        return
-    name = f"ebok_import_bench_{uuid.uuid4().hex[:8]}"
-    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except OperationalError as problem:
-        print(f"postgresql: skipped, not reachable at {POSTGRES_SERVER} ({problem.orig})")
-        yield None
-        return
-    try:
-        url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
-        _create_schema(url)
-        yield url
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        server.dispose()
 
 
 def _create_schema(url: str) -> None:

@@ -21,12 +21,9 @@ it does not answer.
 import argparse
 import csv
 import hashlib
-import os
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,44 +32,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from databases import fresh_database  # noqa: E402
 from invoice_files import write_many  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
 from ebok.models import Account, Customer, Invoice  # noqa: E402
 from ebok.passwords import hash_password  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get(
-    "EBOK_BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 PASSWORD = "Bench#2026x"  # noqa: S105 (a throwaway database)
 CUSTOMERS = 1000
 TARGET_NUMBER = "900000"
 
 
-@contextmanager
 def database(kind: str, folder: str):
     """A fresh database's URL, or None when PostgreSQL does not answer."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/bench-{uuid.uuid4().hex[:6]}.db"
-        return
-    name = f"ebok_invoices_bench_{uuid.uuid4().hex[:8]}"
-    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except OperationalError as problem:
-        print(f"postgresql: skipped, not reachable at {POSTGRES_SERVER} ({problem.orig})")
-        yield None
-        return
-    try:
-        yield POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        server.dispose()
+    return fresh_database(kind, folder, "ebok_invoices_bench")
 
 
 def make_app(url: str, storage: str):

@@ -5,7 +5,17 @@ import html
 import re
 
 import pytest
-from support import TEST_CONFIG, TEST_PASSWORD, follow, last_code, last_link, outbox, text_of
+from invoice_files import invoice_row, write_folder
+from support import (
+    TEST_CONFIG,
+    TEST_PASSWORD,
+    activate_einvoice,
+    follow,
+    last_code,
+    last_link,
+    outbox,
+    text_of,
+)
 
 from ebok import create_app
 from ebok.operator import text_color_on
@@ -120,6 +130,20 @@ def test_every_email_carries_the_identity_and_the_cues(operator_app, make_visito
         {"channel": "email", "email": "jan.kowalski@example.com", "action": "next"},
     )
     (message,) = outbox(operator_app, "email", "jan.kowalski@example.com")
+    assert_identity_and_cues(message)
+
+
+def test_the_new_invoice_email_carries_the_identity_and_the_cues(operator_app, customers, tmp_path):
+    activate_einvoice(operator_app)
+    folder = write_folder(tmp_path / "in", [invoice_row("200005", "FV/2026/11/9")])
+    result = operator_app.test_cli_runner().invoke(args=["invoices", "import", str(folder)])
+    assert result.exit_code == 0, result.output
+    (message,) = outbox(operator_app, "email", "faktury.ewa@example.com")
+    assert_identity_and_cues(message)
+
+
+def assert_identity_and_cues(message) -> None:
+    """The operator's name and colour, and the anti-phishing cues, in both parts."""
     for body in (message.body_text, re.sub(r"<[^>]+>", " ", message.body_html)):
         flat = re.sub(r"\s+", " ", html.unescape(body))
         assert "Vectra" in flat
