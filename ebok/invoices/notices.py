@@ -39,18 +39,21 @@ def notify_new_invoices(invoice_ids: list[int]) -> int:
         )
     )
     if claimed:
+        # The same link in every notice: the Faktury page, as the customer's browser opens it.
+        with current_app.test_request_context():
+            link = external_url(url_for("invoices.invoice_list"))
         invoices = db.session.scalars(
             select(Invoice)
             .where(Invoice.id.in_(claimed))
             .options(joinedload(Invoice.customer).joinedload(Customer.account))
         )
         for invoice in invoices:
-            _write_notice(invoice)
+            _write_notice(invoice, link)
     db.session.commit()
     return len(claimed)
 
 
-def _write_notice(invoice: Invoice) -> None:
+def _write_notice(invoice: Invoice, link: str) -> None:
     account = invoice.customer.account
     if account is None or account.einvoice_address is None:
         return  # not claimed without an active e-Faktura (see the UPDATE above)
@@ -58,8 +61,6 @@ def _write_notice(invoice: Invoice) -> None:
     if current_app.config["INVOICE_ATTACH_PDF"]:
         content = invoice_storage().read(invoice.pdf_storage_key, invoice.pdf_sha256)
         attachment = (pdf_filename(invoice.number), content)
-    with current_app.test_request_context():
-        link = external_url(url_for("invoices.invoice_list"))
     messages.send_email(
         account.einvoice_address,
         # Translators: the subject of the new-invoice e-mail; %(number)s is the invoice's
