@@ -225,6 +225,24 @@ def test_the_activation_page_without_javascript_has_an_h1(app, make_visitor, cus
     assert '<h2 class="dialog__title" id="dialog-title"' in fragment
 
 
+def test_the_guide_pdf_is_built_once_per_language(app, make_visitor, monkeypatch):
+    from ebok import pdf_fonts
+    from ebok.guide import pdf
+
+    with app.app_context():
+        if not pdf_fonts.available():
+            pytest.skip("DejaVu Sans is not installed (make fonts)")
+    built = []
+    render = pdf.render_guide_pdf
+    monkeypatch.setattr(pdf, "render_guide_pdf", lambda title: built.append(title) or render(title))
+    visitor = make_visitor()
+    first, again = (visitor.client.get("/instrukcja.pdf") for _ in range(2))
+    ukrainian = visitor.client.get("/instrukcja.pdf", headers={"Accept-Language": "uk"})
+    assert first.status_code == again.status_code == ukrainian.status_code == 200
+    assert first.data == again.data != ukrainian.data
+    assert len(built) == 2  # Polish once, Ukrainian once
+
+
 def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
     import io
 

@@ -1,7 +1,7 @@
 """The guide as a PDF, made from the same template as the page (guide/_content.html), with
 a font that has the Polish letters embedded, so "Zapomniałem hasła" prints as typed."""
 
-from flask import render_template
+from flask import current_app, render_template
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -13,6 +13,17 @@ def available() -> bool:
     """Without the font the PDF could not show Polish letters: the page then offers
     printing only."""
     return pdf_fonts.available()
+
+
+def guide_pdf(title: str) -> bytes:
+    """The guide's PDF in the current language, built once per language and kept with the
+    app: it changes only with the configuration, and building it (fonts, pictures, the
+    layout) costs a fifth of a second on a public, unthrottled URL."""
+    kept = current_app.extensions.setdefault("ebok.guide_pdfs", {})
+    key = (languages.current(), title)
+    if key not in kept:
+        kept[key] = render_guide_pdf(title)
+    return kept[key]
 
 
 def render_guide_pdf(title: str) -> bytes:

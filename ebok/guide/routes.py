@@ -24,7 +24,7 @@ def guide():
 def guide_pdf():
     if not pdf.available():
         return Response(status=404)
-    content = pdf.render_guide_pdf(_("Guide to Strefa Klienta"))
+    content = pdf.guide_pdf(_("Guide to Strefa Klienta"))
     # Translators: the file name of the guide's PDF, without spaces or Polish letters.
     filename = _("guide-strefa-klienta.pdf")
     # send_file writes a name that is not ASCII (a translation's) as RFC 6266 asks, with
