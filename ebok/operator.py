@@ -9,7 +9,7 @@ URL keyed by its content's hash, so it can be cached for a year; the logo likewi
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, url_for
@@ -82,7 +82,7 @@ class Operator:
     def logo_url(self) -> str:
         if not self.logo_path:
             return url_for("static", filename=DEFAULT_LOGO)
-        return url_for("operator_logo", digest=_digest(_logo_bytes(self.logo_path)))
+        return url_for("operator_logo", digest=_logo_digest(self.logo_path))
 
     @property
     def theme_color(self) -> str:
@@ -148,6 +148,13 @@ def _logo_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
+# Every page links the logo by its digest: read and hashed once per process, not per page
+# (replacing the file needs a restart, as any configuration change does).
+@lru_cache(maxsize=8)
+def _logo_digest(path: str) -> str:
+    return _digest(_logo_bytes(path))
+
+
 def _check_config(app: Flask) -> None:
     color = app.config["OPERATOR_PRIMARY_COLOR"]
     if color and not HEX_COLOR.fullmatch(color):
@@ -172,7 +179,7 @@ def serve_theme(digest: str) -> Response:
 
 def serve_logo(digest: str) -> Response:
     path = current().logo_path
-    if not path or digest != _digest(_logo_bytes(path)):
+    if not path or digest != _logo_digest(path):
         abort(404)
     return _cached_forever(_logo_bytes(path), "image/svg+xml")
 
