@@ -60,6 +60,11 @@ class Operator:
         return self.name
 
     @property
+    def phone_href(self) -> str:
+        """The Customer Service Centre's number as a link that dials it."""
+        return "tel:" + self.phone.replace(" ", "")
+
+    @property
     def portal_host(self) -> str | None:
         """The portal's address as customers should check it in the address bar."""
         if not self.portal_url:
