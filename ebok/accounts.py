@@ -12,6 +12,7 @@ from ebok.contact import (
     could_be_login_name,
     looks_like_customer_number,
     normalize_customer_number,
+    normalize_login_name,
 )
 from ebok.extensions import db
 from ebok.i18n import _l
@@ -20,13 +21,20 @@ from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password
 
 
+def login_key(typed_login: str) -> str:
+    """What identifies the account behind a typed login, for throttling and logs."""
+    if looks_like_customer_number(typed_login):
+        return f"customer:{normalize_customer_number(typed_login)}"
+    return f"login:{normalize_login_name(typed_login)}"
+
+
 def by_login_name(login_name: str, *, other_than: Account | None = None) -> Account | None:
     """Login names are stored lower-case and compared without regard to case; what no
     account can have is not looked up (PostgreSQL refuses a NUL byte, for one)."""
     if not could_be_login_name(login_name):
         return None
     statement = select(Account).where(
-        func.lower(Account.login_name) == login_name.strip().casefold()
+        func.lower(Account.login_name) == normalize_login_name(login_name)
     )
     if other_than is not None:
         statement = statement.where(Account.id != other_than.id)
@@ -74,12 +82,8 @@ def clear_failure_counts(account: Account) -> None:
     """After a reset the customer has proved who they are: the failures counted against
     the account before (theirs or a stranger's) no longer lock them out."""
     customer = account.customer
-    # The subjects auth.service.login_key gives a typed customer number or login name.
-    logins = [f"customer:{customer.number}"]
-    if account.login_name:
-        logins.append(f"login:{account.login_name}")
-    for subject in logins:
-        throttle.clear("RATELIMIT_LOGIN_PER_ACCOUNT", subject)
+    for typed in filter(None, (customer.number, account.login_name)):
+        throttle.clear("RATELIMIT_LOGIN_PER_ACCOUNT", login_key(typed))
     throttle.clear("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}")
     throttle.clear("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
 

@@ -26,10 +26,15 @@ def looks_like_customer_number(typed: str) -> bool:
     return normalize_customer_number(typed).isdecimal()
 
 
+def normalize_login_name(typed: str | None) -> str:
+    """Login names are kept, looked up and counted trimmed and in lower case."""
+    return (typed or "").strip().casefold()
+
+
 def could_be_login_name(typed: str) -> bool:
     """Whether an account may have this login name; lookups skip anything else (PostgreSQL
     refuses some text, such as a NUL byte, even as a query parameter)."""
-    return LOGIN_NAME.fullmatch((typed or "").strip().casefold()) is not None
+    return LOGIN_NAME.fullmatch(normalize_login_name(typed)) is not None
 
 
 def normalize_phone(typed: str) -> str | None:

@@ -7,8 +7,7 @@ from wtforms import Field, PasswordField, StringField
 from wtforms.validators import ValidationError
 
 from ebok import accounts
-from ebok.account.service import normalize_login_name
-from ebok.contact import LOGIN_NAME
+from ebok.contact import LOGIN_NAME, normalize_login_name
 from ebok.forms import (
     Given,
     NewPasswordFormMixin,

@@ -5,15 +5,11 @@ from enum import Enum
 from sqlalchemy.exc import IntegrityError
 
 from ebok import accounts, throttle
+from ebok.contact import normalize_login_name
 from ebok.extensions import db
 from ebok.logs import audit
 from ebok.models import Account
 from ebok.passwords import verify_password
-
-
-def normalize_login_name(typed: str | None) -> str:
-    """Login names are kept trimmed and in lower case."""
-    return (typed or "").strip().casefold()
 
 
 class PasswordChange(Enum):

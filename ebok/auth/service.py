@@ -8,7 +8,6 @@ from flask_login import login_user, logout_user
 
 from ebok import accounts, throttle
 from ebok.auth.devices import trusted_device
-from ebok.contact import looks_like_customer_number, normalize_customer_number
 from ebok.extensions import db
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
@@ -16,19 +15,15 @@ from ebok.passwords import needs_rehash, verify_password
 from ebok.throttle import Throttled
 
 
-def login_key(typed_login: str) -> str:
-    """What identifies the account behind a typed login, for throttling and logs."""
-    if looks_like_customer_number(typed_login):
-        return f"customer:{normalize_customer_number(typed_login)}"
-    return f"login:{typed_login.strip().casefold()}"
-
-
 def _login_limits(typed_login: str, device: str | None) -> list[tuple[str, str | None]]:
     """A trusted device has its own budget; any other client is limited per address and
     per account."""
     if device is not None:
         return [("RATELIMIT_LOGIN_PER_DEVICE", f"device:{device}")]
-    return [("RATELIMIT_LOGIN", None), ("RATELIMIT_LOGIN_PER_ACCOUNT", login_key(typed_login))]
+    return [
+        ("RATELIMIT_LOGIN", None),
+        ("RATELIMIT_LOGIN_PER_ACCOUNT", accounts.login_key(typed_login)),
+    ]
 
 
 def log_in_attempt(typed_login: str, password: str) -> Account | None:
@@ -43,13 +38,15 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
             throttle.hit(name, subject)
         except Throttled:
             audit(
-                "login_throttled", level=logging.WARNING, login=fingerprint(login_key(typed_login))
+                "login_throttled",
+                level=logging.WARNING,
+                login=fingerprint(accounts.login_key(typed_login)),
             )
             if name == "RATELIMIT_LOGIN_PER_ACCOUNT" and account is not None:
                 accounts.warn_of_attack(account)
             raise
     if not password_matches(account, password):
-        audit("login_failed", login=fingerprint(login_key(typed_login)))
+        audit("login_failed", login=fingerprint(accounts.login_key(typed_login)))
         return None
     for name, subject in limits:
         throttle.refund(name, subject)
