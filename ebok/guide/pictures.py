@@ -28,7 +28,8 @@ def _path(name: str) -> Path:
 
 def _size(name: str) -> tuple[int, int] | None:
     try:
-        header = _path(name).read_bytes()[:24]
+        with _path(name).open("rb") as picture:
+            header = picture.read(24)  # the PNG signature and the IHDR's width and height
     except OSError:
         return None
     if header[:8] != b"\x89PNG\r\n\x1a\n":
