@@ -20,12 +20,23 @@ from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password
 
+# Failed logins counted per account (failure_key) for clients the account does not know.
+ACCOUNT_LOGIN_LIMITS = ("RATELIMIT_LOGIN_PER_ACCOUNT", "RATELIMIT_LOGIN_PER_ACCOUNT_DAILY")
+
 
 def login_key(typed_login: str) -> str:
-    """What identifies the account behind a typed login, for throttling and logs."""
+    """What identifies a typed login (the account it may name) in logs, and in the
+    counts of failed logins that match no account."""
     if looks_like_customer_number(typed_login):
         return f"customer:{normalize_customer_number(typed_login)}"
     return f"login:{normalize_login_name(typed_login)}"
+
+
+def failure_key(account: Account | None, typed_login: str) -> str:
+    """Whose failed logins an attempt counts against: the account's, whether its customer
+    number or its login name was typed; a login that matches no account counts by what was
+    typed, so the answers and the work done do not tell which logins exist."""
+    return f"account:{account.id}" if account is not None else login_key(typed_login)
 
 
 def by_login_name(login_name: str, *, other_than: Account | None = None) -> Account | None:
@@ -82,8 +93,8 @@ def clear_failure_counts(account: Account) -> None:
     """After a reset the customer has proved who they are: the failures counted against
     the account before (theirs or a stranger's) no longer lock them out."""
     customer = account.customer
-    for typed in filter(None, (customer.number, account.login_name)):
-        throttle.clear("RATELIMIT_LOGIN_PER_ACCOUNT", login_key(typed))
+    for name in ACCOUNT_LOGIN_LIMITS:
+        throttle.clear(name, failure_key(account, customer.number))
     throttle.clear("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}")
     throttle.clear("RATELIMIT_CONTACT_CHECK", f"customer:{customer.id}")
 

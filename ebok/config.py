@@ -56,7 +56,11 @@ DEFAULTS = {
     # which needs the fixed window's counter.
     "RATELIMIT_STRATEGY": "fixed-window",
     "RATELIMIT_LOGIN": "10/15 minutes",
+    # Per account, however it was typed (customer number or login name), for clients the
+    # account does not know; the daily cap keeps strangers under NIST SP 800-63B's 100
+    # failures (§5.2.2) while the owner's devices and the password reset still work.
     "RATELIMIT_LOGIN_PER_ACCOUNT": "5/15 minutes",
+    "RATELIMIT_LOGIN_PER_ACCOUNT_DAILY": "100/day",
     # A browser that has logged in to an account before (a signed device cookie, OWASP's
     # "device cookies") is limited on its own, not by strangers' failures.
     "RATELIMIT_LOGIN_PER_DEVICE": "5/15 minutes",

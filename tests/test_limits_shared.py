@@ -16,6 +16,7 @@ from ebok.models import Account, Customer
 from ebok.passwords import hash_password
 
 ACCOUNT_NUMBER = "200005"
+LOGIN_NAME = "ewa.kaminska"  # the same account's login name
 WRONG_PASSWORD = "Zle#Haslo1"
 PER_ACCOUNT = 5  # RATELIMIT_LOGIN_PER_ACCOUNT's default, 5/15 minutes
 PER_CLIENT = 10  # RATELIMIT_LOGIN's default, 10/15 minutes
@@ -26,7 +27,13 @@ def _seed(database_uri: str) -> None:
     with app.app_context():
         db.create_all()
         customer = Customer(number=ACCOUNT_NUMBER, first_name="Ewa", last_name="Kamińska")
-        db.session.add(Account(customer=customer, password_hash=hash_password(TEST_PASSWORD)))
+        db.session.add(
+            Account(
+                customer=customer,
+                login_name=LOGIN_NAME,
+                password_hash=hash_password(TEST_PASSWORD),
+            )
+        )
         db.session.commit()
         db.engine.dispose()
 
@@ -92,12 +99,13 @@ def test_the_failed_logins_of_an_account_are_counted_across_workers(gunicorns):
     browser = Browser(server, "198.51.100.1")
 
     def attempt(n, mark):
-        return browser.log_in(ACCOUNT_NUMBER, WRONG_PASSWORD, mark)
+        # The customer number and the login name by turns: one account, one count.
+        return browser.log_in((ACCOUNT_NUMBER, LOGIN_NAME)[n % 2], WRONG_PASSWORD, mark)
 
     statuses = _attempts_on_both_workers(server, attempt, 3, 4, "account")
 
     # Three failures on one worker and two on the other make five: the account waits,
-    # whichever worker it asks.
+    # whichever worker it asks and however it is typed.
     assert statuses == [422] * PER_ACCOUNT + [429, 429]
 
 

@@ -15,14 +15,17 @@ from ebok.passwords import needs_rehash, verify_password
 from ebok.throttle import Throttled
 
 
-def _login_limits(typed_login: str, device: str | None) -> list[tuple[str, str | None]]:
+def _login_limits(
+    account: Account | None, typed_login: str, device: str | None
+) -> list[tuple[str, str | None]]:
     """A trusted device has its own budget; any other client is limited per address and
-    per account."""
+    per account (in 15 minutes and in a day)."""
     if device is not None:
         return [("RATELIMIT_LOGIN_PER_DEVICE", f"device:{device}")]
+    per_account = accounts.failure_key(account, typed_login)
     return [
         ("RATELIMIT_LOGIN", None),
-        ("RATELIMIT_LOGIN_PER_ACCOUNT", accounts.login_key(typed_login)),
+        *((name, per_account) for name in accounts.ACCOUNT_LOGIN_LIMITS),
     ]
 
 
@@ -32,7 +35,7 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
     when right, so concurrent attempts cannot pass a limit together and the limits count
     only failures."""
     account = accounts.by_login(typed_login)
-    limits = _login_limits(typed_login, trusted_device(account))
+    limits = _login_limits(account, typed_login, trusted_device(account))
     for name, subject in limits:
         try:
             throttle.hit(name, subject)
@@ -42,7 +45,7 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
                 level=logging.WARNING,
                 login=fingerprint(accounts.login_key(typed_login)),
             )
-            if name == "RATELIMIT_LOGIN_PER_ACCOUNT" and account is not None:
+            if name in accounts.ACCOUNT_LOGIN_LIMITS and account is not None:
                 accounts.warn_of_attack(account)
             raise
     if not password_matches(account, password):
