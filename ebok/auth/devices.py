@@ -1,11 +1,12 @@
 """Device cookies (OWASP, "Slow down online guessing attacks with device cookies"): a
-browser that has logged in to an account gets a signed cookie naming the account and the
-device. Its login attempts count against the device's own limit, so strangers' failures,
-which lock the account for every other client, cannot lock its owner out."""
+browser that has logged in to an account (or registered it, or reset its password) gets a
+signed cookie naming the account and the device. Its login attempts and SMS codes count
+against the device's own limits, so strangers' failures and sends, which use up the
+account's limits for every other client, cannot lock its owner out."""
 
 import secrets
 
-from flask import current_app, request
+from flask import after_this_request, current_app, request
 from werkzeug.wrappers import Response
 
 from ebok import signing
@@ -24,16 +25,22 @@ def trusted_device(account: Account | None) -> str | None:
     return str(payload[Key.NONCE])
 
 
-def remember_device(response: Response, account: Account) -> Response:
-    """Gives the browser (after a successful login) the account's device cookie."""
+def remember_device(account: Account) -> None:
+    """Gives the browser the account's device cookie with the response to this request.
+    Called on every successful authentication (start_session: a login, registration's
+    automatic login; the end of a password reset), so no way in leaves the owner's
+    browser a stranger to the account."""
     config = current_app.config
     token = signing.dumps("device", {Key.ACCOUNT: account.id, Key.NONCE: secrets.token_urlsafe(12)})
-    response.set_cookie(
-        config["DEVICE_COOKIE_NAME"],
-        token,
-        max_age=int(config["DEVICE_COOKIE_LIFETIME"].total_seconds()),
-        secure=config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+
+    @after_this_request
+    def set_cookie(response: Response) -> Response:
+        response.set_cookie(
+            config["DEVICE_COOKIE_NAME"],
+            token,
+            max_age=int(config["DEVICE_COOKIE_LIFETIME"].total_seconds()),
+            secure=config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response

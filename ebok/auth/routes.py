@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ebok import languages
-from ebok.auth.devices import remember_device
 from ebok.auth.forms import LoginForm
 from ebok.auth.service import end_session, log_in_attempt, start_session, take_prefilled_login
 from ebok.htmx import redirect_to, render_form, render_panel
@@ -51,7 +50,7 @@ def login():
                 start_session(account)
                 response = redirect_to(url_for("account.home"), leave_panel=True)
                 languages.sync_at_login(response, account)
-                return remember_device(response, account)
+                return response
             form.form_errors.append(_("The customer number, login or password is incorrect."))
     return render_form("auth/_login.html", form, title=_("Log in to Strefa Klienta"), status=status)
 

@@ -7,7 +7,7 @@ from flask import session
 from flask_login import login_user, logout_user
 
 from ebok import accounts, throttle
-from ebok.auth.devices import trusted_device
+from ebok.auth.devices import remember_device, trusted_device
 from ebok.extensions import db
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
@@ -74,11 +74,13 @@ def password_matches(account: Account | None, password: str) -> bool:
 
 
 def start_session(account: Account) -> None:
-    """A fresh session for the account: nothing from before login carries over."""
+    """A fresh session for the account (nothing from before login carries over), and the
+    device cookie for this browser."""
     session.clear()
     login_user(account)
     session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     session["logged_in_at"] = int(time.time())
+    remember_device(account)
     audit("login_succeeded", account=account.id)
 
 

@@ -6,6 +6,7 @@ from flask_babel import pgettext
 from markupsafe import Markup
 
 from ebok import accounts
+from ebok.auth.devices import remember_device
 from ebok.extensions import db
 from ebok.logs import audit
 from ebok.models import Customer, Verification
@@ -36,5 +37,6 @@ def set_new_password(customer: Customer, record: Verification, password: str) ->
     accounts.replace_password(account, password)
     db.session.commit()
     accounts.clear_failure_counts(account)
+    remember_device(account)  # the customer has proved who they are on this browser
     audit("password_reset", account=account.id)
     return Completion.DONE
