@@ -8,6 +8,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from ebok import accounts, messages, throttle, verification
+from ebok.auth.devices import trusted_device
 from ebok.contact import (
     looks_like_customer_number,
     mask_email,
@@ -113,19 +114,18 @@ def check_contact(customer: Customer, channel: str, typed: str) -> None:
 def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) -> Verification:
     """Sends a new code or link to the datum on file, superseding earlier ones. Unless
     the customer asked for it again, one made moments ago (a double submit of the channel
-    step) is reused instead. Commits."""
-    # An SMS costs money: without the shared counts (Redis away) none is sent.
-    paid = channel == "sms"
-    throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
-    # Per customer and channel: a flood of SMS sends leaves the e-mail link usable.
-    per_customer = f"customer:{customer.id}:{channel}"
-    throttle.hit("RATELIMIT_CODE_SENDS_PER_CUSTOMER", per_customer, fail_closed=paid)
+    step) is reused instead, sending and counting nothing. Commits."""
     verification.lock_customer(customer)
     duplicate = None if again else verification.recent_duplicate(customer, flow.purpose, channel)
     if duplicate is not None:
         db.session.commit()
         audit("double_submit", customer=customer.id, flow=flow.purpose)
         return duplicate
+    try:
+        _count_send(customer, channel)
+    except (throttle.Throttled, throttle.CountingUnavailable):
+        db.session.rollback()  # lets go of the customer's row at once
+        raise
     record, secret = verification.start(customer, flow.purpose, channel)
     to = contact_datum(customer, channel)
     assert to is not None, "only channels with a datum on file are offered"
@@ -150,6 +150,25 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
     audit(f"{kind}_sent", customer=customer.id, flow=flow.purpose, to=masked)
     db.session.commit()
     return record
+
+
+def _count_send(customer: Customer, channel: str) -> None:
+    """Counts a send about to happen against the client's and the customer's limits."""
+    # An SMS costs money: without the shared counts (Redis away) none is sent.
+    paid = channel == "sms"
+    throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
+    throttle.hit(
+        "RATELIMIT_CODE_SENDS_PER_CUSTOMER", _sends_key(customer, channel), fail_closed=paid
+    )
+
+
+def _sends_key(customer: Customer, channel: str) -> str:
+    """Per customer and channel, so a flood of SMS sends leaves the e-mail link usable; a
+    browser that has proved itself on the customer's account (its device cookie) has a
+    share of its own, which strangers cannot use up."""
+    per_customer = f"customer:{customer.id}:{channel}"
+    device = trusted_device(customer.account)
+    return per_customer if device is None else f"{per_customer}:device:{device}"
 
 
 def sent_message(customer: Customer, channel: str) -> str:
