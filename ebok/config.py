@@ -73,6 +73,8 @@ DEFAULTS = {
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",
     "RATELIMIT_CONTACT_CHECK": "10/hour",
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
+    # Codes and links really sent, per customer and channel; a browser with the account's
+    # device cookie has a share of its own.
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
     "RATELIMIT_CODE_SENDS": "10/hour",
     # e-Faktura confirmation links (e-mails to an address that may be anyone's).
