@@ -151,7 +151,9 @@ def _locked_for_strangers(make_visitor, number) -> None:
     assert _stranger_fails(make_visitor, [number] * (PER_ACCOUNT + 1))[-1] == 429
 
 
-def test_registration_gives_the_browser_the_device_cookie(app, visitor, wizard, customers):
+def test_registration_gives_the_browser_the_device_cookie(
+    app, visitor, make_visitor, wizard, customers
+):
     customer = customers["phone_only"]
     wizard.to_password(customer)
     response = follow(visitor, wizard.set_password())
@@ -159,7 +161,7 @@ def test_registration_gives_the_browser_the_device_cookie(app, visitor, wizard, 
     assert _device_cookie(visitor)
     AuthActions(visitor).log_out()
 
-    _locked_for_strangers(lambda: type(visitor)(app.test_client(), htmx=False), customer.number)
+    _locked_for_strangers(make_visitor, customer.number)
     AuthActions(visitor).log_in(customer.number, NEW_PASSWORD)
 
 
