@@ -7,8 +7,10 @@ brought up to date (billing is the source of truth); nothing is ever deleted, so
 run changes nothing. New-invoice e-mails are written after each batch (notices.py).
 """
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -210,21 +212,74 @@ def _new_invoice(row: InvoiceRow, customer_id: int, stored_file, electronic) -> 
 
 
 def _store_pdf(folder: Path, pdf_file: str):
-    # A string check, not resolve(): the folder comes from the operator, and resolving
-    # every component of every path costs more than the rest of a row.
-    path = os.path.normpath(os.path.join(folder, pdf_file))
-    if not path.startswith(f"{folder}{os.sep}"):
-        return None, f"pdf_file {pdf_file} is outside the folder"
+    try:
+        descriptor = _open_regular_file(folder, pdf_file)
+    except _Unusable as problem:
+        return None, f"pdf_file {pdf_file} {problem}"
     max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
     try:
-        with open(path, "rb") as source:
+        with os.fdopen(descriptor, "rb") as source:
             return invoice_storage().put(source, max_size), None
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None, f"pdf_file {pdf_file} not found"
     except NotAPdf:
         return None, f"pdf_file {pdf_file} is not a PDF"
     except TooLarge:
         return None, f"pdf_file {pdf_file} is larger than {max_size} bytes"
+
+
+class _Unusable(Exception):
+    """Why a pdf_file cannot be imported, said after its name."""
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+# O_NONBLOCK: opening a named pipe must not wait for a writer (it is then refused).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def _open_regular_file(folder: Path, pdf_file: str) -> int:
+    """A descriptor of the regular file `pdf_file` names inside `folder`, opened one
+    component at a time without following any symbolic link: a link (to a stored PDF, to
+    a file outside, through a linked directory) or anything that is not a regular file
+    (a pipe, a device, a directory) is refused, and never read. The path is normalised
+    as text first, so `sub/../a.pdf` is `a.pdf` and a `..` never climbs out of a link."""
+    relative = os.path.normpath(pdf_file)
+    if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
+        raise _Unusable("is outside the folder")
+    *directories, name = relative.split(os.sep)
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for depth, directory in enumerate(directories, start=1):
+            inner = _open_component(descriptor, directory, _DIRECTORY_FLAGS)
+            if inner is None:
+                linked = os.sep.join(directories[:depth])
+                raise _Unusable(f"goes through a symbolic link ({linked})")
+            os.close(descriptor)
+            descriptor = inner
+        opened = _open_component(descriptor, name, _FILE_FLAGS)
+        if opened is None:
+            raise _Unusable("is a symbolic link")
+    finally:
+        os.close(descriptor)
+    if not stat.S_ISREG(os.fstat(opened).st_mode):
+        os.close(opened)
+        raise _Unusable("is not a regular file")
+    return opened
+
+
+def _open_component(directory: int, name: str, flags: int) -> int | None:
+    """`name` opened in `directory`; None when it is a symbolic link."""
+    try:
+        return os.open(name, flags, dir_fd=directory)
+    except OSError as problem:
+        try:
+            found = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            raise _Unusable("not found") from None
+        if stat.S_ISLNK(found.st_mode):
+            return None
+        if problem.errno in (errno.ENOTDIR, errno.ENXIO):  # a file as a directory; a socket
+            kind = "not found" if flags & os.O_DIRECTORY else "is not a regular file"
+            raise _Unusable(kind) from None
+        raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
 def _write(plan: _Plan) -> list[int]:
