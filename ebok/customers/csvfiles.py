@@ -26,6 +26,21 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
+    def add(self, other: "ImportReport") -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(other.rejected)
+
+
+class ImportStopped(Exception):
+    """The import stopped partway; the message says where and what to do. `report`
+    counts what was committed before, which stays."""
+
+    def __init__(self, message: str, report: ImportReport):
+        super().__init__(message)
+        self.report = report
+
 
 # C0 and C1 control characters (ESC starts the sequences that move a terminal's cursor,
 # erase lines or set its title) and the Unicode bidi controls that reorder what is shown
