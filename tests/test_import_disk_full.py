@@ -42,7 +42,7 @@ def small_volume(tmp_path):
 
 
 @pytest.fixture
-def database(tmp_path) -> str:
+def customer_database(tmp_path) -> str:
     """A SQLite database (not on the small volume) with one customer."""
     url = f"sqlite:///{tmp_path}/invoices.db"
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
@@ -93,7 +93,7 @@ def stored_files(storage: Path) -> list[Path]:
 
 
 def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
-    small_volume, database, tmp_path
+    small_volume, customer_database, tmp_path
 ):
     a, b, c, d = (pdf_of(600 * KIB, name) for name in "abcd")
     folder = write_folder(
@@ -111,7 +111,7 @@ def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     )
     settings = {"INVOICES_IMPORT_BATCH_SIZE": "3", "INVOICE_STORAGE_MIN_FREE_BYTES": "0"}
 
-    full = run_import(database, small_volume, folder, **settings)
+    full = run_import(customer_database, small_volume, folder, **settings)
 
     assert full.returncode == 1
     assert "Traceback" not in full.stderr
@@ -122,19 +122,19 @@ def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     assert "No space left on device" in full.stderr
     assert "lines 5 to 7 are not, and the PDFs stored for them were removed" in full.stderr
     assert "Free space on the storage's volume" in full.stderr
-    assert invoice_numbers(database) == ["FV/1", "FV/2", "FV/3"]
+    assert invoice_numbers(customer_database) == ["FV/1", "FV/2", "FV/3"]
     # C, written for the rolled back batch, is gone; A (also used by that batch) stays,
     # since committed invoices refer to it; no half-written file is left.
     assert [path.read_bytes() for path in stored_files(small_volume)] in ([a, b], [b, a])
 
     assert run_as_root("mount", "-o", "remount,size=4m", str(small_volume)).returncode == 0
-    again = run_import(database, small_volume, folder, **settings)
+    again = run_import(customer_database, small_volume, folder, **settings)
     assert again.returncode == 0, again.stderr
     assert again.stdout == "added: 4, updated: 0, unchanged: 3, rejected: 0\n"
     assert len(stored_files(small_volume)) == 4
 
 
-def test_the_reserve_is_checked_before_each_batch(small_volume, database, tmp_path):
+def test_the_reserve_is_checked_before_each_batch(small_volume, customer_database, tmp_path):
     pdfs = {f"{name}.pdf": pdf_of(300 * KIB, name) for name in "abcdef"}
     folder = write_folder(
         tmp_path / "in",
@@ -146,12 +146,26 @@ def test_the_reserve_is_checked_before_each_batch(small_volume, database, tmp_pa
         "INVOICE_STORAGE_MIN_FREE_BYTES": str(1536 * KIB),
     }
 
-    stopped = run_import(database, small_volume, folder, **settings)
+    stopped = run_import(customer_database, small_volume, folder, **settings)
 
     # 2 MiB free before the first batch; after its two files, less than the reserve.
     assert stopped.returncode == 1
     assert stopped.stdout == "added: 2, updated: 0, unchanged: 0, rejected: 0\n"
     assert f"stopped before line 4: the invoice storage ({small_volume}) has " in stopped.stderr
     assert "less than the reserve FLASK_INVOICE_STORAGE_MIN_FREE_BYTES (1572864)" in stopped.stderr
-    assert invoice_numbers(database) == ["FV/0", "FV/1"]
+    assert invoice_numbers(customer_database) == ["FV/0", "FV/1"]
     assert len(stored_files(small_volume)) == 2
+
+
+def test_a_storage_that_cannot_be_used_stops_the_import_with_what_to_check(
+    app, runner, customers, tmp_path
+):
+    (tmp_path / "a-file").write_text("not a directory")
+    app.config["INVOICE_STORAGE"] = str(tmp_path / "a-file" / "invoices")
+    folder = write_folder(tmp_path / "in", [invoice_row("200001", "FV/1")])
+    result = runner.invoke(args=["invoices", "import", str(folder)])
+    assert result.exit_code == 1
+    assert "added: 0, updated: 0, unchanged: 0, rejected: 0" in result.output
+    assert "stopped before line 2: the invoice storage" in result.output
+    assert "cannot be used: Not a directory" in result.output
+    assert "Check that FLASK_INVOICE_STORAGE exists" in result.output

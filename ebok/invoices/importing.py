@@ -107,16 +107,8 @@ def import_invoices(
     return report
 
 
-def _check_free_space(storage: InvoiceStorage, first_line: int) -> None:
-    reserve = current_app.config["INVOICE_STORAGE_MIN_FREE_BYTES"]
-    free = storage.free_bytes()
-    if free is not None and free < reserve:
-        raise _stopped(
-            f"stopped before line {first_line}: the invoice storage ({storage}) has {free} "
-            "bytes free, less than the reserve FLASK_INVOICE_STORAGE_MIN_FREE_BYTES "
-            f"({reserve}). The lines before it are imported (counted above).",
-            "Free space on the storage's volume (or lower the reserve)",
-        )
+class _Stop(Exception):
+    """Why the import stops before the end, and what the operator does about it."""
 
 
 class _StorageFailed(Exception):
@@ -126,29 +118,43 @@ class _StorageFailed(Exception):
         self.line = line
 
 
-def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_line: int):
-    error = cast(OSError, failure.__cause__)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+def _stopped(what_happened: str, error: OSError | None = None) -> _Stop:
+    if error is None or error.errno in (errno.ENOSPC, errno.EDQUOT):
         action = "Free space on the storage's volume or move FLASK_INVOICE_STORAGE to a larger one"
     else:
         action = "Check that FLASK_INVOICE_STORAGE exists and the service user may write there"
+    return _Stop(
+        f"{what_happened} {action}, then run the same command again: it resumes, and the "
+        "lines already imported count as unchanged."
+    )
+
+
+def _check_free_space(storage: InvoiceStorage, first_line: int) -> None:
+    reserve = current_app.config["INVOICE_STORAGE_MIN_FREE_BYTES"]
+    try:
+        free = storage.free_bytes()
+    except OSError as error:
+        raise _stopped(
+            f"stopped before line {first_line}: the invoice storage ({storage}) cannot be "
+            f"used: {error.strerror or error}. The lines before it are imported (counted above).",
+            error,
+        ) from error
+    if free is not None and free < reserve:
+        raise _stopped(
+            f"stopped before line {first_line}: the invoice storage ({storage}) has {free} "
+            "bytes free, less than the reserve FLASK_INVOICE_STORAGE_MIN_FREE_BYTES "
+            f"({reserve}). The lines before it are imported (counted above)."
+        )
+
+
+def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_line: int):
+    error = cast(OSError, failure.__cause__)
     return _stopped(
         f"stopped at line {failure.line}: storing its PDF in the invoice storage ({storage}) "
         f"failed: {error.strerror or error}. The lines before line {first_line} are imported "
         f"(counted above); lines {first_line} to {failure.line} are not, and the PDFs "
         "stored for them were removed.",
-        action,
-    )
-
-
-class _Stop(Exception):
-    """Why the import stops before the end, and what the operator does about it."""
-
-
-def _stopped(what_happened: str, action: str) -> _Stop:
-    return _Stop(
-        f"{what_happened} {action}, then run the same command again: it resumes, and the "
-        "lines already imported count as unchanged."
+        error,
     )
 
 
@@ -173,10 +179,11 @@ def _import_batch(
 
 
 def _roll_back(storage: InvoiceStorage, written: list[str]) -> None:
-    db.session.rollback()
-    if not written:
-        return
     try:
+        db.session.rollback()
+        if not written:
+            return
+        # Once per failed batch, for its few new files: worth a scan, not an index.
         referenced = set(
             db.session.scalars(
                 select(Invoice.pdf_storage_key).where(Invoice.pdf_storage_key.in_(written))
