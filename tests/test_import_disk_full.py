@@ -169,3 +169,31 @@ def test_a_storage_that_cannot_be_used_stops_the_import_with_what_to_check(
     assert "stopped before line 2: the invoice storage" in result.output
     assert "cannot be used: Not a directory" in result.output
     assert "Check that FLASK_INVOICE_STORAGE exists" in result.output
+
+
+def test_a_batch_the_database_refuses_leaves_no_pdf_behind(customer_database, tmp_path):
+    engine = create_engine(customer_database)
+    with engine.begin() as connection:  # the database fails the second batch's insert
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_fv3 BEFORE INSERT ON invoices WHEN NEW.number = 'FV/3' "
+            "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+        )
+    engine.dispose()
+    pdfs = {f"{name}.pdf": pdf_of(10 * KIB, name) for name in "abcd"}
+    folder = write_folder(
+        tmp_path / "in",
+        [invoice_row("200001", f"FV/{index}", pdf=name) for index, name in enumerate(pdfs)],
+        pdfs,
+    )
+    storage = tmp_path / "storage"
+
+    failed = run_import(customer_database, storage, folder, INVOICES_IMPORT_BATCH_SIZE="2")
+
+    assert failed.returncode == 1
+    assert "the database failed" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert invoice_numbers(customer_database) == ["FV/0", "FV/1"]
+    assert sorted(path.read_bytes() for path in stored_files(storage)) == [
+        pdfs["a.pdf"],
+        pdfs["b.pdf"],
+    ]
