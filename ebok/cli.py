@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
+from ebok.customers.csvfiles import ImportStopped, escaped_for_terminal
 from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.invoices.importing import import_invoices
@@ -51,25 +52,32 @@ def import_invoices_command(folder):
 
 def _run_import(what: str, importer, source: str, batch_size_key: str):
     """Runs an import with its progress line; a refused file or a database error is one
-    line, never a traceback with the rows' personal data. Prints and returns the report."""
+    line, never a traceback with the rows' personal data. Prints and returns the report;
+    an import that stopped partway prints the report of what it committed, then why it
+    stopped, and exits with 1."""
     try:
         with ProgressLine(what) as progress:
             report = importer(source, current_app.config[batch_size_key], on_progress=progress.show)
     except ImportRefused as problem:
-        raise click.ClickException(str(problem)) from None
+        raise click.ClickException(escaped_for_terminal(str(problem))) from None
+    except ImportStopped as stopped:
+        _print_report(stopped.report)
+        raise click.ClickException(escaped_for_terminal(str(stopped))) from None
     except SQLAlchemyError as problem:
-        raise click.ClickException(database_problem(problem)) from None
+        raise click.ClickException(escaped_for_terminal(database_problem(problem))) from None
     _print_report(report)
     return report
 
 
 def _print_report(report) -> None:
+    """The counts, then each rejected line; a reason may quote the file, so control
+    characters are shown escaped."""
     click.echo(
         f"added: {report.added}, updated: {report.updated}, "
         f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}"
     )
     for line, reason in report.rejected:
-        click.echo(f"  line {line}: {reason}")
+        click.echo(f"  line {line}: {escaped_for_terminal(reason)}")
 
 
 @demo_cli.command("seed")

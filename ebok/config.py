@@ -37,6 +37,8 @@ DEFAULTS = {
     # transaction, invoices per page, and whether the new-invoice e-mail carries the PDF.
     "INVOICE_STORAGE": None,
     "INVOICE_MAX_PDF_BYTES": 5 * 1024 * 1024,
+    # The invoices import stops before a batch when the storage has less free (bytes).
+    "INVOICE_STORAGE_MIN_FREE_BYTES": 100 * 1024 * 1024,
     "INVOICES_IMPORT_BATCH_SIZE": 2000,
     "INVOICES_PER_PAGE": 12,
     "INVOICE_ATTACH_PDF": False,

@@ -4,6 +4,7 @@ batches, with every rejected line reported by its number and reason."""
 
 import codecs
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,6 +25,40 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    def add(self, other: "ImportReport") -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(other.rejected)
+
+
+class ImportStopped(Exception):
+    """The import stopped partway; the message says where and what to do. `report`
+    counts what was committed before, which stays."""
+
+    def __init__(self, message: str, report: ImportReport):
+        super().__init__(message)
+        self.report = report
+
+
+# C0 and C1 control characters (ESC starts the sequences that move a terminal's cursor,
+# erase lines or set its title) and the Unicode bidi controls that reorder what is shown
+# (Trojan Source, CVE-2021-42574).
+_UNSAFE_ON_A_TERMINAL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def escaped_for_terminal(text: str) -> str:
+    """`text` with every control character written as an escape (\\x1b, \\u202e): what a
+    report echoes from a file is shown, never obeyed by the operator's terminal."""
+    return _UNSAFE_ON_A_TERMINAL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def count_lines_of_utf8_file(path: str) -> int:

@@ -7,8 +7,10 @@ brought up to date (billing is the source of truth); nothing is ever deleted, so
 run changes nothing. New-invoice e-mails are written after each batch (notices.py).
 """
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +20,13 @@ from typing import cast
 
 from flask import current_app
 from sqlalchemy import String, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.contact import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 from ebok.customers.csvfiles import (
     ImportRefused,
     ImportReport,
+    ImportStopped,
     Record,
     chunks,
     count_lines_of_utf8_file,
@@ -31,7 +35,7 @@ from ebok.customers.csvfiles import (
 )
 from ebok.extensions import db
 from ebok.invoices import delivery, notices
-from ebok.invoices.storage import NotAPdf, TooLarge, invoice_storage
+from ebok.invoices.storage import InvoiceStorage, NotAPdf, TooLarge, invoice_storage
 from ebok.models import Customer, Invoice
 
 CSV_NAME = "invoices.csv"
@@ -76,23 +80,127 @@ def import_invoices(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Adds new invoices and updates `paid_on` of known ones; reports each rejected line
-    with its reason. Commits every `batch_size` lines."""
+    with its reason. Commits every `batch_size` lines.
+
+    Raises ImportStopped, with the report of the batches committed, when the storage has
+    less than its reserve (INVOICE_STORAGE_MIN_FREE_BYTES) free before a batch, or fails
+    while a batch stores its PDFs (a full disk): that batch is rolled back and the files
+    it wrote are removed, so running the command again resumes without orphans."""
     csv_path = Path(folder) / CSV_NAME
     if not csv_path.is_file():
         raise ImportRefused(f"{folder} has no {CSV_NAME}: the folder holds it and the PDFs")
     total_lines = count_lines_of_utf8_file(str(csv_path))
     report = ImportReport()
+    storage = invoice_storage()
     with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
         read_header(csv_file.readline(), CSV_HEADER)
-        for batch in chunks(records(csv_file), batch_size):
-            _import_batch(Path(folder).resolve(), batch, report)
-            if on_progress:
-                on_progress(batch[-1][0], total_lines)
+        try:
+            for batch in chunks(records(csv_file), batch_size):
+                _check_free_space(storage, first_line=batch[0][0])
+                _import_batch(Path(folder).resolve(), storage, batch, report)
+                if on_progress:
+                    on_progress(batch[-1][0], total_lines)
+        except _Stop as stop:
+            report.rejected.sort()
+            raise ImportStopped(str(stop), report) from stop.__cause__
     report.rejected.sort()
     return report
 
 
-def _import_batch(folder: Path, batch: list[Record], report: ImportReport) -> None:
+class _Stop(Exception):
+    """Why the import stops before the end, and what the operator does about it."""
+
+
+class _StorageFailed(Exception):
+    """Storing the PDF of `line` failed; the OSError is the cause."""
+
+    def __init__(self, line: int):
+        self.line = line
+
+
+def _stopped(what_happened: str, error: OSError | None = None) -> _Stop:
+    if error is None or error.errno in (errno.ENOSPC, errno.EDQUOT):
+        action = "Free space on the storage's volume or move FLASK_INVOICE_STORAGE to a larger one"
+    else:
+        action = "Check that FLASK_INVOICE_STORAGE exists and the service user may write there"
+    return _Stop(
+        f"{what_happened} {action}, then run the same command again: it resumes, and the "
+        "lines already imported count as unchanged."
+    )
+
+
+def _check_free_space(storage: InvoiceStorage, first_line: int) -> None:
+    reserve = current_app.config["INVOICE_STORAGE_MIN_FREE_BYTES"]
+    try:
+        free = storage.free_bytes()
+    except OSError as error:
+        raise _stopped(
+            f"stopped before line {first_line}: the invoice storage ({storage}) cannot be "
+            f"used: {error.strerror or error}. The lines before it are imported (counted above).",
+            error,
+        ) from error
+    if free is not None and free < reserve:
+        raise _stopped(
+            f"stopped before line {first_line}: the invoice storage ({storage}) has {free} "
+            "bytes free, less than the reserve FLASK_INVOICE_STORAGE_MIN_FREE_BYTES "
+            f"({reserve}). The lines before it are imported (counted above)."
+        )
+
+
+def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_line: int):
+    error = cast(OSError, failure.__cause__)
+    return _stopped(
+        f"stopped at line {failure.line}: storing its PDF in the invoice storage ({storage}) "
+        f"failed: {error.strerror or error}. The lines before line {first_line} are imported "
+        f"(counted above); lines {first_line} to {failure.line} are not, and the PDFs "
+        "stored for them were removed.",
+        error,
+    )
+
+
+def _import_batch(
+    folder: Path, storage: InvoiceStorage, batch: list[Record], report: ImportReport
+) -> None:
+    """One transaction, all or nothing: when anything fails (a full disk, the database,
+    Ctrl-C) it is rolled back and the PDFs it wrote are removed, except those a committed
+    invoice refers to (the store keeps each PDF once, for every invoice that has it)."""
+    batch_report = ImportReport()
+    written: list[str] = []  # keys of the files this batch stored, not already there
+    try:
+        to_notify = _write_batch(folder, batch, batch_report, written)
+    except _StorageFailed as failure:
+        _roll_back(storage, written)
+        raise _storage_failure(storage, failure, first_line=batch[0][0]) from failure.__cause__
+    except BaseException:
+        _roll_back(storage, written)
+        raise
+    report.add(batch_report)
+    notices.notify_new_invoices(to_notify)
+
+
+def _roll_back(storage: InvoiceStorage, written: list[str]) -> None:
+    try:
+        db.session.rollback()
+        if not written:
+            return
+        # Once per failed batch, for its few new files: worth a scan, not an index.
+        referenced = set(
+            db.session.scalars(
+                select(Invoice.pdf_storage_key).where(Invoice.pdf_storage_key.in_(written))
+            )
+        )
+        db.session.rollback()
+    except SQLAlchemyError:
+        return  # the database is gone too: keep the files rather than lose a referenced one
+    for key in set(written) - referenced:
+        storage.discard(key)
+
+
+def _write_batch(
+    folder: Path, batch: list[Record], report: ImportReport, written: list[str]
+) -> list[int]:
+    """Validates, stores the PDFs and writes the batch, and commits; returns the ids of
+    the invoices whose new-invoice e-mail is still to be written."""
     rows: list[InvoiceRow] = []
     for line, fields, problem in batch:
         row = None
@@ -123,12 +231,12 @@ def _import_batch(folder: Path, batch: list[Record], report: ImportReport) -> No
             ).where(Invoice.number.in_({row.number for row in rows}))
         )
     }
-    plan = _plan(folder, rows, customers, known, report)
+    plan = _plan(folder, rows, customers, known, report, written)
     added_ids = _write(plan)
     report.unchanged += len(plan.new) - len(added_ids)  # added meanwhile by another import
     report.added += len(added_ids)
     db.session.commit()
-    notices.notify_new_invoices(added_ids + plan.not_yet_notified)
+    return added_ids + plan.not_yet_notified
 
 
 def _begin_writing() -> None:
@@ -145,7 +253,7 @@ class _Plan:
     not_yet_notified: list[int]  # known invoices a stopped run did not announce
 
 
-def _plan(folder, rows, customers, known, report) -> _Plan:
+def _plan(folder, rows, customers, known, report, written: list[str]) -> _Plan:
     plan = _Plan([], [], [])
     first_seen: dict[str, tuple[int, int]] = {}  # number -> (line, customer id)
     electronic = delivery.electronic_on(
@@ -162,10 +270,15 @@ def _plan(folder, rows, customers, known, report) -> _Plan:
         if stored is not None:
             _plan_known(row, stored, plan, report)
             continue
-        stored_file, problem = _store_pdf(folder, row.pdf_file)
+        try:
+            stored_file, problem = _store_pdf(folder, row.pdf_file)
+        except OSError as error:  # the storage's, not the source's: a full disk
+            raise _StorageFailed(row.line) from error
         if problem:
             report.rejected.append((row.line, problem))
             continue
+        if stored_file.written:
+            written.append(stored_file.key)
         plan.new.append(_new_invoice(row, customer_id, stored_file, electronic))
     return plan
 
@@ -210,21 +323,74 @@ def _new_invoice(row: InvoiceRow, customer_id: int, stored_file, electronic) -> 
 
 
 def _store_pdf(folder: Path, pdf_file: str):
-    # A string check, not resolve(): the folder comes from the operator, and resolving
-    # every component of every path costs more than the rest of a row.
-    path = os.path.normpath(os.path.join(folder, pdf_file))
-    if not path.startswith(f"{folder}{os.sep}"):
-        return None, f"pdf_file {pdf_file} is outside the folder"
+    try:
+        descriptor = _open_regular_file(folder, pdf_file)
+    except _Unusable as problem:
+        return None, f"pdf_file {pdf_file} {problem}"
     max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
     try:
-        with open(path, "rb") as source:
+        with os.fdopen(descriptor, "rb") as source:
             return invoice_storage().put(source, max_size), None
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None, f"pdf_file {pdf_file} not found"
     except NotAPdf:
         return None, f"pdf_file {pdf_file} is not a PDF"
     except TooLarge:
         return None, f"pdf_file {pdf_file} is larger than {max_size} bytes"
+
+
+class _Unusable(Exception):
+    """Why a pdf_file cannot be imported, said after its name."""
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+# O_NONBLOCK: opening a named pipe must not wait for a writer (it is then refused).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def _open_regular_file(folder: Path, pdf_file: str) -> int:
+    """A descriptor of the regular file `pdf_file` names inside `folder`, opened one
+    component at a time without following any symbolic link: a link (to a stored PDF, to
+    a file outside, through a linked directory) or anything that is not a regular file
+    (a pipe, a device, a directory) is refused, and never read. The path is normalised
+    as text first, so `sub/../a.pdf` is `a.pdf` and a `..` never climbs out of a link."""
+    relative = os.path.normpath(pdf_file)
+    if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
+        raise _Unusable("is outside the folder")
+    *directories, name = relative.split(os.sep)
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for depth, directory in enumerate(directories, start=1):
+            inner = _open_component(descriptor, directory, _DIRECTORY_FLAGS)
+            if inner is None:
+                linked = os.sep.join(directories[:depth])
+                raise _Unusable(f"goes through a symbolic link ({linked})")
+            os.close(descriptor)
+            descriptor = inner
+        opened = _open_component(descriptor, name, _FILE_FLAGS)
+        if opened is None:
+            raise _Unusable("is a symbolic link")
+    finally:
+        os.close(descriptor)
+    if not stat.S_ISREG(os.fstat(opened).st_mode):
+        os.close(opened)
+        raise _Unusable("is not a regular file")
+    return opened
+
+
+def _open_component(directory: int, name: str, flags: int) -> int | None:
+    """`name` opened in `directory`; None when it is a symbolic link."""
+    try:
+        return os.open(name, flags, dir_fd=directory)
+    except OSError as problem:
+        try:
+            found = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            raise _Unusable("not found") from None
+        if stat.S_ISLNK(found.st_mode):
+            return None
+        if problem.errno in (errno.ENOTDIR, errno.ENXIO):  # a file as a directory; a socket
+            kind = "not found" if flags & os.O_DIRECTORY else "is not a regular file"
+            raise _Unusable(kind) from None
+        raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
 def _write(plan: _Plan) -> list[int]:

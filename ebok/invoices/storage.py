@@ -8,8 +8,9 @@ object-storage backend (S3 and the like) can replace the directory by implementi
 
 import hashlib
 import os
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -24,6 +25,8 @@ class StoredFile:
     key: str
     sha256: str
     size: int
+    # True when this put wrote the file, False when it was stored already (deduplicated).
+    written: bool = field(default=False, compare=False)
 
 
 class CorruptFile(Exception):
@@ -45,12 +48,21 @@ class InvoiceStorage(Protocol):
     def read(self, key: str, sha256: str) -> bytes:
         """The stored bytes, after checking them against `sha256`; raises CorruptFile."""
 
+    def discard(self, key: str) -> None:
+        """Remove a stored file no invoice refers to (an import's rolled back batch)."""
+
+    def free_bytes(self) -> int | None:
+        """Bytes still free for new files; None when the backend has no such limit."""
+
 
 class DirectoryStorage:
     """A directory several app servers may share (a volume): files at ab/cd/abcd….pdf."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+
+    def __str__(self) -> str:
+        return str(self.root)
 
     @staticmethod
     def key_for(sha256: str) -> str:
@@ -82,7 +94,7 @@ class DirectoryStorage:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        return stored
+        return StoredFile(stored.key, sha256, size, written=True)
 
     def read(self, key: str, sha256: str) -> bytes:
         try:
@@ -92,6 +104,13 @@ class DirectoryStorage:
         if hashlib.sha256(content).hexdigest() != sha256:
             raise CorruptFile(key)
         return content
+
+    def discard(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def free_bytes(self) -> int:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.root).free
 
 
 def _check_and_hash(source: BinaryIO, max_size: int) -> tuple[str, int]:
