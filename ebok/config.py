@@ -148,6 +148,8 @@ DEFAULTS = {
     # The interface languages (SPEC §12), each needing its compiled catalog; the switcher
     # offers them in this order. The default (BABEL_DEFAULT_LOCALE) is Polish.
     "LANGUAGES": ["pl", "en", "uk"],
+    # The visitor's language choice (a year); __Host-language in production.
+    "LANGUAGE_COOKIE_NAME": "language",
 }
 
 # Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.
@@ -155,6 +157,11 @@ DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa:
 
 # A key shorter than this is refused in production (HMAC-SHA256 wants 32 random bytes).
 MIN_SECRET_KEY_LENGTH = 32
+# A key with fewer different characters is refused as typed, not generated. A generated key
+# of the shortest allowed length (32 hex digits, `secrets.token_hex(16)`) has about 14 of
+# the 16 hex digits; fewer than 10 happens about once in 10^7 keys. Typed placeholders fall
+# below it: `aaaa…`, `change-me` (8) however often repeated, `123456…`.
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
 
 
 def development_mode(app: Flask) -> bool:
@@ -206,6 +213,8 @@ def finish_config(app: Flask) -> None:
             config["SESSION_COOKIE_NAME"] = "__Host-session"
         if config["DEVICE_COOKIE_NAME"] == "ebok_device":
             config["DEVICE_COOKIE_NAME"] = "__Host-ebok_device"
+        if config["LANGUAGE_COOKIE_NAME"] == "language":
+            config["LANGUAGE_COOKIE_NAME"] = "__Host-language"
 
 
 def check_production(app: Flask) -> None:
@@ -222,18 +231,40 @@ def check_production(app: Flask) -> None:
     if not key:
         raise RuntimeError(
             "FLASK_SECRET_KEY is not set. Production refuses to start without a real "
-            "secret key: generate one with "
-            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            f"secret key: generate one with {GENERATE_KEY}."
         )
-    if key == DEV_SECRET_KEY:
-        raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
-    if len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_LENGTH:
-        raise RuntimeError(
-            f"FLASK_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random "
-            "bytes, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
-        )
+    # The fallbacks verify signatures as the key does: a weak one lets forged sessions,
+    # device cookies and links through just the same.
+    check_secret_key("FLASK_SECRET_KEY", key)
+    for position, fallback in enumerate(config["SECRET_KEY_FALLBACKS"]):
+        check_secret_key(f"FLASK_SECRET_KEY_FALLBACKS[{position}]", fallback)
     if not config["SERVER_NAME"]:
         raise RuntimeError(
             "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
             "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
+        )
+
+
+GENERATE_KEY = "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+
+
+def check_secret_key(setting: str, key: str | bytes) -> None:
+    """Refuses a key anyone could know or guess: the public development key, a short one,
+    or one typed rather than generated (few different characters, or a short piece
+    repeated: a generated key never repeats itself)."""
+    raw = key.encode() if isinstance(key, str) else key
+    if raw == DEV_SECRET_KEY.encode():
+        raise RuntimeError(f"{setting} is the development key; set a real one.")
+    if len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"{setting} is too short: use at least {MIN_SECRET_KEY_LENGTH} random bytes, "
+            f"e.g. {GENERATE_KEY}."
+        )
+    # A string is its own rotation exactly when it is a shorter piece repeated.
+    repeated = raw in (raw + raw)[1:-1]
+    if repeated or len(set(raw)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
+        raise RuntimeError(
+            f"{setting} is not random (a short piece repeated, or fewer than "
+            f"{MIN_SECRET_KEY_DISTINCT_CHARACTERS} different characters): generate one with "
+            f"{GENERATE_KEY}."
         )

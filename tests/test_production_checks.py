@@ -23,7 +23,7 @@ from ebok.models import Customer
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-REAL_KEY = "k" * 40
+REAL_KEY = "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9"  # random enough
 PRODUCTION_ENV = {
     "FLASK_SECRET_KEY": REAL_KEY,
     "FLASK_SERVER_NAME": "ebok.example.pl",
@@ -78,7 +78,7 @@ def test_production_refuses_to_start(environment, tmp_path, env, message):
 
 
 def test_a_32_byte_key_and_a_server_name_start_production(environment, tmp_path):
-    environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": "k" * 32})
+    environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": REAL_KEY[:32]})
     app = production_app(tmp_path)
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
@@ -251,3 +251,90 @@ def test_gunicorn_logs_json_lines_without_typed_logins_or_tokens(gunicorn_server
     assert typed_login not in log and typed_login.casefold() not in log
     assert link_token not in log and "abcdefghijklmnopqrstuvwxyz012345" not in log
     assert "/rejestracja/link/[token]" in log, log  # gunicorn.conf.py's access log, cut
+
+
+# Every key that verifies signatures gets the key's checks (issue 18.5).
+
+DEV_KEY_FALLBACK = f'["{REAL_KEY}", "development-only-secret-key-do-not-use-in-production"]'
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # The development key is public: anything it signs (a device cookie that lifts the
+        # login limit, an e-Faktura confirmation link) can be forged by anyone.
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": DEV_KEY_FALLBACK},
+            r"FLASK_SECRET_KEY_FALLBACKS\[1\] is the development key",
+        ),
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": "short"},
+            r"FLASK_SECRET_KEY_FALLBACKS\[0\] is too short",
+        ),
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": "change-me" * 4},
+            r"FLASK_SECRET_KEY_FALLBACKS\[0\] is not random",
+        ),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "a" * 64}, "FLASK_SECRET_KEY is not random"),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "change-me" * 4}, "FLASK_SECRET_KEY is not random"),
+        # Ten or more different characters, but a short piece typed again and again.
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY": "0123456789ab" * 3},
+            "FLASK_SECRET_KEY is not random",
+        ),
+    ],
+)
+def test_every_signing_key_is_checked(environment, tmp_path, env, message):
+    environment(**env)
+    with pytest.raises(RuntimeError, match=message):
+        production_app(tmp_path)
+
+
+def test_generated_keys_pass_the_checks(environment, tmp_path):
+    import secrets
+
+    for _ in range(50):
+        environment(
+            FLASK_SECRET_KEY=secrets.token_hex(16),  # the shortest a generator gives: 32
+            FLASK_SECRET_KEY_FALLBACKS=json.dumps([secrets.token_urlsafe(32)]),
+            FLASK_SERVER_NAME="ebok.example.pl",
+        )
+        production_app(tmp_path)
+
+
+# The language cookie (issue 18.12): __Host-language in production, the old name read once.
+
+
+def test_production_keeps_the_language_in_a_host_cookie(environment, tmp_path):
+    environment(**PRODUCTION_ENV)
+    client = production_app(tmp_path).test_client()
+    base = "https://ebok.example.pl"
+    page = client.get("/", base_url=base).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/jezyk",
+        data={"csrf_token": token, "language": "en", "next": "/"},
+        base_url=base,
+        headers={"Referer": f"{base}/"},
+    )
+    assert response.status_code == 303
+    cookie = client.get_cookie("__Host-language", domain="ebok.example.pl")
+    assert cookie is not None and cookie.value == "en"
+    assert cookie.secure and cookie.path == "/"
+    assert client.get_cookie("language", domain="ebok.example.pl") is None
+    assert '<html lang="en">' in client.get("/", base_url=base).get_data(as_text=True)
+
+
+def test_the_old_language_cookie_is_read_once_then_replaced(environment, tmp_path):
+    environment(**PRODUCTION_ENV)
+    client = production_app(tmp_path).test_client()
+    base = "https://ebok.example.pl"
+    client.set_cookie("language", "uk", domain="ebok.example.pl")
+    response = client.get("/", base_url=base)
+    assert '<html lang="uk">' in response.get_data(as_text=True)
+    assert client.get_cookie("__Host-language", domain="ebok.example.pl").value == "uk"
+    assert client.get_cookie("language", domain="ebok.example.pl") is None  # deleted
+    # From now on only the new cookie speaks, and nothing is set again.
+    again = client.get("/", base_url=base)
+    assert '<html lang="uk">' in again.get_data(as_text=True)
+    assert not [c for c in again.headers.getlist("Set-Cookie") if "language=" in c]
