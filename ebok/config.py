@@ -4,7 +4,7 @@ variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 import os
 from datetime import timedelta
 
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS = {
     # Must be set in production (FLASK_SECRET_KEY); development uses DEV_SECRET_KEY.
@@ -17,6 +17,12 @@ DEFAULTS = {
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (ProxyFix).
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
+    # Only a direct peer in these addresses or networks may set those headers (ebok/clients.py);
+    # by default nginx on this machine.
+    "PROXY_TRUSTED": ["127.0.0.1", "::1"],
+    # gunicorn.conf.py refuses to listen beyond loopback while the headers are trusted,
+    # unless the buffering proxy is on another host and this says so.
+    "PROXY_ON_ANOTHER_HOST": False,
     "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
     # hide_parameters: SQL parameters (logins, contact data) never reach logs or tracebacks.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -162,6 +168,15 @@ MIN_SECRET_KEY_LENGTH = 32
 # the 16 hex digits; fewer than 10 happens about once in 10^7 keys. Typed placeholders fall
 # below it: `aaaa…`, `change-me` (8) however often repeated, `123456…`.
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+
+
+def from_environment() -> Config:
+    """The settings as create_app reads them (the defaults, then FLASK_ variables), for
+    what runs before there is an app: gunicorn.conf.py."""
+    config = Config(os.getcwd())
+    config.from_mapping(DEFAULTS)
+    config.from_prefixed_env()
+    return config
 
 
 def development_mode(app: Flask) -> bool:

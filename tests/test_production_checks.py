@@ -338,3 +338,156 @@ def test_the_old_language_cookie_is_read_once_then_replaced(environment, tmp_pat
     again = client.get("/", base_url=base)
     assert '<html lang="uk">' in again.get_data(as_text=True)
     assert not [c for c in again.headers.getlist("Set-Cookie") if "language=" in c]
+
+
+# Forwarded headers only from the proxy (issue 18.10).
+
+
+def echo_client(app):
+    """A page that shows what the app believes about the client: its address (limits and
+    the audit log use it) and the scheme (HSTS, Secure cookies)."""
+    from flask import request
+
+    from ebok.clients import client_address
+
+    @app.get("/who-am-i")
+    def who_am_i():
+        return f"{client_address()} {request.scheme}"
+
+    return app.test_client()
+
+
+FORGED = {"X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"}
+
+
+def test_forwarded_headers_count_only_from_a_trusted_proxy(environment, tmp_path):
+    environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_FIX_X_PROTO="1")
+    client = echo_client(production_app(tmp_path))
+
+    def seen_from(peer: str) -> str:
+        response = client.get(
+            "/who-am-i",
+            base_url="http://ebok.example.pl",
+            headers=FORGED,
+            environ_base={"REMOTE_ADDR": peer},
+        )
+        return response.get_data(as_text=True)
+
+    assert seen_from("127.0.0.1") == "10.9.9.9 https"  # nginx on this machine: the default
+    assert seen_from("::1") == "10.9.9.9 https"
+    # Anyone else reaching gunicorn directly: their own address, and plain http.
+    assert seen_from("198.51.100.7") == "198.51.100.7 http"
+    assert seen_from("127.0.0.2") == "127.0.0.2 http"
+
+
+def test_the_trusted_proxies_are_a_setting(environment, tmp_path):
+    environment(
+        **PRODUCTION_ENV,
+        FLASK_PROXY_FIX_X_FOR="1",
+        FLASK_PROXY_TRUSTED='["10.0.0.0/24", "2001:db8::5"]',
+    )
+    client = echo_client(production_app(tmp_path))
+    for peer, seen in [
+        ("10.0.0.17", "10.9.9.9"),
+        ("2001:db8::5", "10.9.9.9"),
+        ("10.0.1.17", "10.0.1.17"),
+        ("127.0.0.1", "127.0.0.1"),  # no longer trusted once the setting names others
+    ]:
+        response = client.get("/who-am-i", headers=FORGED, environ_base={"REMOTE_ADDR": peer})
+        assert response.get_data(as_text=True).split()[0] == seen, peer
+
+
+def test_a_proxy_setting_that_is_no_address_refuses_to_start(environment, tmp_path):
+    environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_TRUSTED='["nginx.local"]')
+    with pytest.raises(RuntimeError, match="FLASK_PROXY_TRUSTED"):
+        production_app(tmp_path)
+
+
+def start_gunicorn(tmp_path, bind: str, **env) -> tuple[subprocess.Popen, Path]:
+    log_path = tmp_path / "gunicorn-bind.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                str(GUNICORN),
+                *("--config", str(ROOT / "gunicorn.conf.py")),
+                *("--bind", bind, "--workers", "1"),
+                "app:app",
+            ],
+            cwd=ROOT,
+            env=gunicorn_env(
+                **PRODUCTION_ENV,
+                FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/g.db",
+                FLASK_RATELIMIT_STORAGE_URI="memory://",
+                **env,
+            ),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
+
+
+def serving_log(process: subprocess.Popen, log_path: Path) -> str:
+    """gunicorn's log once a worker has booted; the server is stopped."""
+    try:
+        deadline = time.monotonic() + 30
+        while "Booting worker" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+    return log_path.read_text()
+
+
+EXPOSED = "sync workers must sit behind nginx"
+
+
+def test_gunicorn_exposed_with_proxy_headers_trusted_refuses_to_start(tmp_path):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    port = free_port()
+    process, log_path = start_gunicorn(
+        tmp_path, f"0.0.0.0:{port}", FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_FIX_X_PROTO="1"
+    )
+    try:
+        assert process.wait(timeout=60) != 0
+    finally:
+        if process.poll() is None:  # it started after all: stop it
+            process.kill()
+            process.wait()
+    log = log_path.read_text()
+    assert "gunicorn listens on 0.0.0.0:" in log and "FLASK_PROXY_FIX_X_FOR" in log, log
+    assert "FLASK_PROXY_ON_ANOTHER_HOST" in log, log
+    assert "Listening at" not in log  # refused before it bound the port
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # The operator's word that a buffering proxy on another host is in front.
+        {"FLASK_PROXY_FIX_X_FOR": "1", "FLASK_PROXY_ON_ANOTHER_HOST": "true"},
+        {},  # no proxy headers trusted, but exposed all the same
+    ],
+)
+def test_gunicorn_exposed_warns_loudly(tmp_path, env):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    process, log_path = start_gunicorn(tmp_path, f"0.0.0.0:{free_port()}", **env)
+    log = serving_log(process, log_path)
+    assert "[WARNING]" in log and EXPOSED in log, log
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:{port}", "[::1]:{port}", "unix:{tmp}/g.sock"])
+def test_gunicorn_on_loopback_or_a_socket_starts_quietly(tmp_path, bind):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    process, log_path = start_gunicorn(
+        tmp_path,
+        bind.format(port=free_port(), tmp=tmp_path),
+        FLASK_PROXY_FIX_X_FOR="1",
+        FLASK_PROXY_FIX_X_PROTO="1",
+    )
+    log = serving_log(process, log_path)
+    assert EXPOSED not in log, log
