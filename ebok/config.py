@@ -168,6 +168,8 @@ MIN_SECRET_KEY_LENGTH = 32
 # the 16 hex digits; fewer than 10 happens about once in 10^7 keys. Typed placeholders fall
 # below it: `aaaa…`, `change-me` (8) however often repeated, `123456…`.
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+# What the refusals suggest instead.
+GENERATE_KEY = "`python -c 'import secrets; print(secrets.token_hex(32))'`"
 
 
 def from_environment() -> Config:
@@ -258,9 +260,6 @@ def check_production(app: Flask) -> None:
             "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
             "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
         )
-
-
-GENERATE_KEY = "`python -c 'import secrets; print(secrets.token_hex(32))'`"
 
 
 def check_secret_key(setting: str, key: str | bytes) -> None:
