@@ -4,21 +4,33 @@
 
 Options on the command line or in GUNICORN_CMD_ARGS override these, e.g. --bind."""
 
+import ipaddress
 import multiprocessing
 import os
 import re
+import socket
 
 from gunicorn.glogging import Logger
 
+from ebok.clients import proxy_headers_trusted
+from ebok.config import from_environment
+
+# The app's settings (FLASK_ variables), for what gunicorn must know before the app runs.
+SETTINGS = from_environment()
+
 # nginx on the same machine proxies to this address (deploy/nginx/strefa-klienta.conf).
+# Sync workers need a buffering proxy in front: on_starting() below refuses or warns when
+# the bind reaches beyond this machine.
 bind = ["127.0.0.1:8000"]
 # Logins hash with argon2 and keep a core busy; WEB_CONCURRENCY overrides the rule of thumb.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or multiprocessing.cpu_count() * 2 + 1
 # A request that takes longer is a stuck worker: it is killed and replaced.
 timeout = 30
 graceful_timeout = 30
-# X-Forwarded-Proto (https) is trusted only from the proxy on this machine.
-forwarded_allow_ips = "127.0.0.1,::1"
+# X-Forwarded-Proto (https) is trusted only from the proxy: the app's own rule
+# (FLASK_PROXY_TRUSTED, by default nginx on this machine).
+trusted = SETTINGS["PROXY_TRUSTED"]
+forwarded_allow_ips = trusted if isinstance(trusted, str) else ",".join(trusted)
 proc_name = "strefa-klienta"
 # systemd starts, reloads (HUP) and stops it; gunicorn's control socket (gunicorn 25.1+)
 # would sit in $HOME, shared by every gunicorn the user runs.
@@ -64,3 +76,56 @@ def _headers(req):
 
 
 logger_class = ProductionLogger
+
+
+def on_starting(server):
+    """Before gunicorn binds: a sync worker serves one connection at a time and waits for
+    the whole request, so a handful of clients sending one header line every few seconds
+    hold every worker (slowloris). Only a buffering proxy (nginx) in front, reading whole
+    requests first, keeps them off. And the app trusting X-Forwarded-* makes sense only
+    when no one else can reach gunicorn. So a bind beyond loopback or a unix socket is
+    refused while proxy headers are trusted (unless the operator says the proxy is on
+    another host), and warned about otherwise."""
+    exposed = [_shown(address) for address in server.cfg.address if not _local(address)]
+    if not exposed:
+        return
+    where = ", ".join(exposed)
+    if proxy_headers_trusted(SETTINGS) and not SETTINGS["PROXY_ON_ANOTHER_HOST"]:
+        raise RuntimeError(
+            f"gunicorn listens on {where}, beyond this machine, while the app trusts "
+            "X-Forwarded-* headers (FLASK_PROXY_FIX_X_FOR, FLASK_PROXY_FIX_X_PROTO): sync "
+            "workers must sit behind nginx (or another buffering proxy). Bind 127.0.0.1 or "
+            "a unix socket; with the proxy on another host, name it in FLASK_PROXY_TRUSTED "
+            "and set FLASK_PROXY_ON_ANOTHER_HOST=true."
+        )
+    server.log.warning(
+        "!!! gunicorn listens on %s, beyond this machine: sync workers must sit behind "
+        "nginx (or another buffering proxy); reached directly, a few slow clients hold "
+        "every worker and the site stops answering. See README, Production. !!!",
+        where,
+    )
+
+
+def _local(address) -> bool:
+    """A loopback address, or a unix socket (a path, or an fd:// of one)."""
+    if isinstance(address, str):
+        return True  # unix:PATH
+    if isinstance(address, int):  # fd://N: the socket handed over
+        with socket.socket(fileno=os.dup(address)) as handed_over:
+            if handed_over.family == socket.AF_UNIX:
+                return True
+            address = handed_over.getsockname()
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _shown(address) -> str:
+    if isinstance(address, tuple):
+        host, port = address[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"fd://{address}"

@@ -5,9 +5,9 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ebok import database, throttle
+from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
 from ebok.logs import configure_logging
@@ -37,9 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     _check_catalogs(app)
 
-    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+    if proxy_headers_trusted(app.config):
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]  # Flask's documented way
             app.wsgi_app,
+            trusted=app.config["PROXY_TRUSTED"],
             x_for=app.config["PROXY_FIX_X_FOR"],
             x_proto=app.config["PROXY_FIX_X_PROTO"],
         )

@@ -4,7 +4,7 @@ variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 import os
 from datetime import timedelta
 
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS = {
     # Must be set in production (FLASK_SECRET_KEY); development uses DEV_SECRET_KEY.
@@ -17,6 +17,12 @@ DEFAULTS = {
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (ProxyFix).
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
+    # Only a direct peer in these addresses or networks may set those headers (ebok/clients.py);
+    # by default nginx on this machine.
+    "PROXY_TRUSTED": ["127.0.0.1", "::1"],
+    # gunicorn.conf.py refuses to listen beyond loopback while the headers are trusted,
+    # unless the buffering proxy is on another host and this says so.
+    "PROXY_ON_ANOTHER_HOST": False,
     "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
     # hide_parameters: SQL parameters (logins, contact data) never reach logs or tracebacks.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -156,6 +162,8 @@ DEFAULTS = {
     # The interface languages (SPEC §12), each needing its compiled catalog; the switcher
     # offers them in this order. The default (BABEL_DEFAULT_LOCALE) is Polish.
     "LANGUAGES": ["pl", "en", "uk"],
+    # The visitor's language choice (a year); __Host-language in production.
+    "LANGUAGE_COOKIE_NAME": "language",
 }
 
 # Used only when the app runs in debug or testing mode without FLASK_SECRET_KEY.
@@ -163,6 +171,22 @@ DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa:
 
 # A key shorter than this is refused in production (HMAC-SHA256 wants 32 random bytes).
 MIN_SECRET_KEY_LENGTH = 32
+# A key with fewer different characters is refused as typed, not generated. A generated key
+# of the shortest allowed length (32 hex digits, `secrets.token_hex(16)`) has about 14 of
+# the 16 hex digits; fewer than 10 happens about once in 10^7 keys. Typed placeholders fall
+# below it: `aaaa…`, `change-me` (8) however often repeated, `123456…`.
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+# What the refusals suggest instead.
+GENERATE_KEY = "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+
+
+def from_environment() -> Config:
+    """The settings as create_app reads them (the defaults, then FLASK_ variables), for
+    what runs before there is an app: gunicorn.conf.py."""
+    config = Config(os.getcwd())
+    config.from_mapping(DEFAULTS)
+    config.from_prefixed_env()
+    return config
 
 
 def development_mode(app: Flask) -> bool:
@@ -214,6 +238,8 @@ def finish_config(app: Flask) -> None:
             config["SESSION_COOKIE_NAME"] = "__Host-session"
         if config["DEVICE_COOKIE_NAME"] == "ebok_device":
             config["DEVICE_COOKIE_NAME"] = "__Host-ebok_device"
+        if config["LANGUAGE_COOKIE_NAME"] == "language":
+            config["LANGUAGE_COOKIE_NAME"] = "__Host-language"
 
 
 def check_production(app: Flask) -> None:
@@ -230,18 +256,37 @@ def check_production(app: Flask) -> None:
     if not key:
         raise RuntimeError(
             "FLASK_SECRET_KEY is not set. Production refuses to start without a real "
-            "secret key: generate one with "
-            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            f"secret key: generate one with {GENERATE_KEY}."
         )
-    if key == DEV_SECRET_KEY:
-        raise RuntimeError("FLASK_SECRET_KEY is the development key; set a real one.")
-    if len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_LENGTH:
-        raise RuntimeError(
-            f"FLASK_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random "
-            "bytes, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
-        )
+    # The fallbacks verify signatures as the key does: a weak one lets forged sessions,
+    # device cookies and links through just the same.
+    check_secret_key("FLASK_SECRET_KEY", key)
+    for position, fallback in enumerate(config["SECRET_KEY_FALLBACKS"]):
+        check_secret_key(f"FLASK_SECRET_KEY_FALLBACKS[{position}]", fallback)
     if not config["SERVER_NAME"]:
         raise RuntimeError(
             "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
             "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
+        )
+
+
+def check_secret_key(setting: str, key: str | bytes) -> None:
+    """Refuses a key anyone could know or guess: the public development key, a short one,
+    or one typed rather than generated (few different characters, or a short piece
+    repeated: a generated key never repeats itself)."""
+    raw = key.encode() if isinstance(key, str) else key
+    if raw == DEV_SECRET_KEY.encode():
+        raise RuntimeError(f"{setting} is the development key; set a real one.")
+    if len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"{setting} is too short: use at least {MIN_SECRET_KEY_LENGTH} random bytes, "
+            f"e.g. {GENERATE_KEY}."
+        )
+    # A string is its own rotation exactly when it is a shorter piece repeated.
+    repeated = raw in (raw + raw)[1:-1]
+    if repeated or len(set(raw)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
+        raise RuntimeError(
+            f"{setting} is not random (a short piece repeated, or fewer than "
+            f"{MIN_SECRET_KEY_DISTINCT_CHARACTERS} different characters): generate one with "
+            f"{GENERATE_KEY}."
         )

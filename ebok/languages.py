@@ -1,11 +1,11 @@
 """The interface languages (SPEC §12): their names, which one a request is shown in, and
 where the customer's choice is kept.
 
-The language is, in this order: the customer's choice (the `language` cookie the switcher
-sets; for a logged-in customer without it, the one stored on the account), the browser's
-Accept-Language, then the default (Polish). The choice lives in a cookie and, for a
-logged-in customer, on the account, so messages sent later (by the worker, or caused by
-somebody else's request) go out in the customer's language.
+The language is, in this order: the customer's choice (the cookie the switcher sets,
+`__Host-language` in production; for a logged-in customer without it, the one stored on
+the account), the browser's Accept-Language, then the default (Polish). The choice lives
+in a cookie and, for a logged-in customer, on the account, so messages sent later (by the
+worker, or caused by somebody else's request) go out in the customer's language.
 """
 
 from datetime import timedelta
@@ -21,7 +21,9 @@ from werkzeug.wrappers import Response
 from ebok.extensions import db
 from ebok.models import Account
 
-COOKIE = "language"
+# The cookie's name before it became __Host-language in production (LANGUAGE_COOKIE_NAME):
+# still read once, then replaced and deleted, so nobody loses their choice.
+OLD_COOKIE = "language"
 COOKIE_LIFETIME = timedelta(days=365)
 
 # Each language named in itself, never translated: someone who does not read the page's
@@ -58,11 +60,21 @@ def select_locale() -> str:
     if len(languages) == 1 or not has_request_context():
         return default_language()  # nothing to choose, or no visitor (the CLI, the worker)
     return (
-        valid(request.cookies.get(COOKIE))
+        chosen()
         or _logged_in_account_language()
         or request.accept_languages.best_match(languages)
         or default_language()
     )
+
+
+def _cookie_name() -> str:
+    return current_app.config["LANGUAGE_COOKIE_NAME"]
+
+
+def chosen() -> str | None:
+    """The language chosen in this browser: the cookie, or the one under its old name."""
+    cookies = request.cookies
+    return valid(cookies.get(_cookie_name())) or valid(cookies.get(OLD_COOKIE))
 
 
 def _logged_in_account_language() -> str | None:
@@ -93,7 +105,7 @@ def set_cookie(response: Response, language: str) -> None:
     wherever the session cookie is (production)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     response.set_cookie(
-        COOKIE,
+        _cookie_name(),
         language,
         max_age=int(COOKIE_LIFETIME.total_seconds()),
         path=app.session_interface.get_cookie_path(app),
@@ -116,12 +128,12 @@ def sync_at_login(response: Response, account: Account) -> Response:
     the account's language, so the customer sees their own language at once. An account
     with no language yet (made before languages were stored) takes the one the customer
     logs in with, so later messages stop defaulting to Polish."""
-    chosen = valid(request.cookies.get(COOKIE))
+    choice = chosen()
     stored = valid(account.language)
-    if chosen is None and stored is not None:
+    if choice is None and stored is not None:
         set_cookie(response, stored)
         return response
-    wanted = chosen or current()
+    wanted = choice or current()
     if stored != wanted:
         account.language = wanted
         db.session.commit()
@@ -170,7 +182,30 @@ def _add_vary(response: Response) -> Response:
     return response
 
 
+def _replace_old_cookie(response: Response) -> Response:
+    """A choice under the old cookie name moves to the new one, and the old one goes."""
+    name = _cookie_name()
+    if name == OLD_COOKIE or OLD_COOKIE not in request.cookies:
+        return response
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    language = valid(request.cookies[OLD_COOKIE])
+    already_set = any(
+        header.startswith(f"{name}=") for header in response.headers.getlist("Set-Cookie")
+    )
+    if language and name not in request.cookies and not already_set:
+        set_cookie(response, language)
+    response.delete_cookie(
+        OLD_COOKIE,
+        path=app.session_interface.get_cookie_path(app),
+        secure=app.session_interface.get_cookie_secure(app),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_add_vary)
+    app.after_request(_replace_old_cookie)
     app.jinja_env.globals["language_choices"] = choices
     app.jinja_env.globals["language_here"] = here

@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # db.Model is made at run time; the type checker sees what it
 else:
     Model = db.Model
 
+# The largest value an Integer column (every id here) holds on PostgreSQL. A number from a
+# URL past it names nothing: PostgreSQL would refuse the query, SQLite past 2^63 too.
+LARGEST_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)

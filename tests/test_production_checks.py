@@ -23,7 +23,7 @@ from ebok.models import Customer
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-REAL_KEY = "k" * 40
+REAL_KEY = "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9"  # random enough
 PRODUCTION_ENV = {
     "FLASK_SECRET_KEY": REAL_KEY,
     "FLASK_SERVER_NAME": "ebok.example.pl",
@@ -78,7 +78,7 @@ def test_production_refuses_to_start(environment, tmp_path, env, message):
 
 
 def test_a_32_byte_key_and_a_server_name_start_production(environment, tmp_path):
-    environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": "k" * 32})
+    environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": REAL_KEY[:32]})
     app = production_app(tmp_path)
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
@@ -251,3 +251,243 @@ def test_gunicorn_logs_json_lines_without_typed_logins_or_tokens(gunicorn_server
     assert typed_login not in log and typed_login.casefold() not in log
     assert link_token not in log and "abcdefghijklmnopqrstuvwxyz012345" not in log
     assert "/rejestracja/link/[token]" in log, log  # gunicorn.conf.py's access log, cut
+
+
+# Every key that verifies signatures gets the key's checks (issue 18.5).
+
+DEV_KEY_FALLBACK = f'["{REAL_KEY}", "development-only-secret-key-do-not-use-in-production"]'
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # The development key is public: anything it signs (a device cookie that lifts the
+        # login limit, an e-Faktura confirmation link) can be forged by anyone.
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": DEV_KEY_FALLBACK},
+            r"FLASK_SECRET_KEY_FALLBACKS\[1\] is the development key",
+        ),
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": "short"},
+            r"FLASK_SECRET_KEY_FALLBACKS\[0\] is too short",
+        ),
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY_FALLBACKS": "change-me" * 4},
+            r"FLASK_SECRET_KEY_FALLBACKS\[0\] is not random",
+        ),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "a" * 64}, "FLASK_SECRET_KEY is not random"),
+        ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "change-me" * 4}, "FLASK_SECRET_KEY is not random"),
+        # Ten or more different characters, but a short piece typed again and again.
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY": "0123456789ab" * 3},
+            "FLASK_SECRET_KEY is not random",
+        ),
+    ],
+)
+def test_every_signing_key_is_checked(environment, tmp_path, env, message):
+    environment(**env)
+    with pytest.raises(RuntimeError, match=message):
+        production_app(tmp_path)
+
+
+def test_generated_keys_pass_the_checks(environment, tmp_path):
+    import secrets
+
+    for _ in range(50):
+        environment(
+            FLASK_SECRET_KEY=secrets.token_hex(16),  # the shortest a generator gives: 32
+            FLASK_SECRET_KEY_FALLBACKS=json.dumps([secrets.token_urlsafe(32)]),
+            FLASK_SERVER_NAME="ebok.example.pl",
+        )
+        production_app(tmp_path)
+
+
+# The language cookie (issue 18.12): __Host-language in production, the old name read once.
+
+
+def test_production_keeps_the_language_in_a_host_cookie(environment, tmp_path):
+    environment(**PRODUCTION_ENV)
+    client = production_app(tmp_path).test_client()
+    base = "https://ebok.example.pl"
+    page = client.get("/", base_url=base).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/jezyk",
+        data={"csrf_token": token, "language": "en", "next": "/"},
+        base_url=base,
+        headers={"Referer": f"{base}/"},
+    )
+    assert response.status_code == 303
+    cookie = client.get_cookie("__Host-language", domain="ebok.example.pl")
+    assert cookie is not None and cookie.value == "en"
+    assert cookie.secure and cookie.path == "/"
+    assert client.get_cookie("language", domain="ebok.example.pl") is None
+    assert '<html lang="en">' in client.get("/", base_url=base).get_data(as_text=True)
+
+
+def test_the_old_language_cookie_is_read_once_then_replaced(environment, tmp_path):
+    environment(**PRODUCTION_ENV)
+    client = production_app(tmp_path).test_client()
+    base = "https://ebok.example.pl"
+    client.set_cookie("language", "uk", domain="ebok.example.pl")
+    response = client.get("/", base_url=base)
+    assert '<html lang="uk">' in response.get_data(as_text=True)
+    assert client.get_cookie("__Host-language", domain="ebok.example.pl").value == "uk"
+    assert client.get_cookie("language", domain="ebok.example.pl") is None  # deleted
+    # From now on only the new cookie speaks, and nothing is set again.
+    again = client.get("/", base_url=base)
+    assert '<html lang="uk">' in again.get_data(as_text=True)
+    assert not [c for c in again.headers.getlist("Set-Cookie") if "language=" in c]
+
+
+# Forwarded headers only from the proxy (issue 18.10).
+
+
+def echo_client(app):
+    """A page that shows what the app believes about the client: its address (limits and
+    the audit log use it) and the scheme (HSTS, Secure cookies)."""
+    from flask import request
+
+    from ebok.clients import client_address
+
+    @app.get("/who-am-i")
+    def who_am_i():
+        return f"{client_address()} {request.scheme}"
+
+    return app.test_client()
+
+
+FORGED = {"X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"}
+
+
+def test_forwarded_headers_count_only_from_a_trusted_proxy(environment, tmp_path):
+    environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_FIX_X_PROTO="1")
+    client = echo_client(production_app(tmp_path))
+
+    def seen_from(peer: str) -> str:
+        response = client.get(
+            "/who-am-i",
+            base_url="http://ebok.example.pl",
+            headers=FORGED,
+            environ_base={"REMOTE_ADDR": peer},
+        )
+        return response.get_data(as_text=True)
+
+    assert seen_from("127.0.0.1") == "10.9.9.9 https"  # nginx on this machine: the default
+    assert seen_from("::1") == "10.9.9.9 https"
+    # Anyone else reaching gunicorn directly: their own address, and plain http.
+    assert seen_from("198.51.100.7") == "198.51.100.7 http"
+    assert seen_from("127.0.0.2") == "127.0.0.2 http"
+
+
+def test_the_trusted_proxies_are_a_setting(environment, tmp_path):
+    environment(
+        **PRODUCTION_ENV,
+        FLASK_PROXY_FIX_X_FOR="1",
+        FLASK_PROXY_TRUSTED='["10.0.0.0/24", "2001:db8::5"]',
+    )
+    client = echo_client(production_app(tmp_path))
+    for peer, seen in [
+        ("10.0.0.17", "10.9.9.9"),
+        ("2001:db8::5", "10.9.9.9"),
+        ("10.0.1.17", "10.0.1.17"),
+        ("127.0.0.1", "127.0.0.1"),  # no longer trusted once the setting names others
+    ]:
+        response = client.get("/who-am-i", headers=FORGED, environ_base={"REMOTE_ADDR": peer})
+        assert response.get_data(as_text=True).split()[0] == seen, peer
+
+
+def test_a_proxy_setting_that_is_no_address_refuses_to_start(environment, tmp_path):
+    environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_TRUSTED='["nginx.local"]')
+    with pytest.raises(RuntimeError, match="FLASK_PROXY_TRUSTED"):
+        production_app(tmp_path)
+
+
+def start_gunicorn(tmp_path, bind: str, **env) -> tuple[subprocess.Popen, Path]:
+    log_path = tmp_path / "gunicorn-bind.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                str(GUNICORN),
+                *("--config", str(ROOT / "gunicorn.conf.py")),
+                *("--bind", bind, "--workers", "1"),
+                "app:app",
+            ],
+            cwd=ROOT,
+            env=gunicorn_env(
+                **PRODUCTION_ENV,
+                FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/g.db",
+                FLASK_RATELIMIT_STORAGE_URI="memory://",
+                **env,
+            ),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
+
+
+def serving_log(process: subprocess.Popen, log_path: Path) -> str:
+    """gunicorn's log once a worker has booted; the server is stopped."""
+    try:
+        deadline = time.monotonic() + 30
+        while "Booting worker" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+    return log_path.read_text()
+
+
+EXPOSED = "sync workers must sit behind nginx"
+
+
+def test_gunicorn_exposed_with_proxy_headers_trusted_refuses_to_start(tmp_path):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    port = free_port()
+    process, log_path = start_gunicorn(
+        tmp_path, f"0.0.0.0:{port}", FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_FIX_X_PROTO="1"
+    )
+    try:
+        assert process.wait(timeout=60) != 0
+    finally:
+        if process.poll() is None:  # it started after all: stop it
+            process.kill()
+            process.wait()
+    log = log_path.read_text()
+    assert "gunicorn listens on 0.0.0.0:" in log and "FLASK_PROXY_FIX_X_FOR" in log, log
+    assert "FLASK_PROXY_ON_ANOTHER_HOST" in log, log
+    assert "Listening at" not in log  # refused before it bound the port
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # The operator's word that a buffering proxy on another host is in front.
+        {"FLASK_PROXY_FIX_X_FOR": "1", "FLASK_PROXY_ON_ANOTHER_HOST": "true"},
+        {},  # no proxy headers trusted, but exposed all the same
+    ],
+)
+def test_gunicorn_exposed_warns_loudly(tmp_path, env):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    process, log_path = start_gunicorn(tmp_path, f"0.0.0.0:{free_port()}", **env)
+    log = serving_log(process, log_path)
+    assert "[WARNING]" in log and EXPOSED in log, log
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:{port}", "[::1]:{port}", "unix:{tmp}/g.sock"])
+def test_gunicorn_on_loopback_or_a_socket_starts_quietly(tmp_path, bind):
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    process, log_path = start_gunicorn(
+        tmp_path,
+        bind.format(port=free_port(), tmp=tmp_path),
+        FLASK_PROXY_FIX_X_FOR="1",
+        FLASK_PROXY_FIX_X_PROTO="1",
+    )
+    log = serving_log(process, log_path)
+    assert EXPOSED not in log, log

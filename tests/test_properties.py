@@ -1,7 +1,11 @@
 """Property-based abuse (issue 9, "Done when"): every form, posted with arbitrary text,
 NUL characters, huge, repeated, missing and unknown fields and files, answers without a
 500 and within a second. Each form is first reached as a customer would reach it (the
-wizard's step, logged in, e-Faktura active), so the post meets the view's real checks."""
+wizard's step, logged in, e-Faktura active), so the post meets the view's real checks.
+
+Every route with a path or query parameter (issue 18.6), given ids and page numbers at and
+past 2^31, 2^63 and 4 000 digits, and arbitrary text, answers without a 500, on SQLite and
+on PostgreSQL (a private server, support.PostgresServer)."""
 
 import io
 import time
@@ -12,7 +16,8 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, last_code
+from invoice_files import invoice_row, write_folder
+from support import TEST_CONFIG, TEST_PASSWORD, PostgresServer, Visitor, last_code
 from werkzeug.test import EnvironBuilder
 
 from ebok import create_app
@@ -146,7 +151,7 @@ FORMS = {
     ),
     "/e-faktura/adres": Form("/e-faktura/adres", ("email",), einvoice_active),
     "/e-faktura/wylacz": Form("/e-faktura/wylacz", (), einvoice_active),
-    "/e-faktura/potwierdz/<token>": Form("/e-faktura/potwierdz/", ()),
+    "einvoice.confirm": Form("/e-faktura/potwierdz/", ()),
     "/wyloguj": Form("/wyloguj", (), logged_in),
 }
 
@@ -233,4 +238,121 @@ def test_no_form_answers_500_or_slowly(app, name):
         assert response.status_code < 500, (response.status_code, data)
         assert elapsed < SLOWEST_ANSWER_SECONDS, (elapsed, data)
 
+    check()
+
+
+# Every route with a path or query parameter (issue 18.6).
+
+# Where databases and Python stop: PostgreSQL's integer and bigint, and 4 000 digits (past
+# which Python refuses to read an int from text at all: 4 300).
+EDGE_NUMBERS = [
+    2**31 - 1,
+    2**31,
+    2**63 - 1,
+    2**63,
+    2**64,
+    10**4000 - 1,
+    0,
+    -1,
+    -(2**63) - 1,
+]
+numbers = st.one_of(
+    st.sampled_from(EDGE_NUMBERS), st.integers(min_value=-(2**80), max_value=2**80)
+).map(str)
+parameters = st.one_of(
+    numbers, numbers, st.text(max_size=40), st.sampled_from(["9" * 5000, "1e9", "٣", "+5", " 7"])
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    url: str  # with {} where the generated value goes (quoted for a path or a query)
+    signed_in: bool = False
+
+
+ROUTES = [
+    Route("invoices.download", "/faktury/{}.pdf", signed_in=True),
+    Route("invoices.download_by_number", "/faktury/numer/{}", signed_in=True),
+    Route("invoices.invoice_list", "/faktury?strona={}", signed_in=True),
+    Route("invoices.invoice_list", "/faktury?rok={}", signed_in=True),
+    Route("invoices.invoice_list", "/faktury?rok=2026&strona={}", signed_in=True),
+    Route("einvoice.activate", "/e-faktura/aktywuj?zrodlo={}", signed_in=True),
+    Route("registration.open_link", "/rejestracja/link/{}"),
+    Route("password_reset.open_link", "/zapomnialem-hasla/link/{}"),
+    Route("einvoice.confirm", "/e-faktura/potwierdz/{}", signed_in=True),
+    Route("einvoice.confirm", "/e-faktura/potwierdz/{}"),
+    Route("pwa.manifest", "/manifest.{}.webmanifest"),
+    Route("pwa.offline", "/offline/{}"),
+    Route("operator_theme", "/operator/theme-{}.css"),
+    Route("operator_logo", "/operator/logo-{}.svg"),
+    Route("static", "/static/{}"),
+]
+EXAMPLES_PER_ROUTE = 25
+
+
+def test_the_routes_cover_every_parameter(app):
+    """A new route with a path parameter must be added to ROUTES."""
+    with_parameters = {rule.endpoint for rule in app.url_map.iter_rules() if rule.arguments}
+    assert with_parameters <= {route.endpoint for route in ROUTES}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def routes_app(request, tmp_path_factory):
+    """The app with the registered customer and one real invoice, on each database."""
+    directory = tmp_path_factory.mktemp(f"routes-{request.param}")
+    if request.param == "sqlite":
+        server, uri = None, f"sqlite:///{directory}/test.db"
+    else:
+        server = PostgresServer()
+        uri = server.uri
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            **GENEROUS_LIMITS,
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "INVOICE_STORAGE": str(directory / "storage"),
+        }
+    )
+    try:
+        with app.app_context():
+            db.create_all()
+            limiter.reset()
+            customer = Customer(
+                number=REGISTERED[0], first_name="Ewa", last_name="Kamińska", email=REGISTERED[2]
+            )
+            db.session.add(customer)
+            db.session.add(Account(customer=customer, password_hash=hash_password(TEST_PASSWORD)))
+            db.session.commit()
+        folder = write_folder(directory / "billing", [invoice_row(REGISTERED[0], "FV/2026/11/1")])
+        result = app.test_cli_runner().invoke(args=["invoices", "import", str(folder)])
+        assert result.exit_code == 0, result.output
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        if server is not None:
+            server.remove()
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.url)
+def test_no_route_parameter_answers_500(routes_app, route):
+    visitor = Visitor(routes_app.test_client(), htmx=False)
+    if route.signed_in:
+        logged_in(routes_app, visitor)
+        assert visitor.get("/faktury/1.pdf").status_code == 200  # signed in, the PDF there
+
+    @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None)
+    @given(value=parameters, htmx=st.booleans())
+    def check(value, htmx):
+        visitor.htmx = htmx
+        url = route.url.format(quote(value, safe=""))
+        response = visitor.get(url)
+        assert response.status_code < 500, (response.status_code, url[:200])
+        only_invoice = value.lstrip("0") == "1"
+        if route.endpoint == "invoices.download" and value.isdigit() and not only_invoice:
+            assert response.status_code == 404
+
+    for edge in EDGE_NUMBERS:  # every edge, whatever Hypothesis draws
+        check.hypothesis.inner_test(value=str(edge), htmx=False)
     check()

@@ -44,3 +44,12 @@ def test_session_cookies_follow_key_rotation(app):
         serializer = app.session_interface.get_signing_serializer(app)
         with pytest.raises(BadSignature):
             serializer.loads(token)  # the retired key no longer does
+
+
+def test_every_response_isolates_its_browsing_context(app):
+    """Cross-Origin-Opener-Policy: a page another site opens (window.open) gets no handle
+    on this one, and this one none on it (issue 18.12)."""
+    client = app.test_client()
+    for path in ("/", "/nie-ma-takiej-strony", "/manifest.webmanifest"):
+        response = client.get(path)
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", path

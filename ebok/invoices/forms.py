@@ -2,9 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, ValidationError
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
 from ebok.i18n import _l
+from ebok.models import LARGEST_ID
 
 
 class InvoiceFilterForm(FlaskForm):
@@ -14,14 +15,13 @@ class InvoiceFilterForm(FlaskForm):
     rok = SelectField(
         _l("Year"),
         coerce=str,
+        # Blank is "all years": Optional() then skips validate_rok, so it must be empty.
+        filters=[lambda value: value.strip() if value else value],
         validate_choice=False,  # validate_rok says it in the customer's words
         validators=[Optional()],
         description=_l("Show the invoices issued in one year."),
     )
-    strona = IntegerField(
-        validators=[Optional(), NumberRange(min=1, message=_l("There is no such page."))],
-        default=1,
-    )
+    strona = IntegerField(validators=[Optional()], default=1)
 
     def __init__(self, years: list[int], **kwargs):
         super().__init__(**kwargs)
@@ -32,6 +32,12 @@ class InvoiceFilterForm(FlaskForm):
             raise ValidationError(
                 _l("You have no invoices from that year. Choose a year from the list.")
             )
+
+    def validate_strona(self, field) -> None:
+        # Not NumberRange: it converts the number to a float first, which a number of 309
+        # or more digits overflows. Past LARGEST_ID no query could take it.
+        if field.data is not None and not 1 <= field.data <= LARGEST_ID:
+            raise ValidationError(_l("There is no such page."))
 
     @property
     def year(self) -> int | None:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ebok.htmx import SIGNED_IN_PAGE, render_form
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
+from ebok.models import LARGEST_ID
 
 bp = Blueprint("invoices", __name__)
 
@@ -61,7 +62,8 @@ def invoice_list():
     )
 
 
-@bp.get("/faktury/<int:invoice_id>.pdf")
+# An id past the column's range is a 404 like any id that is not the customer's.
+@bp.get(f"/faktury/<int(max={LARGEST_ID}):invoice_id>.pdf")
 @login_required
 def download(invoice_id: int):
     return _pdf_response(service.find_invoice(current_user.customer_id, invoice_id=invoice_id))
