@@ -8,7 +8,12 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
-from ebok.contact import EMAIL_FORMAT_PROBLEM, normalize_email
+from ebok.contact import (
+    EMAIL_FORMAT_PROBLEM,
+    EMAIL_LOCAL_PART_PROBLEM,
+    needs_smtputf8,
+    normalize_email,
+)
 from ebok.i18n import _l
 from ebok.passwords import password_problems
 
@@ -28,11 +33,15 @@ class Given:
 
 
 class EmailAddress:
-    """A well-formed e-mail address (checked by email-validator, as everywhere else)."""
+    """A well-formed e-mail address (checked by email-validator, as everywhere else) that
+    our mail relay can deliver to: for an address typed to receive messages."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
-        if normalize_email(field.data) is None:
+        address = normalize_email(field.data)
+        if address is None:
             raise ValidationError(EMAIL_FORMAT_PROBLEM)
+        if needs_smtputf8(address):
+            raise ValidationError(EMAIL_LOCAL_PART_PROBLEM)
 
 
 def email_address(field: Field) -> str:

@@ -273,3 +273,20 @@ def test_einvoice_pages_need_a_login(visitor):
         follow_redirects=False,
     )
     assert response.status_code == 302
+
+
+def test_an_address_needing_smtputf8_is_refused_and_an_idn_kept_in_ascii(
+    app, visitor, auth, customers
+):
+    """Our relay may lack SMTPUTF8 (RFC 6531): a non-ASCII local part could never be
+    delivered, so it is refused; a domain in Unicode is IDNA and needs no extension."""
+    auth.log_in()
+    window = text_of(visitor.get("/e-faktura/aktywuj"))
+    assert "Przed znakiem @ wpisz litery bez polskich znaków" in window
+    response = activate(visitor, email="łukasz@example.pl")
+    assert response.status_code == 422
+    assert "Przed znakiem @ nie może być" in text_of(response)
+    assert 'value="łukasz@example.pl"' in response.get_data(as_text=True)
+    activate(visitor, email="ewa@kamińska.pl")
+    assert outbox(app, "email", "ewa@xn--kamiska-6jb.pl")  # the link goes to the ASCII form
+    assert not outbox(app, "email", "łukasz@example.pl")
