@@ -6,6 +6,7 @@ from support import (
     TEST_PASSWORD,
     AuthActions,
     account_of,
+    activate_einvoice,
     follow,
     give_account,
     outbox,
@@ -163,3 +164,17 @@ def test_one_customer_never_sees_or_changes_anothers_data(app, make_visitor, cus
         accounts = {a.customer.number: a.einvoice_active for a in db.session.query(Account)}
     assert accounts == {"200001": True, "200005": False}
     assert "nieaktywna" in text_of(ewa.client.get("/moje-konto"))
+
+
+def test_the_guarded_forms_refuse_a_post_without_csrf(app, visitor, auth, customers):
+    activate_einvoice(app)
+    auth.log_in()
+    for url, data in (
+        ("/moje-konto/login", {"login_name": "ewa.k"}),
+        ("/e-faktura/adres", {"email": "obcy@example.com"}),
+    ):
+        data["current_password"] = TEST_PASSWORD
+        response = visitor.post(url, data, csrf=False)
+        assert response.status_code == 400 and "Formularz wygasł" in text_of(response)
+    assert account_of(app, customers["registered"])["login_name"] is None
+    assert not outbox(app, "email", "obcy@example.com")
