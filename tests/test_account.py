@@ -133,6 +133,11 @@ def test_the_login_name_needs_the_current_password_and_the_customer_is_told(
     # Saving the same name again changes nothing and tells nobody.
     follow(visitor, visitor.post("/moje-konto/login", data))
     assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
+    # Removing it is a change too.
+    data["login_name"] = ""
+    follow(visitor, visitor.post("/moje-konto/login", data))
+    assert account_of(app, customers["registered"])["login_name"] is None
+    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 2
 
 
 def test_a_login_name_is_unique(app, make_visitor, customers):
