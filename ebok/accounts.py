@@ -1,8 +1,10 @@
 """Accounts as the features find and change them: by what the customer types (a customer
-number or a login name), and a new password, which ends every session and is told on
-every contact channel. Used by auth, registration, password_reset and account."""
+number or a login name); a new password, which ends every session and is told on every
+contact channel; and the current password that guards a change in Moje Konto. Used by
+auth, registration, password_reset, account and einvoice."""
 
 import logging
+from collections.abc import Iterable
 from typing import cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -12,13 +14,14 @@ from ebok.contact import (
     could_be_login_name,
     looks_like_customer_number,
     normalize_customer_number,
+    normalize_email,
     normalize_login_name,
 )
 from ebok.extensions import db
 from ebok.i18n import _l
 from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
-from ebok.passwords import hash_password
+from ebok.passwords import hash_password, verify_password
 
 # Failed logins counted per account (failure_key) for clients the account does not know.
 ACCOUNT_LOGIN_LIMITS = ("RATELIMIT_LOGIN_PER_ACCOUNT", "RATELIMIT_LOGIN_PER_ACCOUNT_DAILY")
@@ -69,7 +72,34 @@ def replace_password(account: Account, new_password: str) -> None:
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
     account.end_all_sessions()
-    _tell_customer(account, _l("Your Strefa Klienta password has been changed"), "password_changed")
+    tell_customer(account, _l("Your Strefa Klienta password has been changed"), "password_changed")
+
+
+def _current_password_limits(account: Account) -> tuple[tuple[str, str | None], ...]:
+    """Guessing the current password is guessing a login: the client's login limit and
+    one of the account's own, shared by every change the password guards."""
+    return (("RATELIMIT_LOGIN", None), ("RATELIMIT_CURRENT_PASSWORD", f"account:{account.id}"))
+
+
+def check_current_password_limits(account: Account) -> None:
+    """Raises Throttled when a limit is used up, before anything in the form is looked at."""
+    for name, subject in _current_password_limits(account):
+        throttle.check(name, subject)
+
+
+def confirm_current_password(account: Account, password: str, change: str) -> bool:
+    """Whether the current password is right, for the `change` it guards ("password",
+    "login_name", "einvoice_address"). The try is counted first (Throttled when over a
+    limit) and given back when right; a wrong one is audited as `{change}_change_refused`."""
+    limits = _current_password_limits(account)
+    for name, subject in limits:
+        throttle.hit(name, subject)
+    if not verify_password(account.password_hash, password):
+        audit(f"{change}_change_refused", account=account.id)
+        return False
+    for name, subject in limits:
+        throttle.refund(name, subject)
+    return True
 
 
 def rehash_password(account: Account, old_hash: str, password: str) -> bool:
@@ -107,20 +137,36 @@ def warn_of_attack(account: Account) -> None:
         throttle.hit("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}")
     except throttle.Throttled:
         return  # told already
-    _tell_customer(
+    tell_customer(
         account, _l("Attempts to log in to your Strefa Klienta account"), "login_attacked"
     )
     db.session.commit()
     audit("attack_notice_sent", level=logging.WARNING, account=account.id)
 
 
-def _tell_customer(account: Account, subject: str, template: str) -> None:
+def tell_customer(
+    account: Account,
+    subject: str,
+    template: str,
+    *,
+    emails: Iterable[str | None] | None = None,
+    **context,
+) -> None:
     """A notice on every contact channel the customer has (e-mail, mobile phone), in the
     account's stored language: the notices matter when somebody else made the request (a
     stranger's wrong passwords, someone else's new password), whose language says nothing
-    about the customer's."""
+    about the customer's. `emails` replaces the contact address with the addresses given
+    (each written to once). The caller commits."""
     customer, language = account.customer, languages.of_account(account)
-    if customer.email:
-        messages.send_email(customer.email, subject, template, customer=customer, language=language)
+    written: set[str] = set()
+    for email in filter(None, [customer.email] if emails is None else emails):
+        key = normalize_email(email) or email
+        if key not in written:
+            written.add(key)
+            messages.send_email(
+                email, subject, template, customer=customer, language=language, **context
+            )
     if customer.sms_phone:
-        messages.send_sms(customer.sms_phone, template, customer=customer, language=language)
+        messages.send_sms(
+            customer.sms_phone, template, customer=customer, language=language, **context
+        )

@@ -98,6 +98,9 @@ DEFAULTS = {
     "SMS_CODE_LIFETIME": timedelta(minutes=10),
     "SMS_CODE_MAX_TRIES": 5,
     "SMS_CODE_LENGTH": 6,  # digits
+    # The code step tells the customer the SMS is late when it is still unsent this many
+    # seconds after the code was made (or was given up), and offers a new code or e-mail.
+    "SMS_LATE_AFTER": 60,
     # The operator's password rule (SPEC §3.5): from 8 to 32 characters.
     "PASSWORD_MIN_LENGTH": 8,
     "PASSWORD_MAX_LENGTH": 32,

@@ -13,6 +13,14 @@ LOGIN_NAME = re.compile(r"[a-z0-9._-]{3,40}")
 EMAIL_FORMAT_PROBLEM = _l(
     "Enter an e-mail address in a correct format, for example jan.kowalski@example.pl."
 )
+# RFC 6531 addresses (a local part beyond ASCII) reach their mailbox only if every relay
+# on the way speaks SMTPUTF8, and ours may not: we refuse to send to them. A domain in
+# Unicode is IDNA (RFC 5890), sent in its ASCII form, and needs nothing of the relay.
+EMAIL_LOCAL_PART_PROBLEM = _l(
+    "The part before the @ sign cannot contain Polish letters or letters from other "
+    "alphabets (such as ą, ł or ü). We cannot send messages to such an address. Enter a "
+    "different e-mail address."
+)
 # Spaces (including the non-breaking ones a copy from a PDF brings) and dashes of any kind.
 _NUMBER_SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\-\u2010-\u2015]+")
 
@@ -72,12 +80,19 @@ def sms_number(phone: str | None) -> str | None:
 
 
 def normalize_email(typed: str) -> str | None:
-    """The address trimmed and in lower case for comparing, or None if it is not valid."""
+    """The address trimmed, in lower case and with its domain in ASCII (IDNA) form, for
+    comparing and sending; None if it is not valid. A local part beyond ASCII is kept (billing
+    may have stored one, and the contact check must match it): see needs_smtputf8."""
     try:
         address = validate_email((typed or "").strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
-    return address.normalized.casefold()
+    return f"{address.local_part}@{address.ascii_domain}".casefold()
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether a normalized address can be delivered only over SMTPUTF8 (RFC 6531)."""
+    return not address.isascii()
 
 
 def mask_phone(phone: str) -> str:

@@ -4,13 +4,22 @@ finds after a form validated, told next to the field they concern."""
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
-from ebok.contact import EMAIL_FORMAT_PROBLEM, normalize_email
+from ebok import accounts
+from ebok.contact import (
+    EMAIL_FORMAT_PROBLEM,
+    EMAIL_LOCAL_PART_PROBLEM,
+    needs_smtputf8,
+    normalize_email,
+)
 from ebok.i18n import _l
+from ebok.models import Account
 from ebok.passwords import password_problems
+from ebok.throttle import Throttled
 
 
 class Given:
@@ -28,11 +37,15 @@ class Given:
 
 
 class EmailAddress:
-    """A well-formed e-mail address (checked by email-validator, as everywhere else)."""
+    """A well-formed e-mail address (checked by email-validator, as everywhere else) that
+    our mail relay can deliver to: for an address typed to receive messages."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
-        if normalize_email(field.data) is None:
+        address = normalize_email(field.data)
+        if address is None:
             raise ValidationError(EMAIL_FORMAT_PROBLEM)
+        if needs_smtputf8(address):
+            raise ValidationError(EMAIL_LOCAL_PART_PROBLEM)
 
 
 def email_address(field: Field) -> str:
@@ -87,6 +100,45 @@ class NewPasswordFormMixin:
 
     password = new_password_field(_l("Enter a password"))
     password_repeat = password_repeat_field(_l("Repeat the password"))
+
+
+class CurrentPasswordForm(FlaskForm):
+    """A change in Moje Konto that the current password guards (the password, the login
+    name, the e-Faktura address), so that whoever finds a session open cannot make it.
+    Set `change` (the audit's name for it) in the subclass."""
+
+    change: str
+    current_password = PasswordField(
+        _l("Current password"), validators=[Given(_l("Enter your current password."), strip=False)]
+    )
+    # 429 once the form has found the current-password limits used up, for render_form.
+    status: int | None = None
+
+    def validate_with_current_password(self, account: Account) -> bool:
+        """validate_on_submit, then the current password, limited like a login. It is
+        checked only once the rest is valid, so its result never comes with other
+        problems; a used-up limit refuses even the right one. False with the problem on
+        the form."""
+        try:
+            if self.is_submitted():
+                accounts.check_current_password_limits(account)
+            if not self.validate_on_submit():
+                return False
+            typed = self.current_password.data or ""
+            if accounts.confirm_current_password(account, typed, self.change):
+                return True
+            add_errors(self.current_password, _("The current password is incorrect."))
+        except Throttled as throttled:
+            self.form_errors.append(
+                # Translators: a form error where the current password is asked for; %(wait)s
+                # is a sentence saying when to try again ("Try again in 5 minutes (at 16:45).").
+                _(
+                    "Too many attempts with a wrong current password. %(wait)s",
+                    wait=throttled.wait_message(),
+                )
+            )
+            self.status = 429
+        return False
 
 
 class Problem(Exception):

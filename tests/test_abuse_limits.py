@@ -159,8 +159,10 @@ def test_einvoice_address_changes_share_the_limit(app, visitor, auth, customers)
     app.config["RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT"] = "1/hour"
     auth.log_in()
     _activate_to(visitor, "ewa.kaminska@example.com")  # the contact address: no link
-    assert visitor.post("/e-faktura/adres", {"email": STRANGER}).status_code in (200, 303)
-    response = visitor.post("/e-faktura/adres", {"email": "drugi@example.com"})
+    data = {"email": STRANGER, "current_password": TEST_PASSWORD}
+    assert visitor.post("/e-faktura/adres", data).status_code in (200, 303)
+    data["email"] = "drugi@example.com"
+    response = visitor.post("/e-faktura/adres", data)
     assert response.status_code == 429
     assert outbox(app, "email", "drugi@example.com") == []
 
@@ -182,7 +184,8 @@ def test_a_login_name_taken_at_the_same_moment_is_a_field_error(app, visitor, au
 
     event.listen(Session, "before_flush", the_other_customer_is_quicker, once=True)
     try:
-        response = visitor.post("/moje-konto/login", {"login_name": "wspolny"})
+        data = {"login_name": "wspolny", "current_password": TEST_PASSWORD}
+        response = visitor.post("/moje-konto/login", data)
     finally:
         if event.contains(Session, "before_flush", the_other_customer_is_quicker):
             event.remove(Session, "before_flush", the_other_customer_is_quicker)

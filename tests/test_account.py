@@ -6,6 +6,7 @@ from support import (
     TEST_PASSWORD,
     AuthActions,
     account_of,
+    activate_einvoice,
     follow,
     give_account,
     outbox,
@@ -92,22 +93,62 @@ def test_login_name_set_and_used_at_login(app, visitor, make_visitor, auth, cust
         ("ab", "od 3 do 40 znaków"),
         ("ewa kamińska", "od 3 do 40 znaków"),
     ):
-        response = visitor.post("/moje-konto/login", {"login_name": typed})
+        data = {"login_name": typed, "current_password": TEST_PASSWORD}
+        response = visitor.post("/moje-konto/login", data)
         assert response.status_code == 422
         assert message in text_of(response)
         assert f'value="{typed}"' in response.get_data(as_text=True)
-    follow(visitor, visitor.post("/moje-konto/login", {"login_name": "Ewa.K"}))
+    data = {"login_name": "Ewa.K", "current_password": TEST_PASSWORD}
+    follow(visitor, visitor.post("/moje-konto/login", data))
     assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
     auth.log_in("EWA.k", visitor=make_visitor())
+
+
+def test_the_login_name_needs_the_current_password_and_the_customer_is_told(
+    app, visitor, auth, customers
+):
+    auth.log_in()
+    form = visitor.get("/moje-konto/login").get_data(as_text=True)
+    assert 'name="current_password"' in form
+    data = {"login_name": "ewa.k", "current_password": "Zle#Haslo1"}
+    response = visitor.post("/moje-konto/login", data)
+    assert response.status_code == 422
+    assert "Obecne hasło jest nieprawidłowe." in text_of(response)
+    assert 'value="ewa.k"' in response.get_data(as_text=True)
+    assert "Zle#Haslo1" not in response.get_data(as_text=True)
+    # A bad login name is told alone: the password is checked once the rest is valid.
+    response = visitor.post("/moje-konto/login", {"login_name": "ab", "current_password": "x"})
+    assert "Obecne hasło jest" not in text_of(response)
+    assert account_of(app, customers["registered"])["login_name"] is None
+    assert not outbox(app, "email", "ewa.kaminska@example.com")
+
+    data["current_password"] = TEST_PASSWORD
+    follow(visitor, visitor.post("/moje-konto/login", data))
+    assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
+    told = outbox(app, "email", "ewa.kaminska@example.com")[-1]
+    assert told.subject == "Zmieniono login do Strefy Klienta"
+    assert "22 123 45 67" in told.body_text and "ewa.k" not in told.body_text
+    sms = outbox(app, "sms", "+48600700805")[-1].body_text
+    assert "login" in sms and "22 123 45 67" in sms
+    # Saving the same name again changes nothing and tells nobody.
+    follow(visitor, visitor.post("/moje-konto/login", data))
+    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
+    # Removing it is a change too.
+    data["login_name"] = ""
+    follow(visitor, visitor.post("/moje-konto/login", data))
+    assert account_of(app, customers["registered"])["login_name"] is None
+    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 2
 
 
 def test_a_login_name_is_unique(app, make_visitor, customers):
     give_account(app, customers["both"])
     first, second = make_visitor(), make_visitor()
     AuthActions(first).log_in()
-    follow(first, first.post("/moje-konto/login", {"login_name": "rodzina"}))
+    data = {"login_name": "rodzina", "current_password": TEST_PASSWORD}
+    follow(first, first.post("/moje-konto/login", data))
     AuthActions(second).log_in(customers["both"].number)
-    response = second.post("/moje-konto/login", {"login_name": "RODZINA"})
+    data = {"login_name": "RODZINA", "current_password": TEST_PASSWORD}
+    response = second.post("/moje-konto/login", data)
     assert response.status_code == 422
     assert "Ten login jest już zajęty" in text_of(response)
 
@@ -128,3 +169,17 @@ def test_one_customer_never_sees_or_changes_anothers_data(app, make_visitor, cus
         accounts = {a.customer.number: a.einvoice_active for a in db.session.query(Account)}
     assert accounts == {"200001": True, "200005": False}
     assert "nieaktywna" in text_of(ewa.client.get("/moje-konto"))
+
+
+def test_the_guarded_forms_refuse_a_post_without_csrf(app, visitor, auth, customers):
+    activate_einvoice(app)
+    auth.log_in()
+    for url, data in (
+        ("/moje-konto/login", {"login_name": "ewa.k"}),
+        ("/e-faktura/adres", {"email": "obcy@example.com"}),
+    ):
+        data["current_password"] = TEST_PASSWORD
+        response = visitor.post(url, data, csrf=False)
+        assert response.status_code == 400 and "Formularz wygasł" in text_of(response)
+    assert account_of(app, customers["registered"])["login_name"] is None
+    assert not outbox(app, "email", "obcy@example.com")

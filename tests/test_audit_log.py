@@ -34,7 +34,7 @@ def _every_flow(app, make_visitor, customers) -> list[str]:
     auth.post_login("Tajne#Haslo99", WRONG_PASSWORD)  # a password typed as the login
     auth.post_login(customers["registered"].number, WRONG_PASSWORD)
     auth.log_in(customers["registered"].number, TEST_PASSWORD)
-    owner.post("/moje-konto/login", {"login_name": LOGIN_NAME})
+    owner.post("/moje-konto/login", {"login_name": LOGIN_NAME, "current_password": TEST_PASSWORD})
     owner.post(
         "/moje-konto/haslo",
         {
@@ -48,7 +48,10 @@ def _every_flow(app, make_visitor, customers) -> list[str]:
     confirm = re.search(r"/e-faktura/potwierdz/(\S+)", outbox(app, "email", STRANGER)[-1].body_text)
     secrets.append(confirm.group(1))
     owner.post(f"/e-faktura/potwierdz/{confirm.group(1)}")
-    owner.post("/e-faktura/adres", {"email": customers["registered"].email})
+    owner.post(
+        "/e-faktura/adres",
+        {"email": customers["registered"].email, "current_password": CHANGED_PASSWORD},
+    )
     owner.post("/e-faktura/wylacz", {})
     auth.log_out()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
-from support import AuthActions, follow, outbox, text_of
+from support import TEST_PASSWORD, AuthActions, activate_einvoice, follow, outbox, text_of
 
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
@@ -219,10 +219,15 @@ def test_tampered_and_expired_confirmation_links(app, visitor, auth, make_visito
 def test_changing_the_address(app, visitor, auth, make_visitor, customers):
     auth.log_in()
     activate(visitor)
-    response = visitor.post("/e-faktura/adres", {"email": "ewa.kaminska@example.com"})
+    response = visitor.post(
+        "/e-faktura/adres",
+        {"email": "ewa.kaminska@example.com", "current_password": TEST_PASSWORD},
+    )
     assert response.status_code == 422
     assert "Powiadomienia o fakturach już trafiają na ten adres." in text_of(response)
-    response = visitor.post("/e-faktura/adres", {"email": "faktury@example.com"})
+    response = visitor.post(
+        "/e-faktura/adres", {"email": "faktury@example.com", "current_password": TEST_PASSWORD}
+    )
     link = re.search(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
         outbox(app, "email", "faktury@example.com")[-1].body_text,
@@ -273,3 +278,90 @@ def test_einvoice_pages_need_a_login(visitor):
         follow_redirects=False,
     )
     assert response.status_code == 302
+
+
+def test_an_address_needing_smtputf8_is_refused_and_an_idn_kept_in_ascii(
+    app, visitor, auth, customers
+):
+    """Our relay may lack SMTPUTF8 (RFC 6531): a non-ASCII local part could never be
+    delivered, so it is refused; a domain in Unicode is IDNA and needs no extension."""
+    auth.log_in()
+    window = text_of(visitor.get("/e-faktura/aktywuj"))
+    assert "Przed znakiem @ wpisz litery bez polskich znaków" in window
+    response = activate(visitor, email="łukasz@example.pl")
+    assert response.status_code == 422
+    assert "Przed znakiem @ nie może być" in text_of(response)
+    assert 'value="łukasz@example.pl"' in response.get_data(as_text=True)
+    activate(visitor, email="ewa@kamińska.pl")
+    assert outbox(app, "email", "ewa@xn--kamiska-6jb.pl")  # the link goes to the ASCII form
+    assert not outbox(app, "email", "łukasz@example.pl")
+
+
+def confirmation_link(app, address: str) -> str:
+    return re.search(
+        r"https?://[^/]+(/e-faktura/potwierdz/\S+)", outbox(app, "email", address)[-1].body_text
+    ).group(1)
+
+
+def test_changing_the_address_needs_the_current_password_and_tells_the_old_one(
+    app, visitor, auth, make_visitor, customers
+):
+    """Issue 18, item 3: whoever holds a session cannot redirect the invoices silently."""
+    activate_einvoice(app)  # to faktury.ewa@example.com
+    auth.log_in()
+    form = visitor.get("/e-faktura/adres").get_data(as_text=True)
+    assert 'name="current_password"' in form and 'autocomplete="current-password"' in form
+    for typed, message in (("", "Podaj obecne hasło."), ("Zle#Haslo1", "Obecne hasło jest")):
+        data = {"email": "obcy@example.com", "current_password": typed}
+        response = visitor.post("/e-faktura/adres", data)
+        assert response.status_code == 422 and message in text_of(response)
+        body = response.get_data(as_text=True)
+        assert 'value="obcy@example.com"' in body  # what was typed stays, the password never
+        assert "Zle#Haslo1" not in body
+    assert not outbox(app, "email", "obcy@example.com")
+    # An address problem is told alone: the password is checked only once the rest is valid.
+    response = visitor.post("/e-faktura/adres", {"email": "obcy@", "current_password": "Zle#1"})
+    assert "Obecne hasło jest" not in text_of(response)
+
+    data = {"email": "obcy@example.com", "current_password": TEST_PASSWORD}
+    follow(visitor, visitor.post("/e-faktura/adres", data))
+    make_visitor().post(confirmation_link(app, "obcy@example.com"))
+    assert einvoice_state(app)["address"] == "obcy@example.com"
+    subject = "Zmieniono adres do powiadomień o e-Fakturach"
+    for told in (
+        outbox(app, "email", "faktury.ewa@example.com")[-1],
+        outbox(app, "email", "ewa.kaminska@example.com")[-1],
+    ):
+        assert told.subject == subject
+        assert "obcy@example.com" in told.body_text and "22 123 45 67" in told.body_text
+        assert "prosimy na nią nie odpowiadać" in told.body_text  # the operator's footer
+    sms = outbox(app, "sms", "+48600700805")[-1].body_text
+    assert "e-Faktur" in sms and "22 123 45 67" in sms
+
+
+def test_the_current_password_is_limited_like_a_login_across_changes(app, visitor, auth, customers):
+    """One limit for every change that asks for the current password (RATELIMIT_CURRENT_PASSWORD
+    per account): tries at Zmień hasło, the e-Faktura address and the login add up."""
+    app.config["RATELIMIT_CURRENT_PASSWORD"] = "2/15 minutes"
+    activate_einvoice(app)
+    auth.log_in()
+    visitor.post(
+        "/moje-konto/haslo",
+        {
+            "current_password": "Zle#Haslo1",
+            "password": "Nowe#Haslo1",
+            "password_repeat": "Nowe#Haslo1",
+        },
+    )
+    data = {"email": "obcy@example.com", "current_password": "Zle#Haslo1"}
+    assert visitor.post("/e-faktura/adres", data).status_code == 422
+    data["current_password"] = TEST_PASSWORD  # even the right one, past the limit
+    response = visitor.post("/e-faktura/adres", data)
+    assert response.status_code == 429
+    assert "Zbyt wiele prób z nieprawidłowym obecnym hasłem" in text_of(response)
+    assert 'value="obcy@example.com"' in response.get_data(as_text=True)
+    response = visitor.post(
+        "/moje-konto/login", {"login_name": "ewa.k", "current_password": TEST_PASSWORD}
+    )
+    assert response.status_code == 429
+    assert not outbox(app, "email", "obcy@example.com")

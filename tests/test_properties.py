@@ -145,11 +145,11 @@ FORMS = {
     "/moje-konto/haslo": Form(
         "/moje-konto/haslo", ("current_password", "password", "password_repeat"), logged_in
     ),
-    "/moje-konto/login": Form("/moje-konto/login", ("login_name",), logged_in),
+    "/moje-konto/login": Form("/moje-konto/login", ("login_name", "current_password"), logged_in),
     "/e-faktura/aktywuj": Form(
         "/e-faktura/aktywuj", ("email", "accept_terms", "source", "zrodlo"), logged_in
     ),
-    "/e-faktura/adres": Form("/e-faktura/adres", ("email",), einvoice_active),
+    "/e-faktura/adres": Form("/e-faktura/adres", ("email", "current_password"), einvoice_active),
     "/e-faktura/wylacz": Form("/e-faktura/wylacz", (), einvoice_active),
     "einvoice.confirm": Form("/e-faktura/potwierdz/", ()),
     "/wyloguj": Form("/wyloguj", (), logged_in),

@@ -17,6 +17,9 @@ from support import (
     text_of,
 )
 
+from ebok.extensions import db
+from ebok.models import Customer
+
 
 def test_the_login_page_opens_registration(visitor):
     response = visitor.get("/")
@@ -176,6 +179,23 @@ def test_a_badly_typed_email_address_and_one_that_does_not_match(wizard, custome
         assert message in text_of(response)
         assert "anna.nowak@example.com" not in response.get_data(as_text=True)
         assert field_value(response, "email") == typed
+
+
+@pytest.mark.parametrize(
+    ("on_file", "typed"),
+    [
+        ("ewa@xn--kamiska-6jb.pl", "Ewa@Kamińska.pl"),  # an IDN domain, in either form
+        ("ewa@kamińska.pl", "ewa@xn--kamiska-6jb.pl"),
+        ("jürgen@example.com", "Jürgen@example.com"),  # billing's, even needing SMTPUTF8
+    ],
+)
+def test_the_contact_check_matches_what_billing_stored(app, wizard, customers, on_file, typed):
+    with app.app_context():
+        db.session.get(Customer, customers["email_only"].id).email = on_file
+        db.session.commit()
+    wizard.start(customers["email_only"].number)
+    response = wizard.choose("email", typed)
+    assert response.request.path == "/rejestracja/sprawdz-poczte"
 
 
 def test_no_channel_chosen(visitor, wizard, customers):

@@ -3,7 +3,9 @@ e-mail addresses and SMS codes as customers type them, and the forms that apply 
 The HTTP tests check each step once; the cases live here."""
 
 import pytest
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from wtforms import StringField
 
 from ebok.contact import (
     looks_like_customer_number,
@@ -13,6 +15,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
+from ebok.forms import EmailAddress
 from ebok.password_reset.forms import NumberOrLoginForm
 from ebok.passwords import password_problems
 from ebok.registration.forms import CustomerNumberForm
@@ -117,10 +120,41 @@ def test_phone_numbers_as_typed(typed, normalized):
         ("jan.kowalski", None),
         ("jan@", None),
         ("", None),
+        # Internationalised domains (IDNA) are kept in their ASCII form, however typed.
+        ("jan@Bücher.de", "jan@xn--bcher-kva.de"),
+        ("JAN@XN--BCHER-KVA.DE", "jan@xn--bcher-kva.de"),
+        # A non-ASCII local part (RFC 6531) is still a valid address to compare with what
+        # billing stored; EmailAddress refuses it where an address is typed to send to.
+        ("Jürgen@example.com", "jürgen@example.com"),
     ],
 )
 def test_email_addresses_as_typed(typed, normalized):
     assert normalize_email(typed) == normalized
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("jan.kowalski@example.pl", None),
+        ("jan+faktury@bücher.de", None),
+        ("ewa@kamińska.pl", None),
+        ("jan@", "Podaj adres e-mail w poprawnym formacie"),
+        ("jürgen@example.com", "Przed znakiem @ nie może być"),
+        ("łukasz@example.pl", "Przed znakiem @ nie może być"),
+        ("用户@例子.广告", "Przed znakiem @ nie może być"),
+    ],
+)
+def test_an_address_to_send_to_needs_no_smtputf8(app, typed, problem):
+    """RFC 6531 addresses need SMTPUTF8 at every relay on the way; ours may lack it."""
+
+    class Form(FlaskForm):
+        email = StringField(validators=[EmailAddress()])
+
+    with app.test_request_context(headers={"Accept-Language": "pl"}):
+        form = Form(MultiDict({"email": typed}), meta={"csrf": False})
+        assert form.validate() is (problem is None)
+        if problem:
+            assert problem in str(form.email.errors[0])
 
 
 def test_contact_data_are_masked_for_the_logs():

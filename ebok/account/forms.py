@@ -2,14 +2,13 @@ import re
 
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, StringField
+from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from ebok import accounts
 from ebok.contact import LOGIN_NAME, normalize_login_name
 from ebok.forms import (
-    Given,
+    CurrentPasswordForm,
     NewPasswordFormMixin,
     add_errors,
     new_password_field,
@@ -20,13 +19,10 @@ from ebok.i18n import _l
 LOGIN_NAME_TAKEN = _l("This login is already taken. Choose a different one.")
 
 
-class ChangePasswordForm(NewPasswordFormMixin, FlaskForm):
-    """For the logged-in customer: the current password, then a new one. The current
-    password is checked by account.service.change_password once the rest is valid."""
+class ChangePasswordForm(NewPasswordFormMixin, CurrentPasswordForm):
+    """For the logged-in customer: the current password, then a new one."""
 
-    current_password = PasswordField(
-        _l("Current password"), validators=[Given(_l("Enter your current password."), strip=False)]
-    )
+    change = "password"
     password = new_password_field(_l("New password"))
     password_repeat = password_repeat_field(_l("Repeat the new password"))
 
@@ -39,9 +35,10 @@ class ChangePasswordForm(NewPasswordFormMixin, FlaskForm):
         return valid
 
 
-class LoginNameForm(FlaskForm):
+class LoginNameForm(CurrentPasswordForm):
     """Empty removes the login name."""
 
+    change = "login_name"
     login_name = StringField(_l("Your login"))
 
     def validate_login_name(self, field: Field) -> None:

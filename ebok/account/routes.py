@@ -6,11 +6,9 @@ from flask_login import current_user, login_required
 
 from ebok.account import service
 from ebok.account.forms import LOGIN_NAME_TAKEN, ChangePasswordForm, LoginNameForm
-from ebok.account.service import PasswordChange
 from ebok.auth.service import start_session
 from ebok.forms import add_errors
 from ebok.htmx import SIGNED_IN_PAGE, redirect_to, render_form
-from ebok.throttle import Throttled
 
 bp = Blueprint("account", __name__)
 
@@ -35,29 +33,15 @@ def change_password():
     account = current_user._get_current_object()
     form = ChangePasswordForm()
     form.customer_number = account.customer.number
-    status = None
-    try:
-        if form.is_submitted():
-            service.check_current_password_limits(account)
-        if form.validate_on_submit():
-            current, new = form.current_password.data or "", form.password.data or ""
-            if service.change_password(account, current, new) is PasswordChange.CHANGED:
-                return _password_changed(account)
-            add_errors(form.current_password, _("The current password is incorrect."))
-    except Throttled as throttled:
-        wait = throttled.wait_message()
-        form.form_errors.append(
-            # Translators: a form error on Change password; %(wait)s is a sentence saying when to
-            # try again ("Try again in 5 minutes (at 16:45).").
-            _("Too many attempts with a wrong current password. %(wait)s", wait=wait)
-        )
-        status = 429
+    if form.validate_with_current_password(account):
+        service.change_password(account, form.password.data or "")
+        return _password_changed(account)
     return render_form(
         "account/_change_password.html",
         form,
         title=_("Change password"),
         page=SIGNED_IN_PAGE,
-        status=status,
+        status=form.status,
     )
 
 
@@ -75,7 +59,7 @@ def _password_changed(account):
 def login_name():
     form = LoginNameForm(login_name=current_user.login_name)
     account = current_user._get_current_object()
-    if form.validate_on_submit():
+    if form.validate_with_current_password(account):
         if not service.set_login_name(account, form.login_name.data):
             add_errors(form.login_name, LOGIN_NAME_TAKEN)
             return _login_name_form(form)
@@ -89,4 +73,10 @@ def login_name():
 
 
 def _login_name_form(form: LoginNameForm):
-    return render_form("account/_login_name.html", form, title=_("Your login"), page=SIGNED_IN_PAGE)
+    return render_form(
+        "account/_login_name.html",
+        form,
+        title=_("Your login"),
+        page=SIGNED_IN_PAGE,
+        status=form.status,
+    )

@@ -1,8 +1,10 @@
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, HiddenField
 from wtforms.validators import ValidationError
 
-from ebok.forms import EmailAddress, Given
+from ebok.contact import normalize_email
+from ebok.forms import CurrentPasswordForm, EmailAddress, Given
 from ebok.i18n import _l
 
 
@@ -23,11 +25,17 @@ class ActivationForm(FlaskForm):
             raise ValidationError(_l("To activate e-Faktura, accept its terms and conditions."))
 
 
-class AddressForm(FlaskForm):
+class AddressForm(CurrentPasswordForm):
+    change = "einvoice_address"
     email = EmailField(
         _l("New e-mail address for invoice notices"),
         validators=[Given(_l("Enter the new e-mail address.")), EmailAddress()],
     )
+
+    def validate_email(self, field: Field) -> None:
+        # Inline validators run before the field's own: a malformed address is EmailAddress's.
+        if normalize_email(field.data) == current_user.einvoice_address:
+            raise ValidationError(_l("Invoice notices already go to this address."))
 
 
 class WithdrawForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ebok.einvoice import service
 from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
-from ebok.forms import add_errors, email_address
+from ebok.forms import email_address
 from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
 from ebok.signing import Outcome
 from ebok.throttle import Throttled
@@ -132,24 +132,22 @@ def change_address():
         return redirect_to(url_for("account.my_account"), leave_panel=True)
     form = AddressForm()
     status = None
-    if form.validate_on_submit():
+    if form.validate_with_current_password(account):
         address = email_address(form.email)
         try:
             result = service.request_address_change(account, address)
         except Throttled as throttled:
             status = _too_many_links(form, throttled)
         else:
-            if result is not Result.SAME_ADDRESS:
-                flash(_address_change_message(result, address), "status")
-                return redirect_to(url_for("account.my_account"), leave_panel=True)
-            add_errors(form.email, _("Invoice notices already go to this address."))
+            flash(_address_change_message(result, address), "status")
+            return redirect_to(url_for("account.my_account"), leave_panel=True)
     return render_form(
         "einvoice/_change_address.html",
         form,
         title=_("Change the address for e-Faktura"),
         page=SIGNED_IN_PAGE,
         account=account,
-        status=status,
+        status=status or form.status,
     )
 
 

@@ -13,9 +13,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, update
 
-from ebok import messages, signing, throttle
+from ebok import accounts, messages, signing, throttle
 from ebok.contact import mask_email, normalize_email
 from ebok.extensions import db
+from ebok.i18n import _l
 from ebok.logs import audit
 from ebok.models import Account, EInvoiceConsent, utcnow
 from ebok.signing import Key, Outcome, external_url
@@ -34,7 +35,6 @@ class Result(enum.Enum):
     ALREADY_ACTIVE = "already_active"
     CONFIRMATION_SENT = "confirmation_sent"
     ADDRESS_CHANGED = "address_changed"
-    SAME_ADDRESS = "same_address"
     CHANGED_MEANWHILE = "changed_meanwhile"  # another request changed the service first
     NOTHING_PENDING = "nothing_pending"
     PENDING_CANCELLED = "pending_cancelled"
@@ -55,9 +55,8 @@ def request_activation(account: Account, address: str, source: str) -> Result:
 
 
 def request_address_change(account: Account, address: str) -> Result:
-    """For an account with e-Faktura active (the view checks)."""
-    if address == account.einvoice_address:
-        return Result.SAME_ADDRESS
+    """For an account with e-Faktura active and a new address (the view and its form
+    check, the current password among them)."""
     if address == verified_address(account):
         return _change_address(account, address, account.einvoice_version)
     _send_confirmation_link(account, address, "account")
@@ -144,6 +143,9 @@ def _activate(account: Account, address: str, source: str) -> Result:
 
 
 def _change_address(account: Account, address: str, version: int) -> Result:
+    """Re-addresses the notices; the previous address and the customer's contacts are
+    told, so that an address redirected by someone else holding the session is noticed."""
+    previous = account.einvoice_address
     if not _update_if(
         account,
         Account.einvoice_version == version,
@@ -151,6 +153,14 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         einvoice_address=address,
     ):
         return Result.CHANGED_MEANWHILE
+    told = [previous, verified_address(account)]
+    accounts.tell_customer(
+        account,
+        _l("The address for your e-Faktura notices has been changed"),
+        "einvoice_address_replaced",
+        emails=[email for email in told if email != address],  # the new one has its own
+        address=address,
+    )
     _record_and_tell(
         account,
         "address_changed",
@@ -160,7 +170,12 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         _("The address for e-Faktura has been changed"),
         "einvoice_address_changed",
     )
-    audit("einvoice_address_changed", account=account.id, to=mask_email(address))
+    audit(
+        "einvoice_address_changed",
+        account=account.id,
+        to=mask_email(address),
+        previous=mask_email(previous or ""),
+    )
     return Result.ADDRESS_CHANGED
 
 

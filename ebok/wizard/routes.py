@@ -1,7 +1,7 @@
 """The wizard's steps as views. Each is a MethodView made for a flow with
 `as_view(step, flow=...)`; add_steps() registers them all on a feature's blueprint."""
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_babel import gettext as _
@@ -12,13 +12,14 @@ from ebok import verification
 from ebok.auth.service import prefill_login, start_session
 from ebok.extensions import db
 from ebok.forms import Problem
-from ebok.htmx import redirect_to, render_form, render_panel
+from ebok.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
 from ebok.models import Customer, Verification
 from ebok.signing import Outcome
 from ebok.throttle import Throttled
 from ebok.wizard import service, state
 from ebok.wizard.flow import Completion, Flow
 from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
+from ebok.wizard.sms_delay import code_sms
 
 
 class Step(MethodView):
@@ -166,29 +167,64 @@ class Channel(Step):
         return {"customer": customer, "available": service.available_channels(customer)}
 
 
+# How many times one code step asks for its status fragment, at most.
+STATUS_POLLS = 3
+
+
+def _about_the_sms(customer: Customer, record: Verification, poll: int = 0) -> dict:
+    """What the code step's notice "the SMS is late" needs (templates/wizard/_sms_late.html)."""
+    return {
+        "sms": code_sms(record),
+        "email_offered": "email" in service.available_channels(customer),
+        "next_poll": poll + 1 if poll < STATUS_POLLS else None,
+    }
+
+
 class Code(Step):
     template = "code"
 
     def get(self):
-        customer = self.customer()
-        if customer is None or self.sent("sms") is None:
+        customer, record = self.customer(), self.sent("sms")
+        if customer is None or record is None:
             return self.back_to_reachable()
-        return self.render(CodeForm(), customer=customer)
+        return self.render(CodeForm(), customer=customer, **_about_the_sms(customer, record))
 
     def post(self):
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
             return self.back_to_reachable()
         form = CodeForm()
+        about = {"customer": customer, **_about_the_sms(customer, record)}
         if not form.validate_on_submit():
-            return self.render(form, customer=customer)
+            return self.render(form, **about)
         try:
             accepted = self.wizard().get("verified_id") == record.id
             service.check_code(record, form.code.data or "", accepted_in_this_wizard=accepted)
         except (Problem, Throttled) as problem:
-            return self.refuse(form, problem, customer=customer)
+            return self.refuse(form, problem, **about)
         state.save(self.flow.name, verified_id=record.id)
         return self.go("password")
+
+
+class CodeStatus(Step):
+    """The code step's notice alone, which the step asks for with JavaScript once the SMS
+    would be late (a few times at most); the answer that brings the notice also fills the
+    live region. Without JavaScript the code step shows it itself on reload."""
+
+    def get(self):
+        if not is_partial_request():
+            return self.go("code")
+        customer, record = self.customer(), self.sent("sms")
+        about = {"sms": None}  # the code step has moved on: nothing to say, no more asking
+        if customer is not None and record is not None:
+            poll = request.args.get("poll", STATUS_POLLS, type=int)
+            about = _about_the_sms(customer, record, poll)
+        body = render_template(
+            "wizard/_sms_late.html", step_url=self.step_url, announce=True, **about
+        )
+        response = make_response(body)
+        response.headers["Vary"] = VARY
+        return response
 
 
 class CheckInbox(Step):
@@ -316,6 +352,7 @@ STEPS = (
     ("/", Number, "number"),
     ("/sposob", Channel, "channel"),
     ("/kod", Code, "code"),
+    ("/kod/stan", CodeStatus, "code_status"),
     ("/sprawdz-poczte", CheckInbox, "check_inbox"),
     ("/wyslij-ponownie", Resend, "resend"),
     ("/link/<token>", OpenLink, "open_link"),

@@ -207,6 +207,9 @@
       moveFocus(dialogContent);
       return;
     }
+    // A part of the page that refreshes itself (the code step's "the SMS is late") never
+    // takes focus from what the customer is typing; its news goes to the live region.
+    if (target && target.hasAttribute && target.hasAttribute("data-keeps-focus")) return;
     var panel = document.getElementById("panel");
     if (!panel) return;
     enhance(panel);
