@@ -225,16 +225,32 @@ class _Channel:
                     if work is None:
                         return
                     message, probe = work
-                    if self.stop is not None and self.stop.is_set():
-                        self._return(message, due=utcnow())
-                    elif self.breaker.open and not probe:
-                        self._return(message, due=utcnow() + BACKOFF_FIRST)
-                    else:
-                        backend = backend or backend_for(self.channel, self.app.config)
-                        self._deliver(backend, message)
+                    try:
+                        if self.stop is not None and self.stop.is_set():
+                            self._return(message, due=utcnow())
+                        elif self.breaker.open and not probe:
+                            self._return(message, due=utcnow() + BACKOFF_FIRST)
+                        else:
+                            backend = backend or backend_for(self.channel, self.app.config)
+                            self._deliver(backend, message)
+                    except Exception as error:  # the database, mostly: the sender goes on
+                        self._unrecorded(message, error)
             finally:
                 if backend is not None:
                     backend.close()
+
+    def _unrecorded(self, message: Outgoing, error: Exception) -> None:
+        """The outcome could not be written: the row stays claimed, and a worker's
+        housekeeping makes it pending again after the claim timeout."""
+        with self.lock:
+            self.claims.pop(message.id, None)
+            self.finished.notify_all()
+        log.error(
+            "Message %s: its outcome could not be recorded (%s); it is tried again after "
+            "the claim timeout",
+            message.id,
+            type(error).__name__,
+        )
 
     def _return(self, message: Outgoing, due: datetime) -> None:
         """Back to pending untried: the worker stops, or the backend keeps failing."""
@@ -252,8 +268,10 @@ class _Channel:
             reason, permanent = f"unexpected {type(error).__name__}", False
             log.error("Message %s: %s in the %s backend", message.id, reason, message.channel)
         else:
+            # Outside the lock: not conditional on the claim, and senders' commits may
+            # then overlap (PostgreSQL flushes them together).
+            record_sent(message.id, backend.name, backend.keeps_body)
             with self.lock:
-                record_sent(message.id, backend.name, backend.keeps_body)
                 del self.claims[message.id]
                 self.counts.sent += 1
                 self.finished.notify_all()
