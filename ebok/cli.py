@@ -104,7 +104,9 @@ def seed_command():
     default=None,
     help="Seconds between looks for new messages with --loop [OUTBOX_POLL_INTERVAL].",
 )
-@click.option("--batch", default=100, show_default=True, help="Messages claimed at a time.")
+@click.option(
+    "--batch", default=100, show_default=True, help="Messages of each channel claimed at a time."
+)
 def deliver_command(loop, interval, batch):
     """Deliver pending messages, retrying failures with backoff."""
     if interval is None:
