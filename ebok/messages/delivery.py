@@ -126,8 +126,8 @@ class _Channel:
         # (message, whether it is the breaker's probe), or None: the sender stops.
         self.queue: queue.SimpleQueue[tuple[Outgoing, bool] | None] = queue.SimpleQueue()
         # Claimed and not yet recorded: message id -> the claimed_at its row holds. The
-        # lock is held while a claim is renewed or an outcome written, so a record is
-        # never made under a claim time the row no longer has.
+        # lock is held while a claim is renewed or a failure written (only under our
+        # claim), so a failure is never written under a claim time the row no longer has.
         self.claims: dict[int, datetime] = {}
         self.lock = threading.Lock()
         self.finished = threading.Condition(self.lock)
