@@ -6,14 +6,26 @@ Both sides send the same messages to the same aiosmtpd sink (its own process, so
 not share our interpreter's lock). The baseline is what a hand-written script would do:
 build each message with the standard library (EmailMessage, the same headers and both
 parts) and send it over one smtplib connection, with no database at all. The app side is
-`outbox deliver`'s work (run_worker): claim from the database, send, record. Rounds are
+`outbox deliver`'s work (run_worker): claim from the database, send, and commit each
+message's outcome as soon as the server has accepted it (issue 19.1: a killed worker
+repeats only what was on the wire), with OUTBOX_SENDERS_PER_CHANNEL senders (4, each over
+its own connection; `1 sender` rows: one connection, as the baseline). Rounds are
 interleaved and the median of each side is taken. Prints, per database:
 
     outbox deliver sqlite msg/s: app X, baseline Y, ratio Z
     outbox deliver sqlite msg per CPU second: app X, baseline Y, ratio Z
+    outbox deliver sqlite 1 sender msg/s: ...   (and msg per CPU second)
     outbox deliver postgresql msg/s: app X, baseline Y, ratio Z
     outbox deliver postgresql msg per CPU second: app X, baseline Y, ratio Z
+    outbox deliver postgresql 1 sender msg/s: ...   (and msg per CPU second)
     outbox deliver postgresql 3 workers msg/s: app X, baseline Y, ratio Z
+
+Goal: msg/s ratio >= 0.6 with the default senders, and msg per CPU second ratio >= 0.5
+with one sender. That is the price of one commit per message (issue 19.1) against a sink
+on loopback that answers in about a millisecond: recording at checkpoints measured
+0.95-1.0 on the same machine (2026-12-04), per-message commits 0.55-0.70 msg/s and
+0.58-0.70 per CPU second. Against a real SMTP server, tens of milliseconds per message,
+the commit is a few per cent of the time.
 
 The parallel row runs several worker processes on one PostgreSQL outbox (claims with
 FOR UPDATE SKIP LOCKED) against as many raw smtplib senders, and checks that every
@@ -107,7 +119,7 @@ def start_sink(folder: str) -> tuple[subprocess.Popen, int, Path]:
 # -- the two sides -----------------------------------------------------------------------
 
 
-def make_app(database_uri: str, port: int, **engine):
+def make_app(database_uri: str, port: int, senders: int | None = None, **engine):
     config = {
         **TEST_CONFIG,
         "SQLALCHEMY_DATABASE_URI": database_uri,
@@ -117,6 +129,8 @@ def make_app(database_uri: str, port: int, **engine):
         "MAIL_DEFAULT_SENDER": SENDER,
         "LOG_LEVEL": "WARNING",  # the baseline logs nothing either
     }
+    if senders is not None:
+        config["OUTBOX_SENDERS_PER_CHANNEL"] = senders
     if engine:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **engine}
     return create_app(config)
@@ -200,11 +214,11 @@ def one_worker(name: str, app, port: int, count: int, rounds: int, profile: bool
     """Wall-clock rates, and rates per CPU second of the sending process (steadier on a
     loaded machine, where the sink's share of the CPU moves both wall figures)."""
     warm_up = fill_outbox(app, 20)
-    app_side(app), baseline_side(port, warm_up, f"{name}.warm-up")
+    app_side(app), baseline_side(port, warm_up, f"{name}.warm-up".replace(" ", "-"))
     rates = {"app": [], "baseline": [], "app_cpu": [], "baseline_cpu": []}
     for round_number in range(rounds):
         messages = fill_outbox(app, count)
-        tag = f"{name}.{round_number}"
+        tag = f"{name}.{round_number}".replace(" ", "-")
         if round_number % 2:  # alternate which side goes first, as the load drifts
             _add(rates, "baseline", count, *baseline_side(port, messages, tag))
         sent, elapsed, cpu = app_side(app, profile and round_number == rounds - 1)
@@ -328,6 +342,8 @@ def main() -> None:
             with sqlite.app_context():
                 db.create_all()
             one_worker("sqlite", sqlite, port, count, rounds, arguments.profile)
+            sqlite_1 = make_app(f"sqlite:///{folder}/bench.db", port, senders=1)
+            one_worker("sqlite 1 sender", sqlite_1, port, count, rounds, False)
 
             admin, schema = postgresql_schema(arguments.postgresql)
             if admin is not None:
@@ -337,6 +353,10 @@ def main() -> None:
                     with pg.app_context():
                         db.create_all()
                     one_worker("postgresql", pg, port, count, rounds, arguments.profile)
+                    pg_1 = make_app(arguments.postgresql, port, senders=1, **options)
+                    one_worker("postgresql 1 sender", pg_1, port, count, rounds, False)
+                    with pg_1.app_context():
+                        db.engine.dispose()
                     workers = arguments.workers
                     parallel_workers(pg, port, count * workers, workers, rounds, log_path)
                     with pg.app_context():

@@ -112,7 +112,9 @@ def seed_command():
     default=None,
     help="Seconds between looks for new messages with --loop [OUTBOX_POLL_INTERVAL].",
 )
-@click.option("--batch", default=100, show_default=True, help="Messages claimed at a time.")
+@click.option(
+    "--batch", default=100, show_default=True, help="Messages of each channel claimed at a time."
+)
 def deliver_command(loop, interval, batch):
     """Deliver pending messages, retrying failures with backoff."""
     if interval is None:
@@ -125,7 +127,8 @@ def deliver_command(loop, interval, batch):
 
 @outbox_cli.command("status")
 def status_command():
-    """Count messages by state and show how long the oldest pending one has waited."""
+    """Count messages by state, show how long the oldest pending one has waited, and the
+    latest given-up messages with why (refused for good, or attempts used up)."""
     report = summary()
     click.echo(", ".join(f"{status} {count}" for status, count in report.counts.items()))
     if report.oldest_pending is None:
@@ -133,6 +136,14 @@ def status_command():
     else:
         waited = int((utcnow() - report.oldest_pending).total_seconds())
         click.echo(f"oldest pending: {waited} s")
+    if report.failed_because:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.failed_because.items()))
+        click.echo(f"failed because: {reasons}")
+    for message in report.latest_failed:
+        click.echo(
+            f"  failed #{message.id} {message.channel} to {message.masked_recipient}, "
+            f"{message.failed_because or 'attempts'}: {message.last_error or '-'}"
+        )
 
 
 class SinceType(click.ParamType):

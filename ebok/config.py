@@ -134,13 +134,20 @@ DEFAULTS = {
     "OUTBOX_MAX_ATTEMPTS": 12,
     # How often a looping worker (flask outbox deliver --loop) looks for new messages.
     "OUTBOX_POLL_INTERVAL": 1.0,
+    # Messages of one channel a worker sends at once, each over a connection of its own:
+    # a slow SMS gateway then delays customers by one answer, not by one per customer ahead.
+    "OUTBOX_SENDERS_PER_CHANNEL": 4,
+    # While a channel keeps failing, one message is tried this often (seconds); when it
+    # gets through, the channel's waiting messages go out at once.
+    "OUTBOX_PROBE_INTERVAL": 5.0,
     # Where `flask assets build` writes the fingerprinted, compressed static files
     # (None: the instance folder's static/).
     "STATIC_BUILD_FOLDER": None,
     # Outages: the Retry-After (seconds) of the 503 page when the database or Redis is away.
     "OUTAGE_RETRY_AFTER": 30,
-    # /readyz: not ready when the oldest pending message waits longer than this (seconds),
-    # or when the database or Redis does not answer within HEALTH_CHECK_TIMEOUT seconds.
+    # /readyz: not ready when a message has been due for longer than this (seconds) and no
+    # worker took it (the outbox is stuck, not one message failing), or when the database
+    # or Redis does not answer within HEALTH_CHECK_TIMEOUT seconds.
     "READYZ_OUTBOX_MAX_AGE": 900,
     "HEALTH_CHECK_TIMEOUT": 1.0,
     # What the pages show.

@@ -142,13 +142,17 @@ class OutboxMessage(Model):
     # or expired (status "stale").
     verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"))
     # pending -> sending -> sent; back to pending with a later next_attempt_at on failure;
-    # failed after OUTBOX_MAX_ATTEMPTS; stale when its code or link died first. The body of
-    # a sent or stale message is cleared: it may have carried a code or link.
+    # failed when refused for good or after OUTBOX_MAX_ATTEMPTS; stale when its code or link
+    # died first. The body of a sent or stale message is cleared: it may have carried a
+    # code or link.
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Why a failed message was given up: "refused" (the server will never take it, at the
+    # first answer saying so) or "attempts" (OUTBOX_MAX_ATTEMPTS used up).
+    failed_because: Mapped[str | None] = mapped_column(String(10))
     delivered_by: Mapped[str | None] = mapped_column(String(10))
     # One file sent along (an invoice's PDF), cleared with the body once sent.
     attachment_filename: Mapped[str | None] = mapped_column(String(100))

@@ -69,7 +69,11 @@ def _pending_message(app, age: timedelta) -> None:
     with app.app_context():
         db.session.add(
             OutboxMessage(
-                channel="sms", recipient="+48512345678", body_text="x", created_at=utcnow() - age
+                channel="sms",
+                recipient="+48512345678",
+                body_text="x",
+                created_at=utcnow() - age,
+                next_attempt_at=utcnow() - age,  # due since then, and no worker took it
             )
         )
         db.session.commit()

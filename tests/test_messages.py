@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
-from support import TEST_CONFIG, last_link, outbox, text_of
+from support import TEST_CONFIG, last_link, outbox, text_of, wait_for
 
 from ebok import create_app, messages
 from ebok.cli import retry_command, status_command
@@ -142,6 +142,8 @@ class MsgGateway:
         self.released = threading.Event()
         self.on_request = None  # called while answering each request
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests it was answering at once
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -151,11 +153,15 @@ class MsgGateway:
                     gateway.requests.append(
                         {"path": self.path, "headers": dict(self.headers), "raw": raw}
                     )
+                    gateway.in_flight += 1
+                    gateway.most_in_flight = max(gateway.most_in_flight, gateway.in_flight)
                 time.sleep(gateway.delay)
                 if gateway.on_request is not None:
                     gateway.on_request()
                 if gateway.hang.is_set():
                     gateway.released.wait()
+                with gateway.lock:
+                    gateway.in_flight -= 1
                 # Like some real gateways, quote the request in the answer.
                 answer = b'{"status": "echo", "request": ' + raw + b"}"
                 self.send_response(gateway.status)
@@ -457,7 +463,7 @@ def test_any_2xx_from_the_gateway_is_success(msg_ctx, msg_gateway):
     assert msg_row(message_id).status == "sent"
 
 
-@pytest.mark.parametrize("status", [500, 503, 400, 302])
+@pytest.mark.parametrize("status", [500, 503, 408, 429, 302])
 def test_a_gateway_error_is_retried_and_then_delivered(msg_ctx, msg_gateway, status):
     msg_gateway.status = status
     message_id = msg_queue_sms()
@@ -791,7 +797,7 @@ def test_errors_and_logs_never_hold_the_body_or_the_full_recipient(
     msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=refusing.port)
     sms_id, email_id = msg_queue_sms(), msg_queue_email()
 
-    assert deliver_due() == DeliveryCounts(retrying=2)
+    assert deliver_due() == DeliveryCounts(retrying=1, failed=1)
     sms, mail = msg_row(sms_id), msg_row(email_id)
     assert sms.last_error == "SMS gateway answered HTTP 500"
     assert "550" in mail.last_error
@@ -800,7 +806,7 @@ def test_errors_and_logs_never_hold_the_body_or_the_full_recipient(
     accepting = msg_smtp()
     msg_ctx.config["MAIL_PORT"] = accepting.port
     msg_make_due(sms_id)
-    msg_make_due(email_id)
+    _set(email_id, status="pending", next_attempt_at=utcnow())
     assert deliver_due() == DeliveryCounts(sent=2)
 
     # Our own logs; the test SMTP server's debug log quotes whole messages.
@@ -830,16 +836,21 @@ def test_an_unknown_backend_stops_the_app_from_starting(tmp_path):
 # -- one connection per batch; a failing backend does not hold up the batch ---------------
 
 
-def test_a_batch_of_emails_goes_over_one_smtp_connection(msg_ctx, msg_smtp):
+@pytest.mark.parametrize("senders", [1, 3])
+def test_each_sender_sends_its_share_of_a_batch_over_one_smtp_connection(
+    msg_ctx, msg_smtp, senders
+):
     server = msg_smtp()
     msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    msg_ctx.config["OUTBOX_SENDERS_PER_CHANNEL"] = senders
     for n in range(5):
         msg_queue_email(f"klient{n}@example.pl")
 
     assert deliver_due() == DeliveryCounts(sent=5)
 
-    assert server.sessions == 1
-    assert [e.rcpt_tos for e in server.received] == [[f"klient{n}@example.pl"] for n in range(5)]
+    assert server.sessions == senders
+    received = sorted(e.rcpt_tos for e in server.received)
+    assert received == [[f"klient{n}@example.pl"] for n in range(5)]
 
 
 def test_a_refused_recipient_does_not_cost_the_others_their_connection(msg_ctx, msg_smtp):
@@ -854,16 +865,18 @@ def test_a_refused_recipient_does_not_cost_the_others_their_connection(msg_ctx, 
 
     server.handle_RCPT = refuse_one
     msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    msg_ctx.config["OUTBOX_SENDERS_PER_CHANNEL"] = 1
     msg_queue_email("a@example.pl")
     refused_id = msg_queue_email(refused)
     msg_queue_email("b@example.pl")
 
-    assert deliver_due() == DeliveryCounts(sent=2, retrying=1)
+    assert deliver_due() == DeliveryCounts(sent=2, failed=1)
     assert server.sessions == 1
     assert "recipient refused (550)" in msg_row(refused_id).last_error
 
 
 def test_a_failing_gateway_is_left_alone_for_the_rest_of_the_batch(msg_ctx, msg_gateway):
+    msg_ctx.config["OUTBOX_SENDERS_PER_CHANNEL"] = 1  # with more, each has one on the wire
     msg_gateway.status = 503
     sms_ids = [msg_queue_sms(f"+4860070{n:04d}") for n in range(6)]
     email_id = msg_queue_email()  # the dev backend: the other channel goes on
@@ -1047,12 +1060,16 @@ def test_outbox_status_counts_by_state_and_shows_the_oldest_pending(msg_ctx):
     ]
     old, _, failed = msg_queue_sms(), msg_queue_sms(), msg_queue_email()
     _set(old, created_at=utcnow() - timedelta(hours=1))
-    _set(failed, status="failed")
+    _set(failed, status="failed", failed_because="refused", last_error="SMTPDataError: (554)")
 
     result = runner.invoke(status_command)
 
-    first, second = result.output.splitlines()
+    first, second, *given_up = result.output.splitlines()
     assert first == "pending 2, sending 0, sent 0, failed 1, stale 0"
+    assert given_up == [
+        "failed because: refused 1",
+        f"  failed #{failed} email to {MASKED_EMAIL}, refused: SMTPDataError: (554)",
+    ]
     waited = int(re.fullmatch(r"oldest pending: (\d+) s", second).group(1))
     assert 3600 <= waited < 3600 + 60
 
@@ -1065,7 +1082,10 @@ def test_outbox_retry_failed_sends_links_and_notices_again_but_not_dead_codes(ms
     notice = msg_queue_sms("+48600700999")
     msg_ctx.config["MAIL_BACKEND"] = "smtp"
     msg_ctx.config["MAIL_PORT"] = msg_free_port()  # nobody listens
-    assert deliver_due() == DeliveryCounts(failed=3)
+    # Codes and links are retried while they live; given up here as if refused.
+    assert deliver_due() == DeliveryCounts(failed=1, retrying=2)
+    _set(code, status="failed")
+    _set(link, status="failed")
     db.session.execute(
         update(Verification).where(Verification.channel == "sms").values(expires_at=utcnow())
     )
@@ -1243,12 +1263,271 @@ def test_a_hung_sms_gateway_never_stalls_the_site(gunicorn_site):
         )
         assert status == 303
         assert "Nie otrzymałeś SMS-a?" in browser.request("GET", "/rejestracja/kod")[1]
-    _wait_for(lambda: gateway.requests, "the worker to reach the gateway")
+    # Each code goes on the wire at once (up to OUTBOX_SENDERS_PER_CHANNEL), none waits
+    # behind another's hung request.
+    _wait_for(lambda: len(gateway.requests) == 3, "the worker to send each code")
 
-    # The gateway holds the worker's request; the site answers everyone else (each
+    # The gateway holds the worker's requests; the site answers everyone else (each
     # request would time out after 10 s if it had to wait for the gateway).
     for _ in range(6):
         status, page = _Browser(port).request("GET", "/")
         assert status == 200
         assert "Zaloguj" in page
-    assert len(gateway.requests) == 1  # one message on the wire, the rest wait their turn
+    assert len(gateway.requests) == 3
+
+
+# -- refused for good: given up at once, with the reason (issue 18.4) -------------------------
+
+
+def _smtp_to(msg_ctx, server) -> None:
+    msg_ctx.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+
+
+def test_an_address_needing_smtputf8_is_given_up_at_once_on_a_server_without_it(msg_ctx, msg_smtp):
+    server = msg_smtp(enable_SMTPUTF8=False)
+    _smtp_to(msg_ctx, server)
+    msg_ctx.config["OUTBOX_SENDERS_PER_CHANNEL"] = 1
+    international = msg_queue_email("józef@example.pl")
+    plain = msg_queue_email("jozef@example.pl")
+
+    assert deliver_due() == DeliveryCounts(sent=1, failed=1)
+
+    row = msg_row(international)
+    assert (row.status, row.failed_because, row.attempts) == ("failed", "refused", 1)
+    assert "SMTPUTF8" in row.last_error
+    assert msg_row(plain).status == "sent"
+    assert [e.rcpt_tos for e in server.received] == [["jozef@example.pl"]]
+    msg_make_due(international)
+    assert deliver_due() == DeliveryCounts()  # never tried again by itself
+
+    output = msg_ctx.test_cli_runner().invoke(status_command).output.splitlines()
+    assert output[0] == "pending 0, sending 0, sent 1, failed 1, stale 0"
+    assert output[2] == "failed because: refused 1"
+    assert output[3].startswith(f"  failed #{international} email to j***@example.pl, refused: ")
+    assert "SMTPUTF8" in output[3]
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("554 5.6.0 message refused", DeliveryCounts(failed=1)),
+        ("552 5.3.4 message too big", DeliveryCounts(failed=1)),
+        ("451 4.3.0 try again later", DeliveryCounts(retrying=1)),
+    ],
+)
+def test_a_5xx_answer_to_the_message_gives_it_up_and_a_4xx_retries(
+    msg_ctx, msg_smtp, answer, outcome
+):
+    server = msg_smtp()
+
+    async def answer_data(server_, session, envelope):
+        return answer
+
+    server.handle_DATA = answer_data
+    _smtp_to(msg_ctx, server)
+    message_id = msg_queue_email()
+
+    assert deliver_due() == outcome
+    row = msg_row(message_id)
+    assert row.last_error.startswith(f"SMTPDataError: ({answer[:3]}")
+    assert row.failed_because == ("refused" if outcome.failed else None)
+
+
+def test_a_refused_recipient_is_given_up_at_once(msg_ctx, msg_smtp):
+    _smtp_to(msg_ctx, msg_smtp(refuse_rcpt=True))
+    message_id = msg_queue_email()
+
+    assert deliver_due() == DeliveryCounts(failed=1)
+    assert msg_row(message_id).failed_because == "refused"
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 422])
+def test_a_gateway_client_error_is_given_up_at_once(msg_ctx, msg_gateway, status):
+    msg_gateway.status = status
+    message_id = msg_queue_sms()
+
+    assert deliver_due() == DeliveryCounts(failed=1)
+    row = msg_row(message_id)
+    assert (row.status, row.failed_because) == ("failed", "refused")
+    assert row.last_error == f"SMS gateway answered HTTP {status}"
+
+
+def test_one_message_that_keeps_failing_never_makes_the_site_unready(app, app_gateway):
+    """An old message retried with backoff is not a stuck outbox: /readyz stays 200."""
+    app_gateway.status = 503
+    with app.app_context():
+        message = send_sms(PHONE, "_test/hello", code=CODE)
+        message.created_at = utcnow() - timedelta(hours=5)
+        db.session.commit()
+        message_id = message.id
+        for _ in range(3):
+            msg_make_due(message_id)
+            assert deliver_due() == DeliveryCounts(retrying=1)
+        db.session.remove()
+
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200, response.json
+
+    with app.app_context():  # nobody takes it once it is due: that is a stuck outbox
+        _set(message_id, next_attempt_at=utcnow() - timedelta(hours=1))
+        db.session.remove()
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["problems"][0].startswith("outbox: oldest pending message waits 3")
+
+
+# -- channels never wait for each other; a slow gateway serves customers side by side (19.4) --
+
+
+@pytest.fixture
+def looping_worker(msg_app):
+    """Starts run_worker(loop=True) in a thread; stops it (and joins) at the end."""
+    stop = threading.Event()
+    threads = []
+
+    def start():
+        def work():
+            with msg_app.app_context():
+                run_worker(loop=True, interval=0.05, stop=stop)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+
+def test_a_hung_sms_gateway_never_holds_up_email(msg_app, msg_gateway, msg_smtp, looping_worker):
+    server = msg_smtp()
+    msg_app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    msg_app.config["SMS_TIMEOUT"] = 60  # longer than the test: only a hang-up frees a sender
+    msg_gateway.hang.set()
+    with msg_app.app_context():
+        for n in range(2):
+            msg_queue_sms(f"+4860070{n:04d}")
+        for n in range(3):
+            msg_queue_email(f"klient{n}@example.pl")
+
+    looping_worker()
+
+    # Every e-mail arrives while the gateway still holds both SMS.
+    wait_for(lambda: len(server.received) == 3, "the e-mails")
+    assert len(msg_gateway.requests) == 2
+    assert not msg_gateway.released.is_set()
+    msg_gateway.released.set()
+
+
+def test_a_slow_gateway_sends_several_codes_at_once(msg_ctx, msg_gateway):
+    msg_ctx.config["OUTBOX_SENDERS_PER_CHANNEL"] = 4
+    msg_gateway.delay = 0.3
+    for n in range(8):
+        msg_queue_sms(f"+4860070{n:04d}")
+
+    assert deliver_due() == DeliveryCounts(sent=8)
+    # Four customers' codes on the wire at once: the 8th waits for one answer, not seven.
+    assert msg_gateway.most_in_flight == 4
+
+
+# -- codes after an outage (19.5) ---------------------------------------------------------------
+
+
+def test_codes_and_links_back_off_briefly_others_up_to_an_hour():
+    assert [backoff(n, carries_secret=True).total_seconds() for n in range(1, 7)] == [
+        5,
+        10,
+        20,
+        30,
+        30,
+        30,
+    ]
+    assert backoff(7).total_seconds() == 1920
+
+
+def test_a_code_is_retried_soon_while_it_lives_a_notice_is_given_up(msg_ctx, msg_gateway):
+    msg_ctx.config["OUTBOX_MAX_ATTEMPTS"] = 3
+    msg_gateway.status = 503
+    code = _verified_message("sms", timedelta(minutes=10))
+    notice = msg_queue_sms("+48600700999")
+
+    for attempt in range(1, 6):
+        msg_make_due(code)
+        msg_make_due(notice)
+        deliver_due()
+        row = msg_row(code)
+        assert (row.status, row.attempts) == ("pending", attempt)
+        assert row.next_attempt_at - utcnow() <= timedelta(seconds=30)
+    assert (msg_row(notice).status, msg_row(notice).failed_because) == ("failed", "attempts")
+
+
+def test_waiting_codes_go_out_as_soon_as_the_gateway_answers_again(
+    msg_app, msg_gateway, looping_worker
+):
+    msg_app.config["OUTBOX_PROBE_INTERVAL"] = 0.1
+    msg_gateway.status = 503
+    with msg_app.app_context():
+        for _ in range(3):
+            _verified_message("sms", timedelta(minutes=10))
+    looping_worker()
+
+    # Three failures in a row open the breaker; a probe follows (a fourth request).
+    wait_for(lambda: len(msg_gateway.requests) >= 5, "the breaker's probes")
+    with msg_app.app_context():
+        due_after_backoff = dict(
+            db.session.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at)).all()
+        )
+        db.session.remove()
+    msg_gateway.status = 200
+
+    def sent_at():
+        with msg_app.app_context():
+            rows = db.session.execute(
+                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.sent_at)
+            ).all()
+            db.session.remove()
+        return all(row.status == "sent" for row in rows) and rows
+
+    rows = wait_for(sent_at, "the codes")
+    # The probe got through and the others followed, none waiting out its backoff.
+    assert all(row.sent_at < due_after_backoff[row.id] for row in rows)
+
+
+# -- a database outage is logged when it starts and when it ends (19.8) ---------------------------
+
+
+def test_a_database_outage_is_logged_once_when_it_starts_and_once_when_it_ends(tmp_path, caplog):
+    folder = tmp_path / "not-yet"
+    app = msg_make_app(f"sqlite:///{folder}/outbox.db")
+    caplog.set_level(logging.INFO, logger="ebok")
+    stop = threading.Event()
+
+    def work():
+        with app.app_context():
+            run_worker(loop=True, interval=0.02, stop=stop)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        time.sleep(1)  # many rounds of the loops, each failing
+        folder.mkdir()
+        with app.app_context():
+            db.create_all()
+            message_id = msg_queue_sms()
+            wait_for(lambda: msg_row(message_id).status == "sent", "the message")
+            db.session.remove()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+    logged = [r for r in caplog.records if r.name.startswith("ebok")]
+    down = [r for r in logged if "database unavailable" in r.getMessage()]
+    up = [r for r in logged if "database reachable again" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in down] == [("ERROR", None)]
+    assert "OperationalError" in down[0].getMessage()
+    assert [r.levelname for r in up] == ["INFO"]
+    assert not [r for r in logged if r.levelno >= logging.ERROR and r not in down]
+    with app.app_context():
+        db.engine.dispose()

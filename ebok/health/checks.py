@@ -2,7 +2,7 @@
 "no answer", never makes it wait."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -64,19 +64,29 @@ class _DatabaseProbe:
 
 
 def _check_database(app: Flask, problems: list[str]) -> None:
-    """Appends what is wrong: the database unreachable, or the outbox's oldest pending
-    message waiting longer than READYZ_OUTBOX_MAX_AGE seconds."""
+    """Appends what is wrong: the database unreachable, or the outbox stuck."""
     with app.app_context():
         try:
-            oldest = db.session.scalar(
-                select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+            oldest_due = db.session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow()
+                )
             )
         except Exception as error:  # whatever it is, the database is not usable
             problems.append(f"database: {type(error).__name__}")
             return
         finally:
             db.session.remove()
-    limit = timedelta(seconds=app.config["READYZ_OUTBOX_MAX_AGE"])
-    if oldest is not None and utcnow() - oldest > limit:
-        age = int((utcnow() - oldest).total_seconds())
-        problems.append(f"outbox: oldest pending message waits {age} s")
+    problems.extend(_outbox_problems(oldest_due, app.config["READYZ_OUTBOX_MAX_AGE"]))
+
+
+def _outbox_problems(oldest_due: datetime | None, max_age: float) -> list[str]:
+    """The outbox as a whole is stuck when a message has been due for longer than
+    `max_age` seconds: a live worker takes every due message within its poll interval.
+    One message that keeps failing never counts: each failure makes it due later, and a
+    refused one is given up at once; a backend that is down keeps the worker probing it,
+    while its other messages wait with a later due time."""
+    if oldest_due is None or utcnow() - oldest_due <= timedelta(seconds=max_age):
+        return []
+    age = int((utcnow() - oldest_due).total_seconds())
+    return [f"outbox: oldest pending message waits {age} s since it was due; no worker takes it"]

@@ -6,11 +6,13 @@
 
 A message is written to the outbox table in the same transaction as the change that
 causes it, so it exists exactly when that change does. Requests never talk to SMTP or the
-SMS gateway: the worker process claims due messages in batches and sends them over one
-connection per batch; a failure stays pending and is retried with backoff. A message is
-claimed (and the claim committed) before it is sent, so it is sent once, except when a
-worker dies in the middle of sending: after the claim timeout (twice the send timeout)
-it is tried again, with the same Message-ID / idempotency key. A code or link that was
+SMS gateway: the worker process claims due messages, each channel in a loop of its own
+with a few senders, each sender over a connection of its own; a failure stays pending and
+is retried with backoff, a refusal for good is given up at once. A message is claimed
+(and the claim committed) before it is sent and its outcome committed as soon as the
+server answers, so it is sent once, except when a worker dies while it is on the wire:
+after the claim timeout (twice the send timeout) it is tried again, with the same
+Message-ID / idempotency key. A code or link that was
 superseded, used or expired by then is not sent (status "stale"); the body of a sent or
 stale message is cleared, so no live code or link stays in the table.
 """

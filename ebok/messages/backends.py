@@ -34,6 +34,7 @@ class Outgoing:
     claimed_at: datetime
     attachment_filename: str | None = None  # a PDF sent along (an invoice)
     attachment: bytes | None = None
+    verification_id: int | None = None  # the code or link it carries
 
     @property
     def masked_recipient(self) -> str:
@@ -45,7 +46,16 @@ def mask_recipient(channel: str, recipient: str) -> str:
 
 
 class DeliveryError(Exception):
-    """Delivery failed; str(error) is safe to store in last_error and to log."""
+    """Delivery failed; str(error) is safe to store in last_error and to log.
+
+    `permanent`: the server answered that it will never take this message (an SMTP 5xx,
+    an address needing SMTPUTF8 the server lacks, a gateway's 4xx other than 408 and 429),
+    so trying again cannot help; otherwise the failure may pass (down, slow, 4xx SMTP).
+    """
+
+    def __init__(self, description: str, *, permanent: bool = False) -> None:
+        super().__init__(description)
+        self.permanent = permanent
 
 
 class DevBackend:
@@ -135,11 +145,19 @@ class SmtpBackend:
         try:
             self._send_reconnecting(email)
         except smtplib.SMTPRecipientsRefused as error:
-            codes = ", ".join(str(code) for code, _ in error.recipients.values())
-            raise DeliveryError(f"SMTPRecipientsRefused: recipient refused ({codes})") from None
+            codes = [code for code, _ in error.recipients.values()]
+            raise DeliveryError(
+                f"SMTPRecipientsRefused: recipient refused ({', '.join(map(str, codes))})",
+                permanent=all(code >= 500 for code in codes),
+            ) from None
+        except smtplib.SMTPNotSupportedError as error:
+            # The address needs SMTPUTF8 (RFC 6531) and this server does not offer it.
+            raise DeliveryError(_describe(error, message), permanent=True) from None
         except smtplib.SMTPResponseException as error:
             # The server answered and the session goes on (smtplib has reset it).
-            raise DeliveryError(_describe(error, message)) from None
+            raise DeliveryError(
+                _describe(error, message), permanent=error.smtp_code >= 500
+            ) from None
         except (smtplib.SMTPException, OSError) as error:
             self._drop()
             raise DeliveryError(_describe(error, message)) from None
@@ -172,6 +190,10 @@ class SmtpBackend:
             pass
         finally:
             self._drop()
+
+
+# Client errors worth another try: the gateway timed out waiting, or asks us to slow down.
+RETRIED_HTTP_STATUSES = frozenset({408, 429})
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -221,7 +243,10 @@ class HttpSmsBackend:
         except urllib.error.HTTPError as error:
             # Only the status: a gateway may echo the message (and its code) in its answer.
             error.close()
-            raise DeliveryError(f"SMS gateway answered HTTP {error.code}") from None
+            raise DeliveryError(
+                f"SMS gateway answered HTTP {error.code}",
+                permanent=400 <= error.code < 500 and error.code not in RETRIED_HTTP_STATUSES,
+            ) from None
         except urllib.error.URLError as error:
             reason = error.reason
             text = _describe(reason, message) if isinstance(reason, OSError) else str(reason)

@@ -3,6 +3,7 @@
     pending --claim--> sending --sent--> sent (body cleared)
        ^                  |
        |                  +--failure--> pending (next_attempt_at later) ... failed
+       |                  +--refused for good--> failed (failed_because "refused")
        |                  +--its code or link is dead--> stale (body cleared)
        +-------- outbox retry [--failed] -------------------------+
 
@@ -10,11 +11,12 @@ Every state change is a short transaction of its own on a connection of its own,
 the caller's session, so delivering never commits (or waits for) anybody else's work.
 A worker claims a batch in one statement that only one worker can win per row
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs writers one at a time), commits the
-claim before anything leaves, and records the batch's outcomes in one transaction.
+claim before anything leaves, and records each message's outcome in a transaction of its
+own as soon as the server has answered.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,12 +27,15 @@ from flask_babel import force_locale
 from sqlalchemy import Connection, String, and_, case, func, or_, select, update
 
 from ebok.extensions import db
-from ebok.messages.backends import Outgoing
+from ebok.messages.backends import Outgoing, mask_recipient
 from ebok.models import OutboxMessage, Verification, utcnow
 
 # After a failed attempt n the next waits 30 s * 2**(n-1), but never more than an hour.
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+# Messages carrying a code or link: 5 s * 2**(n-1), never more than 30 s (see backoff).
+SECRET_BACKOFF_FIRST = timedelta(seconds=5)
+SECRET_BACKOFF_MAX = timedelta(seconds=30)
 LAST_ERROR_LENGTH = cast(String, OutboxMessage.__table__.c.last_error.type).length
 # What a sent or stale message keeps of its body: codes and links must not outlive it.
 CLEARED_BODY = ""
@@ -155,27 +160,44 @@ def _carries_dead_secret(now: datetime):
     return _outbox.c.verification_id.in_(select(_verifications.c.id).where(dead_verification(now)))
 
 
-def claim_batch(limit: int, now: datetime | None = None) -> tuple[list[Outgoing], list[int]]:
-    """Claim up to `limit` due pending messages, oldest first, in one transaction.
+def claim_batch(
+    limit: int, channel: str | None = None, now: datetime | None = None
+) -> tuple[list[Outgoing], list[int]]:
+    """Claim up to `limit` due pending messages (of one channel, if given), oldest first,
+    in one transaction.
 
     Returns the claimed messages to send, and the ids of those found stale (their code
     or link is superseded, used or expired), which are marked so and cleared instead.
     """
     now = now or utcnow()
-    due = (
+    due = [_outbox.c.status == "pending", _outbox.c.next_attempt_at <= now]
+    return _claim(due, channel, limit, now)
+
+
+def claim_probe(channel: str, now: datetime | None = None) -> tuple[list[Outgoing], list[int]]:
+    """Claim the channel's oldest pending message, due or not: the one try that tells
+    whether a backend that kept failing answers again (the breaker's half-open probe)."""
+    now = now or utcnow()
+    return _claim([_outbox.c.status == "pending"], channel, 1, now)
+
+
+def _claim(where: list, channel: str | None, limit: int, now: datetime):
+    if channel is not None:
+        where = [*where, _outbox.c.channel == channel]
+    chosen = (
         select(_outbox.c.id)
-        .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= now)
+        .where(*where)
         .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         # A CTE is run once; as a plain subquery PostgreSQL may run it again for every
         # row, and the LIMIT would no longer hold.
-        .cte("due")
+        .cte("chosen")
     )
     with db.engine.begin() as connection:
         rows = connection.execute(
             update(_outbox)
-            .where(_outbox.c.id.in_(select(due.c.id)), _outbox.c.status == "pending")
+            .where(_outbox.c.id.in_(select(chosen.c.id)), _outbox.c.status == "pending")
             .values(status="sending", claimed_at=now, attempts=_outbox.c.attempts + 1)
             .returning(*_outbox.c)
         ).all()
@@ -209,6 +231,7 @@ def _outgoing(row) -> Outgoing:
         claimed_at=row.claimed_at,
         attachment_filename=row.attachment_filename,
         attachment=row.attachment,
+        verification_id=row.verification_id,
     )
 
 
@@ -228,97 +251,131 @@ def renew_claims(message_ids: list[int], claimed_at: datetime, now: datetime) ->
         )
 
 
-# -- recording a batch's outcomes, in one transaction ------------------------------------
+# -- recording outcomes: one short transaction per message, as soon as it is known ---------
+# A worker that dies can then repeat at most the messages it had on the wire.
 
 
-@dataclass
-class Outcomes:
-    """What happened to the messages of a batch since they were last recorded."""
+def record_sent(message_id: int, backend_name: str, keep_body: bool, now: datetime | None = None):
+    """The server accepted the message. Its body is cleared (it carries codes and links),
+    unless `keep_body` (the development backend, whose page shows them)."""
+    cleared = {"body_text": CLEARED_BODY, "body_html": None}
+    cleared |= {"attachment_filename": None, "attachment": None}
+    with db.engine.begin() as connection:
+        # Not conditional on the claim: whoever sent it, it has been sent.
+        connection.execute(
+            update(_outbox)
+            .where(_outbox.c.id == message_id)
+            .values(
+                status="sent",
+                sent_at=now or utcnow(),
+                delivered_by=backend_name,
+                claimed_at=None,
+                **({} if keep_body else cleared),
+            )
+        )
 
-    claimed_at: datetime
-    sent: dict[str, list[int]]  # backend name -> ids
-    failed: list[tuple[Outgoing, str]]  # message, safe error text
-    deferred: list[int]  # not tried: their backend kept failing in this batch
-    returned: list[int]  # not tried: the worker is stopping
 
-    @classmethod
-    def empty(cls, claimed_at: datetime) -> "Outcomes":
-        return cls(claimed_at, {}, [], [], [])
+def record_failure(
+    message: Outgoing, error: str, *, permanent: bool, claimed_at: datetime, now=None
+) -> str:
+    """Put the message back for a later attempt, or give up; returns the new status.
 
-
-def record(outcomes: Outcomes, keep_body: Iterable[str] = (), now: datetime | None = None):
-    """Write a batch's outcomes; returns {message id: new status} for the failures.
-
-    The bodies of sent messages are cleared (they carry codes and links), except for
-    backends named in `keep_body` (the development one, whose page shows them).
+    A permanent failure is given up at once; a code or link is retried while it lives
+    (it goes stale when it dies), anything else until OUTBOX_MAX_ATTEMPTS.
     """
     now = now or utcnow()
-    ours = and_(_outbox.c.status == "sending", _outbox.c.claimed_at == outcomes.claimed_at)
-    statuses = {}
+    carries_secret = message.verification_id is not None
+    used_up = message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    failed_because = None
+    if permanent:
+        failed_because = "refused"
+    elif used_up and not carries_secret:
+        failed_because = "attempts"
+    status = "failed" if failed_because else "pending"
     with db.engine.begin() as connection:
-        for backend_name, message_ids in outcomes.sent.items():
-            cleared = {
-                "body_text": CLEARED_BODY,
-                "body_html": None,
-                "attachment_filename": None,
-                "attachment": None,
-            }
-            if backend_name in keep_body:
-                cleared = {}
-            # Not conditional on the claim: whoever sent it, it has been sent.
-            connection.execute(
-                update(_outbox)
-                .where(_outbox.c.id.in_(message_ids))
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    delivered_by=backend_name,
-                    claimed_at=None,
-                    **cleared,
-                )
+        connection.execute(
+            update(_outbox)
+            .where(_ours(message.id, claimed_at))
+            .values(
+                status=status,
+                failed_because=failed_because,
+                next_attempt_at=now + backoff(message.attempts, carries_secret=carries_secret),
+                last_error=error[:LAST_ERROR_LENGTH],
+                claimed_at=None,
             )
-        for message, error in outcomes.failed:
-            statuses[message.id] = _record_failure(connection, ours, message, error, now)
-        for message_ids, due in (
-            (outcomes.deferred, now + BACKOFF_FIRST),
-            (outcomes.returned, now),
-        ):
-            if message_ids:
-                connection.execute(
-                    update(_outbox)
-                    .where(_outbox.c.id.in_(message_ids), ours)
-                    .values(
-                        status="pending",
-                        attempts=_outbox.c.attempts - 1,  # this one was never made
-                        claimed_at=None,
-                        next_attempt_at=due,
-                    )
-                )
-    return statuses
-
-
-def _record_failure(connection: Connection, ours, message: Outgoing, error: str, now) -> str:
-    """Put the message back for a later attempt, or give up; returns the new status."""
-    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    status = "failed" if message.attempts >= max_attempts else "pending"
-    connection.execute(
-        update(_outbox)
-        .where(_outbox.c.id == message.id, ours)
-        .values(
-            status=status,
-            next_attempt_at=now + backoff(message.attempts),
-            last_error=error[:LAST_ERROR_LENGTH],
-            claimed_at=None,
         )
-    )
     return status
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long to wait after the given number of failed attempts."""
+def return_unsent(message_ids: list[int], claimed_at: datetime, due: datetime) -> None:
+    """Messages claimed but not tried (the worker stops, or their backend keeps failing)
+    wait again, due at `due`, without the attempt counted."""
+    if not message_ids:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(_outbox)
+            .where(_ours(message_ids, claimed_at))
+            .values(
+                status="pending",
+                attempts=_outbox.c.attempts - 1,  # this one was never made
+                claimed_at=None,
+                next_attempt_at=due,
+            )
+        )
+
+
+def _ours(message_ids: int | list[int], claimed_at: datetime):
+    """Still under our claim: not released and taken by another worker meanwhile."""
+    ids = message_ids if isinstance(message_ids, list) else [message_ids]
+    return and_(
+        _outbox.c.id.in_(ids), _outbox.c.status == "sending", _outbox.c.claimed_at == claimed_at
+    )
+
+
+def make_due(channel: str, now: datetime | None = None) -> int:
+    """Make the channel's waiting messages due now: its backend answers again."""
+    now = now or utcnow()
+    with db.engine.begin() as connection:
+        return connection.execute(
+            update(_outbox)
+            .where(
+                _outbox.c.status == "pending",
+                _outbox.c.channel == channel,
+                _outbox.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        ).rowcount
+
+
+def postpone_due(channel: str, until: datetime, now: datetime | None = None) -> int:
+    """Make the channel's due messages wait until `until`: its backend keeps failing, and
+    a probe will tell when it answers again (make_due)."""
+    now = now or utcnow()
+    with db.engine.begin() as connection:
+        return connection.execute(
+            update(_outbox)
+            .where(
+                _outbox.c.status == "pending",
+                _outbox.c.channel == channel,
+                _outbox.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=until)
+        ).rowcount
+
+
+def backoff(attempts: int, *, carries_secret: bool = False) -> timedelta:
+    """How long to wait after the given number of failed attempts.
+
+    A code or link is worth sending only while it lives (an SMS code 10 minutes), so it
+    is retried soon: 5 s, doubling, never more than 30 s apart.
+    """
     if attempts < 1:
         return timedelta(0)
-    return min(BACKOFF_FIRST * 2 ** min(attempts - 1, 20), BACKOFF_MAX)
+    first, most = BACKOFF_FIRST, BACKOFF_MAX
+    if carries_secret:
+        first, most = SECRET_BACKOFF_FIRST, SECRET_BACKOFF_MAX
+    return min(first * 2 ** min(attempts - 1, 20), most)
 
 
 # -- housekeeping ------------------------------------------------------------------------
@@ -346,6 +403,7 @@ def release_stuck(now: datetime | None = None) -> list[tuple[int, str]]:
                 .where(stuck, enough if given_up else ~enough)
                 .values(
                     status=status,
+                    failed_because="attempts" if given_up else None,
                     next_attempt_at=now,
                     claimed_at=None,
                     last_error="the worker stopped while sending; it may have been sent",
@@ -374,12 +432,25 @@ def clear_dead_failures(now: datetime | None = None) -> int:
 
 
 @dataclass(frozen=True)
+class GivenUp:
+    id: int
+    channel: str
+    masked_recipient: str
+    failed_because: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class Summary:
     counts: dict[str, int]
     oldest_pending: datetime | None
+    failed_because: dict[str, int]  # "refused" / "attempts" -> count of failed messages
+    latest_failed: list[GivenUp]
 
 
-def summary() -> Summary:
+def summary(latest: int = 10) -> Summary:
+    """Counts by state, the oldest pending message, and the given-up ones: how many for
+    each reason, and the `latest` with what the server said."""
     with db.engine.connect() as connection:
         counts = dict.fromkeys(STATUSES, 0)
         counts.update(
@@ -390,7 +461,32 @@ def summary() -> Summary:
         oldest = connection.execute(
             select(func.min(_outbox.c.created_at)).where(_outbox.c.status == "pending")
         ).scalar()
-    return Summary(counts, oldest)
+        failed = _outbox.c.status == "failed"
+        reasons = connection.execute(
+            select(_outbox.c.failed_because, func.count())
+            .where(failed)
+            .group_by(_outbox.c.failed_because)
+        ).all()
+        rows = connection.execute(
+            select(
+                _outbox.c.id,
+                _outbox.c.channel,
+                _outbox.c.recipient,
+                *[_outbox.c.failed_because, _outbox.c.last_error],
+            )
+            .where(failed)
+            .order_by(_outbox.c.id.desc())
+            .limit(latest)
+        ).all()
+    return Summary(
+        counts,
+        oldest,
+        {reason or "attempts": count for reason, count in reasons},
+        [
+            GivenUp(row.id, row.channel, mask_recipient(row.channel, row.recipient), *row[3:])
+            for row in rows
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -418,6 +514,7 @@ def requeue(include_failed: bool, since: datetime | None, now: datetime | None =
             .where(*chosen)
             .values(
                 status="pending",
+                failed_because=None,
                 next_attempt_at=now,
                 # A given-up message starts over; a waiting one keeps its count.
                 attempts=case((_outbox.c.status == "failed", 0), else_=_outbox.c.attempts),
