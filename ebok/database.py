@@ -1,10 +1,18 @@
 """How the app opens its database: SQLite set up for a web app that shares the file with
-imports and workers (readers never wait for a writer; writers wait briefly, never fail)."""
+imports and workers (readers never wait for a writer; writers wait briefly, never fail);
+PostgreSQL with every call bounded in time, so a server that hangs or is frozen gives the
+outage page within seconds, never a worker blocked until gunicorn kills it."""
 
+import psycopg
 from flask import Flask
+from psycopg.errors import _WaitTimeout
 from sqlalchemy import event
 
 from ebok.extensions import db
+
+# The server cancels a statement after DATABASE_STATEMENT_TIMEOUT; the app waits this much
+# longer for that answer before it gives the server up as hung.
+ANSWER_MARGIN = 1.0
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +21,9 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         busy_timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+    elif engine.dialect.driver == "psycopg" and app.config["DATABASE_STATEMENT_TIMEOUT"]:
+        answer_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"] + ANSWER_MARGIN
+        event.listen(engine, "do_connect", _bounded_connections(answer_timeout))
 
 
 def _sqlite_pragmas(busy_timeout_ms: int):
@@ -27,3 +38,31 @@ def _sqlite_pragmas(busy_timeout_ms: int):
         cursor.close()
 
     return set_pragmas
+
+
+class BoundedConnection(psycopg.Connection):
+    """A connection that waits at most `answer_timeout` seconds for any answer (a query,
+    a commit, the pool's ping). The server-side timeouts do not help when the server
+    itself is frozen, nor does TCP: the kernel still acknowledges what is sent."""
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        try:
+            return super().wait(gen, interval, timeout or self.answer_timeout)
+        except _WaitTimeout:
+            # Halfway through the protocol nothing more can be sent on it: closed, it is
+            # dropped by the pool (SQLAlchemy sees a disconnect) and replaced later.
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.answer_timeout:g} s"
+            ) from None
+
+
+def _bounded_connections(answer_timeout: float):
+    def connect(_dialect, _connection_record, cargs, cparams) -> BoundedConnection:
+        connection = BoundedConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = answer_timeout
+        return connection
+
+    return connect

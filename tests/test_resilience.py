@@ -3,7 +3,9 @@ portal keeps what it can working, says the rest in Polish with a 503 and Retry-A
 recovers without a restart. The servers are real and private: a redis-server and a
 PostgreSQL cluster each test starts, stops (kill), freezes (SIGSTOP) and starts again."""
 
+import http.client
 import logging
+from urllib.parse import urlencode
 
 import pytest
 import redis as redis_client
@@ -250,3 +252,85 @@ def test_database_stopped_is_a_polish_503_for_everyone_and_passes(postgres_app, 
     assert anonymous.post("/", {"login": "200005", "password": TEST_PASSWORD}).status_code == 200
     assert "Ewa Kamińska" in text_of(anonymous.get("/strona-glowna"))
     assert anonymous.client.get("/readyz").status_code == 200
+
+
+# Well under gunicorn's 30 s worker timeout, and above the longest a request may take
+# against a frozen database: its statement bound (6 s) and a new connection's (2 s).
+PROMPTLY = 15
+OUTAGE_HEADING = "Strefa Klienta jest chwilowo niedostępna"
+LOGIN = {"login": "200005", "password": TEST_PASSWORD}
+
+
+def _gunicorn_on(postgres, directory, **options):
+    postgres.start()  # in case an earlier test stopped it and failed
+    _seed(postgres.uri)
+    environment = {
+        "FLASK_SQLALCHEMY_DATABASE_URI": postgres.uri,
+        "FLASK_SMS_BACKEND": "dev",
+        "FLASK_MAIL_BACKEND": "dev",
+    }
+    return Gunicorn(directory, environment, **options)
+
+
+def _logged_in_cookies(server, address) -> str:
+    """The cookies of a browser that has logged in (the session, device and language
+    cookies all come with the login's answer)."""
+    browser = Browser(server, address)
+    body = urlencode({"csrf_token": browser.csrf_token.decode(), **LOGIN})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=PROMPTLY)
+    try:
+        headers = {
+            "Cookie": browser.cookie,
+            "X-Forwarded-For": address,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        assert response.status == 303
+        cookies = [
+            value.split(";", 1)[0] for name, value in response.getheaders() if name == "Set-Cookie"
+        ]
+    finally:
+        connection.close()
+    return "; ".join(cookies)
+
+
+def _page(server, cookies, path, timeout=PROMPTLY):
+    status, _, body = server.request("GET", path, {"Cookie": cookies}, timeout=timeout)
+    return status, body.decode()
+
+
+def test_a_frozen_database_is_a_prompt_polish_503_and_comes_back(tmp_path_factory, postgres):
+    """PostgreSQL stopped by SIGSTOP keeps its sockets open and answers nothing: every
+    request that needs it gets the outage page within PROMPTLY seconds (not gunicorn's
+    30 s kill), /healthz answers, and after SIGCONT all works again without a restart."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"))
+    try:
+        server.wait_until_serving()
+        # Two customers, and so both workers, with pooled connections.
+        customers = [_logged_in_cookies(server, f"198.51.100.{n + 1}") for n in range(2)]
+        for cookies in customers:
+            assert _page(server, cookies, "/strona-glowna")[0] == 200
+        anonymous = Browser(server, "203.0.113.9")
+
+        postgres.freeze()
+        try:
+            pages = [_page(server, cookies, "/strona-glowna") for cookies in customers]
+            login_status, login_body = anonymous.post("/", LOGIN, timeout=PROMPTLY)
+            health = server.request("GET", "/healthz", timeout=PROMPTLY)[0]
+        finally:
+            postgres.thaw()
+
+        assert [status for status, _ in pages] == [503, 503]
+        assert all(OUTAGE_HEADING in body for _, body in pages)
+        assert login_status == 503
+        assert OUTAGE_HEADING in login_body.decode()
+        assert health == 200
+
+        wait_for(lambda: anonymous.post("/", LOGIN)[0] == 303, "logins to work after SIGCONT")
+        for cookies in customers:
+            assert _page(server, cookies, "/strona-glowna")[0] == 200
+    finally:
+        postgres.thaw()
+        server.stop()
+        server.wait_until_stopped()
