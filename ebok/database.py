@@ -3,12 +3,17 @@ imports and workers (readers never wait for a writer; writers wait briefly, neve
 PostgreSQL with every call bounded in time, so a server that hangs or is frozen gives the
 outage page within seconds, never a worker blocked until gunicorn kills it."""
 
+import logging
+
 import psycopg
 from flask import Flask
 from psycopg.errors import _WaitTimeout
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.extensions import db
+
+log = logging.getLogger(__name__)
 
 # The server cancels a statement after DATABASE_STATEMENT_TIMEOUT; the app waits this much
 # longer for that answer before it gives the server up as hung.
@@ -16,6 +21,10 @@ ANSWER_MARGIN = 1.0
 
 
 def init_app(app: Flask) -> None:
+    # Flask-SQLAlchemy's own teardown lets a failing rollback escape, and gunicorn then
+    # answers its bare 500 in place of the page already made.
+    app.teardown_appcontext_funcs.remove(db._teardown_session)
+    app.teardown_appcontext(_remove_session)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
@@ -24,6 +33,18 @@ def init_app(app: Flask) -> None:
     elif engine.dialect.driver == "psycopg" and app.config["DATABASE_STATEMENT_TIMEOUT"]:
         answer_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"] + ANSWER_MARGIN
         event.listen(engine, "do_connect", _bounded_connections(answer_timeout))
+
+
+def _remove_session(_error: BaseException | None) -> None:
+    """Ends the request's session. Its rollback fails when the database went away after
+    the session's last query: the connection is dropped, and that is logged once."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+        log.error("database session not closed cleanly: %s %s", type(error).__name__, *reason)
+    finally:
+        db.session.registry.clear()  # never handed to a later context with the same id
 
 
 def _sqlite_pragmas(busy_timeout_ms: int):

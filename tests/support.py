@@ -517,9 +517,10 @@ class PostgresServer:
         log = self.directory / "server.log"
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
 
-    def stop(self) -> None:
-        """As a crash or a cut network would: every connection ends at once."""
-        self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        """As a crash or a cut network would: every connection ends at once. Mode "fast"
+        is an operator's stop (systemctl stop): each session is told why it ends."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
 
     def processes(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer, …)."""

@@ -5,8 +5,10 @@ PostgreSQL cluster each test starts, stops (kill), freezes (SIGSTOP) and starts 
 
 import http.client
 import logging
+import threading
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
 import redis as redis_client
 from support import (
@@ -130,14 +132,16 @@ def test_no_sms_code_is_sent_while_redis_is_down(app, redis, customers, visitor)
     assert len(outbox(app, "sms")) == 1
 
 
-def _seed(database_uri: str) -> None:
-    """A registered customer (200005) and one who can register by SMS (200001)."""
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri})
+def _seed(database_uri: str, language=None, **config) -> None:
+    """A registered customer (200005) and one who can register by SMS (200001); `config`
+    may set the password hash's ARGON2_* parameters."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
     with app.app_context():
         db.drop_all()
         db.create_all()
         registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska")
-        db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
+        password_hash = hash_password(TEST_PASSWORD)
+        db.session.add(Account(customer=registered, password_hash=password_hash, language=language))
         db.session.add(
             Customer(number="200001", first_name="Anna", last_name="Nowak", phone="+48512345678")
         )
@@ -261,13 +265,17 @@ OUTAGE_HEADING = "Strefa Klienta jest chwilowo niedostępna"
 LOGIN = {"login": "200005", "password": TEST_PASSWORD}
 
 
-def _gunicorn_on(postgres, directory, **options):
+def _gunicorn_on(postgres, directory, config=None, language=None, **options):
+    """The app under gunicorn on the private PostgreSQL, seeded; `config` (e.g. ARGON2_*)
+    applies to the seeding and to gunicorn alike."""
+    config = config or {}
     postgres.start()  # in case an earlier test stopped it and failed
-    _seed(postgres.uri)
+    _seed(postgres.uri, language, **config)
     environment = {
         "FLASK_SQLALCHEMY_DATABASE_URI": postgres.uri,
         "FLASK_SMS_BACKEND": "dev",
         "FLASK_MAIL_BACKEND": "dev",
+        **{f"FLASK_{key}": str(value) for key, value in config.items()},
     }
     return Gunicorn(directory, environment, **options)
 
@@ -334,3 +342,64 @@ def test_a_frozen_database_is_a_prompt_polish_503_and_comes_back(tmp_path_factor
         postgres.thaw()
         server.stop()
         server.wait_until_stopped()
+
+
+# A login that takes about two seconds to verify its password: long enough to stop the
+# database while it is in flight.
+SLOW_LOGIN = {"ARGON2_TIME_COST": 150}
+
+
+def _sessions_in_a_transaction(postgres) -> int:
+    """The app's connections that have read something and have waited inside their
+    transaction for a while: a login hashing the password it has read the account for
+    (its queries before come milliseconds apart)."""
+    uri = postgres.uri.replace("+psycopg", "")
+    with psycopg.connect(uri, autocommit=True) as connection:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+            "AND state_change < now() - interval '0.5 seconds'"
+        )
+        return connection.execute(query).fetchone()[0]
+
+
+def _in_flight_login(postgres, server) -> tuple[int | None, str, str]:
+    """A login whose password is being verified when the database stops: its answer
+    (status, body) and the app's log."""
+    try:
+        server.wait_until_serving()
+        customer = Browser(server, "203.0.113.9")
+        answers = []
+        login = threading.Thread(
+            target=lambda: answers.append(customer.post("/", LOGIN, timeout=PROMPTLY))
+        )
+        login.start()
+        wait_for(lambda: _sessions_in_a_transaction(postgres), "the login to read the account")
+        postgres.stop("fast")
+        login.join()
+    finally:
+        server.stop()
+        server.wait_until_stopped()
+        postgres.start()
+    status, body = answers[0]
+    return status, body.decode(), server.output.read_text()
+
+
+def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_factory, postgres):
+    """A first login saves the language the customer logs in with: that fails, so the
+    customer gets the outage page and the audit log no login_succeeded."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"), SLOW_LOGIN)
+    status, body, log = _in_flight_login(postgres, server)
+    assert status == 503
+    assert OUTAGE_HEADING in body
+    assert "login_succeeded" not in log
+
+
+def test_a_failing_teardown_is_logged_once_never_a_bare_500(tmp_path_factory, postgres):
+    """A later login saves nothing: the customer is logged in (the session is a signed
+    cookie), and the transaction that cannot be rolled back on the dead connection is
+    logged once instead of turning the answer into gunicorn's bare 500."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"), SLOW_LOGIN, "pl")
+    status, _, log = _in_flight_login(postgres, server)
+    assert status == 303
+    assert log.count('"audit": "login_succeeded"') == 1
+    assert log.count("database session not closed cleanly") == 1, log
