@@ -17,6 +17,35 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or multiprocessing.cpu_cou
 # A request that takes longer is a stuck worker: it is killed and replaced.
 timeout = 30
 graceful_timeout = 30
+# Health checks (/healthz, /readyz) have a listener of their own, so a probe never waits
+# behind logins in the app's queue: the master opens it once (on_starting) and each worker
+# answers it from a small thread after fork (ebok/health/listener.py). FLASK_HEALTH_BIND=""
+# turns it off; the probes still answer on the app's address as well.
+health_bind = os.environ.get("FLASK_HEALTH_BIND", "127.0.0.1:8001")
+
+
+def on_starting(server):
+    """In the master, once (not again on reload): the health listener's socket."""
+    if health_bind:
+        from ebok.health.listener import open_listener
+
+        server.health_listener = open_listener(health_bind)
+        host, port = server.health_listener.getsockname()[:2]
+        server.log.info("Health checks at: http://%s:%s (/healthz, /readyz)", host, port)
+
+
+def post_fork(server, worker):
+    worker.health_listener = getattr(server, "health_listener", None)
+
+
+def post_worker_init(worker):
+    """In each worker, its app loaded: a thread answers the probes."""
+    if worker.health_listener is not None:
+        from ebok.health.listener import serve_in_thread
+
+        serve_in_thread(worker.health_listener, worker.wsgi)
+
+
 # X-Forwarded-Proto (https) is trusted only from the proxy on this machine.
 forwarded_allow_ips = "127.0.0.1,::1"
 proc_name = "strefa-klienta"
