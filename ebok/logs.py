@@ -38,18 +38,11 @@ def fingerprint(value: str) -> str:
 
 _audit_log = logging.getLogger("ebok.audit")
 
-# Events that record a refusal or a failure: written at once, whatever becomes of the
-# request. Every other event describes a change, and is written only once it is saved.
-REFUSALS = frozenset(
-    {
-        "login_failed",
-        "login_throttled",
-        "password_change_refused",
-        "login_name_taken_meanwhile",
-        "contact_mismatch",
-        "code_rejected",
-    }
-)
+# Events that record a refusal or a failure, named so (login_failed, login_throttled,
+# password_change_refused, code_rejected, …) or listed: written at once, whatever becomes
+# of the request. Every other event describes a change, written only once it is saved.
+REFUSAL_ENDINGS = ("_failed", "_refused", "_throttled", "_rejected")
+OTHER_REFUSALS = frozenset({"contact_mismatch", "login_name_taken_meanwhile"})
 _HELD = "ebok_audit_held"  # in flask.g: (event, level, fields) waiting to be saved
 _SAVED = "ebok_audit_saved"  # in flask.g: a commit has saved everything written so far
 
@@ -64,10 +57,14 @@ def audit(event: str, *, level: int = logging.INFO, **fields: object) -> None:
     answer is a server error (a login's change is the session cookie in the answer)."""
     if has_request_context():
         fields["client"] = client_address()
-        if event not in REFUSALS and not _all_saved():
+        if not _is_refusal(event) and not _all_saved():
             g.setdefault(_HELD, []).append((event, level, fields))
             return
     _write(event, level, fields)
+
+
+def _is_refusal(event: str) -> bool:
+    return event.endswith(REFUSAL_ENDINGS) or event in OTHER_REFUSALS
 
 
 def _write(event: str, level: int, fields: dict) -> None:
@@ -108,6 +105,7 @@ def _written(_session, _flush_context) -> None:
 
 def _rolled_back(_session) -> None:
     if has_request_context():
+        setattr(g, _SAVED, False)
         g.pop(_HELD, None)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 import redis as redis_client
+from flask import abort
 from support import (
     TEST_CONFIG,
     TEST_PASSWORD,
@@ -26,6 +27,7 @@ from support import (
 
 from ebok import create_app
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account, Customer
 from ebok.passwords import hash_password
 
@@ -404,3 +406,37 @@ def test_a_failing_teardown_is_logged_once_never_a_bare_500(tmp_path_factory, po
     assert status == 303
     assert log.count('"audit": "login_succeeded"') == 1
     assert log.count("database session not closed cleanly") == 1, log
+
+
+def test_audit_events_for_changes_wait_for_their_transaction(database, caplog):
+    """A change's event is written at its commit, or when the request ends with an answer
+    that is not a server error; never after a rollback or a 5xx. A refusal's at once."""
+    app = create_app({**TEST_CONFIG, **database})
+
+    @app.get("/audited/<outcome>")
+    def audited(outcome):
+        if outcome == "answer":  # a change carried by the answer, as a login's cookie
+            audit("logged_in_here")
+            return "", 204
+        db.session.add(Customer(number="299999", first_name="Jan", last_name="Nowak"))
+        audit("customer_added")
+        audit("customer_refused")
+        if outcome == "commit":
+            db.session.commit()
+        elif outcome == "rollback":
+            db.session.rollback()
+        else:
+            abort(503)
+        return "", 204
+
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="ebok.audit"):
+        for outcome in ("commit", "rollback", "failure", "answer"):
+            client.get(f"/audited/{outcome}")
+    events = [r.audit["audit"] for r in caplog.records if r.name == "ebok.audit"]
+    assert events == [
+        *("customer_refused", "customer_added"),  # commit
+        "customer_refused",  # rollback
+        "customer_refused",  # failure
+        "logged_in_here",
+    ]
