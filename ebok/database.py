@@ -70,7 +70,8 @@ class BoundedConnection(psycopg.Connection):
 
     def wait(self, gen, interval=0.1, timeout=None):
         try:
-            return super().wait(gen, interval, timeout or self.answer_timeout)
+            bound = timeout if timeout is not None else self.answer_timeout
+            return super().wait(gen, interval, bound)
         except _WaitTimeout:
             # Halfway through the protocol nothing more can be sent on it: closed, it is
             # dropped by the pool (SQLAlchemy sees a disconnect) and replaced later.

@@ -430,9 +430,13 @@ def test_audit_events_for_changes_wait_for_their_transaction(database, caplog):
         return "", 204
 
     client = app.test_client()
-    with caplog.at_level(logging.INFO, logger="ebok.audit"):
-        for outcome in ("commit", "rollback", "failure", "answer"):
-            client.get(f"/audited/{outcome}")
+    try:
+        with caplog.at_level(logging.INFO, logger="ebok.audit"):
+            for outcome in ("commit", "rollback", "failure", "answer"):
+                client.get(f"/audited/{outcome}")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
     events = [r.audit["audit"] for r in caplog.records if r.name == "ebok.audit"]
     assert events == [
         *("customer_refused", "customer_added"),  # commit
