@@ -231,6 +231,8 @@ def test_the_health_listener_outlives_a_reload(tmp_path):
 
         wait_for(lambda: len(log_lines("Worker exiting")) == 2, "the old workers to stop")
         wait_for(lambda: len(log_lines("Booting worker")) == 4, "the new workers to boot")
+        # While the new workers load the app, a probe waits in the queue; none is refused.
+        first = server.request("GET", "/healthz", port=health_port)[0]
         statuses = [
             server.request("GET", path, timeout=PROBE_TIMEOUT, port=health_port)[0]
             for path in ("/healthz", "/readyz") * 3
@@ -238,4 +240,5 @@ def test_the_health_listener_outlives_a_reload(tmp_path):
     finally:
         server.stop()
         server.wait_until_stopped()
+    assert first == 200
     assert statuses == [200] * 6
