@@ -31,6 +31,35 @@ graceful_timeout = 30
 # (FLASK_PROXY_TRUSTED, by default nginx on this machine).
 trusted = SETTINGS["PROXY_TRUSTED"]
 forwarded_allow_ips = trusted if isinstance(trusted, str) else ",".join(trusted)
+# Health checks (/healthz, /readyz) have a listener of their own, so a probe never waits
+# behind logins in the app's queue: the master opens it once (on_starting, below) and each
+# worker answers it from a small thread after fork (ebok/health/listener.py).
+# FLASK_HEALTH_BIND="" turns it off; the probes still answer on the app's address as well.
+health_bind = SETTINGS["HEALTH_BIND"]
+
+
+def _open_health_listener(server):
+    """In the master, once (not again on reload): the health listener's socket."""
+    if health_bind:
+        from ebok.health.listener import open_listener
+
+        server.health_listener = open_listener(health_bind)
+        host, port = server.health_listener.getsockname()[:2]
+        server.log.info("Health checks at: http://%s:%s (/healthz, /readyz)", host, port)
+
+
+def post_fork(server, worker):
+    worker.health_listener = getattr(server, "health_listener", None)
+
+
+def post_worker_init(worker):
+    """In each worker, its app loaded: a thread answers the probes."""
+    if worker.health_listener is not None:
+        from ebok.health.listener import serve_in_thread
+
+        serve_in_thread(worker.health_listener, worker.wsgi)
+
+
 proc_name = "strefa-klienta"
 # systemd starts, reloads (HUP) and stops it; gunicorn's control socket (gunicorn 25.1+)
 # would sit in $HOME, shared by every gunicorn the user runs.
@@ -79,7 +108,13 @@ logger_class = ProductionLogger
 
 
 def on_starting(server):
-    """Before gunicorn binds: a sync worker serves one connection at a time and waits for
+    """In the master, before gunicorn binds."""
+    _refuse_or_warn_if_exposed(server)
+    _open_health_listener(server)
+
+
+def _refuse_or_warn_if_exposed(server):
+    """A sync worker serves one connection at a time and waits for
     the whole request, so a handful of clients sending one header line every few seconds
     hold every worker (slowloris). Only a buffering proxy (nginx) in front, reading whole
     requests first, keeps them off. And the app trusting X-Forwarded-* makes sense only

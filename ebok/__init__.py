@@ -10,7 +10,7 @@ from ebok import database, throttle
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
-from ebok.logs import configure_logging
+from ebok.logs import configure_logging, hold_audit_until_saved
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Templates, static files, catalogs and migrations: inside the package when installed from
@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
+    hold_audit_until_saved(app)
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
     throttle.init_app(app)

@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 from flask import Config, Flask
+from sqlalchemy.engine import make_url
 
 DEFAULTS = {
     # Must be set in production (FLASK_SECRET_KEY); development uses DEV_SECRET_KEY.
@@ -26,6 +27,17 @@ DEFAULTS = {
     "SQLALCHEMY_DATABASE_URI": "sqlite:///ebok.sqlite3",
     # hide_parameters: SQL parameters (logins, contact data) never reach logs or tracebacks.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # PostgreSQL: every database call is bounded (seconds), so a database that hangs or is
+    # frozen costs a request a few seconds and the outage page, never a worker (README,
+    # Operations). The server cancels a statement or a lock wait after its timeout; the
+    # app gives up waiting for any answer a second later (ebok/database.py). 0: no bound.
+    "DATABASE_CONNECT_TIMEOUT": 2,  # libpq's minimum
+    "DATABASE_STATEMENT_TIMEOUT": 5,
+    "DATABASE_LOCK_TIMEOUT": 3,
+    "DATABASE_POOL_TIMEOUT": 3,  # waiting for a free connection in the process's pool
+    # TCP keepalives and tcp_user_timeout: a peer gone from the network (no more
+    # acknowledgements) ends the connection.
+    "DATABASE_KEEPALIVES_IDLE": 10,
     # SQLite: how long a write waits for another writer (an import, the worker) to commit.
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
     # Customers import: rows per transaction; a rerun after an interruption resumes from
@@ -150,6 +162,9 @@ DEFAULTS = {
     # or Redis does not answer within HEALTH_CHECK_TIMEOUT seconds.
     "READYZ_OUTBOX_MAX_AGE": 900,
     "HEALTH_CHECK_TIMEOUT": 1.0,
+    # Read by gunicorn.conf.py: the health listener's address (/healthz, /readyz only), so
+    # probes never wait behind logins in the app's queue; "" turns it off.
+    "HEALTH_BIND": "127.0.0.1:8001",
     # What the pages show.
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
     # The operator's identity (ebok/operator.py). Unset, the pages name no operator.
@@ -229,10 +244,7 @@ def finish_config(app: Flask) -> None:
     config.setdefault(
         "WTF_CSRF_SECRET_KEY", [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
     )
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "hide_parameters": True,
-        **config["SQLALCHEMY_ENGINE_OPTIONS"],
-    }
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
 
     if not config["PREFERRED_URL_SCHEME"]:
         config["PREFERRED_URL_SCHEME"] = "http" if app.debug else "https"
@@ -300,3 +312,34 @@ def check_secret_key(setting: str, key: str | bytes) -> None:
             f"{MIN_SECRET_KEY_DISTINCT_CHARACTERS} different characters): generate one with "
             f"{GENERATE_KEY}."
         )
+
+
+def engine_options(config) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS with the defaults under them: no SQL parameters in logs,
+    and for PostgreSQL the DATABASE_* bounds (each of the operator's connect_args wins;
+    their libpq `options` come after ours, so the same -c setting overrides ours)."""
+    given = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options: dict = {"hide_parameters": True}
+    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
+        options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+        given_args = dict(given.pop("connect_args", {}))
+        server_settings = " ".join(
+            f"-c {name}={int(config[key] * 1000)}"
+            for name, key in (
+                ("statement_timeout", "DATABASE_STATEMENT_TIMEOUT"),
+                ("lock_timeout", "DATABASE_LOCK_TIMEOUT"),
+            )
+        )
+        idle = int(config["DATABASE_KEEPALIVES_IDLE"])
+        options["connect_args"] = {
+            "connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"]),
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": max(1, idle // 2),
+            "keepalives_count": 3,
+            # Sent data unacknowledged this long (milliseconds): the peer is gone.
+            "tcp_user_timeout": idle * 1000,
+            **given_args,
+            "options": " ".join(filter(None, (server_settings, given_args.get("options")))),
+        }
+    return {**options, **given}

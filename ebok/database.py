@@ -1,18 +1,50 @@
 """How the app opens its database: SQLite set up for a web app that shares the file with
-imports and workers (readers never wait for a writer; writers wait briefly, never fail)."""
+imports and workers (readers never wait for a writer; writers wait briefly, never fail);
+PostgreSQL with every call bounded in time, so a server that hangs or is frozen gives the
+outage page within seconds, never a worker blocked until gunicorn kills it."""
 
+import logging
+
+import psycopg
 from flask import Flask
+from psycopg.errors import _WaitTimeout
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.extensions import db
 
+log = logging.getLogger(__name__)
+
+# The server cancels a statement after DATABASE_STATEMENT_TIMEOUT; the app waits this much
+# longer for that answer before it gives the server up as hung.
+ANSWER_MARGIN = 1.0
+
 
 def init_app(app: Flask) -> None:
+    # Flask-SQLAlchemy's own teardown lets a failing rollback escape, and gunicorn then
+    # answers its bare 500 in place of the page already made.
+    app.teardown_appcontext_funcs.remove(db._teardown_session)
+    app.teardown_appcontext(_remove_session)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         busy_timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+    elif engine.dialect.driver == "psycopg" and app.config["DATABASE_STATEMENT_TIMEOUT"]:
+        answer_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"] + ANSWER_MARGIN
+        event.listen(engine, "do_connect", _bounded_connections(answer_timeout))
+
+
+def _remove_session(_error: BaseException | None) -> None:
+    """Ends the request's session. Its rollback fails when the database went away after
+    the session's last query: the connection is dropped, and that is logged once."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+        log.error("database session not closed cleanly: %s %s", type(error).__name__, *reason)
+    finally:
+        db.session.registry.clear()  # never handed to a later context with the same id
 
 
 def _sqlite_pragmas(busy_timeout_ms: int):
@@ -27,3 +59,32 @@ def _sqlite_pragmas(busy_timeout_ms: int):
         cursor.close()
 
     return set_pragmas
+
+
+class BoundedConnection(psycopg.Connection):
+    """A connection that waits at most `answer_timeout` seconds for any answer (a query,
+    a commit, the pool's ping). The server-side timeouts do not help when the server
+    itself is frozen, nor does TCP: the kernel still acknowledges what is sent."""
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        try:
+            bound = timeout if timeout is not None else self.answer_timeout
+            return super().wait(gen, interval, bound)
+        except _WaitTimeout:
+            # Halfway through the protocol nothing more can be sent on it: closed, it is
+            # dropped by the pool (SQLAlchemy sees a disconnect) and replaced later.
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.answer_timeout:g} s"
+            ) from None
+
+
+def _bounded_connections(answer_timeout: float):
+    def connect(_dialect, _connection_record, cargs, cparams) -> BoundedConnection:
+        connection = BoundedConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = answer_timeout
+        return connection
+
+    return connect

@@ -10,9 +10,11 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context
+from sqlalchemy import event as sa_event
 
 from ebok.clients import client_address
+from ebok.extensions import db
 
 # Paths that carry a secret in their last part (the wizard's and e-Faktura's links), and
 # any other long token-like path part or query value, in case a new link is added.
@@ -36,15 +38,83 @@ def fingerprint(value: str) -> str:
 
 _audit_log = logging.getLogger("ebok.audit")
 
+# Events that record a refusal or a failure, named so (login_failed, login_throttled,
+# password_change_refused, code_rejected, …) or listed: written at once, whatever becomes
+# of the request. Every other event describes a change, written only once it is saved.
+REFUSAL_ENDINGS = ("_failed", "_refused", "_throttled", "_rejected")
+OTHER_REFUSALS = frozenset({"contact_mismatch", "login_name_taken_meanwhile"})
+_HELD = "ebok_audit_held"  # in flask.g: (event, level, fields) waiting to be saved
+_SAVED = "ebok_audit_saved"  # in flask.g: a commit has saved everything written so far
+
 
 def audit(event: str, *, level: int = logging.INFO, **fields: object) -> None:
     """One audit event (every authentication and e-Faktura change): accounts and
     customers by id, the client by address, never a typed login, password, code, token or
-    full contact datum (a login as fingerprint(), an address masked)."""
+    full contact datum (a login as fingerprint(), an address masked).
+
+    In a request, a change not yet committed is held: written when the database session
+    commits, dropped when it rolls back, and at the end of the request written unless the
+    answer is a server error (a login's change is the session cookie in the answer)."""
     if has_request_context():
         fields["client"] = client_address()
+        if not _is_refusal(event) and not _all_saved():
+            g.setdefault(_HELD, []).append((event, level, fields))
+            return
+    _write(event, level, fields)
+
+
+def _is_refusal(event: str) -> bool:
+    return event.endswith(REFUSAL_ENDINGS) or event in OTHER_REFUSALS
+
+
+def _write(event: str, level: int, fields: dict) -> None:
     described = " ".join(f"{name}={value}" for name, value in fields.items())
     _audit_log.log(level, "%s %s", event, described, extra={"audit": {"audit": event, **fields}})
+
+
+def _all_saved() -> bool:
+    """A commit in this request has saved all it wrote, and nothing is written since (a
+    service that commits, then audits)."""
+    session = db.session()
+    return g.get(_SAVED, False) and not (session.new or session.dirty or session.deleted)
+
+
+def hold_audit_until_saved(app: Flask) -> None:
+    """Connects audit() to the session's transactions and the request's answer."""
+    for name, listener in (
+        ("after_commit", _committed),
+        ("after_flush", _written),
+        ("after_rollback", _rolled_back),
+    ):
+        if not sa_event.contains(db.session, name, listener):
+            sa_event.listen(db.session, name, listener)
+    app.after_request(_write_held_unless_failed)
+
+
+def _committed(_session) -> None:
+    if has_request_context():
+        setattr(g, _SAVED, True)
+        for held in g.pop(_HELD, []):
+            _write(*held)
+
+
+def _written(_session, _flush_context) -> None:
+    if has_request_context():
+        setattr(g, _SAVED, False)
+
+
+def _rolled_back(_session) -> None:
+    if has_request_context():
+        setattr(g, _SAVED, False)
+        g.pop(_HELD, None)
+
+
+def _write_held_unless_failed(response: Response) -> Response:
+    held = g.pop(_HELD, [])
+    if response.status_code < 500:
+        for event_fields in held:
+            _write(*event_fields)
+    return response
 
 
 class CutTokens(logging.Filter):

@@ -517,9 +517,34 @@ class PostgresServer:
         log = self.directory / "server.log"
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
 
-    def stop(self) -> None:
-        """As a crash or a cut network would: every connection ends at once."""
-        self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        """As a crash or a cut network would: every connection ends at once. Mode "fast"
+        is an operator's stop (systemctl stop): each session is told why it ends."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, …)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(  # noqa: S603
+            ["pgrep", "-P", str(postmaster)],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> None:
+        """As a paused machine: connections stay open and the kernel still accepts new
+        ones and acknowledges what is sent, but no process answers."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # a backend whose connection has ended meanwhile
 
     def remove(self) -> None:
         try:
@@ -534,15 +559,20 @@ class Gunicorn:
     made, configured only by FLASK_ variables, with its access and error logs in
     `directory`."""
 
-    def __init__(self, directory: Path, environment: dict, workers: int = 2):
+    def __init__(
+        self, directory: Path, environment: dict, workers: int = 2, config: Path | None = None
+    ):
+        """`config`: a gunicorn config file (e.g. the project's, for its hooks); the
+        command line still sets the bind, the workers and the logs."""
         if importlib.util.find_spec("gunicorn") is None:
             pytest.skip("gunicorn is not installed")
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.access_log = directory / "access.log"
         self.error_log = directory / "error.log"
-        empty_config = directory / "gunicorn.conf.py"
-        empty_config.write_text("")
+        if config is None:
+            config = directory / "gunicorn.conf.py"
+            config.write_text("")
         clean = {
             key: value
             for key, value in os.environ.items()
@@ -564,7 +594,7 @@ class Gunicorn:
         self.process = subprocess.Popen(  # noqa: S603
             [
                 *(sys.executable, "-m", "gunicorn", "app:app"),
-                *("--config", str(empty_config), "--bind", f"fd://{fd}"),
+                *("--config", str(config), "--bind", f"fd://{fd}"),
                 *("--workers", str(workers), "--worker-class", "sync", "--no-control-socket"),
                 *("--access-logfile", str(self.access_log)),
                 *("--access-logformat", "%(p)s %(q)s %(s)s"),
@@ -592,9 +622,10 @@ class Gunicorn:
         self.listener.close()
         self._output_file.close()
 
-    def request(self, method, path, headers=None, body=None, timeout=WAIT):
-        """(status, Set-Cookie, body); (None, None, b"") when no answer came in time."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def request(self, method, path, headers=None, body=None, timeout=WAIT, port=None):
+        """(status, Set-Cookie, body); (None, None, b"") when no answer came in time.
+        `port`: another of the server's ports (the health listener's)."""
+        connection = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()

@@ -1,12 +1,23 @@
 """/healthz and /readyz (issue 10, finding 8): for load balancers, JSON, without a session
 or a cookie, exempt from rate limits, and never waiting on a hung dependency."""
 
+import signal
 import socket
 import threading
 from datetime import timedelta
 
 import pytest
-from support import TEST_CONFIG, RedisServer
+from support import (
+    PROJECT_ROOT,
+    TEST_CONFIG,
+    TEST_PASSWORD,
+    Browser,
+    Gunicorn,
+    RedisServer,
+    add_customers,
+    free_port,
+    wait_for,
+)
 
 from ebok import create_app
 from ebok.extensions import db, limiter
@@ -146,3 +157,92 @@ def test_probes_count_against_no_limit(make_app):
         assert client.get("/readyz").status_code == 200
     with app.app_context():
         assert not list(limiter.storage.storage)  # memory://: what any limit counted
+
+
+# Seconds a load balancer would give a probe: far less than a login storm keeps the
+# workers busy.
+PROBE_TIMEOUT = 2
+# Each login spends about two seconds hashing (argon2 with 150 passes), holding its worker.
+SLOW_LOGIN = {"ARGON2_TIME_COST": 150}
+
+
+def _gunicorn_with_health_listener(directory, **config) -> tuple[Gunicorn, int]:
+    """The app under gunicorn with the project's gunicorn.conf.py (its hooks), a health
+    listener on a port of its own, and the customers; `config` for the seeding and gunicorn
+    alike. Returns the server and the listener's port."""
+    database_uri = f"sqlite:///{directory}/ebok.sqlite3"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
+    with app.app_context():
+        db.create_all()
+    add_customers(app)
+    health_port = free_port()
+    server = Gunicorn(
+        directory,
+        {
+            "FLASK_SQLALCHEMY_DATABASE_URI": database_uri,
+            "FLASK_HEALTH_BIND": f"127.0.0.1:{health_port}",
+            **{f"FLASK_{key}": str(value) for key, value in config.items()},
+        },
+        config=PROJECT_ROOT / "gunicorn.conf.py",
+    )
+    return server, health_port
+
+
+def test_health_never_waits_behind_a_login_storm(tmp_path):
+    """While slow logins hold both workers and more wait in the app's queue, the probes on
+    the health listener answer at once, and the listener serves nothing else."""
+    server, health_port = _gunicorn_with_health_listener(tmp_path, **SLOW_LOGIN)
+    try:
+        server.wait_until_serving()
+        customers = [Browser(server, f"198.51.100.{n + 1}") for n in range(6)]
+        logins = [
+            threading.Thread(target=lambda c=customer: c.log_in("200005", TEST_PASSWORD, "x"))
+            for customer in customers
+        ]
+        for login in logins:
+            login.start()
+        wait_for(lambda: server.waiting_connections() >= 2, "logins to wait in the queue")
+
+        probes = [
+            server.request("GET", path, timeout=PROBE_TIMEOUT, port=health_port)
+            for path in ("/healthz", "/readyz", "/healthz")
+        ]
+        queued = server.waiting_connections()
+        elsewhere = server.request("GET", "/", timeout=PROBE_TIMEOUT, port=health_port)[0]
+        for login in logins:
+            login.join()
+    finally:
+        server.stop()
+        server.wait_until_stopped()
+
+    assert [status for status, _, _ in probes] == [200, 200, 200]
+    assert all(cookie is None for _, cookie, _ in probes)
+    assert queued >= 1  # the probes answered while logins still waited for a worker
+    assert elsewhere == 404
+
+
+def test_the_health_listener_outlives_a_reload(tmp_path):
+    """A reload (HUP) forks new workers and stops the old ones; the master keeps the
+    listener, and the new workers answer on it."""
+    server, health_port = _gunicorn_with_health_listener(tmp_path)
+    try:
+        server.wait_until_serving()
+        assert server.request("GET", "/healthz", port=health_port)[0] == 200
+        server.process.send_signal(signal.SIGHUP)
+
+        def log_lines(text):
+            return [line for line in server.error_log.read_text().splitlines() if text in line]
+
+        wait_for(lambda: len(log_lines("Worker exiting")) == 2, "the old workers to stop")
+        wait_for(lambda: len(log_lines("Booting worker")) == 4, "the new workers to boot")
+        # While the new workers load the app, a probe waits in the queue; none is refused.
+        first = server.request("GET", "/healthz", port=health_port)[0]
+        statuses = [
+            server.request("GET", path, timeout=PROBE_TIMEOUT, port=health_port)[0]
+            for path in ("/healthz", "/readyz") * 3
+        ]
+    finally:
+        server.stop()
+        server.wait_until_stopped()
+    assert first == 200
+    assert statuses == [200] * 6

@@ -3,10 +3,15 @@ portal keeps what it can working, says the rest in Polish with a 503 and Retry-A
 recovers without a restart. The servers are real and private: a redis-server and a
 PostgreSQL cluster each test starts, stops (kill), freezes (SIGSTOP) and starts again."""
 
+import http.client
 import logging
+import threading
+from urllib.parse import urlencode
 
+import psycopg
 import pytest
 import redis as redis_client
+from flask import abort
 from support import (
     TEST_CONFIG,
     TEST_PASSWORD,
@@ -22,6 +27,7 @@ from support import (
 
 from ebok import create_app
 from ebok.extensions import db
+from ebok.logs import audit
 from ebok.models import Account, Customer
 from ebok.passwords import hash_password
 
@@ -128,14 +134,16 @@ def test_no_sms_code_is_sent_while_redis_is_down(app, redis, customers, visitor)
     assert len(outbox(app, "sms")) == 1
 
 
-def _seed(database_uri: str) -> None:
-    """A registered customer (200005) and one who can register by SMS (200001)."""
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri})
+def _seed(database_uri: str, language=None, **config) -> None:
+    """A registered customer (200005) and one who can register by SMS (200001); `config`
+    may set the password hash's ARGON2_* parameters."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
     with app.app_context():
         db.drop_all()
         db.create_all()
         registered = Customer(number="200005", first_name="Ewa", last_name="Kamińska")
-        db.session.add(Account(customer=registered, password_hash=hash_password(TEST_PASSWORD)))
+        password_hash = hash_password(TEST_PASSWORD)
+        db.session.add(Account(customer=registered, password_hash=password_hash, language=language))
         db.session.add(
             Customer(number="200001", first_name="Anna", last_name="Nowak", phone="+48512345678")
         )
@@ -250,3 +258,189 @@ def test_database_stopped_is_a_polish_503_for_everyone_and_passes(postgres_app, 
     assert anonymous.post("/", {"login": "200005", "password": TEST_PASSWORD}).status_code == 200
     assert "Ewa Kamińska" in text_of(anonymous.get("/strona-glowna"))
     assert anonymous.client.get("/readyz").status_code == 200
+
+
+# Well under gunicorn's 30 s worker timeout, and above the longest a request may take
+# against a frozen database: the pool's ping (6 s: the statement bound) and one new
+# connection (2 s); the outage page asks for nothing more.
+PROMPTLY = 12
+OUTAGE_HEADING = "Strefa Klienta jest chwilowo niedostępna"
+LOGIN = {"login": "200005", "password": TEST_PASSWORD}
+
+
+def _gunicorn_on(postgres, directory, config=None, language=None, **options):
+    """The app under gunicorn on the private PostgreSQL, seeded; `config` (e.g. ARGON2_*)
+    applies to the seeding and to gunicorn alike."""
+    config = config or {}
+    postgres.start()  # in case an earlier test stopped it and failed
+    _seed(postgres.uri, language, **config)
+    environment = {
+        "FLASK_SQLALCHEMY_DATABASE_URI": postgres.uri,
+        "FLASK_SMS_BACKEND": "dev",
+        "FLASK_MAIL_BACKEND": "dev",
+        **{f"FLASK_{key}": str(value) for key, value in config.items()},
+    }
+    return Gunicorn(directory, environment, **options)
+
+
+def _logged_in_cookies(server, address) -> str:
+    """The cookies of a browser that has logged in (the session, device and language
+    cookies all come with the login's answer)."""
+    browser = Browser(server, address)
+    body = urlencode({"csrf_token": browser.csrf_token.decode(), **LOGIN})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=PROMPTLY)
+    try:
+        headers = {
+            "Cookie": browser.cookie,
+            "X-Forwarded-For": address,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        assert response.status == 303
+        cookies = [
+            value.split(";", 1)[0] for name, value in response.getheaders() if name == "Set-Cookie"
+        ]
+    finally:
+        connection.close()
+    return "; ".join(cookies)
+
+
+def _page(server, cookies, path, timeout=PROMPTLY):
+    status, _, body = server.request("GET", path, {"Cookie": cookies}, timeout=timeout)
+    return status, body.decode()
+
+
+def test_a_frozen_database_is_a_prompt_polish_503_and_comes_back(tmp_path_factory, postgres):
+    """PostgreSQL stopped by SIGSTOP keeps its sockets open and answers nothing: every
+    request that needs it gets the outage page within PROMPTLY seconds (not gunicorn's
+    30 s kill), /healthz answers, and after SIGCONT all works again without a restart."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"))
+    try:
+        server.wait_until_serving()
+        # Two customers, and so both workers, with pooled connections.
+        customers = [_logged_in_cookies(server, f"198.51.100.{n + 1}") for n in range(2)]
+        for cookies in customers:
+            assert _page(server, cookies, "/strona-glowna")[0] == 200
+        anonymous = Browser(server, "203.0.113.9")
+
+        postgres.freeze()
+        try:
+            pages = [_page(server, cookies, "/strona-glowna") for cookies in customers]
+            login_status, login_body = anonymous.post("/", LOGIN, timeout=PROMPTLY)
+            health = server.request("GET", "/healthz", timeout=PROMPTLY)[0]
+        finally:
+            postgres.thaw()
+
+        assert [status for status, _ in pages] == [503, 503]
+        assert all(OUTAGE_HEADING in body for _, body in pages)
+        assert login_status == 503
+        assert OUTAGE_HEADING in login_body.decode()
+        assert health == 200
+
+        wait_for(lambda: anonymous.post("/", LOGIN)[0] == 303, "logins to work after SIGCONT")
+        for cookies in customers:
+            assert _page(server, cookies, "/strona-glowna")[0] == 200
+    finally:
+        postgres.thaw()
+        server.stop()
+        server.wait_until_stopped()
+
+
+# A login that takes about two seconds to verify its password: long enough to stop the
+# database while it is in flight.
+SLOW_LOGIN = {"ARGON2_TIME_COST": 150}
+
+
+def _sessions_in_a_transaction(postgres) -> int:
+    """The app's connections that have read something and have waited inside their
+    transaction for a while: a login hashing the password it has read the account for
+    (its queries before come milliseconds apart)."""
+    uri = postgres.uri.replace("+psycopg", "")
+    with psycopg.connect(uri, autocommit=True) as connection:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+            "AND state_change < now() - interval '0.5 seconds'"
+        )
+        return connection.execute(query).fetchone()[0]
+
+
+def _in_flight_login(postgres, server) -> tuple[int | None, str, str]:
+    """A login whose password is being verified when the database stops: its answer
+    (status, body) and the app's log."""
+    try:
+        server.wait_until_serving()
+        customer = Browser(server, "203.0.113.9")
+        answers = []
+        login = threading.Thread(
+            target=lambda: answers.append(customer.post("/", LOGIN, timeout=PROMPTLY))
+        )
+        login.start()
+        wait_for(lambda: _sessions_in_a_transaction(postgres), "the login to read the account")
+        postgres.stop("fast")
+        login.join()
+    finally:
+        server.stop()
+        server.wait_until_stopped()
+        postgres.start()
+    status, body = answers[0]
+    return status, body.decode(), server.output.read_text()
+
+
+def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_factory, postgres):
+    """A first login saves the language the customer logs in with: that fails, so the
+    customer gets the outage page and the audit log no login_succeeded."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"), SLOW_LOGIN)
+    status, body, log = _in_flight_login(postgres, server)
+    assert status == 503
+    assert OUTAGE_HEADING in body
+    assert "login_succeeded" not in log
+
+
+def test_a_failing_teardown_is_logged_once_never_a_bare_500(tmp_path_factory, postgres):
+    """A later login saves nothing: the customer is logged in (the session is a signed
+    cookie), and the transaction that cannot be rolled back on the dead connection is
+    logged once instead of turning the answer into gunicorn's bare 500."""
+    server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"), SLOW_LOGIN, "pl")
+    status, _, log = _in_flight_login(postgres, server)
+    assert status == 303
+    assert log.count('"audit": "login_succeeded"') == 1
+    assert log.count("database session not closed cleanly") == 1, log
+
+
+def test_audit_events_for_changes_wait_for_their_transaction(database, caplog):
+    """A change's event is written at its commit, or when the request ends with an answer
+    that is not a server error; never after a rollback or a 5xx. A refusal's at once."""
+    app = create_app({**TEST_CONFIG, **database})
+
+    @app.get("/audited/<outcome>")
+    def audited(outcome):
+        if outcome == "answer":  # a change carried by the answer, as a login's cookie
+            audit("logged_in_here")
+            return "", 204
+        db.session.add(Customer(number="299999", first_name="Jan", last_name="Nowak"))
+        audit("customer_added")
+        audit("customer_refused")
+        if outcome == "commit":
+            db.session.commit()
+        elif outcome == "rollback":
+            db.session.rollback()
+        else:
+            abort(503)
+        return "", 204
+
+    client = app.test_client()
+    try:
+        with caplog.at_level(logging.INFO, logger="ebok.audit"):
+            for outcome in ("commit", "rollback", "failure", "answer"):
+                client.get(f"/audited/{outcome}")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    events = [r.audit["audit"] for r in caplog.records if r.name == "ebok.audit"]
+    assert events == [
+        *("customer_refused", "customer_added"),  # commit
+        "customer_refused",  # rollback
+        "customer_refused",  # failure
+        "logged_in_here",
+    ]

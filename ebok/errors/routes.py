@@ -14,7 +14,7 @@ from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ebok.extensions import limiter
+from ebok.extensions import limiter, login_manager
 from ebok.htmx import is_partial_request, render_panel
 from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
 
@@ -119,6 +119,9 @@ def database_unavailable(error):
     # The driver's own words (no statement, no parameters) say which outage it is.
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
     log.error("database unavailable: %s %s", type(error).__name__, " ".join(reason))
+    # The page is made without the database: nothing on it (the language chosen, for one)
+    # asks for the account again, which would wait out another connection timeout.
+    login_manager._update_request_context_with_user()
     return _unavailable()
 
 

@@ -1,0 +1,54 @@
+"""The health listener: /healthz and /readyz on a port of their own, answered in each
+gunicorn worker by a small thread, so a probe never waits in the queue of logins (every
+sync worker may be busy hashing a password). gunicorn.conf.py's hooks use it: the master
+opens the socket once, before any worker is forked; each worker serves it after fork."""
+
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from ebok.health.checks import PROBE_PATHS
+
+# Seconds a probe's connection may take to send its request: a stuck client holds the
+# thread no longer.
+REQUEST_TIMEOUT = 5
+
+
+def open_listener(address: str) -> socket.socket:
+    """A listening socket on "host:port" (the master's, inherited by the workers)."""
+    host, _, port = address.rpartition(":")
+    return socket.create_server((host.strip("[]"), int(port)))
+
+
+def serve_in_thread(listener: socket.socket, app) -> threading.Thread:
+    """Answers probes on `listener` from a daemon thread of this process: it ends with
+    the worker."""
+    server = WSGIServer(listener.getsockname()[:2], _QuietHandler, bind_and_activate=False)
+    server.socket = listener
+    server.server_name, server.server_port = listener.getsockname()[:2]
+    server.setup_environ()
+    server.set_app(_only_probes(app))
+    thread = threading.Thread(target=server.serve_forever, name="health", daemon=True)
+    thread.start()
+    return thread
+
+
+def _only_probes(app):
+    """The app for the probes' paths; anything else is not served here."""
+
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO") in PROBE_PATHS:
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not found: this port answers /healthz and /readyz only.\n"]
+
+    return serve
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line per probe on standard error: a load balancer probes every few seconds."""
+
+    timeout = REQUEST_TIMEOUT
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (the stdlib's name)
+        pass
