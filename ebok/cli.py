@@ -14,6 +14,7 @@ from ebok.config import development_mode
 from ebok.customers.csvfiles import ImportStopped, escaped_for_terminal
 from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
 from ebok.customers.importing import ImportRefused, import_customers
+from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
@@ -55,6 +56,7 @@ def _run_import(what: str, importer, source: str, batch_size_key: str):
     line, never a traceback with the rows' personal data. Prints and returns the report;
     an import that stopped partway prints the report of what it committed, then why it
     stopped, and exits with 1."""
+    lift_time_bounds()  # a batch may take longer than a page's statement timeout
     try:
         with ProgressLine(what) as progress:
             report = importer(source, current_app.config[batch_size_key], on_progress=progress.show)

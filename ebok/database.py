@@ -35,6 +35,31 @@ def init_app(app: Flask) -> None:
         event.listen(engine, "do_connect", _bounded_connections(answer_timeout))
 
 
+def lift_time_bounds() -> None:
+    """For an operator's long command (an import, a migration), which may rightly run a
+    statement or wait for a lock longer than a page may: the connections it takes from
+    now on have no statement or lock timeout, and the app waits for their answers. Pages
+    and the outbox worker keep their bounds."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "checkout", _unbounded)
+    db.session.close()  # the next query checks a connection out
+
+
+def unbound_connection(dbapi_connection) -> None:
+    """One connection without the time bounds (see lift_time_bounds)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+        cursor.execute("SET lock_timeout = 0")
+    if isinstance(dbapi_connection, BoundedConnection):
+        dbapi_connection.answer_timeout = None
+
+
+def _unbounded(dbapi_connection, _connection_record, _connection_proxy) -> None:
+    unbound_connection(dbapi_connection)
+
+
 def _remove_session(_error: BaseException | None) -> None:
     """Ends the request's session. Its rollback fails when the database went away after
     the session's last query: the connection is dropped, and that is logged once."""

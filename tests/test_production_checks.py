@@ -126,7 +126,8 @@ def gunicorn_env(**values) -> dict:
         for name, value in os.environ.items()
         if not name.startswith("FLASK_") and name != "SERVER_SOFTWARE"
     }
-    return {**base, **values}
+    # The health listener of gunicorn.conf.py on a free port: no other gunicorn is met.
+    return {**base, "FLASK_HEALTH_BIND": "127.0.0.1:0", **values}
 
 
 def test_gunicorn_with_flask_debug_and_no_key_refuses_to_start(tmp_path):

@@ -12,6 +12,8 @@ import psycopg
 import pytest
 import redis as redis_client
 from flask import abort
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from support import (
     TEST_CONFIG,
     TEST_PASSWORD,
@@ -444,3 +446,31 @@ def test_audit_events_for_changes_wait_for_their_transaction(database, caplog):
         "customer_refused",  # failure
         "logged_in_here",
     ]
+
+
+def test_operators_long_commands_run_without_the_pages_time_bounds(postgres):
+    """A page's statement may take DATABASE_STATEMENT_TIMEOUT; an import or a migration,
+    once lift_time_bounds() ran, as long as it needs."""
+    from ebok.database import lift_time_bounds
+
+    postgres.start()
+    _seed(postgres.uri)
+    config = {
+        **TEST_CONFIG,
+        "SQLALCHEMY_DATABASE_URI": postgres.uri,
+        "DATABASE_STATEMENT_TIMEOUT": 0.3,
+    }
+    slow = text("SELECT pg_sleep(1.5)")
+    app = create_app(config)
+    try:
+        with app.app_context():
+            with pytest.raises(OperationalError):
+                db.session.execute(slow)
+            db.session.rollback()
+            lift_time_bounds()
+            db.session.execute(slow)
+            db.session.commit()
+            db.session.execute(slow)  # a later checkout too
+    finally:
+        with app.app_context():
+            db.engine.dispose()
