@@ -93,3 +93,61 @@ def test_without_javascript_there_is_no_copy_button(browser, invoices):
     tab.goto(invoices.url + "/faktury?strona=2")
     assert tab.get_by_text("strona 2 z 3").is_visible()
     context.close()
+
+
+@pytest.fixture
+def a_year_of_invoices(live, tmp_path):
+    """Twelve invoices, one page at the default INVOICES_PER_PAGE: paid, due and overdue."""
+    live.app.config["INVOICE_STORAGE"] = str(tmp_path / "storage")
+    rows = [
+        invoice_row(
+            "200005",
+            f"FV/2026/{month:02d}/{month:06d}",
+            issue=f"2026-{month:02d}-02",
+            period=(f"2026-{month:02d}-01", f"2026-{month:02d}-28"),
+            due="2020-01-20" if month == 11 else "2099-12-15",
+            amount=f"{1000 + month}.99",
+            paid_on="" if month >= 11 else f"2026-{month:02d}-12",
+        )
+        for month in range(1, 13)
+    ]
+    folder = write_folder(tmp_path / "in", rows, {"a.pdf": tiny_pdf("a")})
+    with live.app.app_context():
+        assert not import_invoices(str(folder)).rejected
+    return live
+
+
+# Where the parts of the page end, in the document's pixels.
+LAYOUT = """() => {
+  const bottom = selector => document.querySelector(selector).getBoundingClientRect().bottom
+    + window.scrollY;
+  const cards = [...document.querySelectorAll('.invoice-table__row')].map(row => {
+    const top = row.getBoundingClientRect().top;
+    const parts = ['.invoice-table__number', '.invoice-table__amount', '.invoice-table__status',
+      '.invoice-table__pdf a'].map(part => row.querySelector(part).getBoundingClientRect().bottom);
+    return Math.max(...parts) - top;
+  });
+  return {header: bottom('.site-header'), lastRow: bottom('.invoice-table tbody tr:last-child'),
+    rows: cards.length, essentials: Math.max(...cards),
+    overflow: document.documentElement.scrollWidth - window.innerWidth};
+}"""
+
+
+def test_twelve_invoices_at_a_glance(page, a_year_of_invoices, axe):
+    """A desktop shows the twelve rows of the table in one screen under the header; a phone
+    shows each as a card whose number, amount, status and PDF link come first, together;
+    neither scrolls sideways."""
+    log_in(page, a_year_of_invoices)
+    page.goto(a_year_of_invoices.url + "/faktury")
+    layout = page.evaluate(LAYOUT)
+    assert layout["rows"] == 12
+    assert layout["overflow"] <= 0
+    if page.viewport_name == "desktop":
+        assert page.locator(".invoice-table thead").is_visible()
+        assert layout["lastRow"] <= layout["header"] + page.viewport_size["height"], layout
+    else:
+        assert page.locator(".invoice-table thead").bounding_box()["height"] <= 1
+        assert page.locator(".invoice-table__period .invoice-table__label").first.is_visible()
+        assert layout["essentials"] <= 100, layout
+    assert page.get_by_text("Po terminie").is_visible()
+    axe(page, "Faktury, twelve invoices")
