@@ -30,6 +30,10 @@ BUGS_ADDRESS = "tlumaczenia@strefa-klienta.example"
 # (`--no-wrap`), Poedit and Weblate write that the same way (TRANSLATING.md), whereas a
 # width is counted differently by each; diffs show one line per changed message.
 NO_WRAP = 0
+# Per language: the words its plural forms show next to 0, 1, 2, 5, 12, 22, 25 and 101,
+# written by the translator; the catalog tests check the translations against them.
+PLURAL_WORDS_FILE = "plural_words.toml"
+REFERENCE = "pl"
 KEYWORDS = [
     "_l",
     "lazy_gettext",
@@ -98,16 +102,28 @@ def update(translations: Path) -> None:
     """Merges the extracted strings into every language's catalog: new strings untranslated,
     slightly changed ones fuzzy with their old translation (the tests fail until a translator
     checks them), removed ones dropped. The header follows the project (version, address for
-    reports); the POT creation date is left alone, so an unchanged tree changes nothing."""
+    reports); the POT creation date is left alone, so an unchanged tree changes nothing.
+    Says what changed in each catalog, and nothing about one that did not change."""
     template = read(extract(translations / "messages.pot"))
     for language in languages(translations):
         path = catalog_path(translations, language)
+        before = path.read_bytes()
         catalog = read(path, language)
+        known = {message.id for message in catalog if message.id}
+        fuzzy = {message.id for message in catalog if message.id and message.fuzzy}
         catalog.update(template, update_creation_date=False)
         catalog.version = template.version
         catalog.msgid_bugs_address = template.msgid_bugs_address
         write(catalog, path)
-        print(f"updated {path.relative_to(translations.parent)}")
+        if path.read_bytes() != before:
+            current = [message for message in catalog if message.id]
+            changes = {
+                "new": sum(message.id not in known and not message.fuzzy for message in current),
+                "fuzzy": sum(message.fuzzy and message.id not in fuzzy for message in current),
+                "removed": len(catalog.obsolete),
+            }
+            summary = ", ".join(f"{count} {what}" for what, count in changes.items() if count)
+            print(f"{path.relative_to(translations.parent)}: {summary or 'comments or header'}")
 
 
 def add(translations: Path, language: str) -> None:
@@ -131,6 +147,7 @@ def add(translations: Path, language: str) -> None:
     )
     path.parent.mkdir(parents=True)
     write(catalog, path)
+    write_plural_words_template(translations, language)
     print(
         f"Created {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
         f"{locale.english_name}, {len(catalog)} strings, "
@@ -140,11 +157,20 @@ def add(translations: Path, language: str) -> None:
         "     (translations/pl) is the reference for what each string means.\n"
         f"  2. Add {language!r} to LANGUAGES in ebok/config.py (and to FLASK_LANGUAGES where\n"
         "     a deployment sets it), and its name in itself to NAMES in ebok/languages.py.\n"
-        f"  3. Add the expected plural words for {language!r} to tests/test_catalog_workflow.py\n"
-        "     (PLURAL_WORDS).\n"
+        f"  3. Write the words your plural forms show into translations/{language}/\n"
+        f"     {PLURAL_WORDS_FILE} (the file says how).\n"
         f"  4. make catalog-check LANG={language}   (until it passes)\n"
         "  5. make setup (compiles it), make screenshots, and commit the .po file."
     )
+
+
+def write_plural_words_template(translations: Path, language: str) -> None:
+    """The new language's plural words file: the reference language's messages, each with
+    eight empty words for the translator to fill in."""
+    reference = (translations / REFERENCE / PLURAL_WORDS_FILE).read_text(encoding="utf-8")
+    empty = "[" + ", ".join(['""'] * 8) + "]"
+    template = re.sub(r"= \[.*\]$", f"= {empty}", reference, flags=re.M)
+    (translations / language / PLURAL_WORDS_FILE).write_text(template, encoding="utf-8")
 
 
 def main() -> None:
