@@ -5,6 +5,7 @@ drift apart. TRANSLATING.md explains the workflow.
 
     python scripts/catalog.py update [--translations DIR]
     python scripts/catalog.py add LANGUAGE [--translations DIR]
+    python scripts/catalog.py pseudo [--output DIR]
 """
 
 import argparse
@@ -18,6 +19,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.util import LOCALTZ
 
@@ -34,6 +36,16 @@ NO_WRAP = 0
 # written by the translator; the catalog tests check the translations against them.
 PLURAL_WORDS_FILE = "plural_words.toml"
 REFERENCE = "pl"
+# The pseudo-localised catalog (`make catalog-pseudo`): every string wrapped in brackets and
+# lengthened, in a language no customer uses (Esperanto: Babel knows it, two plural forms
+# like English), kept out of translations/ so no test or build takes it for a real one.
+PSEUDO_LANGUAGE = "eo"
+PSEUDO_OUTPUT = ROOT / "build" / "pseudo"
+PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
+_PSEUDO_LETTERS = str.maketrans(
+    "AaCcDdEeGgHhIiJjKkLlNnOoRrSsTtUuWwYyZz", "ÅáÇçĐđÉéĜĝĤĥÍíĴĵĶķĹĺÑñÓóŔŕŠšŢţÚúŴŵÝýŽž"
+)
+_PLACEHOLDERS = re.compile(r"(%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%%|\n)")
 KEYWORDS = [
     "_l",
     "lazy_gettext",
@@ -173,6 +185,39 @@ def write_plural_words_template(translations: Path, language: str) -> None:
     (translations / language / PLURAL_WORDS_FILE).write_text(template, encoding="utf-8")
 
 
+def pseudo_text(text: str) -> str:
+    """⟦Ŝéñđđ ţĥé çóđéé⟧: accented, each longer word stretched by about 40 % (as German's
+    compounds are), placeholders and line breaks kept as they are."""
+    parts = _PLACEHOLDERS.split(text)
+    for index in range(0, len(parts), 2):  # the text between placeholders
+        parts[index] = re.sub(
+            r"[A-Za-z]{4,}",
+            lambda word: word.group() + word.group()[1 : 1 + len(word.group()) * 2 // 5],
+            parts[index],
+        ).translate(_PSEUDO_LETTERS)
+    return PSEUDO_OPEN + "".join(parts) + PSEUDO_CLOSE
+
+
+def pseudo(output: Path) -> Path:
+    """The pseudo-localised catalog, .po and compiled .mo, under output/eo/LC_MESSAGES."""
+    output.mkdir(parents=True, exist_ok=True)
+    catalog = read(extract(output / "messages.pot"), PSEUDO_LANGUAGE)
+    catalog.locale = Locale.parse(PSEUDO_LANGUAGE)
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            message.string = tuple(pseudo_text(form) for form in message.id)
+        else:
+            message.string = pseudo_text(message.id)
+    path = catalog_path(output, PSEUDO_LANGUAGE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(catalog, path)
+    with path.with_suffix(".mo").open("wb") as mo_file:
+        write_mo(mo_file, catalog)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = argparse.ArgumentParser(add_help=False)
@@ -181,10 +226,15 @@ def main() -> None:
     commands.add_parser("update", parents=[where], help="extract, and update every catalog")
     add_command = commands.add_parser("add", parents=[where], help="a new language's catalog")
     add_command.add_argument("language")
+    pseudo_command = commands.add_parser("pseudo", help="the pseudo-localised catalog")
+    pseudo_command.add_argument("--output", type=Path, default=PSEUDO_OUTPUT)
     arguments = parser.parse_args()
     os.chdir(ROOT)  # extraction names files relative to the working directory
     if arguments.command == "update":
         update(arguments.translations.resolve())
+    elif arguments.command == "pseudo":
+        path = pseudo(arguments.output.resolve())
+        print(f"Pseudo-localised catalog ({PSEUDO_LANGUAGE}): {path} and its .mo")
     else:
         add(arguments.translations.resolve(), arguments.language)
 

@@ -395,7 +395,14 @@ def test_faktury_is_one_table_with_labelled_cells(invoice_app, make_visitor, yea
     assert numbers[:3] == ["FV/2026/11/000011", "FV/2026/10/000010", "FV/2026/09/000009"]
     for row in rows:
         labels = re.findall(r'<span class="invoice-table__label">(.*?)</span>', row)
-        assert labels == ["Okres", "Data wystawienia", "Kwota", "Termin płatności", "Status"]
+        assert labels == [
+            "Okres",
+            "Data wystawienia",
+            "Kwota",
+            "Termin płatności",
+            "Status",
+            "Plik PDF",
+        ]
     # The status in words, and an overdue one marked by a sign as well as a colour.
     overdue = next(row for row in rows if "FV/2026/10/" in row)
     assert "Po terminie" in text_of_html(overdue)
