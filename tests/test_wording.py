@@ -557,3 +557,52 @@ def test_every_sms_fits_one_segment(app, language, template):
                 f"messages/{template}", code="9" * config["SMS_CODE_LENGTH"], minutes=minutes
             ).strip()
             assert text and segments(text) == 1, f"{language} {template}: {text!r} ({len(text)})"
+
+
+# -- issue 21 item 7: e-mail subjects are subjects ----------------------------------------
+
+
+def subjects_in_the_catalog() -> dict[str, list[str]]:
+    """Every e-mail subject of the Polish catalog (context "e-mail subject"), with the
+    comments its translator sees."""
+    with POLISH_PO.open("rb") as po_file:
+        catalog = read_po(po_file)
+    return {
+        message.string: message.auto_comments
+        for message in catalog
+        if message.context == "e-mail subject"
+    }
+
+
+def test_every_email_has_a_subject_of_its_own_with_a_comment():
+    """One subject string per e-mail template, in its own context (not a page's title),
+    each with a comment saying which e-mail it heads."""
+    emails = {path.stem for path in (ROOT / "templates/messages").glob("*.txt")}
+    emails -= {"_footer"} | {name for name in emails if name.endswith(".sms")}
+    subjects = subjects_in_the_catalog()
+    assert len(subjects) == len(emails), (sorted(emails), sorted(subjects))
+    for subject, comments in subjects.items():
+        assert any(
+            "subject of the e-mail" in comment
+            for comment in " ".join(comments).split("Translators:")
+        ), subject
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "expected"),
+    [
+        ("pl", "/zapomnialem-hasla", "Zmiana hasła do Strefy Klienta"),
+        ("uk", "/zapomnialem-hasla", "Зміна пароля до Strefa Klienta"),
+        ("pl", "/rejestracja", "Rejestracja w Strefie Klienta"),
+    ],
+)
+def test_the_links_emails_are_not_titled_as_their_pages(
+    app, make_visitor, customers, language, prefix, expected
+):
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", language)
+    customer = customers["registered" if prefix == "/zapomnialem-hasla" else "both"]
+    WizardActions(app, visitor, prefix).send_link(customer)
+    [email] = outbox(app, "email", customer.email)
+    assert email.subject == expected
+    assert not email.subject.endswith("?")
