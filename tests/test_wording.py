@@ -17,10 +17,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
-from sms_segments import segments
+from sms_segments import GSM_SINGLE, UCS2_SINGLE, gsm_septets, segments, ucs2_units
 from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
 
 from ebok import create_app, throttle, typography
+from ebok.config import SMS_LIMITS
 from ebok.durations import duration, whole_minutes
 from ebok.extensions import babel, db
 from ebok.passwords import SPECIAL_CHARACTERS
@@ -306,7 +307,7 @@ def test_the_code_step_and_sms_state_the_configured_code(unusual, unusual_app):
     assert "Kod ma 8 cyfr. Jest ważny przez 15 minut." in text_of(response)
     (sms,) = outbox(unusual_app, "sms")
     assert re.fullmatch(
-        r"Kod do ustawienia hasła: \d{8}\. Ważny 15 min\. Nie podawaj go nikomu\.", sms.body_text
+        r"Kod rejestracji: \d{8}\. Ważny 15 min\. Nie podawaj nikomu\.", sms.body_text
     )
     wrong = unusual.post("/rejestracja/kod", {"code": "123456", "action": "next"})
     assert "Kod ma 8 cyfr. Sprawdź SMS-a i wpisz wszystkie cyfry." in text_of(wrong)
@@ -544,19 +545,47 @@ def _languages() -> list[str]:
 SMS_TEMPLATES = sorted(path.name for path in (ROOT / "templates/messages").glob("*.sms.txt"))
 
 
+# Characters every SMS keeps free with the longest values the settings allow (issue 21):
+# room for a translation's rewording, without a second segment.
+SMS_MARGIN = 8
+
+
+def spare_characters(text: str) -> int:
+    """How many more characters one segment would hold."""
+    septets = gsm_septets(text)
+    return GSM_SINGLE - septets if septets is not None else UCS2_SINGLE - ucs2_units(text)
+
+
 @pytest.mark.parametrize("language", _languages())
 @pytest.mark.parametrize("template", SMS_TEMPLATES)
 def test_every_sms_fits_one_segment(app, language, template):
-    config = app.config
-    longest_minutes = whole_minutes(config["SMS_CODE_LIFETIME"])
-    # Every plural form, with as many digits as the configured lifetime has.
+    """With the longest code, lifetime and Customer Service Centre number the settings
+    allow (ebok/config.py's SMS_LIMITS), every plural form, SMS_MARGIN characters to spare."""
+    longest_minutes = whole_minutes(SMS_LIMITS["SMS_CODE_LIFETIME"])
     minute_counts = {longest_minutes, *(n for n in (1, 2, 5, 21, 22, 25) if n <= longest_minutes)}
+    longest = {
+        "code": "9" * SMS_LIMITS["SMS_CODE_LENGTH"],
+        "operator": SimpleNamespace(phone="9" * SMS_LIMITS["CUSTOMER_SERVICE_PHONE"]),
+    }
     with app.test_request_context(), force_locale(language):
         for minutes in sorted(minute_counts):
-            text = render_template(
-                f"messages/{template}", code="9" * config["SMS_CODE_LENGTH"], minutes=minutes
-            ).strip()
-            assert text and segments(text) == 1, f"{language} {template}: {text!r} ({len(text)})"
+            text = render_template(f"messages/{template}", minutes=minutes, **longest).strip()
+            assert text and spare_characters(text) >= SMS_MARGIN, (
+                f"{language} {template}: {text!r} has {spare_characters(text)} to spare"
+            )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("SMS_CODE_LENGTH", 9),
+        ("SMS_CODE_LIFETIME", timedelta(minutes=61)),
+        ("CUSTOMER_SERVICE_PHONE", "+48 22 123 45 67 89"),
+    ],
+)
+def test_settings_longer_than_the_sms_texts_allow_are_refused(setting, value):
+    with pytest.raises(RuntimeError, match=setting):
+        create_app({**TEST_CONFIG, setting: value})
 
 
 # -- issue 21 item 7: e-mail subjects are subjects ----------------------------------------
