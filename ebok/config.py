@@ -3,6 +3,7 @@ variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 
@@ -180,7 +181,7 @@ def development_mode(app: Flask) -> bool:
 
 # The longest values the SMS texts are measured with: every SMS keeps 8 characters to spare
 # in one segment with them (tests/test_wording.py), so longer ones are refused at start.
-SMS_LIMITS = {
+SMS_LIMITS: dict[str, Any] = {
     "SMS_CODE_LENGTH": 8,  # digits
     "SMS_CODE_LIFETIME": timedelta(minutes=60),
     "CUSTOMER_SERVICE_PHONE": 16,  # characters: "+48 22 123 45 67"
