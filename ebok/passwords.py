@@ -123,12 +123,12 @@ def password_rule() -> str:
     # (settings, 8 and 32 by default); the plural follows %(num)d. %(characters)s is
     # the list of special characters allowed, shown as it is.
     return ngettext(
-        "The password must have from %(min)d to %(num)d character, at least one: capital "
-        "letter, lower-case letter and digit. The password may contain special "
-        "characters: %(characters)s",
-        "The password must have from %(min)d to %(num)d characters, at least one: capital "
-        "letter, lower-case letter and digit. The password may contain special "
-        "characters: %(characters)s",
+        "Use %(min)d to %(num)d character, with at least one capital letter, one "
+        "lower-case letter and one digit. You may also use these special characters: "
+        "%(characters)s",
+        "Use %(min)d to %(num)d characters, with at least one capital letter, one "
+        "lower-case letter and one digit. You may also use these special characters: "
+        "%(characters)s",
         longest,
         min=shortest,
         characters=SPECIAL_CHARACTERS,

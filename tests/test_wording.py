@@ -635,3 +635,54 @@ def test_the_links_emails_are_not_titled_as_their_pages(
     [email] = outbox(app, "email", customer.email)
     assert email.subject == expected
     assert not email.subject.endswith("?")
+
+
+# -- issue 21 items 6 and 8: Ukrainian terms, English source strings ----------------------
+
+
+def _catalog(language: str):
+    with (ROOT / f"translations/{language}/LC_MESSAGES/messages.po").open("rb") as po_file:
+        catalog = read_po(po_file)
+    for message in catalog:
+        if message.id:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield ids[0], strings
+
+
+def test_ukrainian_keeps_the_invoice_and_the_bank_account_apart():
+    """ "рахунок" is the invoice; the account money goes to is "банківський рахунок"; invoice
+    notices are "сповіщення про рахунки" everywhere; the operator is given the details."""
+    problems = []
+    for msgid, strings in _catalog("uk"):
+        for text in strings:
+            if "account number" in msgid.lower() and "банківськ" not in text:
+                problems.append(("bank account", text))
+            if "notice" in msgid.lower() and "сповіщен" not in text.lower():
+                problems.append(("notice", text))
+            if re.search(r"повідомлен\w* про рахун", text, re.IGNORECASE):
+                problems.append(("повідомлення про рахунки", text))
+            if "вказали в %(operator)s" in text:
+                problems.append(("вказали в", text))
+            if text.endswith("«Забули пароль?»"):
+                problems.append(("full stop", text))
+    assert not problems
+
+
+def test_english_source_strings_as_a_writer_would_have_them():
+    source = [msgid for msgid, _strings in _catalog("en")]
+    assert not [msgid for msgid in source if re.search(r"\w'\w", msgid)]  # typographic ’
+    assert not [msgid for msgid in source if "Customer Record Number" in msgid]
+    assert not [msgid for msgid in source if "has only digits" in msgid]
+    assert "Your customer number" in source
+    assert not [msgid for msgid in source if msgid.startswith("The password must have from")]
+
+
+def test_the_english_login_page_asks_what_its_answer_answers(app, make_visitor):
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", "en")
+    text = text_of(visitor.get("/"))
+    assert "How do I get electronic invoices?" in text
+    assert "Where is the Electronic Invoice?" not in text
+    polish = text_of(make_visitor().get("/"))
+    assert "Gdzie jest Elektroniczna Faktura?" in polish  # SPEC's words
