@@ -3,6 +3,7 @@ the catalog wrapped in ⟦ ⟧ and about 40 % longer, its words stretched as Ger
 are. At 320 px nothing scrolls sideways (the error summary's links wrap too), and no text
 on a page comes from anywhere but the catalog, the customer's data and CLDR's formats."""
 
+import contextlib
 import re
 
 import pytest
@@ -15,7 +16,14 @@ from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
 from ebok.languages import NAMES
 from ebok.models import Customer
-from scripts.catalog import PSEUDO_CLOSE, PSEUDO_LANGUAGE, PSEUDO_OPEN, TRANSLATIONS, pseudo
+from scripts.catalog import (
+    PSEUDO_CLOSE,
+    PSEUDO_LANGUAGE,
+    PSEUDO_OPEN,
+    ROOT,
+    TRANSLATIONS,
+    pseudo,
+)
 
 SMALLEST = {"width": 320, "height": 740}
 
@@ -23,7 +31,8 @@ SMALLEST = {"width": 320, "height": 740}
 @pytest.fixture(scope="module")
 def pseudo_catalogs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pseudo")
-    pseudo(folder)
+    with contextlib.chdir(ROOT):  # extraction names files relative to the project
+        pseudo(folder)
     return folder
 
 
