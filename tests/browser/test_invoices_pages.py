@@ -151,6 +151,13 @@ def test_twelve_invoices_at_a_glance(page, a_year_of_invoices, axe):
     if page.viewport_name == "desktop":
         assert page.locator(".invoice-table thead").is_visible()
         assert layout["lastRow"] <= layout["header"] + page.viewport_size["height"], layout
+        # Narrower desktops, where rows may wrap: the table still fits the page.
+        for width in (961, 1100):
+            page.set_viewport_size({"width": width, "height": 800})
+            assert page.locator(".invoice-table").evaluate(
+                "table => table.scrollWidth <= table.parentElement.clientWidth"
+            ), width
+        page.set_viewport_size({"width": 1280, "height": 800})
     else:
         assert page.locator(".invoice-table thead").bounding_box()["height"] <= 1
         assert page.locator(".invoice-table__period .invoice-table__label").first.is_visible()
