@@ -6,7 +6,7 @@ FLASK = $(VENV)/bin/flask --app app
 DEV = FLASK_DEBUG=1
 
 .PHONY: fonts run test test-fast test-postgres check setup catalog-update catalog-add \
-  catalog-check gettext browsers screenshots guide-pictures clean
+  catalog-check catalog-pseudo gettext browsers screenshots guide-pictures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,7 +59,8 @@ test: setup fonts browsers gettext
 # wizard step and dialog state in Polish (the journeys). `make test` runs the language
 # tour at the phone size only and saves nothing.
 SCREENSHOT_TESTS = tests/browser/test_every_language.py tests/browser/test_journeys.py \
-  tests/browser/test_dialog.py tests/browser/test_identity_pages.py
+  tests/browser/test_dialog.py tests/browser/test_identity_pages.py \
+  tests/browser/test_invoices_pages.py
 screenshots: setup browsers
 	rm -rf screenshots
 	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)
@@ -127,3 +128,9 @@ test-postgres: setup gettext
 
 clean:
 	rm -rf $(VENV) node_modules instance translations/*/LC_MESSAGES/*.mo
+
+# A pseudo-localised catalog (TRANSLATING.md): every string wrapped in ⟦ ⟧ and lengthened,
+# in build/pseudo/eo/. See the pages in it with
+#   FLASK_LANGUAGES='["pl","eo"]' FLASK_BABEL_TRANSLATION_DIRECTORIES="translations;build/pseudo" make run
+catalog-pseudo: $(VENV)/.installed
+	$(VENV)/bin/python scripts/catalog.py pseudo

@@ -18,7 +18,7 @@ from ebok.contact import (
     normalize_login_name,
 )
 from ebok.extensions import db
-from ebok.i18n import _l
+from ebok.i18n import lazy_pgettext
 from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
 from ebok.passwords import hash_password, verify_password
@@ -72,7 +72,9 @@ def replace_password(account: Account, new_password: str) -> None:
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
     account.end_all_sessions()
-    tell_customer(account, _l("Your Strefa Klienta password has been changed"), "password_changed")
+    # Translators: the subject of the e-mail telling the customer their password was changed.
+    subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta password has been changed")
+    tell_customer(account, subject, "password_changed")
 
 
 def _current_password_limits(account: Account) -> tuple[tuple[str, str | None], ...]:
@@ -137,9 +139,9 @@ def warn_of_attack(account: Account) -> None:
         throttle.hit("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}")
     except throttle.Throttled:
         return  # told already
-    tell_customer(
-        account, _l("Attempts to log in to your Strefa Klienta account"), "login_attacked"
-    )
+    # Translators: the subject of the e-mail warning of many failed logins to the account.
+    subject = lazy_pgettext("e-mail subject", "Attempts to log in to your Strefa Klienta account")
+    tell_customer(account, subject, "login_attacked")
     db.session.commit()
     audit("attack_notice_sent", level=logging.WARNING, account=account.id)
 

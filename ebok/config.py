@@ -3,6 +3,7 @@ variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from flask import Config, Flask
 from sqlalchemy.engine import make_url
@@ -229,6 +230,30 @@ def development_mode(app: Flask) -> bool:
     return app.testing or (app.debug and launched_by_flask_cli)
 
 
+# The longest values the SMS texts are measured with: every SMS keeps 8 characters to spare
+# in one segment with them (tests/test_wording.py), so longer ones are refused at start.
+SMS_LIMITS: dict[str, Any] = {
+    "SMS_CODE_LENGTH": 8,  # digits
+    "SMS_CODE_LIFETIME": timedelta(minutes=60),
+    "CUSTOMER_SERVICE_PHONE": 16,  # characters: "+48 22 123 45 67"
+}
+
+
+def check_sms_limits(config) -> None:
+    too_long = {
+        "SMS_CODE_LENGTH": config["SMS_CODE_LENGTH"] > SMS_LIMITS["SMS_CODE_LENGTH"],
+        "SMS_CODE_LIFETIME": config["SMS_CODE_LIFETIME"] > SMS_LIMITS["SMS_CODE_LIFETIME"],
+        "CUSTOMER_SERVICE_PHONE": len(config["CUSTOMER_SERVICE_PHONE"])
+        > SMS_LIMITS["CUSTOMER_SERVICE_PHONE"],
+    }
+    for setting, refused in too_long.items():
+        if refused:
+            raise RuntimeError(
+                f"FLASK_{setting} is longer than the SMS texts allow (at most "
+                f"{SMS_LIMITS[setting]}): an SMS would take two segments."
+            )
+
+
 def finish_config(app: Flask) -> None:
     """Fills in what depends on the mode, after refusing an unsafe production setup."""
     development = development_mode(app)
@@ -239,6 +264,7 @@ def finish_config(app: Flask) -> None:
         config["SECRET_KEY"] = config["SECRET_KEY"] or DEV_SECRET_KEY
     else:
         check_production(app)
+    check_sms_limits(config)
     # Flask-WTF signs with one key only; itsdangerous takes a list, signs with the last
     # and accepts all, so forms rendered before a key rotation still submit after it.
     config.setdefault(

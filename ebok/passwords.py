@@ -62,7 +62,8 @@ def password_problems(password: str, customer_number: str | None = None) -> list
         names = ", ".join(_describe_character(character) for character in refused)
         problems.append(
             # Translators: a form error under the new password; %(characters)s lists the characters,
-            # each in quotation marks („ ”), or the words "space" / "an invisible character".
+            # each in the language's quotation marks („ż”), or the words "space" / "an invisible
+            # character".
             ngettext(
                 "The password contains a character that is not allowed: %(characters)s.",
                 "The password contains characters that are not allowed: %(characters)s.",
@@ -122,12 +123,12 @@ def password_rule() -> str:
     # (settings, 8 and 32 by default); the plural follows %(num)d. %(characters)s is
     # the list of special characters allowed, shown as it is.
     return ngettext(
-        "The password must have from %(min)d to %(num)d character, at least one: capital "
-        "letter, lower-case letter and digit. The password may contain special "
-        "characters: %(characters)s",
-        "The password must have from %(min)d to %(num)d characters, at least one: capital "
-        "letter, lower-case letter and digit. The password may contain special "
-        "characters: %(characters)s",
+        "Use %(min)d to %(num)d character, with at least one capital letter, one "
+        "lower-case letter and one digit. You may also use these special characters: "
+        "%(characters)s",
+        "Use %(min)d to %(num)d characters, with at least one capital letter, one "
+        "lower-case letter and one digit. You may also use these special characters: "
+        "%(characters)s",
         longest,
         min=shortest,
         characters=SPECIAL_CHARACTERS,
@@ -152,7 +153,10 @@ def _describe_character(character: str) -> str:
         return _("space")
     if not character.isprintable():
         return _("an invisible character")
-    return f"„{character}”"
+    # Translators: one character the password may not contain, in your language's quotation
+    # marks (Polish „ż”, Ukrainian «ż»), listed after "contains characters that are not
+    # allowed:"; %(character)s is the character.
+    return _("‘%(character)s’", character=character)
 
 
 @cache

@@ -5,6 +5,7 @@ drift apart. TRANSLATING.md explains the workflow.
 
     python scripts/catalog.py update [--translations DIR]
     python scripts/catalog.py add LANGUAGE [--translations DIR]
+    python scripts/catalog.py pseudo [--output DIR]
 """
 
 import argparse
@@ -18,6 +19,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.util import LOCALTZ
 
@@ -30,6 +32,20 @@ BUGS_ADDRESS = "tlumaczenia@strefa-klienta.example"
 # (`--no-wrap`), Poedit and Weblate write that the same way (TRANSLATING.md), whereas a
 # width is counted differently by each; diffs show one line per changed message.
 NO_WRAP = 0
+# Per language: the words its plural forms show next to 0, 1, 2, 5, 12, 22, 25 and 101,
+# written by the translator; the catalog tests check the translations against them.
+PLURAL_WORDS_FILE = "plural_words.toml"
+REFERENCE = "pl"
+# The pseudo-localised catalog (`make catalog-pseudo`): every string wrapped in brackets and
+# lengthened, in a language no customer uses (Esperanto: Babel knows it, two plural forms
+# like English), kept out of translations/ so no test or build takes it for a real one.
+PSEUDO_LANGUAGE = "eo"
+PSEUDO_OUTPUT = ROOT / "build" / "pseudo"
+PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
+_PSEUDO_LETTERS = str.maketrans(
+    "AaCcDdEeGgHhIiJjKkLlNnOoRrSsTtUuWwYyZz", "ÅáÇçĐđÉéĜĝĤĥÍíĴĵĶķĹĺÑñÓóŔŕŠšŢţÚúŴŵÝýŽž"
+)
+_PLACEHOLDERS = re.compile(r"(%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%%|\n)")
 KEYWORDS = [
     "_l",
     "lazy_gettext",
@@ -98,16 +114,28 @@ def update(translations: Path) -> None:
     """Merges the extracted strings into every language's catalog: new strings untranslated,
     slightly changed ones fuzzy with their old translation (the tests fail until a translator
     checks them), removed ones dropped. The header follows the project (version, address for
-    reports); the POT creation date is left alone, so an unchanged tree changes nothing."""
+    reports); the POT creation date is left alone, so an unchanged tree changes nothing.
+    Says what changed in each catalog, and nothing about one that did not change."""
     template = read(extract(translations / "messages.pot"))
     for language in languages(translations):
         path = catalog_path(translations, language)
+        before = path.read_bytes()
         catalog = read(path, language)
+        known = {message.id for message in catalog if message.id}
+        fuzzy = {message.id for message in catalog if message.id and message.fuzzy}
         catalog.update(template, update_creation_date=False)
         catalog.version = template.version
         catalog.msgid_bugs_address = template.msgid_bugs_address
         write(catalog, path)
-        print(f"updated {path.relative_to(translations.parent)}")
+        if path.read_bytes() != before:
+            current = [message for message in catalog if message.id]
+            changes = {
+                "new": sum(message.id not in known and not message.fuzzy for message in current),
+                "fuzzy": sum(message.fuzzy and message.id not in fuzzy for message in current),
+                "removed": len(catalog.obsolete),
+            }
+            summary = ", ".join(f"{count} {what}" for what, count in changes.items() if count)
+            print(f"{path.relative_to(translations.parent)}: {summary or 'comments or header'}")
 
 
 def add(translations: Path, language: str) -> None:
@@ -131,6 +159,7 @@ def add(translations: Path, language: str) -> None:
     )
     path.parent.mkdir(parents=True)
     write(catalog, path)
+    write_plural_words_template(translations, language)
     print(
         f"Created {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
         f"{locale.english_name}, {len(catalog)} strings, "
@@ -140,11 +169,53 @@ def add(translations: Path, language: str) -> None:
         "     (translations/pl) is the reference for what each string means.\n"
         f"  2. Add {language!r} to LANGUAGES in ebok/config.py (and to FLASK_LANGUAGES where\n"
         "     a deployment sets it), and its name in itself to NAMES in ebok/languages.py.\n"
-        f"  3. Add the expected plural words for {language!r} to tests/test_catalog_workflow.py\n"
-        "     (PLURAL_WORDS).\n"
+        f"  3. Write the words your plural forms show into translations/{language}/\n"
+        f"     {PLURAL_WORDS_FILE} (the file says how).\n"
         f"  4. make catalog-check LANG={language}   (until it passes)\n"
         "  5. make setup (compiles it), make screenshots, and commit the .po file."
     )
+
+
+def write_plural_words_template(translations: Path, language: str) -> None:
+    """The new language's plural words file: the reference language's messages, each with
+    eight empty words for the translator to fill in."""
+    reference = (translations / REFERENCE / PLURAL_WORDS_FILE).read_text(encoding="utf-8")
+    empty = "[" + ", ".join(['""'] * 8) + "]"
+    template = re.sub(r"= \[.*\]$", f"= {empty}", reference, flags=re.M)
+    (translations / language / PLURAL_WORDS_FILE).write_text(template, encoding="utf-8")
+
+
+def pseudo_text(text: str) -> str:
+    """⟦Ŝéñđđ ţĥé çóđéé⟧: accented, each longer word stretched by about 40 % (as German's
+    compounds are), placeholders and line breaks kept as they are."""
+    parts = _PLACEHOLDERS.split(text)
+    for index in range(0, len(parts), 2):  # the text between placeholders
+        parts[index] = re.sub(
+            r"[A-Za-z]{4,}",
+            lambda word: word.group() + word.group()[1 : 1 + len(word.group()) * 2 // 5],
+            parts[index],
+        ).translate(_PSEUDO_LETTERS)
+    return PSEUDO_OPEN + "".join(parts) + PSEUDO_CLOSE
+
+
+def pseudo(output: Path) -> Path:
+    """The pseudo-localised catalog, .po and compiled .mo, under output/eo/LC_MESSAGES."""
+    output.mkdir(parents=True, exist_ok=True)
+    catalog = read(extract(output / "messages.pot"), PSEUDO_LANGUAGE)
+    catalog.locale = Locale.parse(PSEUDO_LANGUAGE)
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            message.string = tuple(pseudo_text(form) for form in message.id)
+        else:
+            message.string = pseudo_text(message.id)
+    path = catalog_path(output, PSEUDO_LANGUAGE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(catalog, path)
+    with path.with_suffix(".mo").open("wb") as mo_file:
+        write_mo(mo_file, catalog)
+    return path
 
 
 def main() -> None:
@@ -155,10 +226,15 @@ def main() -> None:
     commands.add_parser("update", parents=[where], help="extract, and update every catalog")
     add_command = commands.add_parser("add", parents=[where], help="a new language's catalog")
     add_command.add_argument("language")
+    pseudo_command = commands.add_parser("pseudo", help="the pseudo-localised catalog")
+    pseudo_command.add_argument("--output", type=Path, default=PSEUDO_OUTPUT)
     arguments = parser.parse_args()
     os.chdir(ROOT)  # extraction names files relative to the working directory
     if arguments.command == "update":
         update(arguments.translations.resolve())
+    elif arguments.command == "pseudo":
+        path = pseudo(arguments.output.resolve())
+        print(f"Pseudo-localised catalog ({PSEUDO_LANGUAGE}): {path} and its .mo")
     else:
         add(arguments.translations.resolve(), arguments.language)
 

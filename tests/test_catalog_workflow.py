@@ -13,18 +13,20 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from babel.support import Translations
 
 from ebok.config import DEFAULTS
 from scripts.catalog import (
     BUGS_ADDRESS,
+    PLURAL_WORDS_FILE,
     PROJECT,
     ROOT,
     TRANSLATIONS,
@@ -48,40 +50,18 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
 NUMBERS = (0, 1, 2, 5, 12, 22, 25, 101)
 
 
-def words(forms: str) -> dict[int, str]:
-    return dict(zip(NUMBERS, forms.split(), strict=True))
-
-
-AT_MOST_DIGITS = "A customer number has at most %(num)d digit. Check it on your contract or bill."
-# Written by hand, per language: the word a plural entry must show next to each number.
-# A language's entry is checked when its catalog has that msgid.
-PLURAL_WORDS = {
-    # Each string: the words for 0, 1, 2, 5, 12, 22, 25 and 101.
-    "pl": {
-        "%(num)d invoice": words(
-            "faktur   faktura  faktury  faktur   faktur   faktury  faktur   faktur"
-        ),
-        AT_MOST_DIGITS: words(
-            "cyfr     cyfrę    cyfry    cyfr     cyfr     cyfry    cyfr     cyfr"
-        ),
-    },
-    "uk": {
-        "%(num)d invoice": words(
-            "рахунків рахунок рахунки рахунків рахунків рахунки рахунків рахунок"
-        ),
-        AT_MOST_DIGITS: words(
-            "цифр     цифру    цифри    цифр     цифр     цифри    цифр     цифру"
-        ),
-    },
-    "en": {
-        "%(num)d invoice": words(
-            "invoices invoice  invoices invoices invoices invoices invoices invoices"
-        ),
-        AT_MOST_DIGITS: words(
-            "digits   digit    digits   digits   digits   digits   digits   digits"
-        ),
-    },
-}
+def plural_words(language: str) -> dict[str, dict[int, str]]:
+    """The words a translator wrote into translations/<language>/plural_words.toml: for
+    each plural message, the word shown next to each of NUMBERS. Empty if the file is
+    missing."""
+    path = TRANSLATIONS / language / PLURAL_WORDS_FILE
+    if not path.exists():
+        return {}
+    with path.open("rb") as data:
+        return {
+            msgid: dict(zip(NUMBERS, forms, strict=True))
+            for msgid, forms in tomllib.load(data).items()
+        }
 
 
 def read_catalog(path: Path, language: str | None = None) -> Catalog:
@@ -254,8 +234,13 @@ def compiled(catalog: Catalog) -> Translations:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_plural_forms_for_0_1_2_5_12_22_25_101(language, catalogs):
     catalog = catalogs[language]
-    expected_words = PLURAL_WORDS.get(language)
-    assert expected_words, f"write {language}'s plural words into PLURAL_WORDS"
+    expected_words = plural_words(language)
+    assert expected_words, (
+        f"write {language}'s plural words into translations/{language}/{PLURAL_WORDS_FILE}"
+    )
+    assert all(all(words.values()) for words in expected_words.values()), (
+        f"{language}: a word is missing in {PLURAL_WORDS_FILE}"
+    )
     entries = {msgid: words for msgid, words in expected_words.items() if msgid in catalog}
     if not entries:
         assert language != REFERENCE, "the Polish catalog must have a plural entry to check"
@@ -285,3 +270,38 @@ def test_every_placeholder_has_a_translators_comment(updated):
         and not any(comment.strip() for comment in message.auto_comments)
     ]
     assert not missing, f"{len(missing)} strings with placeholders and no comment: {missing}"
+
+
+def run_catalog_script(*arguments: str) -> str:
+    done = subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, str(SCRIPT), *arguments], check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def test_the_update_says_what_changed_or_nothing(updated):
+    """`make catalog-update` on catalogs it already wrote prints nothing; a string missing
+    from one catalog is reported for that catalog only."""
+    assert run_catalog_script("update", "--translations", str(updated)) == ""
+    path = catalog_path(updated, REFERENCE)
+    catalog = read_catalog(path, REFERENCE)
+    del catalog["Invoice number"]
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=0)
+    path.write_bytes(buffer.getvalue())
+    output = run_catalog_script("update", "--translations", str(updated))
+    # New, or fuzzy when Babel finds a similar string ("Invoice number:") to start from.
+    [line] = output.splitlines()
+    assert re.fullmatch(rf"translations/{REFERENCE}/LC_MESSAGES/messages.po: 1 (new|fuzzy)", line)
+
+
+def test_a_new_language_gets_a_plural_words_file_to_fill_in(updated):
+    """`make catalog-add LANG=xx` writes translations/xx/plural_words.toml with the plural
+    messages and empty words; the plural test reads it (no test to edit)."""
+    output = run_catalog_script("add", "de", "--translations", str(updated))
+    assert PLURAL_WORDS_FILE in output
+    assert "test_catalog_workflow" not in output
+    with (updated / "de" / PLURAL_WORDS_FILE).open("rb") as data:
+        words = tomllib.load(data)
+    assert set(words) == set(plural_words(REFERENCE))
+    assert all(forms == [""] * len(NUMBERS) for forms in words.values())

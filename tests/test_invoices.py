@@ -3,12 +3,15 @@ statuses, the PDF download, another customer's invoice, the Strona Główna card
 new-invoice e-mail: once per invoice, however often and however concurrently imported."""
 
 import hashlib
+import html
+import re
 import shutil
 import subprocess
 import threading
 from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_date
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
 from support import AuthActions, activate_einvoice, outbox, text_of
@@ -94,7 +97,7 @@ def test_faktury_lists_newest_first_with_statuses(invoice_app, visitor, year_of_
     assert positions == sorted(positions)
     assert "FV/2026/11/000123" not in text  # another customer's
     due = TODAY + timedelta(days=10)
-    assert "Do zapłaty do" in text
+    assert "Do zapłaty" in text
     assert "Po terminie" in text
     assert "Opłacona" in text
     assert "Kwota 1 011,51 zł" in text.replace("\xa0", " ")
@@ -193,8 +196,7 @@ def test_home_cards(invoice_app, make_visitor, year_of_invoices):
     # Two unpaid: 1010.50 + 1011.51, the older one overdue.
     assert "Do zapłaty 2 022,01 zł" in text
     overdue = TODAY - timedelta(days=5)
-    assert f"Najbliższy termin płatności: {overdue.day} " in text
-    assert "Najbliższy termin płatności" in text
+    assert f"Po terminie od {overdue.day} " in text
     assert "61 1090 1014 0000 0712 1981 2874" in text
     assert 'data-copy="61109010140000071219812874"' in page.get_data(as_text=True)
 
@@ -361,3 +363,109 @@ def test_where_is_the_electronic_invoice_points_to_faktury(invoice_app, make_vis
     visitor = log_in(make_visitor())
     details = visitor.get("/e-faktura/szczegoly").get_data(as_text=True)
     assert 'href="/faktury">Zobacz swoje faktury</a>' in details
+
+
+# -- issue 21: Faktury readable at a glance ------------------------------------------------
+
+
+def in_language(visitor, language):
+    visitor.client.set_cookie("language", language)
+    return visitor
+
+
+def test_faktury_is_one_table_with_labelled_cells(invoice_app, make_visitor, year_of_invoices):
+    """A table (number, period, issue date, amount, due date, status, PDF), newest first;
+    every cell also carries its column's name, read when the table becomes cards."""
+    visitor = log_in(make_visitor())
+    body = visitor.get("/faktury").get_data(as_text=True)
+    assert body.count('<table class="invoice-table"') == 1
+    headers = re.findall(r'<th scope="col"[^>]*>(.*?)</th>', body)
+    assert [text_of_html(header) for header in headers] == [
+        "Numer faktury",
+        "Okres",
+        "Data wystawienia",
+        "Kwota",
+        "Termin płatności",
+        "Status",
+        "Plik PDF",
+    ]
+    rows = re.findall(r'<tr class="invoice-table__row[^"]*">(.*?)</tr>', body, flags=re.S)
+    assert len(rows) == 12
+    numbers = [re.search(r"FV/\d{4}/\d{2}/\d+", row).group(0) for row in rows]
+    assert numbers[:3] == ["FV/2026/11/000011", "FV/2026/10/000010", "FV/2026/09/000009"]
+    for row in rows:
+        labels = re.findall(r'<span class="invoice-table__label">(.*?)</span>', row)
+        assert labels == [
+            "Okres",
+            "Data wystawienia",
+            "Kwota",
+            "Termin płatności",
+            "Status",
+            "Plik PDF",
+        ]
+    # The status in words, and an overdue one marked by a sign as well as a colour.
+    overdue = next(row for row in rows if "FV/2026/10/" in row)
+    assert "Po terminie" in text_of_html(overdue)
+    assert "⚠" in overdue
+    assert "Opłacona" in text_of_html(rows[2])
+
+
+def text_of_html(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def test_an_overdue_amount_says_so_on_strona_glowna(invoice_app, make_visitor, year_of_invoices):
+    visitor = log_in(make_visitor())
+    body = visitor.get("/strona-glowna").get_data(as_text=True)
+    text = text_of_html(body).replace("\xa0", " ")
+    overdue = TODAY - timedelta(days=5)
+    assert "Najbliższy termin płatności" not in text
+    with invoice_app.test_request_context():
+        words = format_date(overdue, "long", locale="pl")
+    assert f"Po terminie od {words}" in text
+    assert re.search(r'class="[^"]*to-pay__overdue[^"]*"[^>]*>\s*<span aria-hidden="true">⚠', body)
+
+
+def test_a_due_amount_gives_its_date(invoice_app, runner, make_visitor, customers, tmp_path):
+    due = TODAY + timedelta(days=10)
+    import_folder(
+        runner,
+        write_folder(tmp_path / "in", [invoice_row("200005", "FV/1", due=due.isoformat())]),
+    )
+    text = text_of(log_in(make_visitor()).get("/strona-glowna"))
+    assert f"Najbliższy termin płatności: {format_date(due, 'long', locale='pl')}" in text
+    assert "Po terminie" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "period"),
+    [("pl", "1–31 grudnia 2026"), ("en", "1 – 31 Dec 2026"), ("uk", "1–31 груд. 2026 р.")],
+)
+def test_periods_are_one_interval(
+    invoice_app, runner, make_visitor, customers, tmp_path, language, period
+):
+    row = invoice_row("200005", "FV/2026/12/1", period=("2026-12-01", "2026-12-31"))
+    import_folder(runner, write_folder(tmp_path / "in", [row]))
+    visitor = in_language(log_in(make_visitor()), language)
+    for url in ("/faktury", "/strona-glowna"):
+        text = text_of(visitor.get(url)).replace("\u2009", " ")
+        assert period.replace("\u2009", " ") in text, url
+
+
+def test_the_account_number_as_nrb_and_iban(invoice_app, make_visitor, year_of_invoices):
+    set_bank_account(invoice_app)
+    body = log_in(make_visitor()).get("/strona-glowna").get_data(as_text=True)
+    text = text_of_html(body)
+    assert "61 1090 1014 0000 0712 1981 2874" in text
+    assert "PL61 1090 1014 0000 0712 1981 2874" in text
+    copies = re.findall(r'data-copy="([^"]+)"', body)
+    assert copies == ["61109010140000071219812874", "PL61109010140000071219812874"]
+    assert "Kopiuj IBAN" in text
+
+
+def test_english_dates_and_amounts_are_british(invoice_app, make_visitor, year_of_invoices):
+    visitor = in_language(log_in(make_visitor()), "en")
+    text = text_of(visitor.get("/faktury")).replace("\xa0", " ")
+    assert "2 November 2026" in text
+    assert "November 2, 2026" not in text
+    assert "PLN 1,011.51" in text

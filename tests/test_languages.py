@@ -10,9 +10,10 @@ import html
 import json
 import re
 import shutil
+from decimal import Decimal
 
 import pytest
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, pgettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
 from support import (
@@ -28,6 +29,7 @@ from support import (
 import ebok
 from ebok import create_app
 from ebok.extensions import db
+from ebok.invoices.formatting import amount
 from ebok.models import Account, Customer
 from ebok.pdf_fonts import available as pdf_fonts_available
 
@@ -47,6 +49,12 @@ def translated(app, language: str, msgid: str, **variables) -> str:
     """What the catalog says for msgid in the language."""
     with app.test_request_context(), force_locale(language):
         return gettext(msgid, **variables)
+
+
+def subject_in(app, language: str, msgid: str, **variables) -> str:
+    """What the catalog says for an e-mail's subject in the language."""
+    with app.test_request_context(), force_locale(language):
+        return pgettext("e-mail subject", msgid, **variables)
 
 
 def speaking(visitor, accept_language: str):
@@ -560,7 +568,7 @@ def test_a_ukrainian_registration_writes_ukrainian_messages(
     assert runner.invoke(args=["outbox", "deliver"]).exit_code == 0
     [created] = outbox(app, "email", customer.email)
     assert created.status == "sent"
-    assert created.subject == translated(app, "uk", "Your Strefa Klienta account has been created")
+    assert created.subject == subject_in(app, "uk", "Your Strefa Klienta account has been created")
     assert '<html lang="uk">' in created.body_html
     assert CYRILLIC.search(created.body_text)
 
@@ -576,7 +584,7 @@ def test_the_worker_delivers_the_ukrainian_email_over_smtp(
     result = runner.invoke(args=["outbox", "deliver"])
     assert result.exit_code == 0, result.output
     [mail] = server.messages
-    assert mail["Subject"] == translated(app, "uk", "Your Strefa Klienta account has been created")
+    assert mail["Subject"] == subject_in(app, "uk", "Your Strefa Klienta account has been created")
     html = mail.get_body(("html",)).get_content()
     assert '<html lang="uk">' in html
 
@@ -590,7 +598,7 @@ def test_the_attack_notice_is_in_the_accounts_language_not_the_attackers(
         attacker = speaking(make_visitor(), "en")
         response = AuthActions(attacker).post_login(customer.number, WRONG_PASSWORD)
         assert page_language(response) == "en"
-    subject = translated(app, "uk", "Attempts to log in to your Strefa Klienta account")
+    subject = subject_in(app, "uk", "Attempts to log in to your Strefa Klienta account")
     assert CYRILLIC.search(subject)
     notices = outbox(app)
     assert sorted(message.channel for message in notices) == ["email", "sms"]
@@ -606,7 +614,7 @@ def test_the_attack_notice_of_an_account_without_a_language_is_polish(app, make_
     for _ in range(8):
         AuthActions(speaking(make_visitor(), "uk")).post_login(customer.number, WRONG_PASSWORD)
     [email] = outbox(app, "email")
-    assert email.subject == translated(
+    assert email.subject == subject_in(
         app, "pl", "Attempts to log in to your Strefa Klienta account"
     )
     assert '<html lang="pl">' in email.body_html
@@ -620,7 +628,7 @@ def test_the_new_invoice_notice_is_in_the_accounts_language(app, runner, custome
     result = runner.invoke(args=["invoices", "import", str(folder)])
     assert result.exit_code == 0, result.output
     [notice] = outbox(app, "email")
-    assert notice.subject == translated(
+    assert notice.subject == subject_in(
         app, "uk", "New invoice %(number)s in Strefa Klienta", number="FV/2026/11/8"
     )
     assert CYRILLIC.search(notice.subject)
@@ -743,10 +751,9 @@ def test_every_page_renders_in_every_language(
     ):
         assert_in_language(url)
     invoices = visitor.get("/faktury").get_data(as_text=True)
+    # Amounts in the language's format (the English interface's is British).
     with app.test_request_context(), force_locale(language):
-        from flask_babel import format_currency
-
-        assert format_currency(1234.56, "PLN").replace("\xa0", " ") in invoices.replace(
+        assert amount(Decimal("1234.56"), "PLN").replace("\xa0", " ") in invoices.replace(
             "\xa0", " "
         ).replace("&nbsp;", " ")
 

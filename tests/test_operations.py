@@ -152,6 +152,6 @@ def test_the_development_messages_page_lists_codes(database):
     visitor.post("/rejestracja/sposob", {"channel": "sms", "phone": "600700123", "action": "next"})
     page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
     assert "+48600700123" in page
-    assert re.search(r"Kod do ustawienia hasła: \d{6}\.", page)
+    assert re.search(r"Kod rejestracji: \d{6}\.", page)
     with app.app_context():
         db.engine.dispose()

@@ -1,6 +1,7 @@
 """The password rule and the common-password lists, table-driven (SPEC §3.5, §10)."""
 
 import pytest
+from flask_babel import force_locale
 from support import TEST_CONFIG
 
 from ebok import create_app
@@ -57,6 +58,18 @@ def test_refused_characters_are_named_once_in_the_order_typed(context):
     assert password_problems("Ab1 żółw żółw") == [
         "Hasło zawiera niedozwolone znaki: spacja, „ż”, „ó”, „ł”."
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "problem"),
+    [
+        ("en", "The password contains characters that are not allowed: space, ‘ż’, ‘ó’, ‘ł’."),
+        ("uk", "Пароль містить недозволені символи: пробіл, «ż», «ó», «ł»."),
+    ],
+)
+def test_refused_characters_are_quoted_as_the_language_quotes(context, language, problem):
+    with force_locale(language):
+        assert password_problems("Ab1 żółw żółw") == [problem]
 
 
 @pytest.mark.parametrize("length", [INPUT_LIMIT + 1, 250_000, 3 * 1024 * 1024])

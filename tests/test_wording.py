@@ -17,10 +17,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
-from sms_segments import segments
+from sms_segments import GSM_SINGLE, UCS2_SINGLE, gsm_septets, segments, ucs2_units
 from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
 
 from ebok import create_app, throttle, typography
+from ebok.config import SMS_LIMITS
 from ebok.durations import duration, whole_minutes
 from ebok.extensions import babel, db
 from ebok.passwords import SPECIAL_CHARACTERS
@@ -306,7 +307,7 @@ def test_the_code_step_and_sms_state_the_configured_code(unusual, unusual_app):
     assert "Kod ma 8 cyfr. Jest ważny przez 15 minut." in text_of(response)
     (sms,) = outbox(unusual_app, "sms")
     assert re.fullmatch(
-        r"Kod do ustawienia hasła: \d{8}\. Ważny 15 min\. Nie podawaj go nikomu\.", sms.body_text
+        r"Kod rejestracji: \d{8}\. Ważny 15 min\. Nie podawaj nikomu\.", sms.body_text
     )
     wrong = unusual.post("/rejestracja/kod", {"code": "123456", "action": "next"})
     assert "Kod ma 8 cyfr. Sprawdź SMS-a i wpisz wszystkie cyfry." in text_of(wrong)
@@ -544,16 +545,144 @@ def _languages() -> list[str]:
 SMS_TEMPLATES = sorted(path.name for path in (ROOT / "templates/messages").glob("*.sms.txt"))
 
 
+# Characters every SMS keeps free with the longest values the settings allow (issue 21):
+# room for a translation's rewording, without a second segment.
+SMS_MARGIN = 8
+
+
+def spare_characters(text: str) -> int:
+    """How many more characters one segment would hold."""
+    septets = gsm_septets(text)
+    return GSM_SINGLE - septets if septets is not None else UCS2_SINGLE - ucs2_units(text)
+
+
 @pytest.mark.parametrize("language", _languages())
 @pytest.mark.parametrize("template", SMS_TEMPLATES)
 def test_every_sms_fits_one_segment(app, language, template):
-    config = app.config
-    longest_minutes = whole_minutes(config["SMS_CODE_LIFETIME"])
-    # Every plural form, with as many digits as the configured lifetime has.
+    """With the longest code, lifetime and Customer Service Centre number the settings
+    allow (ebok/config.py's SMS_LIMITS), every plural form, SMS_MARGIN characters to spare."""
+    longest_minutes = whole_minutes(SMS_LIMITS["SMS_CODE_LIFETIME"])
     minute_counts = {longest_minutes, *(n for n in (1, 2, 5, 21, 22, 25) if n <= longest_minutes)}
+    longest = {
+        "code": "9" * SMS_LIMITS["SMS_CODE_LENGTH"],
+        "operator": SimpleNamespace(phone="9" * SMS_LIMITS["CUSTOMER_SERVICE_PHONE"]),
+    }
     with app.test_request_context(), force_locale(language):
         for minutes in sorted(minute_counts):
-            text = render_template(
-                f"messages/{template}", code="9" * config["SMS_CODE_LENGTH"], minutes=minutes
-            ).strip()
-            assert text and segments(text) == 1, f"{language} {template}: {text!r} ({len(text)})"
+            text = render_template(f"messages/{template}", minutes=minutes, **longest).strip()
+            assert text and spare_characters(text) >= SMS_MARGIN, (
+                f"{language} {template}: {text!r} has {spare_characters(text)} to spare"
+            )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("SMS_CODE_LENGTH", 9),
+        ("SMS_CODE_LIFETIME", timedelta(minutes=61)),
+        ("CUSTOMER_SERVICE_PHONE", "+48 22 123 45 67 89"),
+    ],
+)
+def test_settings_longer_than_the_sms_texts_allow_are_refused(setting, value):
+    with pytest.raises(RuntimeError, match=setting):
+        create_app({**TEST_CONFIG, setting: value})
+
+
+# -- issue 21 item 7: e-mail subjects are subjects ----------------------------------------
+
+
+def subjects_in_the_catalog() -> dict[str, list[str]]:
+    """Every e-mail subject of the Polish catalog (context "e-mail subject"), with the
+    comments its translator sees."""
+    with POLISH_PO.open("rb") as po_file:
+        catalog = read_po(po_file)
+    return {
+        message.string: message.auto_comments
+        for message in catalog
+        if message.context == "e-mail subject"
+    }
+
+
+def test_every_email_has_a_subject_of_its_own_with_a_comment():
+    """One subject string per e-mail template, in its own context (not a page's title),
+    each with a comment saying which e-mail it heads."""
+    emails = {path.stem for path in (ROOT / "templates/messages").glob("*.txt")}
+    emails -= {"_footer"} | {name for name in emails if name.endswith(".sms")}
+    subjects = subjects_in_the_catalog()
+    assert len(subjects) == len(emails), (sorted(emails), sorted(subjects))
+    for subject, comments in subjects.items():
+        assert any(
+            "subject of the e-mail" in comment
+            for comment in " ".join(comments).split("Translators:")
+        ), subject
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "expected"),
+    [
+        ("pl", "/zapomnialem-hasla", "Zmiana hasła do Strefy Klienta"),
+        ("uk", "/zapomnialem-hasla", "Зміна пароля до Strefa Klienta"),
+        ("pl", "/rejestracja", "Rejestracja w Strefie Klienta"),
+    ],
+)
+def test_the_links_emails_are_not_titled_as_their_pages(
+    app, make_visitor, customers, language, prefix, expected
+):
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", language)
+    customer = customers["registered" if prefix == "/zapomnialem-hasla" else "both"]
+    WizardActions(app, visitor, prefix).send_link(customer)
+    [email] = outbox(app, "email", customer.email)
+    assert email.subject == expected
+    assert not email.subject.endswith("?")
+
+
+# -- issue 21 items 6 and 8: Ukrainian terms, English source strings ----------------------
+
+
+def _catalog(language: str):
+    with (ROOT / f"translations/{language}/LC_MESSAGES/messages.po").open("rb") as po_file:
+        catalog = read_po(po_file)
+    for message in catalog:
+        if message.id:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield ids[0], strings
+
+
+def test_ukrainian_keeps_the_invoice_and_the_bank_account_apart():
+    """ "рахунок" is the invoice; the account money goes to is "банківський рахунок"; invoice
+    notices are "сповіщення про рахунки" everywhere; the operator is given the details."""
+    problems = []
+    for msgid, strings in _catalog("uk"):
+        for text in strings:
+            if "account number" in msgid.lower() and "банківськ" not in text:
+                problems.append(("bank account", text))
+            if "notice" in msgid.lower() and "сповіщен" not in text.lower():
+                problems.append(("notice", text))
+            if re.search(r"повідомлен\w* про рахун", text, re.IGNORECASE):
+                problems.append(("повідомлення про рахунки", text))
+            if "вказали в %(operator)s" in text:
+                problems.append(("вказали в", text))
+            if text.endswith("«Забули пароль?»"):
+                problems.append(("full stop", text))
+    assert not problems
+
+
+def test_english_source_strings_as_a_writer_would_have_them():
+    source = [msgid for msgid, _strings in _catalog("en")]
+    assert not [msgid for msgid in source if re.search(r"\w'\w", msgid)]  # typographic ’
+    assert not [msgid for msgid in source if "Customer Record Number" in msgid]
+    assert not [msgid for msgid in source if "has only digits" in msgid]
+    assert "Your customer number" in source
+    assert not [msgid for msgid in source if msgid.startswith("The password must have from")]
+
+
+def test_the_english_login_page_asks_what_its_answer_answers(app, make_visitor):
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", "en")
+    text = text_of(visitor.get("/"))
+    assert "How do I get electronic invoices?" in text
+    assert "Where is the Electronic Invoice?" not in text
+    polish = text_of(make_visitor().get("/"))
+    assert "Gdzie jest Elektroniczna Faktura?" in polish  # SPEC's words

@@ -21,3 +21,9 @@ def normalize_bank_account(typed: str) -> str | None:
 def group_in_fours(nrb: str) -> str:
     """12 3456 7890 … as banks print it: the checksum, then groups of four."""
     return " ".join([nrb[:2], *(nrb[i : i + 4] for i in range(2, len(nrb), 4))])
+
+
+def iban_in_fours(nrb: str) -> str:
+    """PL12 3456 7890 …: the NRB with its country prefix, for transfers from abroad."""
+    iban = "PL" + nrb
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))

@@ -10,7 +10,7 @@ import enum
 from typing import Any, cast
 
 from flask import url_for
-from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import CursorResult, update
 
 from ebok import accounts, messages, signing, throttle
@@ -76,7 +76,8 @@ def withdraw(account: Account) -> bool:
         address,
         None,
         "account",
-        _("e-Faktura has been switched off"),
+        # Translators: the subject of the e-mail confirming e-Faktura was switched off.
+        pgettext("e-mail subject", "e-Faktura has been switched off"),
         "einvoice_withdrawn",
     )
     audit("einvoice_withdrawn", account=account.id)
@@ -135,7 +136,8 @@ def _activate(account: Account, address: str, source: str) -> Result:
         address,
         TERMS_VERSION,
         source,
-        _("e-Faktura is active"),
+        # Translators: the subject of the e-mail confirming e-Faktura was switched on.
+        pgettext("e-mail subject", "e-Faktura is active"),
         "einvoice_activated",
     )
     audit("einvoice_activated", account=account.id, source=source, to=mask_email(address))
@@ -167,7 +169,8 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         address,
         TERMS_VERSION,
         "account",
-        _("The address for e-Faktura has been changed"),
+        # Translators: the subject of the e-mail (to the new address) confirming the change.
+        pgettext("e-mail subject", "The address for e-Faktura has been changed"),
         "einvoice_address_changed",
     )
     audit(
@@ -266,7 +269,8 @@ def _send_confirmation_link(account: Account, address: str, source: str) -> None
     link = external_url(url_for("einvoice.confirm", token=token))
     messages.send_email(
         address,
-        _("Confirm the address for e-Faktura"),
+        # Translators: the subject of the e-mail with the link that confirms the address.
+        pgettext("e-mail subject", "Confirm the address for e-Faktura"),
         "einvoice_confirm_address",
         customer=account.customer,
         link=link,

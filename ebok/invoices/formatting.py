@@ -3,8 +3,18 @@
 import enum
 from datetime import date
 
-from flask_babel import format_currency, format_date, format_decimal, pgettext
+from babel import Locale
+from babel.dates import format_date, format_interval
+from babel.numbers import format_currency
+from flask_babel import format_decimal, get_locale, pgettext
 from flask_babel import gettext as _
+
+# The formats of dates and amounts per interface language, where the language's own CLDR
+# default is not the one its customers expect: the English interface is British.
+FORMAT_LOCALES = {"en": "en_GB"}
+# Amounts as the language's readers write złoty, where CLDR's pattern reads badly:
+# "PLN 94.99", not "PLN94.99" (TRANSLATING.md, Formats).
+AMOUNT_PATTERNS = {"en": "¤\u00a0#,##0.00"}
 
 
 class Status(enum.Enum):
@@ -28,14 +38,32 @@ def status_text(invoice, today: date) -> str:
     if status is Status.OVERDUE:
         # Translators: an invoice's status, a table value and a tag, marked as a problem.
         return pgettext("invoice status", "Overdue")
-    # Translators: an invoice's status (a table value and a tag); %(date)s is its due date in words
-    # ("15 grudnia 2026").
-    return _("To pay by %(date)s", date=format_date(invoice.due_date, "long"))
+    # Translators: an invoice's status, a table value and a tag: not paid yet, its due date
+    # not passed (the due date is shown beside it).
+    return pgettext("invoice status", "To pay")
+
+
+def format_locale() -> Locale:
+    """The locale dates and amounts are written in: the interface language's, or the
+    variant FORMAT_LOCALES names for it."""
+    language = str(get_locale())
+    return Locale.parse(FORMAT_LOCALES.get(language, language))
+
+
+def long_date(value: date) -> str:
+    """15 grudnia 2026; 15 December 2026"""
+    return format_date(value, "long", locale=format_locale())
+
+
+def period(start: date, end: date) -> str:
+    """1–31 grudnia 2026: what the two dates share is written once (CLDR's intervals)."""
+    return format_interval(start, end, "yMMMMd", locale=format_locale())
 
 
 def amount(value, currency: str) -> str:
-    """1 234,56 zł"""
-    return format_currency(value, currency)
+    """1 234,56 zł; PLN 1,234.56"""
+    pattern = AMOUNT_PATTERNS.get(str(get_locale()))
+    return format_currency(value, currency, pattern, locale=format_locale())
 
 
 def pdf_filename(invoice_number: str) -> str:

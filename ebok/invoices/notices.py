@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from ebok import languages, messages
 from ebok.extensions import db
-from ebok.i18n import _l
+from ebok.i18n import lazy_pgettext
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import invoice_storage
 from ebok.models import Account, Customer, Invoice, utcnow
@@ -63,9 +63,11 @@ def _write_notice(invoice: Invoice, link: str) -> None:
         attachment = (pdf_filename(invoice.number), content)
     messages.send_email(
         account.einvoice_address,
-        # Translators: the subject of the new-invoice e-mail; %(number)s is the invoice's
-        # number ("FV/2026/11/000123").
-        _l("New invoice %(number)s in Strefa Klienta", number=invoice.number),
+        # Translators: the subject of the e-mail announcing a new invoice; %(number)s is the
+        # invoice's number ("FV/2026/11/000123").
+        lazy_pgettext(
+            "e-mail subject", "New invoice %(number)s in Strefa Klienta", number=invoice.number
+        ),
         "new_invoice",
         # Written by the import (the CLI): no customer's request to take a language from.
         language=languages.of_account(account),

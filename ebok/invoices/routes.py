@@ -3,7 +3,6 @@
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, request
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,9 +19,14 @@ def invoice_amount(value, currency: str) -> str:
     return formatting.amount(value, currency)
 
 
-@bp.app_template_filter("format_date")
-def long_date(value: date, style: str = "long") -> str:
-    return format_date(value, style)
+@bp.app_template_filter("long_date")
+def long_date(value: date) -> str:
+    return formatting.long_date(value)
+
+
+@bp.app_template_global("invoice_period")
+def invoice_period(invoice) -> str:
+    return formatting.period(invoice.period_from, invoice.period_to)
 
 
 @bp.app_template_global("invoice_status")
@@ -41,7 +45,7 @@ def file_size(size: int) -> str:
 
 @bp.app_template_global("invoice_home_summary")
 def invoice_home_summary(customer) -> service.HomeSummary:
-    return service.home_summary(customer)
+    return service.home_summary(customer, date.today())
 
 
 @bp.get("/faktury")

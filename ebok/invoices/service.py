@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import extract, func, select
 
-from ebok.customers.bank_accounts import group_in_fours
+from ebok.customers.bank_accounts import group_in_fours, iban_in_fours
 from ebok.extensions import db
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import CorruptFile, invoice_storage
@@ -96,10 +96,12 @@ class HomeSummary:
     to_pay: Decimal
     currency: str
     nearest_due_date: date | None
-    bank_account: str | None  # grouped in fours
+    overdue: bool  # the nearest due date has passed
+    bank_account: str | None  # the NRB, grouped in fours
+    iban: str | None  # the same account with "PL", grouped in fours
 
 
-def home_summary(customer: Customer) -> HomeSummary:
+def home_summary(customer: Customer, today: date) -> HomeSummary:
     latest = db.session.scalars(
         select(Invoice).where(Invoice.customer_id == customer.id).order_by(*NEWEST_FIRST)
     ).first()
@@ -114,5 +116,7 @@ def home_summary(customer: Customer) -> HomeSummary:
         to_pay=Decimal(to_pay),
         currency=latest.currency if latest else "PLN",
         nearest_due_date=nearest,
+        overdue=nearest is not None and nearest < today,
         bank_account=group_in_fours(customer.bank_account) if customer.bank_account else None,
+        iban=iban_in_fours(customer.bank_account) if customer.bank_account else None,
     )

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ebok import signing
 from ebok.durations import duration
-from ebok.i18n import _l
+from ebok.i18n import _l, lazy_pgettext
 from ebok.password_reset.forms import NumberOrLoginForm
 from ebok.password_reset.service import not_registered, set_new_password
 from ebok.wizard.flow import Flow
@@ -31,6 +31,9 @@ PASSWORD_RESET = Flow(
     number_form=NumberOrLoginForm,
     accepts_login_name=True,
     title=_l("Forgotten password"),
+    # Translators: the subject of the e-mail with the link that lets the customer set a new
+    # password (Polish: "Zmiana hasła do Strefy Klienta").
+    email_subject=lazy_pgettext("e-mail subject", "Changing your Strefa Klienta password"),
     intro=_l(
         "If you do not remember your password, give us the required details so that we "
         "can send you a link or SMS code that lets you change the password."

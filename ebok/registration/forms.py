@@ -11,7 +11,7 @@ class CustomerNumberForm(FlaskForm):
     """The wizard's first step: registration takes the customer number only."""
 
     number = StringField(
-        _l("Your Customer Record Number"),
+        _l("Your customer number"),
         description=WHERE_TO_FIND_THE_NUMBER,
         validators=[Given(_l("Enter your customer number.")), DigitsOnly(), NumberLength()],
         render_kw={"autocomplete": "off", "inputmode": "numeric"},

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ebok import signing
 from ebok.durations import duration
-from ebok.i18n import _l
+from ebok.i18n import _l, lazy_pgettext
 from ebok.registration.forms import CustomerNumberForm
 from ebok.registration.service import already_registered, create_account
 from ebok.wizard.flow import Flow
@@ -31,6 +31,8 @@ REGISTRATION = Flow(
     number_form=CustomerNumberForm,
     accepts_login_name=False,
     title=_l("Registration"),
+    # Translators: the subject of the e-mail with the link that continues the registration.
+    email_subject=lazy_pgettext("e-mail subject", "Your registration in Strefa Klienta"),
     intro=None,
     channel_question=_l("Choose how to register:"),
     code_sent=_l(

@@ -47,7 +47,9 @@ def create_account(customer: Customer, record: Verification, password: str) -> C
     if record.channel == "sms" and customer.email:
         messages.send_email(
             customer.email,
-            _("Your Strefa Klienta account has been created"),
+            # Translators: the subject of the e-mail telling the customer, who registered by
+            # SMS, that the account exists.
+            pgettext("e-mail subject", "Your Strefa Klienta account has been created"),
             "account_created",
             customer=customer,
         )

@@ -31,6 +31,7 @@ class Flow:
     number_form: type[FlaskForm]  # the first step's form: customer number (or login)
     accepts_login_name: bool
     title: str  # lazy strings from here on
+    email_subject: str  # the link's e-mail: a subject of its own, not the page's title
     intro: str | None
     channel_question: str
     code_sent: str

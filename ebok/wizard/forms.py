@@ -35,7 +35,10 @@ class DigitsOnly:
                 # Translators: a form error under the customer number; %(where)s is the
                 # sentence that says where to find it ("The customer number is on your
                 # contract…"), without its full stop.
-                _("A customer number has only digits. %(where)s.", where=WHERE_TO_FIND_THE_NUMBER)
+                _(
+                    "A customer number contains only digits. %(where)s.",
+                    where=WHERE_TO_FIND_THE_NUMBER,
+                )
             )
 
 
@@ -145,8 +148,8 @@ class CodeForm(FlaskForm):
                 # Translators: a form error under the SMS code; %(num)d is the number
                 # of digits in a code (a setting, 6 by default).
                 ngettext(
-                    "The code has only digits. Enter the %(num)d digit from the SMS.",
-                    "The code has only digits. Enter the %(num)d digits from the SMS.",
+                    "The code contains only digits. Enter the %(num)d digit from the SMS.",
+                    "The code contains only digits. Enter the %(num)d digits from the SMS.",
                     digits,
                 )
             )

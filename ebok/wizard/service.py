@@ -139,7 +139,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
         link = external_url(url_for(f"{flow.name}.open_link", token=secret))
         messages.send_email(
             to,
-            str(flow.title),
+            str(flow.email_subject),
             f"{flow.purpose}_link",
             verification_id=record.id,
             customer=customer,

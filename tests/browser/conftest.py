@@ -84,7 +84,13 @@ def static_build(tmp_path_factory):
 
 
 @pytest.fixture
-def live(tmp_path, static_build):
+def live_config() -> dict:
+    """Settings a test module adds to the served app's (override the fixture there)."""
+    return {}
+
+
+@pytest.fixture
+def live(tmp_path, static_build, live_config):
     app = create_app(
         {
             **TEST_CONFIG,
@@ -92,6 +98,7 @@ def live(tmp_path, static_build):
             "PREFERRED_URL_SCHEME": "http",
             "STATIC_BUILD_FOLDER": str(static_build),
             **DEMO_OPERATOR,
+            **live_config,
         }
     )
     with app.app_context():

@@ -74,7 +74,7 @@ def test_the_copy_button_works_by_keyboard_and_is_announced(page, invoices):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     log_in(page, invoices)
     button = page.get_by_role("button", name="Kopiuj numer rachunku")
-    assert page.get_by_text("61 1090 1014 0000 0712 1981 2874").is_visible()
+    assert page.get_by_text("61 1090 1014 0000 0712 1981 2874", exact=True).is_visible()
     button.focus()
     page.keyboard.press("Enter")
     page.locator("#status").get_by_text("Skopiowano numer rachunku.").wait_for()
@@ -82,14 +82,85 @@ def test_the_copy_button_works_by_keyboard_and_is_announced(page, invoices):
     page.locator("#status").evaluate("region => { region.textContent = ''; }")
     page.keyboard.press("Space")
     page.locator("#status").get_by_text("Skopiowano numer rachunku.").wait_for()
+    # The IBAN, for transfers from abroad, has its own button.
+    assert page.get_by_text("PL61 1090 1014 0000 0712 1981 2874", exact=True).is_visible()
+    page.get_by_role("button", name="Kopiuj IBAN").focus()
+    page.keyboard.press("Enter")
+    page.locator("#status").get_by_text("Skopiowano IBAN.").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == "PL" + NRB
 
 
 def test_without_javascript_there_is_no_copy_button(browser, invoices):
     context = browser.new_context(java_script_enabled=False, locale="pl-PL")
     tab = context.new_page()
     log_in(tab, invoices)
-    assert tab.get_by_text("61 1090 1014 0000 0712 1981 2874").is_visible()
+    assert tab.get_by_text("61 1090 1014 0000 0712 1981 2874", exact=True).is_visible()
     assert not tab.get_by_role("button", name="Kopiuj numer rachunku").is_visible()
     tab.goto(invoices.url + "/faktury?strona=2")
     assert tab.get_by_text("strona 2 z 3").is_visible()
     context.close()
+
+
+@pytest.fixture
+def a_year_of_invoices(live, tmp_path):
+    """Twelve invoices, one page at the default INVOICES_PER_PAGE: paid, due and overdue."""
+    live.app.config["INVOICE_STORAGE"] = str(tmp_path / "storage")
+    rows = [
+        invoice_row(
+            "200005",
+            f"FV/2026/{month:02d}/{month:06d}",
+            issue=f"2026-{month:02d}-02",
+            period=(f"2026-{month:02d}-01", f"2026-{month:02d}-28"),
+            due="2020-01-20" if month == 11 else "2099-12-15",
+            amount=f"{1000 + month}.99",
+            paid_on="" if month >= 11 else f"2026-{month:02d}-12",
+        )
+        for month in range(1, 13)
+    ]
+    folder = write_folder(tmp_path / "in", rows, {"a.pdf": tiny_pdf("a")})
+    with live.app.app_context():
+        assert not import_invoices(str(folder)).rejected
+    return live
+
+
+# Where the parts of the page end, in the document's pixels.
+LAYOUT = """() => {
+  const bottom = selector => document.querySelector(selector).getBoundingClientRect().bottom
+    + window.scrollY;
+  const cards = [...document.querySelectorAll('.invoice-table__row')].map(row => {
+    const top = row.getBoundingClientRect().top;
+    const parts = ['.invoice-table__number', '.invoice-table__amount', '.invoice-table__status',
+      '.invoice-table__pdf a'].map(part => row.querySelector(part).getBoundingClientRect().bottom);
+    return Math.max(...parts) - top;
+  });
+  return {header: bottom('.site-header'), lastRow: bottom('.invoice-table tbody tr:last-child'),
+    rows: cards.length, essentials: Math.max(...cards),
+    overflow: document.documentElement.scrollWidth - window.innerWidth};
+}"""
+
+
+def test_twelve_invoices_at_a_glance(page, a_year_of_invoices, axe):
+    """A desktop shows the twelve rows of the table in one screen under the header; a phone
+    shows each as a card whose number, amount, status and PDF link come first, together;
+    neither scrolls sideways."""
+    log_in(page, a_year_of_invoices)
+    page.goto(a_year_of_invoices.url + "/faktury")
+    layout = page.evaluate(LAYOUT)
+    assert layout["rows"] == 12
+    assert layout["overflow"] <= 0
+    if page.viewport_name == "desktop":
+        assert page.locator(".invoice-table thead").is_visible()
+        assert layout["lastRow"] <= layout["header"] + page.viewport_size["height"], layout
+        # Narrower desktops, where rows may wrap: the table still fits the page.
+        for width in (961, 1100):
+            page.set_viewport_size({"width": width, "height": 800})
+            assert page.locator(".invoice-table").evaluate(
+                "table => table.scrollWidth <= table.parentElement.clientWidth"
+            ), width
+        page.set_viewport_size({"width": 1280, "height": 800})
+    else:
+        assert page.locator(".invoice-table thead").bounding_box()["height"] <= 1
+        assert page.locator(".invoice-table__period .invoice-table__label").first.is_visible()
+        assert layout["essentials"] <= 120, layout
+    assert page.get_by_text("Po terminie").is_visible()
+    axe(page, "Faktury, twelve invoices")
