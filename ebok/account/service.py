@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from ebok import accounts
 from ebok.contact import normalize_login_name
 from ebok.extensions import db
-from ebok.i18n import _l
+from ebok.i18n import lazy_pgettext
 from ebok.logs import audit
 from ebok.models import Account
 
@@ -29,9 +29,9 @@ def set_login_name(account: Account, typed: str | None) -> bool:
         return True
     # Told first, in the same transaction: setting the name first would let the notice's
     # queries flush it before the commit below, which is where a taken name is caught.
-    accounts.tell_customer(
-        account, _l("Your Strefa Klienta login has been changed"), "login_name_changed"
-    )
+    # Translators: the subject of the e-mail telling the customer their login was changed.
+    subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta login has been changed")
+    accounts.tell_customer(account, subject, "login_name_changed")
     account.login_name = login_name
     try:
         db.session.commit()

@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, update
 from ebok import accounts, messages, signing, throttle
 from ebok.contact import mask_email, normalize_email
 from ebok.extensions import db
-from ebok.i18n import _l
+from ebok.i18n import lazy_pgettext
 from ebok.logs import audit
 from ebok.models import Account, EInvoiceConsent, utcnow
 from ebok.signing import Key, Outcome, external_url
@@ -158,7 +158,9 @@ def _change_address(account: Account, address: str, version: int) -> Result:
     told = [previous, verified_address(account)]
     accounts.tell_customer(
         account,
-        _l("The address for your e-Faktura notices has been changed"),
+        # Translators: the subject of the e-mail telling the previous address (and the
+        # customer's contact e-mail) that invoice notices now go to another address.
+        lazy_pgettext("e-mail subject", "The address for your e-Faktura notices has been changed"),
         "einvoice_address_replaced",
         emails=[email for email in told if email != address],  # the new one has its own
         address=address,
