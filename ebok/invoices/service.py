@@ -98,6 +98,11 @@ class HomeSummary:
     nearest_due_date: date | None
     bank_account: str | None  # grouped in fours
 
+    @property
+    def overdue(self) -> bool:
+        """Something unpaid is past its due date: Strona Główna says "Po terminie"."""
+        return self.nearest_due_date is not None and self.nearest_due_date < date.today()
+
 
 def home_summary(customer: Customer) -> HomeSummary:
     latest = db.session.scalars(
