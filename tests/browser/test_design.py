@@ -60,7 +60,8 @@ def test_the_amount_to_pay_is_in_the_first_phone_screen(browser, invoices):  # n
     with browser_tab(browser, live, "phone") as tab:
         log_in(tab, live)
         bottoms = tab.evaluate(
-            "() => ['#to-pay-title', '.to-pay__amount'].map("
+            "() => ['#to-pay-title', '.to-pay__amount', '#bank-account-number',"
+            " '.bank-account__copy'].map("
             "s => document.querySelector(s).getBoundingClientRect().bottom)"
         )
         assert max(bottoms) <= VIEWPORTS["phone"]["height"], bottoms
