@@ -135,7 +135,7 @@ def test_the_desktop_navigation_is_one_row_in_every_language(browser, live, lang
         tops = top(tab, ".site-nav__list > li")
         assert len(tops) == 4 and len(set(tops)) == 1, tops
         # The header stays one band: brand, navigation and languages side by side.
-        assert header_height(tab) <= 80, header_height(tab)
+        assert header_height(tab) <= 64, header_height(tab)
 
 
 def test_the_dialog_buttons_are_one_row_on_a_desktop(browser, live):
