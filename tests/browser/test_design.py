@@ -120,6 +120,14 @@ def test_the_menu_by_keyboard(browser, live, javascript):
     context.close()
 
 
+def test_a_click_outside_the_open_menu_closes_it(browser, live):
+    with browser_tab(browser, live, "phone") as tab:
+        log_in(tab, live)
+        tab.locator(".site-menu__toggle").click()
+        tab.mouse.click(180, 700)  # below the open menu, on the page
+        assert tab.locator(".site-menu").evaluate("menu => menu.open") is False
+
+
 def test_the_open_menu_passes_axe_and_shows_focus_in_forced_colours(browser, live):
     with browser_tab(browser, live, "phone") as tab:
         log_in(tab, live)
