@@ -56,11 +56,12 @@ test: setup fonts browsers gettext
 
 # PNGs for reviewers and translators, at 360 and 1280 px, in screenshots/<language>/:
 # the main pages in every configured language (test_every_language.py), and every page,
-# wizard step and dialog state in Polish (the journeys). `make test` runs the language
+# wizard step and dialog state in Polish (the journeys; Faktury and Strona Główna with
+# invoices; the phone's open menu). README's few pictures are in docs/. `make test` runs the language
 # tour at the phone size only and saves nothing.
 SCREENSHOT_TESTS = tests/browser/test_every_language.py tests/browser/test_journeys.py \
   tests/browser/test_dialog.py tests/browser/test_identity_pages.py \
-  tests/browser/test_invoices_pages.py
+  tests/browser/test_invoices_pages.py tests/browser/test_design.py
 screenshots: setup browsers
 	rm -rf screenshots
 	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)

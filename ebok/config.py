@@ -175,6 +175,15 @@ DEFAULTS = {
     "OPERATOR_NAME_LOCATIVE": None,
     "OPERATOR_LOGO": None,  # the path of an SVG file; a neutral mark when unset
     "OPERATOR_PRIMARY_COLOR": None,  # "#rrggbb": the header and accents
+    # The few design tokens an operator sets (issue 22), served in the colour's stylesheet:
+    # the accent of icons and highlighted edges ("#rrggbb", at least 3:1 on white; the
+    # primary colour when unset), the corner radius of boxes and buttons ("0.5rem", "6px";
+    # square when unset), and a font served from the portal itself: the path of a WOFF2
+    # file and its family name (the system's fonts when unset).
+    "OPERATOR_ACCENT_COLOR": None,
+    "OPERATOR_CORNER_RADIUS": None,
+    "OPERATOR_FONT": None,
+    "OPERATOR_FONT_NAME": None,
     "OPERATOR_EMAIL": None,  # the customer service's address, shown in the footer
     "OPERATOR_ADDRESS": None,  # the postal address, shown in the footer
     # The portal's real address, shown as an anti-phishing cue; from SERVER_NAME if unset.

@@ -156,6 +156,16 @@ def install_gettext(app: Flask) -> None:
     )
 
 
+def first_sight(what: str) -> bool:
+    """True the first time this sign-in's pages show `what` (the session starts afresh at
+    each login); a page shows it in full then, compact afterwards."""
+    seen = session.get("seen", [])
+    if what in seen:
+        return False
+    session["seen"] = [*seen, what]
+    return True
+
+
 def init_app(app: Flask) -> None:
     from ebok.htmx import is_partial_request  # htmx renders pages with render_public
 
@@ -175,3 +185,4 @@ def init_app(app: Flask) -> None:
     # Loaded only when a template reads it (Flask-Login's context processor loads it always).
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["page_title"] = page_title
+    app.jinja_env.globals["first_sight"] = first_sight

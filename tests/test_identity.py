@@ -113,9 +113,52 @@ def test_the_header_text_keeps_its_contrast_on_any_colour():
     assert text_color_on("#e30613") == "#ffffff"
 
 
+def test_the_operators_design_tokens_are_served_with_the_colour(
+    operator_app, make_visitor, tmp_path
+):
+    """Accent, corner radius and a font of the portal's own (issue 22): one stylesheet,
+    the font from the portal itself (no third-party fonts), both cached for a year."""
+    font = tmp_path / "brand.woff2"
+    font.write_bytes(b"wOF2 not really a font")
+    operator_app.config.update(
+        OPERATOR_ACCENT_COLOR="#00786f",
+        OPERATOR_CORNER_RADIUS="0.5rem",
+        OPERATOR_FONT=str(font),
+        OPERATOR_FONT_NAME="Kablo Sans",
+    )
+    visitor = make_visitor()
+    body = visitor.get("/").get_data(as_text=True)
+    theme_url = re.search(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
+    theme = visitor.client.get(theme_url).get_data(as_text=True)
+    assert "--brand: #e30613; --brand-text: #ffffff;" in theme
+    assert "--brand-accent: #00786f;" in theme
+    assert "--radius: 0.5rem;" in theme
+    assert '--font: "Kablo Sans", ' in theme
+    font_url = re.search(r'url\("(/operator/font-\w+\.woff2)"\) format\("woff2"\)', theme)[1]
+    served = visitor.client.get(font_url)
+    assert (served.mimetype, served.data) == ("font/woff2", b"wOF2 not really a font")
+    assert "immutable" in served.headers["Cache-Control"]
+    assert visitor.client.get("/operator/font-0000000000000000.woff2").status_code == 404
+
+
+def test_without_tokens_the_default_stays_neutral(app, make_visitor):
+    body = make_visitor().get("/").get_data(as_text=True)
+    assert "/operator/theme-" not in body
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("OPERATOR_PRIMARY_COLOR", "red; } body { display: none"), ("OPERATOR_LOGO", "/nope.svg")],
+    [
+        ("OPERATOR_PRIMARY_COLOR", "red; } body { display: none"),
+        ("OPERATOR_LOGO", "/nope.svg"),
+        # Icons and the edges that mark what is owed need 3:1 on the white panel.
+        ("OPERATOR_ACCENT_COLOR", "#ffdd00"),
+        ("OPERATOR_ACCENT_COLOR", "teal"),
+        ("OPERATOR_CORNER_RADIUS", "4px; } body { display: none"),
+        ("OPERATOR_CORNER_RADIUS", "3rem"),
+        ("OPERATOR_FONT", "/nope.woff2"),
+        ("OPERATOR_FONT_NAME", 'Sans"; } body { x: "'),
+    ],
 )
 def test_a_bad_identity_setting_stops_the_start(database, key, value):
     with pytest.raises(RuntimeError, match=f"FLASK_{key}"):

@@ -134,6 +134,21 @@
     if (shown !== loadedAt) form.querySelector('input[name="next"]').value = shown;
   });
 
+  // The header's "Menu" (a <details>, which opens and closes without this script):
+  // Escape closes it and puts focus back on "Menu", as for any disclosure; a click
+  // outside it closes it too, as it covers the page.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.querySelector("[data-menu][open]");
+    if (!menu || !menu.contains(document.activeElement)) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    var menu = document.querySelector("[data-menu][open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
+  });
+
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () { /* works without it */ });
   }

@@ -38,6 +38,8 @@ DEMO_OPERATOR = {
     "OPERATOR_NAME_LOCATIVE": "Kablonecie",
     "OPERATOR_LOGO": str(Path(__file__).parent / "operator-logo.svg"),
     "OPERATOR_PRIMARY_COLOR": "#5b2a86",
+    "OPERATOR_ACCENT_COLOR": "#00786f",
+    "OPERATOR_CORNER_RADIUS": "6px",
     "OPERATOR_EMAIL": "bok@kablonet.example",
     "OPERATOR_ADDRESS": "ul. Przykładowa 1, 00-001 Warszawa",
     "OPERATOR_PORTAL_URL": "https://ebok.kablonet.example",

@@ -20,3 +20,10 @@ def prove_by_sms(page, live, typed_phone: str, phone_on_file: str) -> None:
     page.get_by_label("Podaj kod SMS").fill(live.last_code(phone_on_file))
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj hasło").wait_for()
+
+
+def open_menu(page) -> None:
+    """On a phone the navigation and "Wyloguj" are behind "Menu": opens it if it shows."""
+    toggle = page.locator(".site-menu__toggle")
+    if toggle.is_visible() and not page.locator(".site-menu").evaluate("menu => menu.open"):
+        toggle.click()

@@ -16,7 +16,7 @@ from ebok.config import DEFAULTS
 PICTURES = {
     "login.png": ("/", 620),
     "registration-number.png": ("/rejestracja/", 560),
-    "home.png": (None, 860),
+    "home.png": (None, 1000),
 }
 
 

@@ -39,7 +39,7 @@ def test_login_page_and_home_show_the_design(page, live, axe):
     # Icons are decoration: hidden from assistive technology.
     assert page.locator("svg.icon:not([aria-hidden=true])").count() == 0
     log_in(page, live)
-    assert page.locator(".card-grid .card").count() >= 2
+    assert page.locator(".page-grid .card").count() >= 2
     axe(page, "Strona Główna with cards")
 
 

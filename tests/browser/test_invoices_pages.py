@@ -4,7 +4,7 @@ copy button used by keyboard, announced in the live region."""
 
 import pytest
 from invoice_files import invoice_row, tiny_pdf, write_folder
-from steps import log_in
+from steps import log_in, open_menu
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
@@ -45,6 +45,7 @@ def test_pages_without_invoices(page, live, axe, tmp_path):
     live.app.config["INVOICE_STORAGE"] = str(tmp_path / "storage")
     log_in(page, live)
     axe(page, "Strona Główna without invoices")
+    open_menu(page)
     page.get_by_role("link", name="Faktury", exact=True).click()
     page.get_by_role("heading", name="Nie masz jeszcze faktur").wait_for()
     axe(page, "Faktury without invoices")
@@ -53,6 +54,7 @@ def test_pages_without_invoices(page, live, axe, tmp_path):
 def test_pages_with_invoices_and_the_htmx_list(page, invoices, axe):
     log_in(page, invoices)
     axe(page, "Strona Główna with invoices")
+    open_menu(page)
     page.get_by_role("link", name="Faktury", exact=True).click()
     page.wait_for_url(invoices.url + "/faktury")
     axe(page, "Faktury, first page")

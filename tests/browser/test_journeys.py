@@ -1,7 +1,7 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
-from steps import log_in, prove_by_sms
+from steps import log_in, open_menu, prove_by_sms
 from support import NEW_PASSWORD, TEST_PASSWORD
 
 
@@ -105,6 +105,7 @@ def test_register_by_email_link(page, live, axe):
     page.wait_for_url(live.url + "/strona-glowna")
 
     # The used link now says so (opened where nobody is logged in).
+    open_menu(page)
     page.get_by_role("button", name="Wyloguj").click()
     wait_for_step(page, "Logowanie do Strefy Klienta")
     page.goto(live.last_link("jan.kowalski@example.com"))
@@ -140,9 +141,11 @@ def test_login_errors_and_logout(page, live, axe):
     page.get_by_label("Hasło", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Zaloguj").click()
     page.wait_for_url(live.url + "/strona-glowna")
+    open_menu(page)
     page.get_by_role("link", name="Moje Konto").click()
     page.wait_for_url(live.url + "/moje-konto")
     axe(page, "Moje Konto")
+    open_menu(page)
     page.get_by_role("button", name="Wyloguj").click()
     wait_for_step(page, "Logowanie do Strefy Klienta")
     assert "Wylogowano" in page.locator("#status").inner_text()
