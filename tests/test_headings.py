@@ -1,6 +1,6 @@
-"""A step's heading is declared once, by the view or wizard step that renders it: the
-template's <h1> shows the `heading` it is given, and the <title> begins with the same
-text (WCAG 2.4.2, 2.4.6)."""
+"""A page's heading is declared once, by the view or wizard step that renders it: the
+template's <h1> shows the `heading` it is given (the `title`, when the page's heading is
+its title), and the <title> begins with the same text (WCAG 2.4.2, 2.4.6)."""
 
 import html
 import re
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask import template_rendered
-from support import AuthActions, WizardActions, last_link, outbox
+from support import TEST_PASSWORD, AuthActions, WizardActions, activate_einvoice, last_link, outbox
 
 H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -21,13 +21,13 @@ def _text(markup: str) -> str:
 
 @contextmanager
 def rendered_contexts(app):
-    """The headings the views gave the panels rendered meanwhile (a page's or a
-    fragment's), read while the request's language is on."""
+    """The headings the views gave the pages and fragments rendered meanwhile, read while
+    the request's language is on."""
     contexts: list[dict] = []
 
     def record(sender, template, context, **extra):
-        if "fragment" in context:
-            heading = context.get("heading")
+        if "title" in context:
+            heading = context.get("heading") or context["title"]
             contexts.append({"heading": str(heading) if heading else None})
 
     with template_rendered.connected_to(record, app):
@@ -121,3 +121,28 @@ def test_the_einvoice_confirmation_declares_its_headings(app, make_visitor, cust
         invalid = mail_app.get(link[:-4] + "AAAA")
         assert invalid.status_code == 400
         assert_heading_declared_once(app, invalid, contexts)
+
+
+def test_pages_whose_heading_is_their_title(app, make_visitor, customers):
+    activate_einvoice(app)
+    visitor = make_visitor()
+    with rendered_contexts(app) as contexts:
+        assert_heading_declared_once(app, visitor.get("/"), contexts)
+        response = AuthActions(visitor).post_login(password="wrong")
+        assert response.status_code == 422
+        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(app, visitor.get("/instrukcja"), contexts)
+        AuthActions(visitor).log_in()
+        contexts.clear()
+        for path in (
+            "/moje-konto",
+            "/moje-konto/haslo",
+            "/e-faktura/szczegoly",
+            "/e-faktura/adres",
+        ):
+            response = visitor.get(path)
+            assert response.status_code == 200, path
+            assert_heading_declared_once(app, response, contexts)
+        response = visitor.post("/moje-konto/haslo", {"current_password": TEST_PASSWORD})
+        assert response.status_code == 422
+        assert_heading_declared_once(app, response, contexts, error=True)
