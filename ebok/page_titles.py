@@ -9,6 +9,7 @@ template as `heading` (only `title` when the page's heading is its title): the t
 
 from flask_babel import gettext as _
 from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from ebok import operator
 
@@ -34,7 +35,7 @@ def compose(title: str, heading: str | None = None, has_errors: bool = False) ->
 
 
 @pass_context
-def page_title(context) -> str:
+def page_title(context: Context) -> str:
     """For the layouts: the title of the page or fragment being rendered."""
     return compose(
         context.get("title") or "", context.get("heading"), bool(context.get("has_errors"))

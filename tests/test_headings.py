@@ -89,14 +89,20 @@ def test_every_wizard_step_declares_its_heading(app, make_visitor, customers, pr
         assert_heading_declared_once(app, response, contexts)
 
 
-@pytest.mark.parametrize("language", ["en", "uk"])
-def test_the_heading_is_one_text_in_every_language(app, make_visitor, customers, language):
+@pytest.mark.parametrize(
+    ("language", "check_inbox"),
+    [("en", "Check your e-mail"), ("uk", "Перевірте електронну пошту")],
+)
+def test_the_heading_is_one_text_in_every_language(
+    app, make_visitor, customers, language, check_inbox
+):
     visitor = make_visitor(htmx=True)
     walker = WizardActions(app, visitor)
     visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     with rendered_contexts(app) as contexts:
         response = walker.send_link(customers["email_only"])
         assert response.request.path == "/rejestracja/sprawdz-poczte"
+        assert contexts[-1]["heading"] == check_inbox
         assert_heading_declared_once(app, response, contexts)
         response = visitor.get("/rejestracja/link/not-a-token")
         assert_heading_declared_once(app, response, contexts)

@@ -62,6 +62,7 @@ class Step(MethodView):
         return render_form(fragment, form, status=status, **context)
 
     def heading(self, form: FlaskForm | None) -> str | None:
+        """The step's heading, unless the view passes one for another outcome."""
         return None
 
     def refuse(self, form: FlaskForm, problem: Problem | Throttled, **context):
@@ -114,8 +115,9 @@ def _step_after_sending(channel: str | None) -> str:
 class Number(Step):
     template = "number"
 
-    def heading(self, form):
-        return form.number.label.text  # the field's label is the step's <h1>
+    def heading(self, form: FlaskForm | None) -> str | None:
+        # The field's label is the step's <h1>; no_contact brings its own heading.
+        return form.number.label.text if form is not None else None
 
     def get(self):
         return self.render(self.flow.number_form(number=self.wizard().get("number")))
@@ -138,7 +140,7 @@ class Number(Step):
 class Channel(Step):
     template = "channel"
 
-    def heading(self, form):
+    def heading(self, form: FlaskForm | None) -> str | None:
         return self.flow.channel_question
 
     def get(self):
@@ -198,8 +200,8 @@ def _about_the_sms(customer: Customer, record: Verification, poll: int = 0) -> d
 class Code(Step):
     template = "code"
 
-    def heading(self, form):
-        return form.code.label.text  # the field's label is the step's <h1>
+    def heading(self, form: FlaskForm | None) -> str | None:
+        return form.code.label.text if form is not None else None  # the label is the <h1>
 
     def get(self):
         customer, record = self.customer(), self.sent("sms")
@@ -248,7 +250,7 @@ class CodeStatus(Step):
 class CheckInbox(Step):
     template = "check_inbox"
 
-    def heading(self, form):
+    def heading(self, form: FlaskForm | None) -> str | None:
         return _("Check your e-mail")
 
     def get(self):
@@ -318,7 +320,7 @@ class OpenLink(Step):
 class Password(Step):
     template = "password"
 
-    def heading(self, form):
+    def heading(self, form: FlaskForm | None) -> str | None:
         return self.flow.password_heading
 
     def get(self):
