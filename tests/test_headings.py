@@ -34,7 +34,7 @@ def rendered_contexts(app):
         yield contexts
 
 
-def assert_heading_declared_once(app, response, contexts, *, error=False):
+def assert_heading_declared_once(response, contexts, *, error=False):
     """The view gave the template its heading; the <h1> shows it, the <title> starts
     with it ("Błąd: " first on a form with errors)."""
     assert contexts, f"no panel rendered for {response.request.path}"
@@ -55,38 +55,38 @@ def test_every_wizard_step_declares_its_heading(app, make_visitor, customers, pr
     visitor = walker.visitor
     customer = customers["both"] if prefix == "/rejestracja" else customers["registered"]
     with rendered_contexts(app) as contexts:
-        assert_heading_declared_once(app, visitor.get(f"{prefix}/"), contexts)
+        assert_heading_declared_once(visitor.get(f"{prefix}/"), contexts)
         response = walker.start("")
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(response, contexts, error=True)
         if prefix == "/rejestracja":
             response = walker.start(customers["neither"].number)
             assert response.status_code == 422
-            assert_heading_declared_once(app, response, contexts)
+            assert_heading_declared_once(response, contexts)
         response = walker.start(customer.number)
         assert response.request.path == f"{prefix}/sposob"
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
         response = walker.choose("sms", "")
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(response, contexts, error=True)
         response = walker.choose("sms", customer.phone)
         assert response.request.path == f"{prefix}/kod"
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
         response = walker.enter_code("")
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(response, contexts, error=True)
         response = walker.send_link(customer)
         assert response.request.path == f"{prefix}/sprawdz-poczte"
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
         response = visitor.get(last_link(app, customer.email))
         assert response.request.path == f"{prefix}/haslo"
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
         response = walker.set_password("short", "other")
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(response, contexts, error=True)
         response = visitor.get(f"{prefix}/link/not-a-token")
         assert response.status_code == 400
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
 
 
 @pytest.mark.parametrize(
@@ -103,9 +103,9 @@ def test_the_heading_is_one_text_in_every_language(
         response = walker.send_link(customers["email_only"])
         assert response.request.path == "/rejestracja/sprawdz-poczte"
         assert contexts[-1]["heading"] == check_inbox
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
         response = visitor.get("/rejestracja/link/not-a-token")
-        assert_heading_declared_once(app, response, contexts)
+        assert_heading_declared_once(response, contexts)
 
 
 def test_the_einvoice_confirmation_declares_its_headings(app, make_visitor, customers):
@@ -119,25 +119,25 @@ def test_the_einvoice_confirmation_declares_its_headings(app, make_visitor, cust
     link = re.search(r"/e-faktura/potwierdz/\S+", body).group(0)
     mail_app = make_visitor()
     with rendered_contexts(app) as contexts:
-        assert_heading_declared_once(app, mail_app.get(link), contexts)
-        assert_heading_declared_once(app, mail_app.post(link), contexts)
+        assert_heading_declared_once(mail_app.get(link), contexts)
+        assert_heading_declared_once(mail_app.post(link), contexts)
         used = mail_app.post(link)
         assert used.status_code == 410
-        assert_heading_declared_once(app, used, contexts)
+        assert_heading_declared_once(used, contexts)
         invalid = mail_app.get(link[:-4] + "AAAA")
         assert invalid.status_code == 400
-        assert_heading_declared_once(app, invalid, contexts)
+        assert_heading_declared_once(invalid, contexts)
 
 
 def test_pages_whose_heading_is_their_title(app, make_visitor, customers):
     activate_einvoice(app)
     visitor = make_visitor()
     with rendered_contexts(app) as contexts:
-        assert_heading_declared_once(app, visitor.get("/"), contexts)
+        assert_heading_declared_once(visitor.get("/"), contexts)
         response = AuthActions(visitor).post_login(password="wrong")
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
-        assert_heading_declared_once(app, visitor.get("/instrukcja"), contexts)
+        assert_heading_declared_once(response, contexts, error=True)
+        assert_heading_declared_once(visitor.get("/instrukcja"), contexts)
         AuthActions(visitor).log_in()
         contexts.clear()
         for path in (
@@ -148,7 +148,7 @@ def test_pages_whose_heading_is_their_title(app, make_visitor, customers):
         ):
             response = visitor.get(path)
             assert response.status_code == 200, path
-            assert_heading_declared_once(app, response, contexts)
+            assert_heading_declared_once(response, contexts)
         response = visitor.post("/moje-konto/haslo", {"current_password": TEST_PASSWORD})
         assert response.status_code == 422
-        assert_heading_declared_once(app, response, contexts, error=True)
+        assert_heading_declared_once(response, contexts, error=True)
