@@ -10,6 +10,7 @@ from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
 from ebok.forms import email_address
 from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
+from ebok.page_titles import link_problem_heading
 from ebok.signing import Outcome
 from ebok.throttle import Throttled
 
@@ -112,12 +113,21 @@ def confirm(token: str):
     post changes anything, so mail scanners that open links cannot."""
     done = request.method == "POST"  # CSRFProtect has checked the token
     outcome, result, address = (service.confirm_link if done else service.peek_link)(token)
+    title = _("Confirm the address for e-Faktura")
+    if outcome is not Outcome.OK:
+        heading = link_problem_heading(outcome.value)
+    elif not done:
+        heading = title
+    elif result is Result.ACTIVATED:
+        heading = _("e-Faktura has been activated")
+    else:
+        heading = _("The address for e-Faktura has been changed.")
     return render_panel(
         "einvoice/_confirm.html",
-        title=_("Confirm the address for e-Faktura"),
+        title=title,
+        heading=heading,
         status=LINK_PROBLEM_STATUS.get(outcome, 200),
         link_problem=None if outcome is Outcome.OK else outcome.value,
-        result=result.value if result else None,
         address=address,
         done=done,
         token=token,

@@ -14,6 +14,7 @@ from ebok.extensions import db
 from ebok.forms import Problem
 from ebok.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
 from ebok.models import Customer, Verification
+from ebok.page_titles import link_problem_heading
 from ebok.signing import Outcome
 from ebok.throttle import Throttled
 from ebok.wizard import service, state
@@ -23,7 +24,9 @@ from ebok.wizard.sms_delay import code_sms
 
 
 class Step(MethodView):
-    """What every step shares: its flow, the wizard's state, and rendering."""
+    """What every step shares: its flow, the wizard's state, and rendering. Each step
+    declares its heading (heading()): the fragment's <h1> shows it, the <title> starts
+    with it."""
 
     init_every_request = False  # one instance per flow: it holds the flow and nothing else
     template: str  # the fragment: templates/wizard/_<template>.html
@@ -51,10 +54,16 @@ class Step(MethodView):
         **context,
     ):
         context.update(title=self.flow.title, flow=self.flow, step_url=self.step_url)
+        if "heading" not in context:  # a step's other outcome (no_contact) brings its own
+            context["heading"] = self.heading(form)
         fragment = f"wizard/_{template or self.template}.html"
         if form is None:
             return render_panel(fragment, status=status or 200, **context)
         return render_form(fragment, form, status=status, **context)
+
+    def heading(self, form: FlaskForm | None) -> str | None:
+        """The step's heading, unless the view passes one for another outcome."""
+        return None
 
     def refuse(self, form: FlaskForm, problem: Problem | Throttled, **context):
         """The form again with what went wrong: 422 for a problem, 429 when throttled."""
@@ -106,6 +115,10 @@ def _step_after_sending(channel: str | None) -> str:
 class Number(Step):
     template = "number"
 
+    def heading(self, form: FlaskForm | None) -> str | None:
+        # The field's label is the step's <h1>; no_contact brings its own heading.
+        return form.number.label.text if form is not None else None
+
     def get(self):
         return self.render(self.flow.number_form(number=self.wizard().get("number")))
 
@@ -118,13 +131,17 @@ class Number(Step):
         except (Problem, Throttled) as problem:
             return self.refuse(form, problem)
         except service.NoContactData:
-            return self.render(status=422, template="no_contact")
+            heading = _("Contact the Customer Service Centre")
+            return self.render(status=422, template="no_contact", heading=heading)
         state.replace(self.flow.name, customer_id=customer.id, number=form.number.data.strip())
         return self.go("channel")
 
 
 class Channel(Step):
     template = "channel"
+
+    def heading(self, form: FlaskForm | None) -> str | None:
+        return self.flow.channel_question
 
     def get(self):
         customer = self.customer()
@@ -183,6 +200,9 @@ def _about_the_sms(customer: Customer, record: Verification, poll: int = 0) -> d
 class Code(Step):
     template = "code"
 
+    def heading(self, form: FlaskForm | None) -> str | None:
+        return form.code.label.text if form is not None else None  # the label is the <h1>
+
     def get(self):
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
@@ -229,6 +249,9 @@ class CodeStatus(Step):
 
 class CheckInbox(Step):
     template = "check_inbox"
+
+    def heading(self, form: FlaskForm | None) -> str | None:
+        return _("Check your e-mail")
 
     def get(self):
         customer = self.customer()
@@ -287,12 +310,18 @@ class OpenLink(Step):
         else:
             state.clear()
         return self.render(
-            status=410 if record else 400, link_problem=outcome.value, can_resend=can_resend
+            status=410 if record else 400,
+            heading=link_problem_heading(outcome.value),
+            link_problem=outcome.value,
+            can_resend=can_resend,
         )
 
 
 class Password(Step):
     template = "password"
+
+    def heading(self, form: FlaskForm | None) -> str | None:
+        return self.flow.password_heading
 
     def get(self):
         proved = self.proved()
