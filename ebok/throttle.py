@@ -113,8 +113,6 @@ def hit(name: str, subject: str | None = None, *, fail_closed: bool = False) -> 
     in another storage than the configured one."""
     _enter(_declared(name, subject))
     if fail_closed and limiter.limiter.storage is not limiter.storage:
-        # The 503's Retry-After is the outage's; no limit's headers on it.
-        limiter.context.view_rate_limit = None
         raise CountingUnavailable()
 
 
@@ -191,6 +189,12 @@ def retry_message() -> str:
     retry = retry_at()
     assert retry is not None, "called where Flask-Limiter's RateLimitExceeded is caught"
     return wait_message(retry)
+
+
+def report_no_limit() -> None:
+    """This answer carries none of the request's limits' headers (a 503 whose Retry-After
+    is the outage's: Flask-Limiter would put the later of the two)."""
+    limiter.context.view_rate_limit = None
 
 
 def storage_reachable() -> bool:

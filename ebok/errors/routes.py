@@ -149,6 +149,7 @@ def _unavailable(heading=None, message=None):
             else _("We are working on it. Go back and try again in a few minutes.")
         )
     response = _error_page(503, heading, message=message)
+    throttle.report_no_limit()
     response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER"])
     return response
 
