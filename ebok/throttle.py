@@ -23,7 +23,7 @@ from flask import Flask, current_app, g
 from flask.wrappers import Response
 from flask_babel import format_date, format_time, ngettext, to_user_timezone
 from flask_babel import gettext as _
-from flask_limiter import RateLimitExceeded, RequestLimit
+from flask_limiter import RateLimitExceeded, RequestLimit, RouteLimit
 from limits import parse_many
 from limits.errors import StorageError
 
@@ -79,7 +79,7 @@ def _declared(
     *,
     cost: int = 1,
     deduct_when: Callable[[Response], bool] | None = None,
-):
+) -> RouteLimit:
     """The limit `name` for `subject` (the client address when None), read from the
     configuration at each use; shared, so every view counting it counts the same."""
     key = (lambda: subject) if subject is not None else (lambda: f"client:{client_address()}")
@@ -98,7 +98,7 @@ def _declared(
 _entering = threading.Lock()
 
 
-def _enter(limit) -> None:
+def _enter(limit: RouteLimit) -> None:
     with _entering, limit:
         pass
 
