@@ -303,3 +303,28 @@ def test_codes_and_links_sent_are_limited_per_client(app, wizard, customers):
     assert response.status_code == 429
     assert "Spróbuj ponownie za" in text_of(response)
     assert len(outbox(app, "sms")) + len(outbox(app, "email")) == 2
+
+
+def _assert_form_over_the_limit(response, limit: str) -> None:
+    """The form again, 429, with when to try again in words and in Flask-Limiter's
+    Retry-After and X-RateLimit headers (forms.refuse_throttled)."""
+    assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.headers["X-RateLimit-Limit"] == limit
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_each_form_over_a_limit_answers_with_retry_after(app, visitor, auth, wizard, customers):
+    app.config.update(
+        RATELIMIT_NUMBER_LOOKUP="1/hour",
+        RATELIMIT_CURRENT_PASSWORD="1/15 minutes",
+        RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT="1/hour",
+    )
+    wizard.start("999999")
+    _assert_form_over_the_limit(wizard.start(customers["both"].number), "1")
+    auth.log_in()
+    _change_password(visitor, WRONG_PASSWORD)
+    _assert_form_over_the_limit(_change_password(visitor, TEST_PASSWORD), "1")
+    _activate_to(visitor, STRANGER)
+    _assert_form_over_the_limit(_activate_to(visitor, STRANGER), "1")
