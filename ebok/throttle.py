@@ -178,10 +178,11 @@ def limit_reached() -> str | None:
     return breached.request_args[-1] if breached is not None else None
 
 
-def retry_at() -> int | None:
-    """When the limit this request ran into frees (epoch seconds), if it ran into one."""
+def retry_at() -> float | None:
+    """When the limit this request ran into frees (epoch seconds), if it ran into one: its
+    window's end (Flask-Limiter's reset_at, for its headers, is the next whole second)."""
     breached = _breached()
-    return breached.reset_at if breached is not None else None
+    return breached.window.reset_time if breached is not None else None
 
 
 def retry_message() -> str:
