@@ -84,23 +84,22 @@ def _current_password_limits(account: Account) -> tuple[tuple[str, str | None], 
 
 
 def check_current_password_limits(account: Account) -> None:
-    """Raises Throttled when a limit is used up, before anything in the form is looked at."""
+    """Raises RateLimitExceeded when a limit is used up, before anything in the form is
+    looked at."""
     for name, subject in _current_password_limits(account):
         throttle.check(name, subject)
 
 
 def confirm_current_password(account: Account, password: str, change: str) -> bool:
     """Whether the current password is right, for the `change` it guards ("password",
-    "login_name", "einvoice_address"). The try is counted first (Throttled when over a
-    limit) and given back when right; a wrong one is audited as `{change}_change_refused`."""
-    limits = _current_password_limits(account)
-    for name, subject in limits:
-        throttle.hit(name, subject)
+    "login_name", "einvoice_address"). The try is counted first (RateLimitExceeded when
+    over a limit) and given back when right; a wrong one is audited as
+    `{change}_change_refused`."""
+    throttle.count_attempt(_current_password_limits(account))
     if not verify_password(account.password_hash, password):
         audit(f"{change}_change_refused", account=account.id)
         return False
-    for name, subject in limits:
-        throttle.refund(name, subject)
+    throttle.attempt_was_right()
     return True
 
 
@@ -135,9 +134,7 @@ def warn_of_attack(account: Account) -> None:
     """Tells the customer on every contact channel that strangers' wrong passwords have
     paused logging in to the account from unknown devices; at most once per
     RATELIMIT_ATTACK_NOTICE. Commits."""
-    try:
-        throttle.hit("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}")
-    except throttle.Throttled:
+    if not throttle.once_per("RATELIMIT_ATTACK_NOTICE", f"account:{account.id}"):
         return  # told already
     # Translators: the subject of the e-mail warning of many failed logins to the account.
     subject = lazy_pgettext("e-mail subject", "Attempts to log in to your Strefa Klienta account")

@@ -73,8 +73,8 @@ DEFAULTS = {
     # Rate limits: memory:// counts per process; use redis://host:6379/0 with several.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
-    # Attempts are counted before they are checked and refunded when right (throttle.refund),
-    # which needs the fixed window's counter.
+    # Attempts are counted before they are checked and given back when right (a negative
+    # cost, throttle.count_attempt), which needs the fixed window's counter.
     "RATELIMIT_STRATEGY": "fixed-window",
     "RATELIMIT_LOGIN": "10/15 minutes",
     # Per account, however it was typed (customer number or login name), for clients the
@@ -101,12 +101,13 @@ DEFAULTS = {
     # e-Faktura confirmation links (e-mails to an address that may be anyone's).
     "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "3/hour;10/day",
     "RATELIMIT_EINVOICE_LINKS": "10/hour",
-    # Redis (the limits' storage) must answer within these seconds, or the limits are
-    # counted in this process's memory until it is back (SMS codes are then not sent).
+    # Redis (the limits' storage) must answer within these seconds, or Flask-Limiter counts
+    # in this process's memory until it answers again (SMS codes are then not sent).
     "RATELIMIT_STORAGE_CONNECT_TIMEOUT": 0.5,
     "RATELIMIT_STORAGE_TIMEOUT": 0.5,
-    # While Redis is away, one request per process tries it again this often (seconds).
-    "RATELIMIT_STORAGE_RETRY_INTERVAL": 5,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # A refund that Redis does not take (gone mid-request) is logged; the answer stands.
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # Verification codes and links.
     "SMS_CODE_LIFETIME": timedelta(minutes=10),
     "SMS_CODE_MAX_TRIES": 5,

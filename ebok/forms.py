@@ -5,21 +5,21 @@ finds after a form validated, told next to the field they concern."""
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
-from ebok import accounts
+from ebok import accounts, throttle
 from ebok.contact import (
     EMAIL_FORMAT_PROBLEM,
     EMAIL_LOCAL_PART_PROBLEM,
     needs_smtputf8,
     normalize_email,
 )
-from ebok.i18n import _l
+from ebok.i18n import LazyText, _l
 from ebok.models import Account
 from ebok.passwords import password_problems
-from ebok.throttle import Throttled
 
 
 class Given:
@@ -128,17 +128,22 @@ class CurrentPasswordForm(FlaskForm):
             if accounts.confirm_current_password(account, typed, self.change):
                 return True
             add_errors(self.current_password, _("The current password is incorrect."))
-        except Throttled as throttled:
-            self.form_errors.append(
+        except RateLimitExceeded:
+            self.status = refuse_throttled(
+                self,
                 # Translators: a form error where the current password is asked for; %(wait)s
                 # is a sentence saying when to try again ("Try again in 5 minutes (at 16:45).").
-                _(
-                    "Too many attempts with a wrong current password. %(wait)s",
-                    wait=throttled.wait_message(),
-                )
+                _l("Too many attempts with a wrong current password. %(wait)s"),
             )
-            self.status = 429
         return False
+
+
+def refuse_throttled(form: FlaskForm, message: LazyText) -> int:
+    """A rate limit the request ran into, told on the form: `message` with its %(wait)s,
+    when the customer may try again (the limit's window, which Flask-Limiter also sends as
+    Retry-After). The status to answer with."""
+    form.form_errors.append(message % {"wait": throttle.retry_message()})
+    return 429
 
 
 class Problem(Exception):

@@ -1,27 +1,31 @@
 """Throttling of guesses and of messages that cost money, per client and per customer.
 
-The limits come from configuration (RATELIMIT_LOGIN = "10/15 minutes", ...) and are
-counted in Flask-Limiter's storage: memory:// per process, Redis when several serve.
+Flask-Limiter counts every limit: each is a `limiter.shared_limit` entered as a context
+manager where a feature makes an attempt, scoped by its setting's name (RATELIMIT_LOGIN =
+"10/15 minutes", ...) and keyed by its subject (the client's address, an account, a
+customer and channel). A breach raises Flask-Limiter's RateLimitExceeded and sets
+`limiter.current_limit`, from which it sends Retry-After and the X-RateLimit-* headers.
+Counts live in its storage: memory:// per process, Redis when several serve.
 
-When Redis does not answer (down, or hung past RATELIMIT_STORAGE_TIMEOUT), each process
-counts in its own memory until Redis is back, so customers can still log in; a limit that
-guards money (hit(..., fail_closed=True), for SMS codes) refuses instead, since per-process
-counts would let one client send several times as many. The outage is logged once per
-process when it starts (ERROR) and when it ends (INFO), never per request.
+When Redis does not answer (down, or hung past RATELIMIT_STORAGE_TIMEOUT), Flask-Limiter's
+in-memory fallback counts in this process until Redis answers again, so customers can still
+log in; a limit that guards money (hit(..., fail_closed=True), for SMS codes) refuses
+instead, which the fallback cannot express (see hit).
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask.wrappers import Response
 from flask_babel import format_date, format_time, ngettext, to_user_timezone
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded, RequestLimit, RouteLimit
 from limits import parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
-from limits.strategies import RateLimiter
 
 from ebok.clients import client_address
 from ebok.extensions import limiter
@@ -29,6 +33,9 @@ from ebok.extensions import limiter
 log = logging.getLogger("ebok.throttle")
 
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+
+# A limit as a feature names it: its setting and whom it counts (None: the client address).
+Limit = tuple[str, str | None]
 
 
 def init_app(app: Flask) -> None:
@@ -46,7 +53,19 @@ def init_app(app: Flask) -> None:
         options.setdefault("socket_timeout", app.config["RATELIMIT_STORAGE_TIMEOUT"])
         options.setdefault("retry", Retry(NoBackoff(), 0))
     app.config["RATELIMIT_STORAGE_OPTIONS"] = options
-    app.extensions["ebok.throttle"] = _Counting(app.config["RATELIMIT_STORAGE_RETRY_INTERVAL"])
+    flask_limiter_log = logging.getLogger("flask-limiter")
+    flask_limiter_log.setLevel(logging.INFO)
+    if not any(isinstance(f, _StorageOutagesOnly) for f in flask_limiter_log.filters):
+        flask_limiter_log.addFilter(_StorageOutagesOnly())
+
+
+class _StorageOutagesOnly(logging.Filter):
+    """Flask-Limiter's log keeps its storage going away (WARNING) and coming back, not its
+    line per breach: that one names the subject, a typed login among them (the audit log's
+    login_throttled has its fingerprint instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.msg == "Rate limit storage recovered"
 
 
 class CountingUnavailable(Exception):
@@ -54,162 +73,134 @@ class CountingUnavailable(Exception):
     process: the action is refused for now."""
 
 
-class _Counting:
-    """Where the limits are counted now: the shared storage, or this process's memory
-    while the shared one does not answer (tried again every retry_interval seconds)."""
-
-    def __init__(self, retry_interval: float):
-        self.retry_interval = retry_interval
-        self.lock = threading.Lock()
-        self.away_since: float | None = None
-        self.next_try = 0.0
-        # A strategy like the shared one, made at the first outage.
-        self.in_memory: RateLimiter | None = None
-
-    def run(self, count, *, fail_closed: bool):
-        """Returns count(strategy) counted in the shared storage when it answers; in
-        memory (or CountingUnavailable when fail_closed) when it does not."""
-        if self._shared_worth_trying():
-            try:
-                result = count(limiter.limiter)
-            except StorageError as error:
-                self._went_away(error)
-            else:
-                self._came_back()
-                return result
-        if fail_closed:
-            raise CountingUnavailable()
-        return count(self.in_memory)
-
-    def _shared_worth_trying(self) -> bool:
-        with self.lock:
-            if self.away_since is None:
-                return True
-            if time.monotonic() < self.next_try:
-                return False
-            # This request tries; the others keep counting in memory meanwhile.
-            self.next_try = time.monotonic() + self.retry_interval
-            return True
-
-    def _went_away(self, error: StorageError) -> None:
-        with self.lock:
-            self.next_try = time.monotonic() + self.retry_interval
-            if self.in_memory is None:
-                self.in_memory = type(limiter.limiter)(MemoryStorage())
-            if self.away_since is not None:
-                return
-            self.away_since = time.monotonic()
-        log.error(
-            "rate limit storage unreachable (%s): counting limits in this process's memory "
-            "and refusing SMS codes until it is back",
-            type(error.storage_error).__name__,
-        )
-
-    def _came_back(self) -> None:
-        if self.away_since is None:  # the usual case, without taking the lock
-            return
-        with self.lock:
-            if self.away_since is None:
-                return
-            away_for = time.monotonic() - self.away_since
-            self.away_since = None
-        log.info("rate limit storage reachable again after %.0f s", away_for)
+def _declared(
+    name: str,
+    subject: str | None,
+    *,
+    cost: int = 1,
+    deduct_when: Callable[[Response], bool] | None = None,
+) -> RouteLimit:
+    """The limit `name` for `subject` (the client address when None), read from the
+    configuration at each use; shared, so every view counting it counts the same."""
+    key = (lambda: subject) if subject is not None else (lambda: f"client:{client_address()}")
+    return limiter.shared_limit(
+        lambda: current_app.config[name],
+        scope=name,
+        key_func=key,
+        cost=cost,
+        deduct_when=deduct_when,
+    )
 
 
-@limiter.request_filter
-def _no_per_route_limits() -> bool:
-    """Every limit is counted by check() and hit() where a feature needs it; no view has a
-    Flask-Limiter decorator or default limit, so its check before each request is skipped
-    (it cost about a tenth of the login page's server time)."""
-    return True
+# Flask-Limiter files a limit used as a context manager under the line that enters it, then
+# evaluates what is filed there; all of ours are entered on one line (in _enter), so one
+# thread at a time, or a thread could count another's limit.
+_entering = threading.Lock()
 
 
-class Throttled(Exception):
-    """Too many attempts; the customer may try again at retry_at (epoch seconds)."""
-
-    def __init__(self, retry_at: float):
-        super().__init__("throttled")
-        self.retry_at = retry_at
-
-    def wait_message(self) -> str:
-        return wait_message(self.retry_at)
-
-
-def _limits(name: str):
-    return parse_many(current_app.config[name])
-
-
-def _identity(name: str, subject: str | None) -> tuple[str, str]:
-    return (name, subject if subject is not None else f"client:{client_address()}")
-
-
-def check(name: str, subject: str | None = None) -> None:
-    """Raises Throttled when the limit `name` is used up, without counting this attempt.
-    `subject` is a customer's identity; without one the limit is per client address."""
-    _apply("test", name, subject, fail_closed=False)
+def _enter(limit: RouteLimit) -> None:
+    with _entering, limit:
+        pass
 
 
 def hit(name: str, subject: str | None = None, *, fail_closed: bool = False) -> None:
-    """Counts one attempt; raises Throttled when this one is over the limit. With
-    fail_closed (a limit guarding money) raises CountingUnavailable while Redis is away."""
-    _apply("hit", name, subject, fail_closed=fail_closed)
+    """Counts one attempt; raises RateLimitExceeded when this one is over the limit.
+
+    With fail_closed (a limit guarding money) raises CountingUnavailable when it was
+    counted in this process's memory, Redis being away: per-process counts would let one
+    client send several times as many SMS. Flask-Limiter's fallback is all or nothing (every
+    limit goes to memory, none refuses), so this is ours: its strategy in use then counts
+    in another storage than the configured one."""
+    _enter(_declared(name, subject))
+    if fail_closed and limiter.limiter.storage is not limiter.storage:
+        raise CountingUnavailable()
 
 
-def refund(name: str, subject: str | None = None) -> None:
-    """Takes back an attempt counted by hit() that turned out right (a right password or
-    code): counting before the check, then refunding, leaves no check-then-count race."""
-    identity = _identity(name, subject)
-    items = _limits(name)
-
-    def give_back(strategy) -> None:
-        for item in items:
-            # The fixed window (Flask-Limiter's default) counts with INCR: a negative cost
-            # takes one back.
-            strategy.hit(item, *identity, cost=-1)
-
-    _counting().run(give_back, fail_closed=False)
+def check(name: str, subject: str | None = None) -> None:
+    """Raises RateLimitExceeded when the limit `name` is used up, without counting this
+    attempt (Flask-Limiter only tests a limit it deducts after the response, never here)."""
+    _enter(_declared(name, subject, deduct_when=lambda response: False))
 
 
-def clear(name: str, subject: str | None = None) -> None:
-    """Forgets what was counted against the limit `name` for `subject`."""
-    identity = _identity(name, subject)
-    items = _limits(name)
-
-    def forget(strategy) -> None:
-        for item in items:
-            strategy.clear(item, *identity)
-
-    _counting().run(forget, fail_closed=False)
+def count_attempt(limits: Iterable[Limit]) -> None:
+    """A guess (a password, a code) counted against each limit before it is checked, so
+    concurrent guesses cannot pass a limit together (RateLimitExceeded when one is used
+    up), and given back after the response when the request called attempt_was_right(),
+    so the limits count only failures."""
+    for name, subject in limits:
+        _enter(_declared(name, subject))
+        _enter(_declared(name, subject, cost=-1, deduct_when=_right))
 
 
-def _apply(method: str, name: str, subject: str | None, *, fail_closed: bool) -> None:
-    identity = _identity(name, subject)
-    items = _limits(name)
-
-    def count(strategy) -> float | None:
-        """The time the first used-up limit frees, or None when all allow it."""
-        for item in items:
-            if not getattr(strategy, method)(item, *identity):
-                return strategy.get_window_stats(item, *identity).reset_time
-        return None
-
-    retry_at = _counting().run(count, fail_closed=fail_closed)
-    if retry_at is not None:
-        raise Throttled(retry_at)
+def attempt_was_right() -> None:
+    """The guess counted by count_attempt() was right: its counts are given back."""
+    g.ebok_attempt_right = True
 
 
-def _counting() -> _Counting:
-    return current_app.extensions["ebok.throttle"]
+def _right(response: Response) -> bool:
+    return g.get("ebok_attempt_right", False)
+
+
+def once_per(name: str, subject: str) -> bool:
+    """True the first time in the limit's window (a notice sent at most so often), counted
+    like any limit; the answer's Retry-After and X-RateLimit-* still describe the limit the
+    request itself ran into."""
+    context = limiter.context
+    reported = context.view_rate_limit, list(context.view_rate_limits)
+    try:
+        hit(name, subject)
+    except RateLimitExceeded:
+        return False
+    finally:
+        context.view_rate_limit, context.view_rate_limits = reported
+    return True
+
+
+def clear(name: str, subject: str) -> None:
+    """Forgets what was counted against the limit `name` for `subject` (Flask-Limiter can
+    reset only all of its storage): the same identifiers it counts under, key then scope.
+    While the storage does not answer the counts stay, to expire with their window."""
+    try:
+        for item in parse_many(current_app.config[name]):
+            limiter.limiter.clear(item, subject, name)
+    except StorageError as error:
+        log.warning("rate limit counts not cleared (%s)", type(error.storage_error).__name__)
+
+
+def _breached() -> RequestLimit | None:
+    current = limiter.current_limit
+    return current if current is not None and current.breached else None
+
+
+def limit_reached() -> str | None:
+    """The setting naming the limit this request ran into (its scope), if it ran into one."""
+    breached = _breached()
+    return breached.request_args[-1] if breached is not None else None
+
+
+def retry_at() -> float | None:
+    """When the limit this request ran into frees (epoch seconds), if it ran into one: its
+    window's end (Flask-Limiter's reset_at, for its headers, is the next whole second)."""
+    breached = _breached()
+    return breached.window.reset_time if breached is not None else None
+
+
+def retry_message() -> str:
+    """When the customer may try again after the limit this request ran into."""
+    retry = retry_at()
+    assert retry is not None, "called where Flask-Limiter's RateLimitExceeded is caught"
+    return wait_message(retry)
+
+
+def report_no_limit() -> None:
+    """This answer carries none of the request's limits' headers (a 503 whose Retry-After
+    is the outage's: Flask-Limiter would put the later of the two)."""
+    limiter.context.view_rate_limit = None
 
 
 def storage_reachable() -> bool:
     """For /readyz: does the shared storage answer now (within its timeouts)?"""
     return limiter.storage.check()
-
-
-def seconds_until(retry_at: float) -> int:
-    """For the Retry-After header."""
-    return max(1, int(retry_at - time.time()) + 1)
 
 
 def wait_message(retry_at: float, now: float | None = None) -> str:

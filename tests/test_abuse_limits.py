@@ -8,6 +8,8 @@ from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
+    Visitor,
+    WizardActions,
     account_of,
     follow,
     give_account,
@@ -262,3 +264,67 @@ def test_the_customer_is_told_of_an_attack_at_most_once_an_hour(app, make_visito
     ]
     assert sorted(message.channel for message in notices) == ["email", "sms"]
     assert {message.recipient for message in notices} == {customer.email, customer.phone}
+
+
+def _visitor_from(app, address):
+    """A visitor whose requests come from `address` (the limits' client)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return Visitor(client, htmx=False)
+
+
+def test_contact_checks_are_limited_per_client_and_per_customer(app, customers):
+    app.config["RATELIMIT_CONTACT_CHECK"] = "2/hour"
+    customer, other = customers["both"], customers["phone_only"]
+    guesser = WizardActions(app, _visitor_from(app, "198.51.100.1"))
+    guesser.start(customer.number)
+    for _ in range(2):
+        assert guesser.choose("sms", "600 000 000").status_code == 422
+    # Over the limit even the right number is refused: from this client for any customer...
+    assert guesser.choose("sms", customer.phone).status_code == 429
+    guesser.start(other.number)
+    response = guesser.choose("sms", other.phone)
+    assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
+    # ...and for this customer from any client.
+    owner = WizardActions(app, _visitor_from(app, "203.0.113.1"))
+    owner.start(customer.number)
+    assert owner.choose("sms", customer.phone).status_code == 429
+    assert outbox(app, "sms") == []
+
+
+def test_codes_and_links_sent_are_limited_per_client(app, wizard, customers):
+    app.config["RATELIMIT_CODE_SENDS"] = "2/hour"
+    wizard.to_code(customers["both"])
+    wizard.start(customers["email_only"].number)
+    wizard.choose("email", customers["email_only"].email)
+    wizard.start(customers["phone_only"].number)
+    response = wizard.choose("sms", customers["phone_only"].phone)
+    assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
+    assert len(outbox(app, "sms")) + len(outbox(app, "email")) == 2
+
+
+def _assert_form_over_the_limit(response, limit: str) -> None:
+    """The form again, 429, with when to try again in words and in Flask-Limiter's
+    Retry-After and X-RateLimit headers (forms.refuse_throttled)."""
+    assert response.status_code == 429
+    assert "Spróbuj ponownie za" in text_of(response)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.headers["X-RateLimit-Limit"] == limit
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_each_form_over_a_limit_answers_with_retry_after(app, visitor, auth, wizard, customers):
+    app.config.update(
+        RATELIMIT_NUMBER_LOOKUP="1/hour",
+        RATELIMIT_CURRENT_PASSWORD="1/15 minutes",
+        RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT="1/hour",
+    )
+    wizard.start("999999")
+    _assert_form_over_the_limit(wizard.start(customers["both"].number), "1")
+    auth.log_in()
+    _change_password(visitor, WRONG_PASSWORD)
+    _assert_form_over_the_limit(_change_password(visitor, TEST_PASSWORD), "1")
+    _activate_to(visitor, STRANGER)
+    _assert_form_over_the_limit(_activate_to(visitor, STRANGER), "1")

@@ -7,8 +7,11 @@ has not finished sending (a sync worker serves one connection at a time), so the
 takes the next attempts, then swaps them. The access log names the worker of each attempt.
 """
 
+import http.client
+from urllib.parse import urlencode
+
 import pytest
-from support import TEST_CONFIG, TEST_PASSWORD, Browser, Gunicorn, RedisServer, Visitor
+from support import TEST_CONFIG, TEST_PASSWORD, WAIT, Browser, Gunicorn, RedisServer, Visitor
 
 from ebok import create_app
 from ebok.extensions import db, limiter
@@ -107,6 +110,36 @@ def test_the_failed_logins_of_an_account_are_counted_across_workers(gunicorns):
     # Three failures on one worker and two on the other make five: the account waits,
     # whichever worker it asks and however it is typed.
     assert statuses == [422] * PER_ACCOUNT + [429, 429]
+    _assert_told_by_flask_limiter(_log_in_for_headers(browser, ACCOUNT_NUMBER), PER_ACCOUNT)
+
+
+def _log_in_for_headers(browser: Browser, login: str) -> http.client.HTTPResponse:
+    """One more wrong login from the browser, answered with its headers."""
+    body = urlencode(
+        {"csrf_token": browser.csrf_token.decode(), "login": login, "password": WRONG_PASSWORD}
+    )
+    headers = {
+        "X-Forwarded-For": browser.address,
+        "Cookie": browser.cookie,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    connection = http.client.HTTPConnection("127.0.0.1", browser.server.port, timeout=WAIT)
+    try:
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
+def _assert_told_by_flask_limiter(response, limit: int) -> None:
+    """A 429 with the Retry-After and X-RateLimit-* headers of the limit used up, which
+    Flask-Limiter sends from its own accounting."""
+    assert response.status == 429
+    assert 1 <= int(response.getheader("Retry-After")) <= 15 * 60
+    assert response.getheader("X-RateLimit-Limit") == str(limit)
+    assert response.getheader("X-RateLimit-Remaining") == "0"
 
 
 def test_the_failed_logins_of_a_client_are_counted_across_workers(gunicorns):
@@ -162,10 +195,14 @@ def in_process_app(request, tmp_path):
 
 def test_in_one_process_the_sixth_login_of_an_account_waits(in_process_app):
     visitor = Visitor(in_process_app.test_client(), htmx=False)
-    statuses = [
+    responses = [
         visitor.post(
             "/", {"login": ACCOUNT_NUMBER, "password": WRONG_PASSWORD}, follow_redirects=False
-        ).status_code
+        )
         for _ in range(PER_ACCOUNT + 1)
     ]
-    assert statuses == [422] * PER_ACCOUNT + [429]
+    assert [r.status_code for r in responses] == [422] * PER_ACCOUNT + [429]
+    last = responses[-1]
+    assert 1 <= int(last.headers["Retry-After"]) <= 15 * 60
+    assert last.headers["X-RateLimit-Limit"] == str(PER_ACCOUNT)
+    assert last.headers["X-RateLimit-Remaining"] == "0"

@@ -100,6 +100,22 @@ def test_failed_logins_are_throttled_per_account(app, make_visitor, customers):
     assert "Zapomniałem hasła" in page
 
 
+def test_a_login_over_the_limit_answers_429_with_flask_limiters_headers(
+    app, visitor, auth, customers
+):
+    """12 wrong logins from one client: 5 refused as wrong, then 429s counted and told by
+    Flask-Limiter (RATELIMIT_HEADERS_ENABLED): Retry-After and the X-RateLimit headers of
+    the limit used up, the account's (5 in 15 minutes), then also the client's (10)."""
+    responses = [auth.post_login("200005", "Zle#Haslo1") for _ in range(12)]
+    assert [r.status_code for r in responses] == [422] * 5 + [429] * 7
+    for n, response in enumerate(responses[5:], start=6):
+        assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
+        assert response.headers["X-RateLimit-Limit"] == ("5" if n <= 10 else "10")
+        assert response.headers["X-RateLimit-Remaining"] == "0"
+        assert int(response.headers["X-RateLimit-Reset"]) > 0
+        assert "Spróbuj ponownie za" in text_of(response)
+
+
 def test_failed_logins_are_throttled_per_client(app, visitor, auth, customers):
     app.config["RATELIMIT_LOGIN"] = "3/15 minutes"
     for number in ("900001", "900002", "900003"):

@@ -2,14 +2,15 @@
 
 from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
 from ebok import languages
 from ebok.auth.forms import LoginForm
 from ebok.auth.service import end_session, log_in_attempt, start_session, take_prefilled_login
+from ebok.forms import refuse_throttled
 from ebok.htmx import redirect_to, render_form, render_panel
 from ebok.i18n import _l
-from ebok.throttle import Throttled
 
 bp = Blueprint("auth", __name__)
 
@@ -34,17 +35,16 @@ def login():
     if form.validate_on_submit():
         try:
             account = log_in_attempt(form.login.data or "", form.password.data or "")
-        except Throttled as throttled:
-            form.form_errors.append(
+        except RateLimitExceeded:
+            status = refuse_throttled(
+                form,
                 # Translators: a form error on the login page; %(wait)s is a sentence saying when to
                 # try again ("Try again in 5 minutes (at 16:45).").
-                _(
+                _l(
                     "Too many unsuccessful attempts to log in. %(wait)s If you do not remember "
-                    "your password, use Forgotten password.",
-                    wait=throttled.wait_message(),
-                )
+                    "your password, use Forgotten password."
+                ),
             )
-            status = 429
         else:
             if account is not None:
                 start_session(account)

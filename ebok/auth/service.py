@@ -4,6 +4,7 @@ import logging
 import time
 
 from flask import session
+from flask_limiter import RateLimitExceeded
 from flask_login import login_user, logout_user
 
 from ebok import accounts, throttle
@@ -12,7 +13,6 @@ from ebok.extensions import db
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
 from ebok.passwords import needs_rehash, verify_password
-from ebok.throttle import Throttled
 
 
 def _login_limits(
@@ -31,28 +31,25 @@ def _login_limits(
 
 def log_in_attempt(typed_login: str, password: str) -> Account | None:
     """The account if the password is right. Each attempt is counted against the limits
-    before the password is checked (raising Throttled when one is used up) and refunded
-    when right, so concurrent attempts cannot pass a limit together and the limits count
-    only failures."""
+    before the password is checked (raising RateLimitExceeded when one is used up) and
+    given back when right, so concurrent attempts cannot pass a limit together and the
+    limits count only failures."""
     account = accounts.by_login(typed_login)
-    limits = _login_limits(account, typed_login, trusted_device(account))
-    for name, subject in limits:
-        try:
-            throttle.hit(name, subject)
-        except Throttled:
-            audit(
-                "login_throttled",
-                level=logging.WARNING,
-                login=fingerprint(accounts.login_key(typed_login)),
-            )
-            if name in accounts.ACCOUNT_LOGIN_LIMITS and account is not None:
-                accounts.warn_of_attack(account)
-            raise
+    try:
+        throttle.count_attempt(_login_limits(account, typed_login, trusted_device(account)))
+    except RateLimitExceeded:
+        audit(
+            "login_throttled",
+            level=logging.WARNING,
+            login=fingerprint(accounts.login_key(typed_login)),
+        )
+        if account is not None and throttle.limit_reached() in accounts.ACCOUNT_LOGIN_LIMITS:
+            accounts.warn_of_attack(account)
+        raise
     if not password_matches(account, password):
         audit("login_failed", login=fingerprint(accounts.login_key(typed_login)))
         return None
-    for name, subject in limits:
-        throttle.refund(name, subject)
+    throttle.attempt_was_right()
     return account
 
 

@@ -3,16 +3,18 @@ switching off. Views are thin: the service decides, the templates say it."""
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
+from ebok import throttle
 from ebok.einvoice import service
 from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
-from ebok.forms import email_address
+from ebok.forms import email_address, refuse_throttled
 from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
+from ebok.i18n import _l
 from ebok.page_titles import link_problem_heading
 from ebok.signing import Outcome
-from ebok.throttle import Throttled
 
 bp = Blueprint("einvoice", __name__, url_prefix="/e-faktura")
 
@@ -53,8 +55,8 @@ def activate():
         address = email_address(form.email)
         try:
             result = service.request_activation(account, address, source)
-        except Throttled as throttled:
-            status = _too_many_links(form, throttled)
+        except RateLimitExceeded:
+            status = _too_many_links(form)
         else:
             return _activation_result(result, address, source)
     return render_form(
@@ -69,15 +71,13 @@ def activate():
     )
 
 
-def _too_many_links(form, throttled: Throttled) -> int:
-    """Tells the customer on the form; the status to answer with."""
-    wait = throttled.wait_message()
-    form.form_errors.append(
+def _too_many_links(form) -> int:
+    return refuse_throttled(
+        form,
         # Translators: a form error in the e-Faktura window; %(wait)s is a sentence saying when to
         # try again ("Try again in 5 minutes (at 16:45).").
-        _("We have already sent too many confirmation links. %(wait)s", wait=wait)
+        _l("We have already sent too many confirmation links. %(wait)s"),
     )
-    return 429
 
 
 def _activation_result(result: Result, address: str, source: str):
@@ -146,8 +146,8 @@ def change_address():
         address = email_address(form.email)
         try:
             result = service.request_address_change(account, address)
-        except Throttled as throttled:
-            status = _too_many_links(form, throttled)
+        except RateLimitExceeded:
+            status = _too_many_links(form)
         else:
             flash(_address_change_message(result, address), "status")
             return redirect_to(url_for("account.my_account"), leave_panel=True)
@@ -201,11 +201,11 @@ def resend_confirmation():
     address = account.einvoice_pending_address
     try:
         result = service.resend_confirmation(account)
-    except Throttled as throttled:
+    except RateLimitExceeded:
         flash(
             # Translators: a status message (a problem); %(wait)s is a sentence saying when to try
             # again ("Try again in 5 minutes (at 16:45).").
-            _("A new link cannot be sent yet. %(wait)s", wait=throttled.wait_message()),
+            _("A new link cannot be sent yet. %(wait)s", wait=throttle.retry_message()),
             "problem",
         )
     else:

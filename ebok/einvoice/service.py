@@ -224,7 +224,7 @@ def _record_and_tell(
 
 def resend_confirmation(account: Account) -> Result:
     """A new link for the address waiting for confirmation; the older link stops working.
-    Limited per client address like every other send (Throttled)."""
+    Limited per client address like every other send (RateLimitExceeded)."""
     if not account.einvoice_pending_address:
         return Result.NOTHING_PENDING
     throttle.hit("RATELIMIT_CODE_SENDS")
@@ -244,7 +244,7 @@ def cancel_confirmation(account: Account) -> Result:
 
 def _send_confirmation_link(account: Account, address: str, source: str) -> None:
     """Remembers the address as waiting (Strona Główna and Moje Konto say so) and sends it
-    a link; moving the version on makes any older link stop working. Raises Throttled past
+    a link; moving the version on makes any older link stop working. Raises RateLimitExceeded past
     the limits: the address may be anyone's, so the account and the client may send only
     so many."""
     throttle.hit("RATELIMIT_EINVOICE_LINKS")

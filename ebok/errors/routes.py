@@ -14,9 +14,10 @@ from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ebok.extensions import limiter, login_manager
+from ebok import throttle
+from ebok.extensions import login_manager
 from ebok.htmx import is_partial_request, render_panel
-from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
+from ebok.throttle import CountingUnavailable
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("ebok.errors")
@@ -47,18 +48,12 @@ def too_large(error):
     )
 
 
-@bp.app_errorhandler(Throttled)
-def throttled(error: Throttled):
-    return _too_many(error.retry_at)
-
-
 @bp.app_errorhandler(429)
 def too_many_requests(error):
-    return _too_many(limiter.current_limit.reset_at if limiter.current_limit else None)
-
-
-def _too_many(retry_at):
-    response = _error_page(
+    """A limit no form tells of (Flask-Limiter's RateLimitExceeded): the page says when to
+    try again; Flask-Limiter adds Retry-After and the X-RateLimit-* headers."""
+    retry_at = throttle.retry_at()
+    return _error_page(
         429,
         _("Too many attempts"),
         message=(
@@ -66,15 +61,12 @@ def _too_many(retry_at):
             # when to try again ("Try again in 5 minutes (at 16:45).").
             _(
                 "For your security we have paused this for a while. %(wait)s",
-                wait=wait_message(retry_at),
+                wait=throttle.wait_message(retry_at),
             )
             if retry_at
             else _("For your security we have paused this for a while. Try again later.")
         ),
     )
-    if retry_at:
-        response.headers["Retry-After"] = str(seconds_until(retry_at))
-    return response
 
 
 @bp.app_errorhandler(404)
@@ -157,6 +149,7 @@ def _unavailable(heading=None, message=None):
             else _("We are working on it. Go back and try again in a few minutes.")
         )
     response = _error_page(503, heading, message=message)
+    throttle.report_no_limit()
     response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER"])
     return response
 

@@ -5,18 +5,19 @@ from flask import Blueprint, flash, make_response, render_template, request, url
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ebok import verification
+from ebok import throttle, verification
 from ebok.auth.service import prefill_login, start_session
 from ebok.extensions import db
-from ebok.forms import Problem
+from ebok.forms import Problem, refuse_throttled
 from ebok.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
+from ebok.i18n import _l
 from ebok.models import Customer, Verification
 from ebok.page_titles import link_problem_heading
 from ebok.signing import Outcome
-from ebok.throttle import Throttled
 from ebok.wizard import service, state
 from ebok.wizard.flow import Completion, Flow
 from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
@@ -65,17 +66,16 @@ class Step(MethodView):
         """The step's heading, unless the view passes one for another outcome."""
         return None
 
-    def refuse(self, form: FlaskForm, problem: Problem | Throttled, **context):
+    def refuse(self, form: FlaskForm, problem: Problem | RateLimitExceeded, **context):
         """The form again with what went wrong: 422 for a problem, 429 when throttled."""
         if isinstance(problem, Problem):
             problem.put_on(form)
             return self.render(form, **context)
-        wait = problem.wait_message()
         # Translators: a form error in the steps of Registration and Forgotten password;
         # %(wait)s is a sentence saying when to try again ("Try again in 5 minutes (at
         # 16:45).").
-        form.form_errors.append(_("You have tried too many times. %(wait)s", wait=wait))
-        return self.render(form, 429, **context)
+        status = refuse_throttled(form, _l("You have tried too many times. %(wait)s"))
+        return self.render(form, status, **context)
 
     def wizard(self) -> dict:
         return state.load(self.flow.name)
@@ -128,7 +128,7 @@ class Number(Step):
             return self.render(form)
         try:
             customer = service.find_customer(self.flow, form.number.data)
-        except (Problem, Throttled) as problem:
+        except (Problem, RateLimitExceeded) as problem:
             return self.refuse(form, problem)
         except service.NoContactData:
             heading = _("Contact the Customer Service Centre")
@@ -166,7 +166,7 @@ class Channel(Step):
         try:
             service.check_contact(customer, channel, form.typed_datum())
             record = service.send_secret(self.flow, customer, channel, again=False)
-        except (Problem, Throttled) as problem:
+        except (Problem, RateLimitExceeded) as problem:
             db.session.rollback()
             return self.refuse(form, problem, **self.about(customer))
         state.save(self.flow.name, channel=channel, verification_id=record.id, verified_id=None)
@@ -220,7 +220,7 @@ class Code(Step):
         try:
             accepted = self.wizard().get("verified_id") == record.id
             service.check_code(record, form.code.data or "", accepted_in_this_wizard=accepted)
-        except (Problem, Throttled) as problem:
+        except (Problem, RateLimitExceeded) as problem:
             return self.refuse(form, problem, **about)
         state.save(self.flow.name, verified_id=record.id)
         return self.go("password")
@@ -269,9 +269,9 @@ class Resend(Step):
             return self.back_to_reachable()
         try:
             record = service.send_secret(self.flow, customer, channel, again=True)
-        except Throttled as throttled:
+        except RateLimitExceeded:
             db.session.rollback()
-            wait = throttled.wait_message()
+            wait = throttle.retry_message()
             # Translators: a status message (a problem) after "Send the code/link again";
             # %(wait)s is a sentence saying when to try again ("Try again in 5 minutes (at
             # 16:45).").

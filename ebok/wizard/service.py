@@ -5,6 +5,7 @@ Problem for the customer to fix and never talk to SMTP or the SMS gateway themse
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 
 from ebok import accounts, messages, throttle, verification
@@ -123,7 +124,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
         return duplicate
     try:
         _count_send(customer, channel)
-    except (throttle.Throttled, throttle.CountingUnavailable):
+    except (RateLimitExceeded, throttle.CountingUnavailable):
         db.session.rollback()  # lets go of the customer's row at once
         raise
     record, secret = verification.start(customer, flow.purpose, channel)
@@ -189,14 +190,14 @@ def check_code(record: Verification, typed: str, *, accepted_in_this_wizard: boo
     code = verification.normalize_code(typed)
     if accepted_in_this_wizard and verification.accepted_before(record, code):
         return
-    throttle.hit("RATELIMIT_CODE_ATTEMPTS")
+    throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
     outcome = verification.check_code(record, code)
     # Read before the commit, while this transaction holds the row: afterwards the count
     # may already include other requests' tries.
     left = verification.tries_left(record)
     db.session.commit()
     if outcome is not Outcome.WRONG:  # only wrong guesses count
-        throttle.refund("RATELIMIT_CODE_ATTEMPTS")
+        throttle.attempt_was_right()
     if outcome is Outcome.OK:
         audit("code_verified", customer=record.customer_id)
         return
