@@ -43,7 +43,7 @@ def test_reset_by_sms_ends_other_sessions_and_tells_the_customer(
     assert [m.subject for m in outbox(app, "email", customer.email)] == [
         "Hasło do Strefy Klienta zostało zmienione"
     ]
-    assert "Zmieniono hasło" in outbox(app, "sms", customer.phone)[-1].body_text
+    assert "Zmieniono Twoje hasło" in outbox(app, "sms", customer.phone)[-1].body_text
 
     # The old password no longer works; the new one does.
     assert auth.post_login(customer.number, TEST_PASSWORD).status_code == 422
