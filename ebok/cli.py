@@ -12,13 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
 from ebok.customers.csvfiles import ImportStopped, escaped_for_terminal
-from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
+from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
-from ebok.pdf_fonts import MissingFonts
+from ebok.web.pdf_fonts import MissingFonts
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
@@ -91,13 +91,17 @@ def seed_command():
             "development (FLASK_DEBUG=1 flask --app app demo seed), never in production."
         )
     click.echo("Demo customers (log in or register with the customer number):")
-    for number, first, last, email, phone, _, shows in seed_demo_customers():
+    customers = seed_demo_customers()
+    for number, first, last, email, phone, _, shows in customers:
         click.echo(
             f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
             f"phone: {phone or '-':<13} {shows}"
         )
+    from ebok.invoices.demo import seed_demo_invoices  # fpdf2, loaded only here
+
+    names = [(number, f"{first} {last}") for number, first, last, *_ in customers]
     try:
-        report = seed_demo_invoices()
+        report = seed_demo_invoices(names)
     except MissingFonts as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(

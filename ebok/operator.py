@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, current_app, url_for
 from flask_babel import gettext as _
 
-from ebok import languages
+from ebok.i18n import languages
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 YEAR = 365 * 24 * 3600

@@ -36,7 +36,6 @@ KEYWORDS = [
     "ngettext:1,2",
     "lazy_ngettext:1,2",
     "pgettext:1c,2",
-    "lazy_pgettext:1c,2",
     "npgettext:1c,2,3",
 ]
 
@@ -139,7 +138,7 @@ def add(translations: Path, language: str) -> None:
         f"  1. Translate it (Poedit or Weblate: see TRANSLATING.md); the Polish catalog\n"
         "     (translations/pl) is the reference for what each string means.\n"
         f"  2. Add {language!r} to LANGUAGES in ebok/config.py (and to FLASK_LANGUAGES where\n"
-        "     a deployment sets it), and its name in itself to NAMES in ebok/languages.py.\n"
+        "     a deployment sets it), and its name in itself to NAMES in ebok/i18n/languages.py.\n"
         f"  3. Add the expected plural words for {language!r} to tests/test_catalog_workflow.py\n"
         "     (PLURAL_WORDS).\n"
         f"  4. make catalog-check LANG={language}   (until it passes)\n"

@@ -5,16 +5,16 @@ from flask_login import current_user
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
-from ebok import accounts
-from ebok.contact import LOGIN_NAME, normalize_login_name
-from ebok.forms import (
+from ebok.i18n import _l
+from ebok.identity import accounts
+from ebok.normalising import LOGIN_NAME, normalize_login_name
+from ebok.web.forms import (
     CurrentPasswordForm,
     NewPasswordFormMixin,
     add_errors,
     new_password_field,
     password_repeat_field,
 )
-from ebok.i18n import _l
 
 LOGIN_NAME_TAKEN = _l("This login is already taken. Choose a different one.")
 

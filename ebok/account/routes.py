@@ -6,9 +6,9 @@ from flask_login import current_user, login_required
 
 from ebok.account import service
 from ebok.account.forms import LOGIN_NAME_TAKEN, ChangePasswordForm, LoginNameForm
-from ebok.auth.service import start_session
-from ebok.forms import add_errors
-from ebok.htmx import SIGNED_IN_PAGE, redirect_to, render_form
+from ebok.identity.sessions import start_session
+from ebok.web.forms import add_errors
+from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form
 
 bp = Blueprint("account", __name__)
 

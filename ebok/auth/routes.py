@@ -4,12 +4,12 @@ from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok import languages
 from ebok.auth.forms import LoginForm
-from ebok.auth.service import end_session, log_in_attempt, start_session, take_prefilled_login
-from ebok.htmx import redirect_to, render_form, render_panel
-from ebok.i18n import _l
-from ebok.throttle import Throttled
+from ebok.auth.service import log_in_attempt
+from ebok.i18n import _l, languages
+from ebok.identity.sessions import end_session, start_session, take_prefilled_login
+from ebok.identity.throttle import Throttled
+from ebok.web.htmx import redirect_to, render_form, render_panel
 
 bp = Blueprint("auth", __name__)
 

@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from ebok.einvoice import service
 from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
-from ebok.forms import email_address
-from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
-from ebok.signing import Outcome
-from ebok.throttle import Throttled
+from ebok.identity.signing import Outcome
+from ebok.identity.throttle import Throttled
+from ebok.web.forms import email_address
+from ebok.web.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
 
 bp = Blueprint("einvoice", __name__, url_prefix="/e-faktura")
 

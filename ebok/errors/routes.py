@@ -1,7 +1,7 @@
 """Error pages in Polish, as a page or as the panel's fragment for htmx.
 
 The pages never touch the database: current_user is a lazy template global (see
-ebok.templating) and none of these templates reads it, so they render while the database
+ebok.web.templating) and none of these templates reads it, so they render while the database
 is away too.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ebok.extensions import limiter, login_manager
-from ebok.htmx import is_partial_request, render_panel
-from ebok.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
+from ebok.identity.throttle import CountingUnavailable, Throttled, seconds_until, wait_message
+from ebok.web.htmx import is_partial_request, render_panel
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("ebok.errors")

@@ -8,8 +8,8 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select
 
-from ebok import throttle
 from ebok.extensions import db
+from ebok.identity import throttle
 from ebok.models import OutboxMessage, utcnow
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})

@@ -22,7 +22,6 @@ from flask import current_app
 from sqlalchemy import String, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ebok.contact import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 from ebok.customers.csvfiles import (
     ImportRefused,
     ImportReport,
@@ -34,9 +33,10 @@ from ebok.customers.csvfiles import (
     records,
 )
 from ebok.extensions import db
-from ebok.invoices import delivery, notices
+from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, TooLarge, invoice_storage
 from ebok.models import Customer, Invoice
+from ebok.normalising import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 
 CSV_NAME = "invoices.csv"
 CSV_HEADER = [
@@ -256,7 +256,7 @@ class _Plan:
 def _plan(folder, rows, customers, known, report, written: list[str]) -> _Plan:
     plan = _Plan([], [], [])
     first_seen: dict[str, tuple[int, int]] = {}  # number -> (line, customer id)
-    electronic = delivery.electronic_on(
+    electronic = paper_or_electronic.electronic_on(
         {customers[row.customer_number] for row in rows if row.customer_number in customers}
     )
     for row in rows:

@@ -7,10 +7,10 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok.htmx import SIGNED_IN_PAGE, render_form
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
 from ebok.models import LARGEST_ID
+from ebok.web.htmx import SIGNED_IN_PAGE, render_form
 
 bp = Blueprint("invoices", __name__)
 

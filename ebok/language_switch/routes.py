@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, url_for
 
-from ebok import languages
+from ebok.i18n import languages
 from ebok.language_switch.forms import LanguageForm
 
 bp = Blueprint("language_switch", __name__)

@@ -16,7 +16,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from ebok.contact import mask_email, mask_phone
+from ebok.normalising import mask_email, mask_phone
 
 
 @dataclass(frozen=True)

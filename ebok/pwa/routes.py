@@ -10,7 +10,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, url_
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ebok import languages, operator
+from ebok import operator
+from ebok.i18n import languages
 
 bp = Blueprint("pwa", __name__)
 

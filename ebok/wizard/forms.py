@@ -9,7 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, RadioField, StringField, TelField
 from wtforms.validators import ValidationError
 
-from ebok.contact import (
+from ebok.i18n import _l
+from ebok.i18n.durations import sms_code_minutes
+from ebok.identity.verification import code_length, normalize_code
+from ebok.normalising import (
     CUSTOMER_NUMBER_MAX_DIGITS,
     EMAIL_FORMAT_PROBLEM,
     looks_like_customer_number,
@@ -17,10 +20,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.durations import sms_code_minutes
-from ebok.forms import NewPasswordFormMixin
-from ebok.i18n import _l
-from ebok.verification import code_length, normalize_code
+from ebok.web.forms import NewPasswordFormMixin
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}

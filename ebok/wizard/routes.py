@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ebok import verification
-from ebok.auth.service import prefill_login, start_session
 from ebok.extensions import db
-from ebok.forms import Problem
-from ebok.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
+from ebok.identity import verification
+from ebok.identity.sessions import prefill_login, start_session
+from ebok.identity.signing import Outcome
+from ebok.identity.throttle import Throttled
 from ebok.models import Customer, Verification
-from ebok.signing import Outcome
-from ebok.throttle import Throttled
+from ebok.web.forms import Problem
+from ebok.web.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
 from ebok.wizard import service, state
 from ebok.wizard.flow import Completion, Flow
 from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm

@@ -9,17 +9,17 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
-from ebok import accounts
-from ebok.contact import (
+from ebok.i18n import _l
+from ebok.identity import accounts
+from ebok.identity.passwords import password_problems
+from ebok.identity.throttle import Throttled
+from ebok.models import Account
+from ebok.normalising import (
     EMAIL_FORMAT_PROBLEM,
     EMAIL_LOCAL_PART_PROBLEM,
     needs_smtputf8,
     normalize_email,
 )
-from ebok.i18n import _l
-from ebok.models import Account
-from ebok.passwords import password_problems
-from ebok.throttle import Throttled
 
 
 class Given:

@@ -6,7 +6,7 @@ all trust a translation containing markup. These escape it like any other text: 
 links the code inserts are markup (SPEC §12). Use them instead of flask_babel's lazy_*.
 """
 
-from flask_babel import LazyString, gettext, pgettext
+from flask_babel import LazyString, gettext
 from markupsafe import Markup, escape
 
 
@@ -18,7 +18,3 @@ class LazyText(LazyString):
 def _l(string: str, **variables) -> LazyText:
     """lazy_gettext: translated when used, in the language of that moment."""
     return LazyText(gettext, string, **variables)
-
-
-def lazy_pgettext(context: str, string: str, **variables) -> LazyText:
-    return LazyText(pgettext, context, string, **variables)

@@ -1,15 +1,19 @@
 """Full page or fragment: every URL serves a full page, and only the panel's fragment
 to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
 
-from flask import Response, redirect, render_template, request
+from flask import Flask, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from ebok.templating import render_public
+from ebok.web.templating import render_public
 
 VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
 # The pages a fragment is rendered into without htmx.
 PANEL_PAGE = "layouts/panel_page.html"
 SIGNED_IN_PAGE = "layouts/signed_in_page.html"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["is_partial_request"] = is_partial_request
 
 
 def is_partial_request() -> bool:

@@ -13,10 +13,15 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from ebok import languages, typography
-from ebok.durations import duration
-from ebok.page_titles import page_title
-from ebok.passwords import SPECIAL_CHARACTERS, checklist_length, length_limits, password_rule
+from ebok.i18n import languages, typography
+from ebok.i18n.durations import duration
+from ebok.identity.passwords import (
+    SPECIAL_CHARACTERS,
+    checklist_length,
+    length_limits,
+    password_rule,
+)
+from ebok.web.titles import page_title
 
 
 def field_attributes(field, *, hint=None, css_class="input", **attributes) -> dict:
@@ -157,7 +162,6 @@ def install_gettext(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from ebok.htmx import is_partial_request  # htmx renders pages with render_public
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["current_locale"] = languages.current
@@ -166,7 +170,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["without_links"] = without_links
     app.jinja_env.globals["html_link"] = link
     install_gettext(app)
-    app.jinja_env.globals["is_partial_request"] = is_partial_request
     app.jinja_env.globals["password_rule"] = password_rule
     app.jinja_env.globals["password_length_limits"] = length_limits
     app.jinja_env.globals["password_checklist_length"] = checklist_length
