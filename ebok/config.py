@@ -2,7 +2,9 @@
 variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask import Config, Flask
 from sqlalchemy.engine import make_url
@@ -314,7 +316,7 @@ def check_secret_key(setting: str, key: str | bytes) -> None:
         )
 
 
-def engine_options(config) -> dict:
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """SQLALCHEMY_ENGINE_OPTIONS with the defaults under them: no SQL parameters in logs,
     and for PostgreSQL the DATABASE_* bounds (each of the operator's connect_args wins;
     their libpq `options` come after ours, so the same -c setting overrides ours)."""

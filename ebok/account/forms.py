@@ -1,4 +1,6 @@
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,7 +28,7 @@ class ChangePasswordForm(NewPasswordFormMixin, CurrentPasswordForm):
     password = new_password_field(_l("New password"))
     password_repeat = password_repeat_field(_l("Repeat the new password"))
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         checked = not self.current_password.errors and not self.password.errors
         if checked and self.password.data == self.current_password.data:

@@ -7,7 +7,8 @@ is away too.
 
 import logging
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
@@ -23,7 +24,7 @@ log = logging.getLogger("ebok.errors")
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_error(error):
+def csrf_error(error: Exception) -> ResponseReturnValue:
     return _error_page(
         400,
         _("The form has expired"),
@@ -36,7 +37,7 @@ def csrf_error(error):
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)
-def too_large(error):
+def too_large(error: Exception) -> ResponseReturnValue:
     return _error_page(
         413,
         _("What you sent is too large"),
@@ -48,16 +49,16 @@ def too_large(error):
 
 
 @bp.app_errorhandler(Throttled)
-def throttled(error: Throttled):
+def throttled(error: Throttled) -> ResponseReturnValue:
     return _too_many(error.retry_at)
 
 
 @bp.app_errorhandler(429)
-def too_many_requests(error):
+def too_many_requests(error: Exception) -> ResponseReturnValue:
     return _too_many(limiter.current_limit.reset_at if limiter.current_limit else None)
 
 
-def _too_many(retry_at):
+def _too_many(retry_at: float | None) -> Response:
     response = _error_page(
         429,
         _("Too many attempts"),
@@ -78,7 +79,7 @@ def _too_many(retry_at):
 
 
 @bp.app_errorhandler(404)
-def not_found(error):
+def not_found(error: Exception) -> ResponseReturnValue:
     return _error_page(
         404,
         _("Page not found"),
@@ -87,12 +88,12 @@ def not_found(error):
 
 
 @bp.app_errorhandler(405)
-def method_not_allowed(error):
+def method_not_allowed(error: Exception) -> ResponseReturnValue:
     return not_found(error)
 
 
 @bp.app_errorhandler(500)
-def server_error(error):
+def server_error(error: Exception) -> ResponseReturnValue:
     return _error_page(
         500,
         _("Sorry, something went wrong"),
@@ -104,7 +105,7 @@ def server_error(error):
 
 
 @bp.app_errorhandler(HTTPException)
-def other_http_error(error: HTTPException):
+def other_http_error(error: HTTPException) -> ResponseReturnValue:
     return _error_page(
         error.code or 500,
         _("Sorry, something went wrong"),
@@ -115,7 +116,7 @@ def other_http_error(error: HTTPException):
 @bp.app_errorhandler(sa_exc.OperationalError)
 @bp.app_errorhandler(sa_exc.InterfaceError)
 @bp.app_errorhandler(sa_exc.TimeoutError)  # no free connection in the pool in time
-def database_unavailable(error):
+def database_unavailable(error: Exception) -> ResponseReturnValue:
     # The driver's own words (no statement, no parameters) say which outage it is.
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
     log.error("database unavailable: %s %s", type(error).__name__, " ".join(reason))
@@ -126,13 +127,13 @@ def database_unavailable(error):
 
 
 @bp.app_errorhandler(StorageError)
-def storage_unavailable(error):
+def storage_unavailable(error: StorageError) -> ResponseReturnValue:
     log.error("rate limit storage unavailable: %s", type(error.storage_error).__name__)
     return _unavailable()
 
 
 @bp.app_errorhandler(CountingUnavailable)
-def sms_unavailable(error):
+def sms_unavailable(error: Exception) -> ResponseReturnValue:
     return _unavailable(
         heading=_("We cannot send an SMS code right now"),
         message=_(
@@ -143,7 +144,7 @@ def sms_unavailable(error):
     )
 
 
-def _unavailable(heading=None, message=None):
+def _unavailable(heading: str | None = None, message: str | None = None) -> Response:
     """503 with Retry-After, a page or a fragment; with JavaScript the fragment is only
     told in the live region and never replaces the form (static/js/app.js)."""
     heading = heading or _("Strefa Klienta is unavailable for a moment")
@@ -161,7 +162,7 @@ def _unavailable(heading=None, message=None):
     return response
 
 
-def _error_page(status: int, heading: str, message: str):
+def _error_page(status: int, heading: str, message: str) -> Response:
     """Every error page: its heading is also its title."""
     return render_panel(
         "errors/_error.html", title=heading, status=status, heading=heading, message=message

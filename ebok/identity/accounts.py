@@ -5,7 +5,7 @@ auth, registration, password_reset, account and einvoice."""
 
 import logging
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
 
@@ -151,7 +151,7 @@ def tell_customer(
     template: str,
     *,
     emails: Iterable[str | None] | None = None,
-    **context,
+    **context: Any,
 ) -> None:
     """A notice on every contact channel the customer has (e-mail, mobile phone), in the
     account's stored language: the notices matter when somebody else made the request (a

@@ -2,9 +2,12 @@
 
 import enum
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import format_currency, format_date, format_decimal, pgettext
 from flask_babel import gettext as _
+
+from ebok.models import Invoice
 
 
 class Status(enum.Enum):
@@ -13,13 +16,13 @@ class Status(enum.Enum):
     OVERDUE = "overdue"
 
 
-def status_of(invoice, today: date) -> Status:
+def status_of(invoice: Invoice, today: date) -> Status:
     if invoice.paid_on is not None:
         return Status.PAID
     return Status.OVERDUE if invoice.due_date < today else Status.DUE
 
 
-def status_text(invoice, today: date) -> str:
+def status_text(invoice: Invoice, today: date) -> str:
     status = status_of(invoice, today)
     if status is Status.PAID:
         # Translators: an invoice's status, a table value and a tag (feminine in Polish,
@@ -33,7 +36,7 @@ def status_text(invoice, today: date) -> str:
     return _("To pay by %(date)s", date=format_date(invoice.due_date, "long"))
 
 
-def amount(value, currency: str) -> str:
+def amount(value: Decimal, currency: str) -> str:
     """1 234,56 zł"""
     return format_currency(value, currency)
 

@@ -26,7 +26,7 @@ class Given:
     """Like InputRequired, without the `required` attribute: the forms are `novalidate`
     and say what is missing in words."""
 
-    def __init__(self, message: Any, *, strip: bool = True):
+    def __init__(self, message: Any, *, strip: bool = True) -> None:
         self.message = message
         self.strip = strip
 
@@ -146,7 +146,7 @@ class Problem(Exception):
     number nobody has, a contact datum that does not match), told next to its field, or
     above the form when `field` is None."""
 
-    def __init__(self, message: Any, field: str | None = None):
+    def __init__(self, message: Any, field: str | None = None) -> None:
         super().__init__(str(message))
         self.message = message
         self.field = field

@@ -1,7 +1,10 @@
 """Full page or fragment: every URL serves a full page, and only the panel's fragment
 to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
 
+from typing import Any
+
 from flask import Flask, Response, redirect, render_template, request
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 
 from ebok.web.templating import render_public
@@ -33,7 +36,7 @@ def render_panel(
     page: str = PANEL_PAGE,
     in_dialog: bool = False,
     empty_form: type | None = None,
-    **context,
+    **context: Any,
 ) -> Response:
     """Renders `fragment` into the panel of `page`, or alone for htmx.
 
@@ -67,7 +70,7 @@ def render_panel(
 
 
 def render_form(
-    fragment: str, form, *, title: str, status: int | None = None, **context
+    fragment: str, form: FlaskForm, *, title: str, status: int | None = None, **context: Any
 ) -> Response:
     """A form's panel: 200 when it is shown, 422 when a post left problems on it (the
     form re-rendered with what the customer typed), or the status given (429)."""
@@ -76,7 +79,7 @@ def render_form(
     return render_panel(fragment, title=title, form=form, status=status, **context)
 
 
-def _form_errors(form) -> bool:
+def _form_errors(form: FlaskForm) -> bool:
     return bool(form.errors) or bool(getattr(form, "form_errors", None))
 
 

@@ -8,6 +8,7 @@ title, as before.
 """
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask_babel import gettext as _
 from jinja2 import pass_context
@@ -56,7 +57,7 @@ def compose(title: str, heading: str | None = None, has_errors: bool = False) ->
 
 
 @pass_context
-def page_title(context) -> str:
+def page_title(context: Any) -> str:
     """For the layouts: the title of the page or fragment being rendered."""
     fragment = context.get("fragment")
     heading = HEADINGS[fragment](context) if fragment in HEADINGS else None

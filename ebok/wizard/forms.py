@@ -2,6 +2,7 @@
 (registration/forms.py, password_reset/forms.py); these are the steps both share."""
 
 from collections.abc import Callable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -96,7 +97,9 @@ class ChannelForm(FlaskForm):
             )
 
 
-def _check_datum(field: Field, normalize: Callable[[str], str | None], empty, malformed) -> None:
+def _check_datum(
+    field: Field, normalize: Callable[[str], str | None], empty: str, malformed: str
+) -> None:
     """A contact datum typed for the chosen channel: given, and well-formed."""
     if not (field.data or "").strip():
         raise ValidationError(empty)
@@ -130,7 +133,7 @@ class CodeForm(FlaskForm):
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The settings' numbers, read when the form is made (not when the module loads).
         self.code.description = f"{code_length_text()} {code_lifetime_text()}"

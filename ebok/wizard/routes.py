@@ -1,12 +1,15 @@
 """The wizard's steps as views. Each is a MethodView made for a flow with
 `as_view(step, flow=...)`; add_steps() registers them all on a feature's blueprint."""
 
+from typing import Any
+
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
 
 from ebok.extensions import db
 from ebok.identity import verification
@@ -28,19 +31,19 @@ class Step(MethodView):
     init_every_request = False  # one instance per flow: it holds the flow and nothing else
     template: str  # the fragment: templates/wizard/_<template>.html
 
-    def __init__(self, flow: Flow):
+    def __init__(self, flow: Flow) -> None:
         self.flow = flow
 
-    def dispatch_request(self, **kwargs) -> ResponseReturnValue:
+    def dispatch_request(self, **kwargs: Any) -> ResponseReturnValue:
         if request.method == "POST" and request.form.get("action") == "cancel":
             state.clear()
             return redirect_to(url_for("auth.login"))
         return super().dispatch_request(**kwargs)
 
-    def step_url(self, step: str, **values) -> str:
+    def step_url(self, step: str, **values: Any) -> str:
         return url_for(f"{self.flow.name}.{step}", **values)
 
-    def go(self, step: str):
+    def go(self, step: str) -> ResponseReturnValue:
         return redirect_to(self.step_url(step))
 
     def render(
@@ -48,15 +51,17 @@ class Step(MethodView):
         form: FlaskForm | None = None,
         status: int | None = None,
         template: str | None = None,
-        **context,
-    ):
+        **context: Any,
+    ) -> ResponseReturnValue:
         context.update(title=self.flow.title, flow=self.flow, step_url=self.step_url)
         fragment = f"wizard/_{template or self.template}.html"
         if form is None:
             return render_panel(fragment, status=status or 200, **context)
         return render_form(fragment, form, status=status, **context)
 
-    def refuse(self, form: FlaskForm, problem: Problem | Throttled, **context):
+    def refuse(
+        self, form: FlaskForm, problem: Problem | Throttled, **context: Any
+    ) -> ResponseReturnValue:
         """The form again with what went wrong: 422 for a problem, 429 when throttled."""
         if isinstance(problem, Problem):
             problem.put_on(form)
@@ -89,7 +94,7 @@ class Step(MethodView):
             return None
         return db.session.get(Verification, wizard["verification_id"])
 
-    def back_to_reachable(self):
+    def back_to_reachable(self) -> ResponseReturnValue:
         """To the furthest step the customer may be on."""
         wizard = self.wizard()
         if wizard.get("verified_id"):
@@ -106,10 +111,10 @@ def _step_after_sending(channel: str | None) -> str:
 class Number(Step):
     template = "number"
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         return self.render(self.flow.number_form(number=self.wizard().get("number")))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         form = self.flow.number_form()
         if not form.validate_on_submit():
             return self.render(form)
@@ -126,7 +131,7 @@ class Number(Step):
 class Channel(Step):
     template = "channel"
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None:
             return self.go("number")
@@ -138,7 +143,7 @@ class Channel(Step):
             form.phone.data, form.email.data = service.proven_contact(customer, chosen)
         return self.render(form, **self.about(customer))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None:
             return self.go("number")
@@ -183,13 +188,13 @@ def _about_the_sms(customer: Customer, record: Verification, poll: int = 0) -> d
 class Code(Step):
     template = "code"
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
             return self.back_to_reachable()
         return self.render(CodeForm(), customer=customer, **_about_the_sms(customer, record))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
             return self.back_to_reachable()
@@ -211,7 +216,7 @@ class CodeStatus(Step):
     would be late (a few times at most); the answer that brings the notice also fills the
     live region. Without JavaScript the code step shows it itself on reload."""
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         if not is_partial_request():
             return self.go("code")
         customer, record = self.customer(), self.sent("sms")
@@ -230,7 +235,7 @@ class CodeStatus(Step):
 class CheckInbox(Step):
     template = "check_inbox"
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None or self.sent("email") is None:
             return self.back_to_reachable()
@@ -240,7 +245,7 @@ class CheckInbox(Step):
 class Resend(Step):
     """A new code or link to the same channel, replacing the earlier one."""
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer, channel = self.customer(), self.wizard().get("channel")
         if customer is None or channel not in service.available_channels(customer):
             return self.back_to_reachable()
@@ -268,7 +273,7 @@ class OpenLink(Step):
 
     template = "link_problem"
 
-    def get(self, token: str):
+    def get(self, token: str) -> ResponseReturnValue:
         outcome, record = verification.check_link(token, self.flow.purpose)
         db.session.commit()
         if outcome is Outcome.OK and record is not None:
@@ -294,13 +299,13 @@ class OpenLink(Step):
 class Password(Step):
     template = "password"
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         proved = self.proved()
         if proved is None:
             return self.back_to_reachable()
         return self.render(PasswordForm(), customer=proved[0])
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         proved = self.proved()
         if proved is None:
             return self.back_to_reachable()
@@ -367,7 +372,7 @@ def add_steps(bp: Blueprint, flow: Flow) -> None:
     bp.before_request(_logged_in_customers_go_home)
 
 
-def _logged_in_customers_go_home():
+def _logged_in_customers_go_home() -> BaseResponse | None:
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
     return None
