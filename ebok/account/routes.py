@@ -38,13 +38,7 @@ def change_password() -> ResponseReturnValue:
     if form.validate_with_current_password(account):
         service.change_password(account, form.password.data or "")
         return _password_changed(account)
-    return render_form(
-        "account/_change_password.html",
-        form,
-        title=_("Change password"),
-        page=SIGNED_IN_PAGE,
-        status=form.status,
-    )
+    return _account_form("account/_change_password.html", form, _("Change password"))
 
 
 def _password_changed(account: Account) -> ResponseReturnValue:
@@ -75,10 +69,11 @@ def login_name() -> ResponseReturnValue:
 
 
 def _login_name_form(form: LoginNameForm) -> ResponseReturnValue:
-    return render_form(
-        "account/_login_name.html",
-        form,
-        title=_("Your login"),
-        page=SIGNED_IN_PAGE,
-        status=form.status,
-    )
+    return _account_form("account/_login_name.html", form, _("Your login"))
+
+
+def _account_form(
+    fragment: str, form: ChangePasswordForm | LoginNameForm, title: str
+) -> ResponseReturnValue:
+    """A Moje Konto form in the signed-in page: 422 with its problems, 429 when throttled."""
+    return render_form(fragment, form, title=title, page=SIGNED_IN_PAGE, status=form.status)

@@ -18,7 +18,7 @@ own as soon as the server has answered.
 import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -221,20 +221,8 @@ def _mark_stale(connection: Connection, message_ids: list[int], now: datetime) -
 
 
 def _outgoing(row: Any) -> Outgoing:
-    return Outgoing(
-        id=row.id,
-        channel=row.channel,
-        recipient=row.recipient,
-        subject=row.subject,
-        body_text=row.body_text,
-        body_html=row.body_html,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        claimed_at=row.claimed_at,
-        attachment_filename=row.attachment_filename,
-        attachment=row.attachment,
-        verification_id=row.verification_id,
-    )
+    """The claimed row as an Outgoing: every field of it is a column of the outbox."""
+    return Outgoing(**{field.name: getattr(row, field.name) for field in fields(Outgoing)})
 
 
 def renew_claims(message_ids: list[int], claimed_at: datetime, now: datetime) -> None:
@@ -345,31 +333,23 @@ def _ours(message_ids: int | list[int], claimed_at: datetime) -> ColumnElement[b
 def make_due(channel: str, now: datetime | None = None) -> int:
     """Make the channel's waiting messages due now: its backend answers again."""
     now = now or utcnow()
-    with db.engine.begin() as connection:
-        return connection.execute(
-            update(_outbox)
-            .where(
-                _outbox.c.status == "pending",
-                _outbox.c.channel == channel,
-                _outbox.c.next_attempt_at > now,
-            )
-            .values(next_attempt_at=now)
-        ).rowcount
+    return _reschedule(channel, _outbox.c.next_attempt_at > now, now)
 
 
 def postpone_due(channel: str, until: datetime, now: datetime | None = None) -> int:
     """Make the channel's due messages wait until `until`: its backend keeps failing, and
     a probe will tell when it answers again (make_due)."""
     now = now or utcnow()
+    return _reschedule(channel, _outbox.c.next_attempt_at <= now, until)
+
+
+def _reschedule(channel: str, which: ColumnElement[bool], next_attempt_at: datetime) -> int:
+    """Sets the next attempt of the channel's pending messages that `which` picks."""
     with db.engine.begin() as connection:
         return connection.execute(
             update(_outbox)
-            .where(
-                _outbox.c.status == "pending",
-                _outbox.c.channel == channel,
-                _outbox.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=until)
+            .where(_outbox.c.status == "pending", _outbox.c.channel == channel, which)
+            .values(next_attempt_at=next_attempt_at)
         ).rowcount
 
 
