@@ -21,7 +21,7 @@ from support import TEST_CONFIG, Visitor  # noqa: E402
 
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
-from ebok.passwords import ALLOWED_CHARACTERS, password_problems  # noqa: E402
+from ebok.identity.passwords import ALLOWED_CHARACTERS, password_problems  # noqa: E402
 
 DISTINCT_CHARACTERS = 100_000
 

@@ -23,9 +23,10 @@ from flask_babel import get_translations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ebok import create_app, templating  # noqa: E402
+from ebok import create_app  # noqa: E402
 from ebok.customers.demo import DEMO_PASSWORD  # noqa: E402
 from ebok.extensions import db  # noqa: E402
+from ebok.web import templating
 
 PAGES = ("/strona-glowna", "/faktury", "/moje-konto")
 

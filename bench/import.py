@@ -5,7 +5,7 @@ Run on demand: .venv/bin/python bench/import.py [--quick] [--rows N] [--million]
 
 For each database, on a fresh empty table and a generated file (tests/csv_files.py), in
 one run:
-- baseline: a process that validates each row with the app's own rules (ebok.contact) and
+- baseline: a process that validates each row with the app's own rules (ebok.normalising) and
   loads the rows straight, streaming: executemany INSERT in one transaction on SQLite, COPY
   on PostgreSQL;
 - app: `flask --app app customers import FILE` into the emptied table;
@@ -76,8 +76,8 @@ def baseline_import(url: str, csv_path: Path) -> tuple[float, float, str, float]
 
 def validated_rows(csv_path: str):
     """The rows as the app would store them, checked by the same rules, one at a time."""
-    from ebok.contact import normalize_customer_number, normalize_email, normalize_phone
     from ebok.models import utcnow
+    from ebok.normalising import normalize_customer_number, normalize_email, normalize_phone
 
     now = utcnow()
     with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:

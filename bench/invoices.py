@@ -38,8 +38,8 @@ from sqlalchemy import text  # noqa: E402
 
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
+from ebok.identity.passwords import hash_password  # noqa: E402
 from ebok.models import Account, Customer, Invoice  # noqa: E402
-from ebok.passwords import hash_password  # noqa: E402
 
 PASSWORD = "Bench#2026x"  # noqa: S105 (a throwaway database)
 CUSTOMERS = 1000

@@ -146,8 +146,8 @@ def prepare(folder: Path, env: dict) -> None:
     os.environ.update(env)
     from ebok import create_app
     from ebok.extensions import db
+    from ebok.identity.passwords import hash_password
     from ebok.models import Account, Customer
-    from ebok.passwords import hash_password
 
     app = create_app()
     with app.app_context():

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from ebok import database, throttle
+from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
+from ebok.identity import throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -62,16 +63,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     throttle.init_app(app)
     limiter.init_app(app)
-    from ebok import (
-        assets,
-        auth,
-        form_input,
-        languages,
-        messages,
-        operator,
-        security,
-        templating,
-    )
+    from ebok import auth, messages, operator
+    from ebok.i18n import languages
+    from ebok.web import assets, form_input, htmx, security, templating
 
     babel.init_app(
         app,
@@ -88,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     assets.init_app(app)
     form_input.init_app(app)
     templating.init_app(app)
+    htmx.init_app(app)
     languages.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)

@@ -2,6 +2,7 @@
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,14 +12,14 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
-from ebok.customers.csvfiles import ImportStopped, escaped_for_terminal
-from ebok.customers.demo import seed_demo_customers, seed_demo_invoices
+from ebok.customers.csvfiles import ImportReport, ImportStopped, escaped_for_terminal
+from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
-from ebok.pdf_fonts import MissingFonts
+from ebok.web.pdf_fonts import MissingFonts
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
@@ -28,7 +29,7 @@ outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sen
 
 @customers_cli.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
-def import_command(csv_file):
+def import_command(csv_file: str) -> None:
     """Import or update customers from CSV_FILE
     (customer_number,first_name,last_name,email,phone).
 
@@ -39,7 +40,7 @@ def import_command(csv_file):
 
 @invoices_cli.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-def import_invoices_command(folder):
+def import_invoices_command(folder: str) -> None:
     """Import new invoices from FOLDER/invoices.csv and its PDFs; update paid_on of known
     ones. Exits with 1 when any row was rejected.
 
@@ -51,7 +52,9 @@ def import_invoices_command(folder):
         sys.exit(1)
 
 
-def _run_import(what: str, importer, source: str, batch_size_key: str):
+def _run_import(
+    what: str, importer: Callable[..., ImportReport], source: str, batch_size_key: str
+) -> ImportReport:
     """Runs an import with its progress line; a refused file or a database error is one
     line, never a traceback with the rows' personal data. Prints and returns the report;
     an import that stopped partway prints the report of what it committed, then why it
@@ -71,7 +74,7 @@ def _run_import(what: str, importer, source: str, batch_size_key: str):
     return report
 
 
-def _print_report(report) -> None:
+def _print_report(report: ImportReport) -> None:
     """The counts, then each rejected line; a reason may quote the file, so control
     characters are shown escaped."""
     click.echo(
@@ -83,7 +86,7 @@ def _print_report(report) -> None:
 
 
 @demo_cli.command("seed")
-def seed_command():
+def seed_command() -> None:
     """Add the demo customers and print them with their contact data."""
     if not development_mode(current_app):
         raise click.ClickException(
@@ -91,13 +94,17 @@ def seed_command():
             "development (FLASK_DEBUG=1 flask --app app demo seed), never in production."
         )
     click.echo("Demo customers (log in or register with the customer number):")
-    for number, first, last, email, phone, _, shows in seed_demo_customers():
+    customers = seed_demo_customers()
+    for number, first, last, email, phone, _, shows in customers:
         click.echo(
             f"  {number}  {first + ' ' + last:<18} e-mail: {email or '-':<26} "
             f"phone: {phone or '-':<13} {shows}"
         )
+    from ebok.invoices.demo import seed_demo_invoices  # fpdf2, loaded only here
+
+    names = [(number, f"{first} {last}") for number, first, last, *_ in customers]
     try:
-        report = seed_demo_invoices()
+        report = seed_demo_invoices(names)
     except MissingFonts as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(
@@ -117,7 +124,7 @@ def seed_command():
 @click.option(
     "--batch", default=100, show_default=True, help="Messages of each channel claimed at a time."
 )
-def deliver_command(loop, interval, batch):
+def deliver_command(loop: bool, interval: float | None, batch: int) -> None:
     """Deliver pending messages, retrying failures with backoff."""
     if interval is None:
         interval = float(current_app.config["OUTBOX_POLL_INTERVAL"])
@@ -128,7 +135,7 @@ def deliver_command(loop, interval, batch):
 
 
 @outbox_cli.command("status")
-def status_command():
+def status_command() -> None:
     """Count messages by state, show how long the oldest pending one has waited, and the
     latest given-up messages with why (refused for good, or attempts used up)."""
     report = summary()
@@ -154,7 +161,9 @@ class SinceType(click.ParamType):
     name = "since"
     units = {"m": "minutes", "h": "hours", "d": "days"}
 
-    def convert(self, value, param, ctx):
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         amount, unit = value[:-1], value[-1:]
@@ -172,7 +181,7 @@ class SinceType(click.ParamType):
 @outbox_cli.command("retry")
 @click.option("--failed", "include_failed", is_flag=True, help="Also messages given up on.")
 @click.option("--since", type=SinceType(), help="Only messages written since (UTC) or age.")
-def retry_command(include_failed, since):
+def retry_command(include_failed: bool, since: datetime | None) -> None:
     """Make waiting messages due now; with --failed, also those given up on.
 
     Links and notices are sent again; codes and links that were superseded, used or
@@ -186,7 +195,7 @@ class ProgressLine:
     """Lines done, rate and time left, redrawn in place on a terminal (click's progress
     bar); nothing at all when the output is a file or a pipe."""
 
-    def __init__(self, what: str):
+    def __init__(self, what: str) -> None:
         self.what = what
         self.bar: Any = None  # a click progress bar, made when first shown on a terminal
         self.done = 0
@@ -195,7 +204,7 @@ class ProgressLine:
     def __enter__(self) -> "ProgressLine":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
             self.bar.render_finish()
 

@@ -1,10 +1,15 @@
 """Who is asking: the client address used for throttling and logs, and which peers may
 tell it (the proxy in front)."""
 
+from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import TYPE_CHECKING, Any
 
 from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
 def client_address() -> str:
@@ -12,7 +17,7 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def proxy_headers_trusted(config) -> bool:
+def proxy_headers_trusted(config: Mapping[str, Any]) -> bool:
     """Whether X-Forwarded-For / -Proto are read at all (FLASK_PROXY_FIX_X_FOR / _PROTO)."""
     return bool(config["PROXY_FIX_X_FOR"] or config["PROXY_FIX_X_PROTO"])
 
@@ -26,12 +31,16 @@ class TrustedProxyFix:
     A peer without an IP address is a unix socket, which only processes on this machine
     with the socket file's permissions can reach: the proxy."""
 
-    def __init__(self, app, trusted: list[str], x_for: int, x_proto: int):
+    def __init__(
+        self, app: "WSGIApplication", trusted: list[str], x_for: int, x_proto: int
+    ) -> None:
         self.app = app
         self.proxied = ProxyFix(app, x_for=x_for, x_proto=x_proto)
         self.trusted = trusted_networks(trusted)
 
-    def __call__(self, environ, start_response):
+    def __call__(
+        self, environ: "WSGIEnvironment", start_response: "StartResponse"
+    ) -> Iterable[bytes]:
         if self._from_trusted(environ.get("REMOTE_ADDR") or ""):
             return self.proxied(environ, start_response)
         return self.app(environ, start_response)

@@ -2,6 +2,7 @@
 variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -249,7 +250,7 @@ SMS_LIMITS: dict[str, Any] = {
 }
 
 
-def check_sms_limits(config) -> None:
+def check_sms_limits(config: Config) -> None:
     too_long = {
         "SMS_CODE_LENGTH": config["SMS_CODE_LENGTH"] > SMS_LIMITS["SMS_CODE_LENGTH"],
         "SMS_CODE_LIFETIME": config["SMS_CODE_LIFETIME"] > SMS_LIMITS["SMS_CODE_LIFETIME"],
@@ -350,7 +351,7 @@ def check_secret_key(setting: str, key: str | bytes) -> None:
         )
 
 
-def engine_options(config) -> dict:
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """SQLALCHEMY_ENGINE_OPTIONS with the defaults under them: no SQL parameters in logs,
     and for PostgreSQL the DATABASE_* bounds (each of the operator's connect_args wins;
     their libpq `options` come after ours, so the same -c setting overrides ours)."""

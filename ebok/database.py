@@ -4,6 +4,8 @@ PostgreSQL with every call bounded in time, so a server that hangs or is frozen 
 outage page within seconds, never a worker blocked until gunicorn kills it."""
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from flask import Flask
@@ -47,7 +49,7 @@ def lift_time_bounds() -> None:
     db.session.close()  # the next query checks a connection out
 
 
-def unbound_connection(dbapi_connection) -> None:
+def unbound_connection(dbapi_connection: Any) -> None:
     """One connection without the time bounds (see lift_time_bounds)."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET statement_timeout = 0")
@@ -56,7 +58,7 @@ def unbound_connection(dbapi_connection) -> None:
         dbapi_connection.answer_timeout = None
 
 
-def _unbounded(dbapi_connection, _connection_record, _connection_proxy) -> None:
+def _unbounded(dbapi_connection: Any, _connection_record: Any, _connection_proxy: Any) -> None:
     unbound_connection(dbapi_connection)
 
 
@@ -72,8 +74,8 @@ def _remove_session(_error: BaseException | None) -> None:
         db.session.registry.clear()  # never handed to a later context with the same id
 
 
-def _sqlite_pragmas(busy_timeout_ms: int):
-    def set_pragmas(dbapi_connection, _connection_record) -> None:
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def set_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         # WAL: readers see the last commit while a writer works; NORMAL is durable
         # across application crashes in WAL mode and saves a sync per commit.
@@ -93,7 +95,7 @@ class BoundedConnection(psycopg.Connection):
 
     answer_timeout: float | None = None
 
-    def wait(self, gen, interval=0.1, timeout=None):
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         try:
             bound = timeout if timeout is not None else self.answer_timeout
             return super().wait(gen, interval, bound)
@@ -106,8 +108,10 @@ class BoundedConnection(psycopg.Connection):
             ) from None
 
 
-def _bounded_connections(answer_timeout: float):
-    def connect(_dialect, _connection_record, cargs, cparams) -> BoundedConnection:
+def _bounded_connections(answer_timeout: float) -> Callable[..., BoundedConnection]:
+    def connect(
+        _dialect: Any, _connection_record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> BoundedConnection:
         connection = BoundedConnection.connect(*cargs, **cparams)
         connection.answer_timeout = answer_timeout
         return connection

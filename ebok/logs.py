@@ -9,9 +9,11 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context
 from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from ebok.clients import client_address
 from ebok.extensions import db
@@ -91,19 +93,19 @@ def hold_audit_until_saved(app: Flask) -> None:
     app.after_request(_write_held_unless_failed)
 
 
-def _committed(_session) -> None:
+def _committed(_session: Session) -> None:
     if has_request_context():
         setattr(g, _SAVED, True)
         for held in g.pop(_HELD, []):
             _write(*held)
 
 
-def _written(_session, _flush_context) -> None:
+def _written(_session: Session, _flush_context: Any) -> None:
     if has_request_context():
         setattr(g, _SAVED, False)
 
 
-def _rolled_back(_session) -> None:
+def _rolled_back(_session: Session) -> None:
     if has_request_context():
         setattr(g, _SAVED, False)
         g.pop(_HELD, None)

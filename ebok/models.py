@@ -9,8 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ebok.contact import sms_number
 from ebok.extensions import db
+from ebok.normalising import sms_number
 
 if TYPE_CHECKING:  # db.Model is made at run time; the type checker sees what it is
     from sqlalchemy import Table

@@ -11,14 +11,16 @@ logo and the font likewise.
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, abort, current_app, url_for
 from flask_babel import gettext as _
 
-from ebok import languages
+from ebok.i18n import languages
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 RADIUS = re.compile(r"(\d+(?:\.\d+)?)(px|rem)")
@@ -159,7 +161,7 @@ def current() -> Operator:
     )
 
 
-def _portal_url_from_server_name(config) -> str | None:
+def _portal_url_from_server_name(config: Mapping[str, Any]) -> str | None:
     # Never from the request's Host: a copy of the site would show its own address.
     if not config.get("SERVER_NAME"):
         return None

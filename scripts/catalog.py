@@ -168,7 +168,7 @@ def add(translations: Path, language: str) -> None:
         f"  1. Translate it (Poedit or Weblate: see TRANSLATING.md); the Polish catalog\n"
         "     (translations/pl) is the reference for what each string means.\n"
         f"  2. Add {language!r} to LANGUAGES in ebok/config.py (and to FLASK_LANGUAGES where\n"
-        "     a deployment sets it), and its name in itself to NAMES in ebok/languages.py.\n"
+        "     a deployment sets it), and its name in itself to NAMES in ebok/i18n/languages.py.\n"
         f"  3. Write the words your plural forms show into translations/{language}/\n"
         f"     {PLURAL_WORDS_FILE} (the file says how).\n"
         f"  4. make catalog-check LANG={language}   (until it passes)\n"

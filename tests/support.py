@@ -26,8 +26,8 @@ import pytest
 from sqlalchemy import select
 
 from ebok.extensions import db
+from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer, EInvoiceConsent, OutboxMessage
-from ebok.passwords import hash_password
 
 TEST_PASSWORD = "Haslo#2026x"  # the registered customer's
 NEW_PASSWORD = "Nowe#Haslo1"  # one a customer sets in a test

@@ -12,7 +12,7 @@ import pytest
 from support import TEST_CONFIG
 
 from ebok import create_app
-from ebok.assets import build
+from ebok.web.assets import build
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FINGERPRINTED_CSS = re.compile(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"')
@@ -94,7 +94,7 @@ def test_a_stale_build_is_not_served(tmp_path):
     (source / "css/app.css").write_text("body { color: black }")
     first = build(source, target)
     (source / "css/app.css").write_text("body { color: navy }")
-    from ebok.assets import current_manifest
+    from ebok.web.assets import current_manifest
 
     assert current_manifest(source, target) is None
     second = build(source, target)

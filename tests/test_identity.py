@@ -269,8 +269,8 @@ def test_the_activation_page_without_javascript_has_an_h1(app, make_visitor, cus
 
 
 def test_the_guide_pdf_is_built_once_per_language(app, make_visitor, monkeypatch):
-    from ebok import pdf_fonts
     from ebok.guide import pdf
+    from ebok.web import pdf_fonts
 
     with app.app_context():
         if not pdf_fonts.available():

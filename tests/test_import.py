@@ -22,8 +22,8 @@ from support import TEST_CONFIG, TEST_PASSWORD, Visitor, follow, last_code, text
 
 from ebok import create_app
 from ebok.extensions import db
+from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 # The PostgreSQL variants create throwaway databases on the server of the suite's own

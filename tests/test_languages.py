@@ -31,7 +31,7 @@ from ebok import create_app
 from ebok.extensions import db
 from ebok.invoices.formatting import amount
 from ebok.models import Account, Customer
-from ebok.pdf_fonts import available as pdf_fonts_available
+from ebok.web.pdf_fonts import available as pdf_fonts_available
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 HTML_LANG = re.compile(r'<html lang="([^"]+)">')

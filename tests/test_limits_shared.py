@@ -15,8 +15,8 @@ from support import TEST_CONFIG, TEST_PASSWORD, WAIT, Browser, Gunicorn, RedisSe
 
 from ebok import create_app
 from ebok.extensions import db, limiter
+from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 ACCOUNT_NUMBER = "200005"
 LOGIN_NAME = "ewa.kaminska"  # the same account's login name

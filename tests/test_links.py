@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from support import WizardActions, last_link, outbox, text_of
 
-from ebok import signing
-from ebok.signing import Key, Outcome
+from ebok.identity import signing
+from ebok.identity.signing import Key, Outcome
 
 
 def test_a_tampered_link(app, visitor, wizard, customers):

@@ -5,8 +5,8 @@ from flask_babel import force_locale
 from support import TEST_CONFIG
 
 from ebok import create_app
-from ebok.contact import sms_number
-from ebok.passwords import INPUT_LIMIT, hash_password, password_problems, verify_password
+from ebok.identity.passwords import INPUT_LIMIT, hash_password, password_problems, verify_password
+from ebok.normalising import sms_number
 
 COMMON = "To hasło jest zbyt popularne i łatwe do odgadnięcia. Wybierz inne."
 COMMON_WITH_ADDITIONS = (

@@ -22,8 +22,8 @@ from werkzeug.test import EnvironBuilder
 
 from ebok import create_app
 from ebok.extensions import db, limiter
+from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 # The issue asks for this bound explicitly; it is a ceiling far above a normal answer. It
 # is counted in CPU seconds of this process (the app runs in it), so other work on a busy

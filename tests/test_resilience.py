@@ -29,9 +29,9 @@ from support import (
 
 from ebok import create_app
 from ebok.extensions import db
+from ebok.identity.passwords import hash_password
 from ebok.logs import audit
 from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 WRONG_PASSWORD = "Zle#Haslo1"
 SMS_REFUSED = "Nie możemy teraz wysłać kodu SMS"

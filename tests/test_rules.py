@@ -7,7 +7,9 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 
-from ebok.contact import (
+from ebok.identity.passwords import password_problems
+from ebok.identity.verification import normalize_code
+from ebok.normalising import (
     looks_like_customer_number,
     mask_email,
     mask_phone,
@@ -15,11 +17,9 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.forms import EmailAddress
 from ebok.password_reset.forms import NumberOrLoginForm
-from ebok.passwords import password_problems
 from ebok.registration.forms import CustomerNumberForm
-from ebok.verification import normalize_code
+from ebok.web.forms import EmailAddress
 from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
 
 

@@ -20,11 +20,13 @@ from flask_babel import force_locale, format_time, to_user_timezone
 from sms_segments import GSM_SINGLE, UCS2_SINGLE, gsm_septets, segments, ucs2_units
 from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
 
-from ebok import create_app, throttle, typography
+from ebok import create_app
 from ebok.config import SMS_LIMITS
-from ebok.durations import duration, whole_minutes
 from ebok.extensions import babel, db
-from ebok.passwords import SPECIAL_CHARACTERS
+from ebok.i18n import typography
+from ebok.i18n.durations import duration, whole_minutes
+from ebok.identity import throttle
+from ebok.identity.passwords import SPECIAL_CHARACTERS
 
 ROOT = Path(__file__).parent.parent
 POLISH_PO = ROOT / "translations/pl/LC_MESSAGES/messages.po"

@@ -1,20 +1,22 @@
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
-from ebok import accounts
-from ebok.contact import LOGIN_NAME, normalize_login_name
-from ebok.forms import (
+from ebok.i18n import _l
+from ebok.identity import accounts
+from ebok.normalising import LOGIN_NAME, normalize_login_name
+from ebok.web.forms import (
     CurrentPasswordForm,
     NewPasswordFormMixin,
     add_errors,
     new_password_field,
     password_repeat_field,
 )
-from ebok.i18n import _l
 
 LOGIN_NAME_TAKEN = _l("This login is already taken. Choose a different one.")
 
@@ -26,7 +28,7 @@ class ChangePasswordForm(NewPasswordFormMixin, CurrentPasswordForm):
     password = new_password_field(_l("New password"))
     password_repeat = password_repeat_field(_l("Repeat the new password"))
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         checked = not self.current_password.errors and not self.password.errors
         if checked and self.password.data == self.current_password.data:

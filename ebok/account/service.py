@@ -3,12 +3,12 @@ forms have checked the current password (CurrentPasswordForm) before anything he
 
 from sqlalchemy.exc import IntegrityError
 
-from ebok import accounts
-from ebok.contact import normalize_login_name
 from ebok.extensions import db
 from ebok.i18n import lazy_pgettext
+from ebok.identity import accounts
 from ebok.logs import audit
 from ebok.models import Account
+from ebok.normalising import normalize_login_name
 
 
 def change_password(account: Account, new_password: str) -> None:

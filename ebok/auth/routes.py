@@ -1,16 +1,17 @@
 """The login page (SPEC §2) and logout."""
 
 from flask import Blueprint, flash, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
-from ebok import languages
 from ebok.auth.forms import LoginForm
-from ebok.auth.service import end_session, log_in_attempt, start_session, take_prefilled_login
-from ebok.forms import refuse_throttled
-from ebok.htmx import redirect_to, render_form, render_panel
-from ebok.i18n import _l
+from ebok.auth.service import log_in_attempt
+from ebok.i18n import _l, languages
+from ebok.identity.sessions import end_session, start_session, take_prefilled_login
+from ebok.web.forms import refuse_throttled
+from ebok.web.htmx import redirect_to, render_form, render_panel
 
 bp = Blueprint("auth", __name__)
 
@@ -18,7 +19,7 @@ bp = Blueprint("auth", __name__)
 # Decorators apply bottom up: "/" is registered first, so url_for builds it.
 @bp.route("/logowanie", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
     if request.method != "POST":
@@ -57,7 +58,7 @@ def login():
 
 @bp.post("/wyloguj")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     end_session(current_user._get_current_object())
     flash(_("You have been logged out."), "status")
     return redirect_to(url_for("auth.login"), leave_panel=True)

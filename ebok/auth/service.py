@@ -1,18 +1,15 @@
-"""Logging in and out: checking a typed login and password, and the session that follows."""
+"""Logging in: checking a typed login and password against the limits on attempts; the
+session that follows is ebok.identity.sessions'."""
 
 import logging
-import time
 
-from flask import session
 from flask_limiter import RateLimitExceeded
-from flask_login import login_user, logout_user
 
-from ebok import accounts, throttle
-from ebok.auth.devices import remember_device, trusted_device
-from ebok.extensions import db
+from ebok.identity import accounts, throttle
+from ebok.identity.devices import trusted_device
+from ebok.identity.passwords import needs_rehash, verify_password
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
-from ebok.passwords import needs_rehash, verify_password
 
 
 def _login_limits(
@@ -53,11 +50,6 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
     return account
 
 
-def authenticate(typed_login: str, password: str) -> Account | None:
-    account = accounts.by_login(typed_login)
-    return account if password_matches(account, password) else None
-
-
 def password_matches(account: Account | None, password: str) -> bool:
     # Unknown logins are hashed too, so the time taken does not tell which exist.
     password_hash = account.password_hash if account is not None else None
@@ -68,36 +60,3 @@ def password_matches(account: Account | None, password: str) -> bool:
     ):
         return False  # the password was replaced while this one was being checked
     return True
-
-
-def start_session(account: Account) -> None:
-    """A fresh session for the account (nothing from before login carries over), and the
-    device cookie for this browser."""
-    session.clear()
-    login_user(account)
-    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
-    session["logged_in_at"] = int(time.time())
-    remember_device(account)
-    audit("login_succeeded", account=account.id)
-
-
-def end_session(account: Account) -> None:
-    """Logs out here and everywhere: the old cookies stop working."""
-    account.end_all_sessions()
-    db.session.commit()
-    logout_user()
-    session.clear()
-    audit("logout", account=account.id)
-
-
-# The login page fills this in once: after a password reset only the new password is left
-# to type. Kept in the session, never in the URL (access logs).
-LOGIN_PREFILL = "login_prefill"
-
-
-def prefill_login(login: str) -> None:
-    session[LOGIN_PREFILL] = login
-
-
-def take_prefilled_login() -> str | None:
-    return session.pop(LOGIN_PREFILL, None)

@@ -9,6 +9,7 @@ not in memory: memory stays flat however long the file is.
 """
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
@@ -32,7 +33,7 @@ class Batches:
     KNOWN: TextClause
     SEEN_BEFORE: TextClause
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     @staticmethod
@@ -121,7 +122,7 @@ class PostgreSQLBatches(Batches):
     def remember(self, first_lines: dict[str, int]) -> None:
         self._copy("COPY import_seen_numbers (number, line) FROM STDIN", first_lines.items())
 
-    def _copy(self, statement: str, rows) -> None:
+    def _copy(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
         driver_error = self.connection.dialect.loaded_dbapi.Error
         try:
             # psycopg's cursor (a context manager with copy()), not the DB-API minimum.

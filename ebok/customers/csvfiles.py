@@ -37,7 +37,7 @@ class ImportStopped(Exception):
     """The import stopped partway; the message says where and what to do. `report`
     counts what was committed before, which stays."""
 
-    def __init__(self, message: str, report: ImportReport):
+    def __init__(self, message: str, report: ImportReport) -> None:
         super().__init__(message)
         self.report = report
 

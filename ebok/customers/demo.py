@@ -3,8 +3,8 @@
 from sqlalchemy import select
 
 from ebok.extensions import db
+from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
-from ebok.passwords import hash_password
 
 # Each kind of customer a newcomer needs to try every path of the wizard.
 DEMO_PASSWORD = "Strefa#2026"  # noqa: S105 (printed by `demo seed` on purpose)
@@ -59,11 +59,3 @@ def seed_demo_customers() -> list[tuple]:
             db.session.add(Account(customer=customer, password_hash=hash_password(DEMO_PASSWORD)))
     db.session.commit()
     return DEMO_CUSTOMERS
-
-
-def seed_demo_invoices():
-    """About a year of invoices with PDFs for every demo customer (ebok/invoices/demo.py);
-    returns the import's report."""
-    from ebok.invoices.demo import seed_demo_invoices as seed  # fpdf2, loaded only here
-
-    return seed([(number, f"{first} {last}") for number, first, last, *_ in DEMO_CUSTOMERS])

@@ -15,12 +15,6 @@ from typing import cast
 from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from ebok.contact import (
-    CUSTOMER_NUMBER_MAX_DIGITS,
-    normalize_customer_number,
-    normalize_email,
-    normalize_phone,
-)
 from ebok.customers.bank_accounts import normalize_bank_account
 from ebok.customers.batches import DIALECTS, Batches
 from ebok.customers.csvfiles import (
@@ -33,6 +27,12 @@ from ebok.customers.csvfiles import (
     records,
 )
 from ebok.extensions import db
+from ebok.normalising import (
+    CUSTOMER_NUMBER_MAX_DIGITS,
+    normalize_customer_number,
+    normalize_email,
+    normalize_phone,
+)
 
 __all__ = ["CSV_HEADER", "ImportRefused", "ImportReport", "import_customers"]
 

@@ -2,6 +2,7 @@
 registration without SMTP or an SMS gateway. Registered only in debug mode."""
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 
 
 @bp.get("/wiadomosci")
-def outbox():
+def outbox() -> ResponseReturnValue:
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)
     ).all()

@@ -3,9 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, HiddenField
 from wtforms.validators import ValidationError
 
-from ebok.contact import normalize_email
-from ebok.forms import CurrentPasswordForm, EmailAddress, Given
 from ebok.i18n import _l
+from ebok.normalising import normalize_email
+from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given
 
 
 class ActivationForm(FlaskForm):

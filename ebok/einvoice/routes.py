@@ -2,19 +2,21 @@
 switching off. Views are thin: the service decides, the templates say it."""
 
 from flask import Blueprint, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
-from ebok import throttle
 from ebok.einvoice import service
 from ebok.einvoice.forms import ActivationForm, AddressForm, WithdrawForm
 from ebok.einvoice.service import Result
-from ebok.forms import email_address, refuse_throttled
-from ebok.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
 from ebok.i18n import _l
-from ebok.page_titles import link_problem_heading
-from ebok.signing import Outcome
+from ebok.identity import throttle
+from ebok.identity.signing import Outcome
+from ebok.web.forms import email_address, refuse_throttled
+from ebok.web.htmx import SIGNED_IN_PAGE, is_partial_request, redirect_to, render_form, render_panel
+from ebok.web.titles import link_problem_heading
 
 bp = Blueprint("einvoice", __name__, url_prefix="/e-faktura")
 
@@ -34,7 +36,7 @@ def _page_of(source: str) -> str:
 
 @bp.get("/szczegoly")
 @login_required
-def details():
+def details() -> ResponseReturnValue:
     return render_template(
         "einvoice/details.html",
         title=_("e-Faktura: details and terms"),
@@ -44,7 +46,7 @@ def details():
 
 @bp.route("/aktywuj", methods=["GET", "POST"])
 @login_required
-def activate():
+def activate() -> ResponseReturnValue:
     account = current_user._get_current_object()
     source = _source()
     if account.einvoice_active and request.method == "GET":
@@ -71,7 +73,7 @@ def activate():
     )
 
 
-def _too_many_links(form) -> int:
+def _too_many_links(form: FlaskForm) -> int:
     return refuse_throttled(
         form,
         # Translators: a form error in the e-Faktura window; %(wait)s is a sentence saying when to
@@ -80,7 +82,7 @@ def _too_many_links(form) -> int:
     )
 
 
-def _activation_result(result: Result, address: str, source: str):
+def _activation_result(result: Result, address: str, source: str) -> ResponseReturnValue:
     if result is Result.CONFIRMATION_SENT:
         # Translators: a status message; %(address)s is the e-mail address invoice notices are to go
         # to, which the link confirms.
@@ -108,7 +110,7 @@ def _activation_result(result: Result, address: str, source: str):
 
 
 @bp.route("/potwierdz/<token>", methods=["GET", "POST"])
-def confirm(token: str):
+def confirm(token: str) -> ResponseReturnValue:
     """The link from the confirmation e-mail. Opening it shows a button; only the button's
     post changes anything, so mail scanners that open links cannot."""
     done = request.method == "POST"  # CSRFProtect has checked the token
@@ -136,7 +138,7 @@ def confirm(token: str):
 
 @bp.route("/adres", methods=["GET", "POST"])
 @login_required
-def change_address():
+def change_address() -> ResponseReturnValue:
     account = current_user._get_current_object()
     if not account.einvoice_active:
         return redirect_to(url_for("account.my_account"), leave_panel=True)
@@ -175,7 +177,7 @@ def _address_change_message(result: Result, address: str) -> str:
 
 @bp.route("/wylacz", methods=["GET", "POST"])
 @login_required
-def withdraw():
+def withdraw() -> ResponseReturnValue:
     account = current_user._get_current_object()
     if not account.einvoice_active:
         return redirect_to(url_for("account.my_account"), leave_panel=True)
@@ -195,7 +197,7 @@ def withdraw():
 
 @bp.post("/oczekujacy/wyslij-ponownie")
 @login_required
-def resend_confirmation():
+def resend_confirmation() -> ResponseReturnValue:
     """A new link for the address waiting for confirmation (Strona Główna, Moje Konto)."""
     account = current_user._get_current_object()
     address = account.einvoice_pending_address
@@ -220,7 +222,7 @@ def resend_confirmation():
 
 @bp.post("/oczekujacy/anuluj")
 @login_required
-def cancel_confirmation():
+def cancel_confirmation() -> ResponseReturnValue:
     if service.cancel_confirmation(current_user._get_current_object()) is Result.PENDING_CANCELLED:
         flash(
             _("The address change has been cancelled. The link we sent no longer works."), "status"

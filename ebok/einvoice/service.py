@@ -13,13 +13,14 @@ from flask import url_for
 from flask_babel import pgettext
 from sqlalchemy import CursorResult, update
 
-from ebok import accounts, messages, signing, throttle
-from ebok.contact import mask_email, normalize_email
+from ebok import messages
 from ebok.extensions import db
 from ebok.i18n import lazy_pgettext
+from ebok.identity import accounts, signing, throttle
+from ebok.identity.signing import Key, Outcome, external_url
 from ebok.logs import audit
 from ebok.models import Account, EInvoiceConsent, utcnow
-from ebok.signing import Key, Outcome, external_url
+from ebok.normalising import mask_email, normalize_email
 
 # Which terms the customer accepted; change it whenever the terms' text changes.
 TERMS_VERSION = "2026-11"

@@ -1,30 +1,31 @@
 """Error pages in Polish, as a page or as the panel's fragment for htmx.
 
 The pages never touch the database: current_user is a lazy template global (see
-ebok.templating) and none of these templates reads it, so they render while the database
+ebok.web.templating) and none of these templates reads it, so they render while the database
 is away too.
 """
 
 import logging
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ebok import throttle
 from ebok.extensions import login_manager
-from ebok.htmx import is_partial_request, render_panel
-from ebok.throttle import CountingUnavailable
+from ebok.identity import throttle
+from ebok.identity.throttle import CountingUnavailable
+from ebok.web.htmx import is_partial_request, render_panel
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("ebok.errors")
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_error(error):
+def csrf_error(error: Exception) -> ResponseReturnValue:
     return _error_page(
         400,
         _("The form has expired"),
@@ -37,7 +38,7 @@ def csrf_error(error):
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)
-def too_large(error):
+def too_large(error: Exception) -> ResponseReturnValue:
     return _error_page(
         413,
         _("What you sent is too large"),
@@ -49,7 +50,7 @@ def too_large(error):
 
 
 @bp.app_errorhandler(429)
-def too_many_requests(error):
+def too_many_requests(error: Exception) -> ResponseReturnValue:
     """A limit no form tells of (Flask-Limiter's RateLimitExceeded): the page says when to
     try again; Flask-Limiter adds Retry-After and the X-RateLimit-* headers."""
     retry_at = throttle.retry_at()
@@ -70,7 +71,7 @@ def too_many_requests(error):
 
 
 @bp.app_errorhandler(404)
-def not_found(error):
+def not_found(error: Exception) -> ResponseReturnValue:
     return _error_page(
         404,
         _("Page not found"),
@@ -79,12 +80,12 @@ def not_found(error):
 
 
 @bp.app_errorhandler(405)
-def method_not_allowed(error):
+def method_not_allowed(error: Exception) -> ResponseReturnValue:
     return not_found(error)
 
 
 @bp.app_errorhandler(500)
-def server_error(error):
+def server_error(error: Exception) -> ResponseReturnValue:
     return _error_page(
         500,
         _("Sorry, something went wrong"),
@@ -96,7 +97,7 @@ def server_error(error):
 
 
 @bp.app_errorhandler(HTTPException)
-def other_http_error(error: HTTPException):
+def other_http_error(error: HTTPException) -> ResponseReturnValue:
     return _error_page(
         error.code or 500,
         _("Sorry, something went wrong"),
@@ -107,7 +108,7 @@ def other_http_error(error: HTTPException):
 @bp.app_errorhandler(sa_exc.OperationalError)
 @bp.app_errorhandler(sa_exc.InterfaceError)
 @bp.app_errorhandler(sa_exc.TimeoutError)  # no free connection in the pool in time
-def database_unavailable(error):
+def database_unavailable(error: Exception) -> ResponseReturnValue:
     # The driver's own words (no statement, no parameters) say which outage it is.
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
     log.error("database unavailable: %s %s", type(error).__name__, " ".join(reason))
@@ -118,13 +119,13 @@ def database_unavailable(error):
 
 
 @bp.app_errorhandler(StorageError)
-def storage_unavailable(error):
+def storage_unavailable(error: StorageError) -> ResponseReturnValue:
     log.error("rate limit storage unavailable: %s", type(error.storage_error).__name__)
     return _unavailable()
 
 
 @bp.app_errorhandler(CountingUnavailable)
-def sms_unavailable(error):
+def sms_unavailable(error: Exception) -> ResponseReturnValue:
     return _unavailable(
         heading=_("We cannot send an SMS code right now"),
         message=_(
@@ -135,7 +136,7 @@ def sms_unavailable(error):
     )
 
 
-def _unavailable(heading=None, message=None):
+def _unavailable(heading: str | None = None, message: str | None = None) -> Response:
     """503 with Retry-After, a page or a fragment; with JavaScript the fragment is only
     told in the live region and never replaces the form (static/js/app.js)."""
     heading = heading or _("Strefa Klienta is unavailable for a moment")
@@ -154,7 +155,7 @@ def _unavailable(heading=None, message=None):
     return response
 
 
-def _error_page(status: int, heading: str, message: str):
+def _error_page(status: int, heading: str, message: str) -> Response:
     """Every error page: its heading is also its title."""
     return render_panel(
         "errors/_error.html", title=heading, status=status, heading=heading, message=message

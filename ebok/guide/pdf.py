@@ -5,8 +5,10 @@ from flask import current_app, render_template
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ebok import languages, operator, pdf_fonts
+from ebok import operator
 from ebok.guide import pictures
+from ebok.i18n import languages
+from ebok.web import pdf_fonts
 
 
 def available() -> bool:

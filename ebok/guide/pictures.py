@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import current_app, url_for
 
-from ebok import languages
+from ebok.i18n import languages
 
 WIDTH = 400  # CSS px on the page
 PDF_WIDTH = 240  # px as fpdf2 counts them (96 per inch): about 6 cm on A4

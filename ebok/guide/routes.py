@@ -3,6 +3,7 @@
 import io
 
 from flask import Blueprint, Response, render_template, send_file
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ebok.guide import pdf, pictures
@@ -11,7 +12,7 @@ bp = Blueprint("guide", __name__)
 
 
 @bp.get("/instrukcja")
-def guide():
+def guide() -> ResponseReturnValue:
     return render_template(
         "guide/guide.html",
         title=_("Guide to Strefa Klienta"),
@@ -21,7 +22,7 @@ def guide():
 
 
 @bp.get("/instrukcja.pdf")
-def guide_pdf():
+def guide_pdf() -> ResponseReturnValue:
     if not pdf.available():
         return Response(status=404)
     content = pdf.guide_pdf(_("Guide to Strefa Klienta"))

@@ -4,12 +4,12 @@
 import threading
 from datetime import datetime, timedelta
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import func, select
 
-from ebok import throttle
 from ebok.extensions import db
+from ebok.identity import throttle
 from ebok.models import OutboxMessage, utcnow
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -19,7 +19,7 @@ class NoSessionForProbes(SecureCookieSessionInterface):
     """Probes get no session: nothing to load (no account, so no database for /healthz)
     and no cookie to set, whatever cookie the caller sends."""
 
-    def open_session(self, app, request):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if request.path in PROBE_PATHS:
             return None  # Flask uses a null session, which it never saves
         return super().open_session(app, request)
@@ -43,7 +43,7 @@ class _DatabaseProbe:
     /readyz at most `timeout` seconds; while one check hangs, no other starts, so a
     hung database holds one thread and one connection, not one per probe."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 

@@ -5,9 +5,16 @@ opens the socket once, before any worker is forked; each worker serves it after 
 
 import socket
 import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+from flask import Flask
+
 from ebok.health.checks import PROBE_PATHS
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Seconds a probe's connection may take to send its request: a stuck client holds the
 # thread no longer.
@@ -20,7 +27,7 @@ def open_listener(address: str) -> socket.socket:
     return socket.create_server((host.strip("[]"), int(port)))
 
 
-def serve_in_thread(listener: socket.socket, app) -> threading.Thread:
+def serve_in_thread(listener: socket.socket, app: Flask) -> threading.Thread:
     """Answers probes on `listener` from a daemon thread of this process: it ends with
     the worker."""
     server = WSGIServer(listener.getsockname()[:2], _QuietHandler, bind_and_activate=False)
@@ -33,10 +40,10 @@ def serve_in_thread(listener: socket.socket, app) -> threading.Thread:
     return thread
 
 
-def _only_probes(app):
+def _only_probes(app: Flask) -> "WSGIApplication":
     """The app for the probes' paths; anything else is not served here."""
 
-    def serve(environ, start_response):
+    def serve(environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         if environ.get("PATH_INFO") in PROBE_PATHS:
             return app(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
@@ -50,5 +57,5 @@ class _QuietHandler(WSGIRequestHandler):
 
     timeout = REQUEST_TIMEOUT
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         pass

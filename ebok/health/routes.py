@@ -1,9 +1,11 @@
 """/healthz: the process answers (nothing else is touched). /readyz: the database and
 Redis answer and the outbox is being delivered. Both answer JSON without a session or a
 cookie, count against no rate limit (throttle counts only where a feature asks), are exempt
+from flask.typing import ResponseReturnValue
 from CSRF, and answer within HEALTH_CHECK_TIMEOUT."""
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from ebok.extensions import csrf
 from ebok.health.checks import readiness_problems
@@ -13,16 +15,16 @@ csrf.exempt(bp)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     return _answer([])
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     return _answer(readiness_problems(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
-def _answer(problems: list[str]):
+def _answer(problems: list[str]) -> ResponseReturnValue:
     response = jsonify(status="fail" if problems else "ok", problems=problems)
     response.status_code = 503 if problems else 200
     response.headers["Cache-Control"] = "no-store"

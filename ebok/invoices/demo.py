@@ -19,7 +19,7 @@ from ebok.extensions import db
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.importing import CSV_HEADER, CSV_NAME, import_invoices
 from ebok.models import Invoice
-from ebok.pdf_fonts import FAMILY, add_fonts
+from ebok.web.pdf_fonts import FAMILY, add_fonts
 
 MONTHS = 12
 

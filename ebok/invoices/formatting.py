@@ -2,12 +2,15 @@
 
 import enum
 from datetime import date
+from decimal import Decimal
 
 from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency
 from flask_babel import format_decimal, get_locale, pgettext
 from flask_babel import gettext as _
+
+from ebok.models import Invoice
 
 # The formats of dates and amounts per interface language, where the language's own CLDR
 # default is not the one its customers expect: the English interface is British.
@@ -23,13 +26,13 @@ class Status(enum.Enum):
     OVERDUE = "overdue"
 
 
-def status_of(invoice, today: date) -> Status:
+def status_of(invoice: Invoice, today: date) -> Status:
     if invoice.paid_on is not None:
         return Status.PAID
     return Status.OVERDUE if invoice.due_date < today else Status.DUE
 
 
-def status_text(invoice, today: date) -> str:
+def status_text(invoice: Invoice, today: date) -> str:
     status = status_of(invoice, today)
     if status is Status.PAID:
         # Translators: an invoice's status, a table value and a tag (feminine in Polish,
@@ -60,7 +63,7 @@ def period(start: date, end: date) -> str:
     return format_interval(start, end, "yMMMMd", locale=format_locale())
 
 
-def amount(value, currency: str) -> str:
+def amount(value: Decimal, currency: str) -> str:
     """1 234,56 zł; PLN 1,234.56"""
     pattern = AMOUNT_PATTERNS.get(str(get_locale()))
     return format_currency(value, currency, pattern, locale=format_locale())

@@ -1,7 +1,9 @@
 """The Faktury page's filter: a GET form (no state changes, so no CSRF token)."""
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, ValidationError
+from wtforms import Field, IntegerField, SelectField, ValidationError
 from wtforms.validators import Optional
 
 from ebok.i18n import _l
@@ -23,17 +25,18 @@ class InvoiceFilterForm(FlaskForm):
     )
     strona = IntegerField(validators=[Optional()], default=1)
 
-    def __init__(self, years: list[int], **kwargs):
+    def __init__(self, years: list[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rok.choices = [("", _l("All years"))] + [(str(year), str(year)) for year in years]
+        self.years = {str(year) for year in years}
 
-    def validate_rok(self, field) -> None:
-        if field.data and field.data not in {value for value, _ in field.choices}:
+    def validate_rok(self, field: Field) -> None:
+        if field.data and field.data not in self.years:
             raise ValidationError(
                 _l("You have no invoices from that year. Choose a year from the list.")
             )
 
-    def validate_strona(self, field) -> None:
+    def validate_strona(self, field: Field) -> None:
         # Not NumberRange: it converts the number to a float first, which a number of 309
         # or more digits overflows. Past LARGEST_ID no query could take it.
         if field.data is not None and not 1 <= field.data <= LARGEST_ID:

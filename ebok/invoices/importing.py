@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import String, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ebok.contact import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 from ebok.customers.csvfiles import (
     ImportRefused,
     ImportReport,
@@ -34,9 +33,10 @@ from ebok.customers.csvfiles import (
     records,
 )
 from ebok.extensions import db
-from ebok.invoices import delivery, notices
-from ebok.invoices.storage import InvoiceStorage, NotAPdf, TooLarge, invoice_storage
+from ebok.invoices import notices, paper_or_electronic
+from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
 from ebok.models import Customer, Invoice
+from ebok.normalising import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 
 CSV_NAME = "invoices.csv"
 CSV_HEADER = [
@@ -114,7 +114,7 @@ class _Stop(Exception):
 class _StorageFailed(Exception):
     """Storing the PDF of `line` failed; the OSError is the cause."""
 
-    def __init__(self, line: int):
+    def __init__(self, line: int) -> None:
         self.line = line
 
 
@@ -147,7 +147,7 @@ def _check_free_space(storage: InvoiceStorage, first_line: int) -> None:
         )
 
 
-def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_line: int):
+def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_line: int) -> _Stop:
     error = cast(OSError, failure.__cause__)
     return _stopped(
         f"stopped at line {failure.line}: storing its PDF in the invoice storage ({storage}) "
@@ -253,10 +253,17 @@ class _Plan:
     not_yet_notified: list[int]  # known invoices a stopped run did not announce
 
 
-def _plan(folder, rows, customers, known, report, written: list[str]) -> _Plan:
+def _plan(
+    folder: Path,
+    rows: list[InvoiceRow],
+    customers: dict[str, int],
+    known: dict[str, Any],
+    report: ImportReport,
+    written: list[str],
+) -> _Plan:
     plan = _Plan([], [], [])
     first_seen: dict[str, tuple[int, int]] = {}  # number -> (line, customer id)
-    electronic = delivery.electronic_on(
+    electronic = paper_or_electronic.electronic_on(
         {customers[row.customer_number] for row in rows if row.customer_number in customers}
     )
     for row in rows:
@@ -265,6 +272,7 @@ def _plan(folder, rows, customers, known, report, written: list[str]) -> _Plan:
         if problem:
             report.rejected.append((row.line, problem))
             continue
+        assert customer_id is not None  # else _owner_problem said "unknown customer"
         first_seen[row.number] = (row.line, customer_id)
         stored = known.get(row.number)
         if stored is not None:
@@ -277,13 +285,19 @@ def _plan(folder, rows, customers, known, report, written: list[str]) -> _Plan:
         if problem:
             report.rejected.append((row.line, problem))
             continue
+        assert stored_file is not None  # else _store_pdf said why not
         if stored_file.written:
             written.append(stored_file.key)
         plan.new.append(_new_invoice(row, customer_id, stored_file, electronic))
     return plan
 
 
-def _owner_problem(row: InvoiceRow, customer_id, stored, first_seen) -> str | None:
+def _owner_problem(
+    row: InvoiceRow,
+    customer_id: int | None,
+    stored: Any,
+    first_seen: dict[str, tuple[int, int]],
+) -> str | None:
     if customer_id is None:
         return f"unknown customer {row.customer_number}"
     owner = stored.customer_id if stored is not None else first_seen.get(row.number, (0, None))[1]
@@ -294,7 +308,7 @@ def _owner_problem(row: InvoiceRow, customer_id, stored, first_seen) -> str | No
     return None
 
 
-def _plan_known(row: InvoiceRow, stored, plan: _Plan, report: ImportReport) -> None:
+def _plan_known(row: InvoiceRow, stored: Any, plan: _Plan, report: ImportReport) -> None:
     if stored.delivery == "electronic" and stored.new_invoice_notified_at is None:
         plan.not_yet_notified.append(stored.id)
     if stored.paid_on == row.paid_on:
@@ -304,7 +318,12 @@ def _plan_known(row: InvoiceRow, stored, plan: _Plan, report: ImportReport) -> N
         report.updated += 1
 
 
-def _new_invoice(row: InvoiceRow, customer_id: int, stored_file, electronic) -> dict:
+def _new_invoice(
+    row: InvoiceRow,
+    customer_id: int,
+    stored_file: StoredFile,
+    electronic: Callable[[int, date], bool],
+) -> dict[str, Any]:
     return {
         "customer_id": customer_id,
         "number": row.number,
@@ -322,7 +341,7 @@ def _new_invoice(row: InvoiceRow, customer_id: int, stored_file, electronic) -> 
     }
 
 
-def _store_pdf(folder: Path, pdf_file: str):
+def _store_pdf(folder: Path, pdf_file: str) -> tuple[StoredFile | None, str | None]:
     try:
         descriptor = _open_regular_file(folder, pdf_file)
     except _Unusable as problem:

@@ -10,13 +10,13 @@ from flask import current_app, url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from ebok import languages, messages
+from ebok import messages
 from ebok.extensions import db
-from ebok.i18n import lazy_pgettext
+from ebok.i18n import languages, lazy_pgettext
+from ebok.identity.signing import external_url
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import invoice_storage
 from ebok.models import Account, Customer, Invoice, utcnow
-from ebok.signing import external_url
 
 
 def notify_new_invoices(invoice_ids: list[int]) -> int:

@@ -1,21 +1,23 @@
 """Faktury (SPEC §11): the list, the PDF download and the Strona Główna cards' data."""
 
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ebok.htmx import SIGNED_IN_PAGE, render_form
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
-from ebok.models import LARGEST_ID
+from ebok.models import LARGEST_ID, Customer, Invoice
+from ebok.web.htmx import SIGNED_IN_PAGE, render_form
 
 bp = Blueprint("invoices", __name__)
 
 
 @bp.app_template_filter("invoice_amount")
-def invoice_amount(value, currency: str) -> str:
+def invoice_amount(value: Decimal, currency: str) -> str:
     return formatting.amount(value, currency)
 
 
@@ -25,12 +27,12 @@ def long_date(value: date) -> str:
 
 
 @bp.app_template_global("invoice_period")
-def invoice_period(invoice) -> str:
+def invoice_period(invoice: Invoice) -> str:
     return formatting.period(invoice.period_from, invoice.period_to)
 
 
 @bp.app_template_global("invoice_status")
-def invoice_status(invoice) -> dict:
+def invoice_status(invoice: Invoice) -> dict[str, str]:
     today = date.today()
     return {
         "kind": formatting.status_of(invoice, today).value,
@@ -44,13 +46,13 @@ def file_size(size: int) -> str:
 
 
 @bp.app_template_global("invoice_home_summary")
-def invoice_home_summary(customer) -> service.HomeSummary:
+def invoice_home_summary(customer: Customer) -> service.HomeSummary:
     return service.home_summary(customer, date.today())
 
 
 @bp.get("/faktury")
 @login_required
-def invoice_list():
+def invoice_list() -> ResponseReturnValue:
     customer_id = current_user.customer_id
     form = InvoiceFilterForm(service.years_with_invoices(customer_id), formdata=request.args)
     valid = form.validate()
@@ -69,17 +71,17 @@ def invoice_list():
 # An id past the column's range is a 404 like any id that is not the customer's.
 @bp.get(f"/faktury/<int(max={LARGEST_ID}):invoice_id>.pdf")
 @login_required
-def download(invoice_id: int):
+def download(invoice_id: int) -> ResponseReturnValue:
     return _pdf_response(service.find_invoice(current_user.customer_id, invoice_id=invoice_id))
 
 
 @bp.get("/faktury/numer/<path:number>")
 @login_required
-def download_by_number(number: str):
+def download_by_number(number: str) -> ResponseReturnValue:
     return _pdf_response(service.find_invoice(current_user.customer_id, number=number))
 
 
-def _pdf_response(invoice) -> Response:
+def _pdf_response(invoice: Invoice | None) -> Response:
     outcome = service.invoice_pdf(invoice)
     if outcome is service.PdfProblem.NOT_FOUND:
         abort(404)

@@ -58,7 +58,7 @@ class InvoiceStorage(Protocol):
 class DirectoryStorage:
     """A directory several app servers may share (a volume): files at ab/cd/abcd….pdf."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
     def __str__(self) -> str:

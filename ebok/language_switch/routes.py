@@ -4,15 +4,16 @@ answered with 303 to the page it was on) and needs the CSRF token like every for
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, url_for
+from flask.typing import ResponseReturnValue
 
-from ebok import languages
+from ebok.i18n import languages
 from ebok.language_switch.forms import LanguageForm
 
 bp = Blueprint("language_switch", __name__)
 
 
 @bp.post("/jezyk")
-def switch():
+def switch() -> ResponseReturnValue:
     form = LanguageForm()
     language = languages.valid(form.language.data) if form.validate_on_submit() else None
     if language is None:

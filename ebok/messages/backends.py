@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from http.client import HTTPMessage
+from typing import IO, Any
 
-from ebok.contact import mask_email, mask_phone
+from ebok.normalising import mask_email, mask_phone
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,15 @@ RETRIED_HTTP_STATUSES = frozenset({408, 429})
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect is a failure: it would turn the POST into a GET or resend the token."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -275,14 +285,15 @@ def _describe(error: BaseException, message: Outgoing) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-BACKENDS = {
+Backend = DevBackend | SmtpBackend | HttpSmsBackend
+BACKENDS: dict[str, dict[str, type[Backend]]] = {
     "email": {"smtp": SmtpBackend, "dev": DevBackend},
     "sms": {"http": HttpSmsBackend, "dev": DevBackend},
 }
 CONFIG_KEYS = {"email": "MAIL_BACKEND", "sms": "SMS_BACKEND"}
 
 
-def backend_for(channel: str, config: Mapping):
+def backend_for(channel: str, config: Mapping[str, Any]) -> Backend:
     """The backend the configuration chooses for a channel ("email" or "sms")."""
     key = CONFIG_KEYS[channel]
     choice = config.get(key) or "dev"

@@ -16,12 +16,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from types import FrameType
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from ebok.messages.backends import BACKENDS, CONFIG_KEYS, DeliveryError, Outgoing, backend_for
+from ebok.messages.backends import (
+    BACKENDS,
+    CONFIG_KEYS,
+    Backend,
+    DeliveryError,
+    Outgoing,
+    backend_for,
+)
 from ebok.messages.outbox import (
     BACKOFF_FIRST,
     claim_batch,
@@ -38,6 +46,8 @@ from ebok.messages.outbox import (
 )
 from ebok.models import utcnow
 
+# What the CLI is told after each round (flask outbox deliver prints it).
+Report = Callable[["DeliveryCounts"], None]
 log = logging.getLogger("ebok.messages")
 
 CHANNELS = tuple(CONFIG_KEYS)
@@ -117,7 +127,9 @@ class _Channel:
     server has answered. Claims are taken by fill() and renewed by renew() while sending
     takes long; close() lets the senders finish the messages under way."""
 
-    def __init__(self, channel: str, app: Flask, stop, breaker: Breaker, senders: int) -> None:
+    def __init__(
+        self, channel: str, app: Flask, stop: threading.Event | None, breaker: Breaker, senders: int
+    ) -> None:
         self.channel = channel
         self.app = app
         self.stop = stop
@@ -259,7 +271,7 @@ class _Channel:
             self.counts.deferred += 1
             self.finished.notify_all()
 
-    def _deliver(self, backend, message: Outgoing) -> None:
+    def _deliver(self, backend: Backend, message: Outgoing) -> None:
         try:
             backend.send(message)
         except DeliveryError as error:
@@ -410,7 +422,14 @@ class _DatabaseOutage:
 class _Loop:
     """The looping worker: a thread per channel, housekeeping in the calling thread."""
 
-    def __init__(self, app: Flask, interval: float, limit: int, report, stop) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        interval: float,
+        limit: int,
+        report: Report | None,
+        stop: threading.Event,
+    ) -> None:
         self.app = app
         self.interval = interval
         self.limit = limit
@@ -420,7 +439,7 @@ class _Loop:
         self.lock = threading.Lock()
         self.totals = DeliveryCounts()
 
-    def guarded(self, work: Callable[..., Any], *arguments, queries: bool = True) -> Any:
+    def guarded(self, work: Callable[..., Any], *arguments: Any, queries: bool = True) -> Any:
         """Runs one piece of work; a failure is logged and the loop carries on (None).
         Work that `queries` the database every time tells when an outage is over."""
         try:
@@ -508,7 +527,7 @@ def run_worker(
     return worker.totals
 
 
-def _deliver_all(limit: int, report) -> DeliveryCounts:
+def _deliver_all(limit: int, report: Report | None) -> DeliveryCounts:
     totals = DeliveryCounts(released=_housekeeping())
     for channel in CHANNELS:
         breaker = Breaker()
@@ -527,7 +546,7 @@ def _stop_on_signals(stop: threading.Event) -> dict:
     if threading.current_thread() is not threading.main_thread():
         return {}
 
-    def handle(signum, frame):
+    def handle(signum: int, frame: FrameType | None) -> None:
         log.info("Outbox worker stopping after the messages under way")
         stop.set()
 

@@ -17,14 +17,14 @@ own as soon as the server has answered.
 
 import re
 from collections.abc import Mapping
-from contextlib import nullcontext
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import Connection, String, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, String, and_, case, func, or_, select, update
 
 from ebok.extensions import db
 from ebok.messages.backends import Outgoing, mask_recipient
@@ -57,7 +57,7 @@ def send_email(
     verification_id: int | None = None,
     attachment: tuple[str, bytes] | None = None,
     language: str | None = None,
-    **context,
+    **context: Any,
 ) -> OutboxMessage:
     """Put an e-mail into the outbox, in the current transaction; the caller commits.
 
@@ -96,7 +96,7 @@ def send_sms(
     *,
     verification_id: int | None = None,
     language: str | None = None,
-    **context,
+    **context: Any,
 ) -> OutboxMessage:
     """Put an SMS into the outbox, in the current transaction; the caller commits.
 
@@ -119,7 +119,7 @@ def send_sms(
     return _write(message)
 
 
-def _written_in(language: str | None):
+def _written_in(language: str | None) -> AbstractContextManager[Any]:
     """The block renders in `language`; without one, in the current locale."""
     return force_locale(language) if language else nullcontext()
 
@@ -144,7 +144,7 @@ def claim_timeout(config: Mapping) -> timedelta:
     return timedelta(seconds=2 * longest)
 
 
-def dead_verification(now: datetime):
+def dead_verification(now: datetime) -> ColumnElement[bool]:
     """The SQL twin of verification._state: the code or link can no longer be used."""
     v = _verifications.c
     return or_(
@@ -156,7 +156,7 @@ def dead_verification(now: datetime):
     )
 
 
-def _carries_dead_secret(now: datetime):
+def _carries_dead_secret(now: datetime) -> ColumnElement[bool]:
     return _outbox.c.verification_id.in_(select(_verifications.c.id).where(dead_verification(now)))
 
 
@@ -181,7 +181,9 @@ def claim_probe(channel: str, now: datetime | None = None) -> tuple[list[Outgoin
     return _claim([_outbox.c.status == "pending"], channel, 1, now)
 
 
-def _claim(where: list, channel: str | None, limit: int, now: datetime):
+def _claim(
+    where: list[Any], channel: str | None, limit: int, now: datetime
+) -> tuple[list[Outgoing], list[int]]:
     if channel is not None:
         where = [*where, _outbox.c.channel == channel]
     chosen = (
@@ -218,21 +220,9 @@ def _mark_stale(connection: Connection, message_ids: list[int], now: datetime) -
     return set(stale.scalars())
 
 
-def _outgoing(row) -> Outgoing:
-    return Outgoing(
-        id=row.id,
-        channel=row.channel,
-        recipient=row.recipient,
-        subject=row.subject,
-        body_text=row.body_text,
-        body_html=row.body_html,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        claimed_at=row.claimed_at,
-        attachment_filename=row.attachment_filename,
-        attachment=row.attachment,
-        verification_id=row.verification_id,
-    )
+def _outgoing(row: Any) -> Outgoing:
+    """The claimed row as an Outgoing: every field of it is a column of the outbox."""
+    return Outgoing(**{field.name: getattr(row, field.name) for field in fields(Outgoing)})
 
 
 def renew_claims(message_ids: list[int], claimed_at: datetime, now: datetime) -> None:
@@ -255,7 +245,9 @@ def renew_claims(message_ids: list[int], claimed_at: datetime, now: datetime) ->
 # A worker that dies can then repeat at most the messages it had on the wire.
 
 
-def record_sent(message_id: int, backend_name: str, keep_body: bool, now: datetime | None = None):
+def record_sent(
+    message_id: int, backend_name: str, keep_body: bool, now: datetime | None = None
+) -> None:
     """The server accepted the message. Its body is cleared (it carries codes and links),
     unless `keep_body` (the development backend, whose page shows them)."""
     cleared = {"body_text": CLEARED_BODY, "body_html": None}
@@ -276,7 +268,12 @@ def record_sent(message_id: int, backend_name: str, keep_body: bool, now: dateti
 
 
 def record_failure(
-    message: Outgoing, error: str, *, permanent: bool, claimed_at: datetime, now=None
+    message: Outgoing,
+    error: str,
+    *,
+    permanent: bool,
+    claimed_at: datetime,
+    now: datetime | None = None,
 ) -> str:
     """Put the message back for a later attempt, or give up; returns the new status.
 
@@ -325,7 +322,7 @@ def return_unsent(message_ids: list[int], claimed_at: datetime, due: datetime) -
         )
 
 
-def _ours(message_ids: int | list[int], claimed_at: datetime):
+def _ours(message_ids: int | list[int], claimed_at: datetime) -> ColumnElement[bool]:
     """Still under our claim: not released and taken by another worker meanwhile."""
     ids = message_ids if isinstance(message_ids, list) else [message_ids]
     return and_(
@@ -336,31 +333,23 @@ def _ours(message_ids: int | list[int], claimed_at: datetime):
 def make_due(channel: str, now: datetime | None = None) -> int:
     """Make the channel's waiting messages due now: its backend answers again."""
     now = now or utcnow()
-    with db.engine.begin() as connection:
-        return connection.execute(
-            update(_outbox)
-            .where(
-                _outbox.c.status == "pending",
-                _outbox.c.channel == channel,
-                _outbox.c.next_attempt_at > now,
-            )
-            .values(next_attempt_at=now)
-        ).rowcount
+    return _reschedule(channel, _outbox.c.next_attempt_at > now, now)
 
 
 def postpone_due(channel: str, until: datetime, now: datetime | None = None) -> int:
     """Make the channel's due messages wait until `until`: its backend keeps failing, and
     a probe will tell when it answers again (make_due)."""
     now = now or utcnow()
+    return _reschedule(channel, _outbox.c.next_attempt_at <= now, until)
+
+
+def _reschedule(channel: str, which: ColumnElement[bool], next_attempt_at: datetime) -> int:
+    """Sets the next attempt of the channel's pending messages that `which` picks."""
     with db.engine.begin() as connection:
         return connection.execute(
             update(_outbox)
-            .where(
-                _outbox.c.status == "pending",
-                _outbox.c.channel == channel,
-                _outbox.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=until)
+            .where(_outbox.c.status == "pending", _outbox.c.channel == channel, which)
+            .values(next_attempt_at=next_attempt_at)
         ).rowcount
 
 
@@ -495,7 +484,7 @@ class Requeued:
     stale: int
 
 
-def requeue(include_failed: bool, since: datetime | None, now: datetime | None = None):
+def requeue(include_failed: bool, since: datetime | None, now: datetime | None = None) -> Requeued:
     """Make waiting messages due now (with `include_failed`, given-up ones too, with a
     fresh count of attempts); those whose code or link has died are marked stale."""
     now = now or utcnow()

@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from ebok.forms import Given
 from ebok.i18n import _l
+from ebok.web.forms import Given
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 from ebok.wizard.forms import NumberLength
 

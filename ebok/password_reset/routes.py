@@ -4,9 +4,9 @@ from flask import Blueprint
 from flask_babel import LazyString
 from flask_babel import gettext as _
 
-from ebok import signing
-from ebok.durations import duration
 from ebok.i18n import _l, lazy_pgettext
+from ebok.i18n.durations import duration
+from ebok.identity import signing
 from ebok.password_reset.forms import NumberOrLoginForm
 from ebok.password_reset.service import not_registered, set_new_password
 from ebok.wizard.flow import Flow

@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from markupsafe import Markup
 
-from ebok import accounts
-from ebok.auth.devices import remember_device
 from ebok.extensions import db
+from ebok.identity import accounts
+from ebok.identity.devices import remember_device
 from ebok.logs import audit
 from ebok.models import Customer, Verification
-from ebok.templating import link, with_links
+from ebok.web.templating import link, with_links
 from ebok.wizard.flow import Completion
 
 

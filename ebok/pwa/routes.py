@@ -7,10 +7,12 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ebok import languages, operator
+from ebok import operator
+from ebok.i18n import languages
 
 bp = Blueprint("pwa", __name__)
 
@@ -27,7 +29,7 @@ PRECACHED_STATIC = [
 
 
 @bp.get("/manifest.<language>.webmanifest")
-def manifest(language: str):
+def manifest(language: str) -> ResponseReturnValue:
     """The manifest in the language its URL names. Browsers fetch <link rel="manifest">
     without cookies, so the page links the one in its own language (SPEC §12)."""
     if languages.valid(language) is None:
@@ -37,7 +39,7 @@ def manifest(language: str):
 
 
 @bp.get("/manifest.webmanifest")
-def manifest_by_accept_language():
+def manifest_by_accept_language() -> ResponseReturnValue:
     """The address pages linked before the manifest had one per language: pages a browser
     rendered then, and installed apps, may still ask for it. Without cookies (as browsers
     fetch it) it is in the language of Accept-Language."""
@@ -81,7 +83,7 @@ def _manifest_response() -> Response:
 
 
 @bp.get("/sw.js")
-def service_worker():
+def service_worker() -> ResponseReturnValue:
     """The worker keeps an offline page per language and shows the one in the language
     of the last page the visitor loaded (its Content-Language). It is the same for every
     visitor: a worker whose bytes changed with the language would be installed again,
@@ -103,7 +105,7 @@ def service_worker():
 
 
 @bp.get("/offline/<language>")
-def offline(language: str):
+def offline(language: str) -> ResponseReturnValue:
     """The page the service worker shows without a network, in the language the URL
     names: the worker keeps one per language."""
     if languages.valid(language) is None:

@@ -4,9 +4,9 @@ from flask import Blueprint
 from flask_babel import LazyString
 from flask_babel import gettext as _
 
-from ebok import signing
-from ebok.durations import duration
 from ebok.i18n import _l, lazy_pgettext
+from ebok.i18n.durations import duration
+from ebok.identity import signing
 from ebok.registration.forms import CustomerNumberForm
 from ebok.registration.service import already_registered, create_account
 from ebok.wizard.flow import Flow

@@ -6,12 +6,13 @@ from flask_babel import pgettext
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from ebok import languages, messages
+from ebok import messages
 from ebok.extensions import db
+from ebok.i18n import languages
+from ebok.identity.passwords import hash_password
 from ebok.logs import audit
 from ebok.models import Account, Customer, Verification
-from ebok.passwords import hash_password
-from ebok.templating import link, with_links
+from ebok.web.templating import link, with_links
 from ebok.wizard.flow import Completion
 
 

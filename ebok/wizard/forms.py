@@ -2,6 +2,7 @@
 (registration/forms.py, password_reset/forms.py); these are the steps both share."""
 
 from collections.abc import Callable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -9,7 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, RadioField, StringField, TelField
 from wtforms.validators import ValidationError
 
-from ebok.contact import (
+from ebok.i18n import _l
+from ebok.i18n.durations import sms_code_minutes
+from ebok.identity.verification import code_length, normalize_code
+from ebok.normalising import (
     CUSTOMER_NUMBER_MAX_DIGITS,
     EMAIL_FORMAT_PROBLEM,
     looks_like_customer_number,
@@ -17,10 +21,7 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.durations import sms_code_minutes
-from ebok.forms import NewPasswordFormMixin
-from ebok.i18n import _l
-from ebok.verification import code_length, normalize_code
+from ebok.web.forms import NewPasswordFormMixin
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
@@ -99,7 +100,9 @@ class ChannelForm(FlaskForm):
             )
 
 
-def _check_datum(field: Field, normalize: Callable[[str], str | None], empty, malformed) -> None:
+def _check_datum(
+    field: Field, normalize: Callable[[str], str | None], empty: str, malformed: str
+) -> None:
     """A contact datum typed for the chosen channel: given, and well-formed."""
     if not (field.data or "").strip():
         raise ValidationError(empty)
@@ -133,7 +136,7 @@ class CodeForm(FlaskForm):
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The settings' numbers, read when the form is made (not when the module loads).
         self.code.description = f"{code_length_text()} {code_lifetime_text()}"

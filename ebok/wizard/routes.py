@@ -1,6 +1,8 @@
 """The wizard's steps as views. Each is a MethodView made for a flow with
 `as_view(step, flow=...)`; add_steps() registers them all on a feature's blueprint."""
 
+from typing import Any
+
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
@@ -8,16 +10,17 @@ from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
 
-from ebok import throttle, verification
-from ebok.auth.service import prefill_login, start_session
 from ebok.extensions import db
-from ebok.forms import Problem, refuse_throttled
-from ebok.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
 from ebok.i18n import _l
+from ebok.identity import throttle, verification
+from ebok.identity.sessions import prefill_login, start_session
+from ebok.identity.signing import Outcome
 from ebok.models import Customer, Verification
-from ebok.page_titles import link_problem_heading
-from ebok.signing import Outcome
+from ebok.web.forms import Problem, refuse_throttled
+from ebok.web.htmx import VARY, is_partial_request, redirect_to, render_form, render_panel
+from ebok.web.titles import link_problem_heading
 from ebok.wizard import service, state
 from ebok.wizard.flow import Completion, Flow
 from ebok.wizard.forms import ChannelForm, CodeForm, PasswordForm
@@ -32,19 +35,19 @@ class Step(MethodView):
     init_every_request = False  # one instance per flow: it holds the flow and nothing else
     template: str  # the fragment: templates/wizard/_<template>.html
 
-    def __init__(self, flow: Flow):
+    def __init__(self, flow: Flow) -> None:
         self.flow = flow
 
-    def dispatch_request(self, **kwargs) -> ResponseReturnValue:
+    def dispatch_request(self, **kwargs: Any) -> ResponseReturnValue:
         if request.method == "POST" and request.form.get("action") == "cancel":
             state.clear()
             return redirect_to(url_for("auth.login"))
         return super().dispatch_request(**kwargs)
 
-    def step_url(self, step: str, **values) -> str:
+    def step_url(self, step: str, **values: Any) -> str:
         return url_for(f"{self.flow.name}.{step}", **values)
 
-    def go(self, step: str):
+    def go(self, step: str) -> ResponseReturnValue:
         return redirect_to(self.step_url(step))
 
     def render(
@@ -52,8 +55,8 @@ class Step(MethodView):
         form: FlaskForm | None = None,
         status: int | None = None,
         template: str | None = None,
-        **context,
-    ):
+        **context: Any,
+    ) -> ResponseReturnValue:
         context.update(title=self.flow.title, flow=self.flow, step_url=self.step_url)
         if "heading" not in context:  # a step's other outcome (no_contact) brings its own
             context["heading"] = self.heading(form)
@@ -66,7 +69,9 @@ class Step(MethodView):
         """The step's heading, unless the view passes one for another outcome."""
         return None
 
-    def refuse(self, form: FlaskForm, problem: Problem | RateLimitExceeded, **context):
+    def refuse(
+        self, form: FlaskForm, problem: Problem | RateLimitExceeded, **context: Any
+    ) -> ResponseReturnValue:
         """The form again with what went wrong: 422 for a problem, 429 when throttled."""
         if isinstance(problem, Problem):
             problem.put_on(form)
@@ -98,7 +103,7 @@ class Step(MethodView):
             return None
         return db.session.get(Verification, wizard["verification_id"])
 
-    def back_to_reachable(self):
+    def back_to_reachable(self) -> ResponseReturnValue:
         """To the furthest step the customer may be on."""
         wizard = self.wizard()
         if wizard.get("verified_id"):
@@ -119,10 +124,10 @@ class Number(Step):
         # The field's label is the step's <h1>; no_contact brings its own heading.
         return form.number.label.text if form is not None else None
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         return self.render(self.flow.number_form(number=self.wizard().get("number")))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         form = self.flow.number_form()
         if not form.validate_on_submit():
             return self.render(form)
@@ -143,7 +148,7 @@ class Channel(Step):
     def heading(self, form: FlaskForm | None) -> str | None:
         return self.flow.channel_question
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None:
             return self.go("number")
@@ -155,7 +160,7 @@ class Channel(Step):
             form.phone.data, form.email.data = service.proven_contact(customer, chosen)
         return self.render(form, **self.about(customer))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None:
             return self.go("number")
@@ -203,13 +208,13 @@ class Code(Step):
     def heading(self, form: FlaskForm | None) -> str | None:
         return form.code.label.text if form is not None else None  # the label is the <h1>
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
             return self.back_to_reachable()
         return self.render(CodeForm(), customer=customer, **_about_the_sms(customer, record))
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer, record = self.customer(), self.sent("sms")
         if customer is None or record is None:
             return self.back_to_reachable()
@@ -231,7 +236,7 @@ class CodeStatus(Step):
     would be late (a few times at most); the answer that brings the notice also fills the
     live region. Without JavaScript the code step shows it itself on reload."""
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         if not is_partial_request():
             return self.go("code")
         customer, record = self.customer(), self.sent("sms")
@@ -253,7 +258,7 @@ class CheckInbox(Step):
     def heading(self, form: FlaskForm | None) -> str | None:
         return _("Check your e-mail")
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         customer = self.customer()
         if customer is None or self.sent("email") is None:
             return self.back_to_reachable()
@@ -263,7 +268,7 @@ class CheckInbox(Step):
 class Resend(Step):
     """A new code or link to the same channel, replacing the earlier one."""
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         customer, channel = self.customer(), self.wizard().get("channel")
         if customer is None or channel not in service.available_channels(customer):
             return self.back_to_reachable()
@@ -291,7 +296,7 @@ class OpenLink(Step):
 
     template = "link_problem"
 
-    def get(self, token: str):
+    def get(self, token: str) -> ResponseReturnValue:
         outcome, record = verification.check_link(token, self.flow.purpose)
         db.session.commit()
         if outcome is Outcome.OK and record is not None:
@@ -323,13 +328,13 @@ class Password(Step):
     def heading(self, form: FlaskForm | None) -> str | None:
         return self.flow.password_heading
 
-    def get(self):
+    def get(self) -> ResponseReturnValue:
         proved = self.proved()
         if proved is None:
             return self.back_to_reachable()
         return self.render(PasswordForm(), customer=proved[0])
 
-    def post(self):
+    def post(self) -> ResponseReturnValue:
         proved = self.proved()
         if proved is None:
             return self.back_to_reachable()
@@ -396,7 +401,7 @@ def add_steps(bp: Blueprint, flow: Flow) -> None:
     bp.before_request(_logged_in_customers_go_home)
 
 
-def _logged_in_customers_go_home():
+def _logged_in_customers_go_home() -> BaseResponse | None:
     if current_user.is_authenticated:
         return redirect_to(url_for("account.home"), leave_panel=True)
     return None

@@ -8,9 +8,16 @@ from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 
-from ebok import accounts, messages, throttle, verification
-from ebok.auth.devices import trusted_device
-from ebok.contact import (
+from ebok import messages
+from ebok.extensions import db
+from ebok.i18n import _l
+from ebok.i18n.durations import sms_code_minutes
+from ebok.identity import accounts, throttle, verification
+from ebok.identity.devices import trusted_device
+from ebok.identity.signing import Outcome, external_url
+from ebok.logs import audit
+from ebok.models import Customer, Verification
+from ebok.normalising import (
     looks_like_customer_number,
     mask_email,
     mask_phone,
@@ -18,14 +25,8 @@ from ebok.contact import (
     normalize_email,
     normalize_phone,
 )
-from ebok.durations import sms_code_minutes
-from ebok.extensions import db
-from ebok.forms import Problem
-from ebok.i18n import _l
-from ebok.logs import audit
-from ebok.models import Customer, Verification
-from ebok.signing import Outcome, external_url
-from ebok.templating import format_phone
+from ebok.web.forms import Problem
+from ebok.web.templating import format_phone
 from ebok.wizard.flow import Flow
 
 CHANNELS = ("sms", "email")

@@ -3,6 +3,8 @@
 It holds ids and the chosen channel only, never a contact datum, code or link.
 """
 
+from typing import Any
+
 from flask import session
 
 KEY = "wizard"
@@ -13,11 +15,11 @@ def load(flow_name: str) -> dict:
     return dict(state) if state.get("flow") == flow_name else {}
 
 
-def save(flow_name: str, **values) -> None:
+def save(flow_name: str, **values: Any) -> None:
     session[KEY] = {**load(flow_name), **values, "flow": flow_name}
 
 
-def replace(flow_name: str, **values) -> None:
+def replace(flow_name: str, **values: Any) -> None:
     session[KEY] = {**values, "flow": flow_name}
 
 

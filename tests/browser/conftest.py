@@ -14,9 +14,9 @@ from support import TEST_CONFIG, add_customers, last_code, last_link
 from werkzeug.serving import make_server
 
 from ebok import create_app
-from ebok.assets import build
 from ebok.config import DEFAULTS
 from ebok.extensions import db, limiter
+from ebok.web.assets import build
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

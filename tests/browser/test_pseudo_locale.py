@@ -13,8 +13,8 @@ from support import TEST_PASSWORD
 
 from ebok.config import DEFAULTS
 from ebok.extensions import db
+from ebok.i18n.languages import NAMES
 from ebok.invoices.importing import import_invoices
-from ebok.languages import NAMES
 from ebok.models import Customer
 from scripts.catalog import (
     PSEUDO_CLOSE,

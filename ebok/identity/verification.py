@@ -14,10 +14,10 @@ from typing import cast
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
 
-from ebok import signing
 from ebok.extensions import db
+from ebok.identity import signing
+from ebok.identity.signing import Key, Outcome, secret_keys
 from ebok.models import Customer, Verification, utcnow
-from ebok.signing import Key, Outcome, secret_keys
 
 
 def code_length() -> int:

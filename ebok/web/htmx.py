@@ -1,15 +1,22 @@
 """Full page or fragment: every URL serves a full page, and only the panel's fragment
 to an htmx partial request (htmx 4 sends HX-Request-Type: partial)."""
 
-from flask import Response, redirect, render_template, request
+from typing import Any
+
+from flask import Flask, Response, redirect, render_template, request
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 
-from ebok.templating import render_public
+from ebok.web.templating import render_public
 
 VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request"
 # The pages a fragment is rendered into without htmx.
 PANEL_PAGE = "layouts/panel_page.html"
 SIGNED_IN_PAGE = "layouts/signed_in_page.html"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["is_partial_request"] = is_partial_request
 
 
 def is_partial_request() -> bool:
@@ -29,7 +36,7 @@ def render_panel(
     page: str = PANEL_PAGE,
     in_dialog: bool = False,
     empty_form: type | None = None,
-    **context,
+    **context: Any,
 ) -> Response:
     """Renders `fragment` into the panel of `page`, or alone for htmx.
 
@@ -63,7 +70,7 @@ def render_panel(
 
 
 def render_form(
-    fragment: str, form, *, title: str, status: int | None = None, **context
+    fragment: str, form: FlaskForm, *, title: str, status: int | None = None, **context: Any
 ) -> Response:
     """A form's panel: 200 when it is shown, 422 when a post left problems on it (the
     form re-rendered with what the customer typed), or the status given (429)."""
@@ -72,7 +79,7 @@ def render_form(
     return render_panel(fragment, title=title, form=form, status=status, **context)
 
 
-def _form_errors(form) -> bool:
+def _form_errors(form: FlaskForm) -> bool:
     return bool(form.errors) or bool(getattr(form, "form_errors", None))
 
 

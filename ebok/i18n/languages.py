@@ -9,6 +9,7 @@ worker, or caused by somebody else's request) go out in the customer's language.
 """
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
@@ -19,7 +20,9 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from ebok.extensions import db
-from ebok.models import Account
+
+if TYPE_CHECKING:  # only annotated: the models sit above the languages (README, Layout)
+    from ebok.models import Account
 
 # The cookie's name before it became __Host-language in production (LANGUAGE_COOKIE_NAME):
 # still read once, then replaced and deleted, so nobody loses their choice.
@@ -93,7 +96,7 @@ def _logged_in_account_language() -> str | None:
         return None
 
 
-def of_account(account: Account | None) -> str:
+def of_account(account: "Account | None") -> str:
     """The language to write to the account's customer in when the customer did not cause
     the message (the worker, the CLI, another party's request)."""
     stored = valid(account.language) if account is not None else None
@@ -123,7 +126,7 @@ def remember_choice(response: Response, language: str) -> None:
         db.session.commit()
 
 
-def sync_at_login(response: Response, account: Account) -> Response:
+def sync_at_login(response: Response, account: "Account") -> Response:
     """A choice made in this browser goes to the account; without one, the browser gets
     the account's language, so the customer sees their own language at once. An account
     with no language yet (made before languages were stored) takes the one the customer

@@ -5,23 +5,24 @@ auth, registration, password_reset, account and einvoice."""
 
 import logging
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
 
-from ebok import languages, messages, throttle
-from ebok.contact import (
+from ebok import messages
+from ebok.extensions import db
+from ebok.i18n import languages, lazy_pgettext
+from ebok.identity import throttle
+from ebok.identity.passwords import hash_password, verify_password
+from ebok.logs import audit
+from ebok.models import Account, Customer, utcnow
+from ebok.normalising import (
     could_be_login_name,
     looks_like_customer_number,
     normalize_customer_number,
     normalize_email,
     normalize_login_name,
 )
-from ebok.extensions import db
-from ebok.i18n import lazy_pgettext
-from ebok.logs import audit
-from ebok.models import Account, Customer, utcnow
-from ebok.passwords import hash_password, verify_password
 
 # Failed logins counted per account (failure_key) for clients the account does not know.
 ACCOUNT_LOGIN_LIMITS = ("RATELIMIT_LOGIN_PER_ACCOUNT", "RATELIMIT_LOGIN_PER_ACCOUNT_DAILY")
@@ -149,7 +150,7 @@ def tell_customer(
     template: str,
     *,
     emails: Iterable[str | None] | None = None,
-    **context,
+    **context: Any,
 ) -> None:
     """A notice on every contact channel the customer has (e-mail, mobile phone), in the
     account's stored language: the notices matter when somebody else made the request (a

@@ -9,9 +9,9 @@ import secrets
 from flask import after_this_request, current_app, request
 from werkzeug.wrappers import Response
 
-from ebok import signing
+from ebok.identity import signing
+from ebok.identity.signing import Key, Outcome
 from ebok.models import Account
-from ebok.signing import Key, Outcome
 
 
 def trusted_device(account: Account | None) -> str | None:

@@ -3,8 +3,12 @@ Polish letter, so "Wróblewska-Żak" prints, copies and searches as typed (Debia
 fonts-dejavu-core; PDF_FONT_DIR)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "DejaVu"
@@ -28,7 +32,7 @@ def available() -> bool:
     return not missing_fonts()
 
 
-def add_fonts(pdf) -> None:
+def add_fonts(pdf: "FPDF") -> None:
     """Registers the family on an fpdf2 FPDF document."""
     if missing := missing_fonts():
         raise MissingFonts(

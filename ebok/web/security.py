@@ -1,11 +1,14 @@
 """Response headers and session lifetimes that apply to every page."""
 
 import time
+from typing import Any
 
 from flask import Flask, current_app, flash, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -44,10 +47,10 @@ class SessionInterface(SecureCookieSessionInterface):
     is made once per set of keys instead of twice per request (making it, with its key
     derivation, cost about a tenth of the login page's server time)."""
 
-    def __init__(self):
-        self._serializers = {}
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
 
-    def get_signing_serializer(self, app: Flask):
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
         if keys not in self._serializers:
             self._serializers[keys] = super().get_signing_serializer(app)
@@ -73,7 +76,7 @@ def _end_expired_session() -> None:
         flash(_("You have been logged out for your security. Please log in again."), "status")
 
 
-def _set_security_headers(response):
+def _set_security_headers(response: Response) -> Response:
     headers = response.headers
     # One pass over what the view set (setdefault per header cost a scan each).
     present = {name.lower() for name in headers.keys()}

@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from wsgiref.headers import Headers
 
 import click
 from flask import Flask, current_app
@@ -108,7 +109,7 @@ def _fingerprinted_name(manifest: dict[str, str], endpoint: str, values: dict) -
         values["filename"] = manifest.get(values["filename"], values["filename"])
 
 
-def _add_headers(headers, path: str, url: str) -> None:
+def _add_headers(headers: Headers, path: str, url: str) -> None:
     # Served before Flask sees the request, so the page headers are not added here.
     headers["X-Content-Type-Options"] = "nosniff"
 

@@ -6,6 +6,8 @@ all trust a translation containing markup. These escape it like any other text: 
 links the code inserts are markup (SPEC §12). Use them instead of flask_babel's lazy_*.
 """
 
+from typing import Any
+
 from flask_babel import LazyString, gettext, pgettext
 from markupsafe import Markup, escape
 
@@ -15,10 +17,11 @@ class LazyText(LazyString):
         return escape(str(self))
 
 
-def _l(string: str, **variables) -> LazyText:
+def _l(string: str, **variables: Any) -> LazyText:
     """lazy_gettext: translated when used, in the language of that moment."""
     return LazyText(gettext, string, **variables)
 
 
-def lazy_pgettext(context: str, string: str, **variables) -> LazyText:
+def lazy_pgettext(context: str, string: str, **variables: Any) -> LazyText:
+    """lazy_pgettext: the same, with a context (e-mail subjects)."""
     return LazyText(pgettext, context, string, **variables)

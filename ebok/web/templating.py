@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
@@ -12,14 +13,22 @@ from jinja2 import pass_context, pass_eval_context
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
+from wtforms import Field
 
-from ebok import languages, typography
-from ebok.durations import duration
-from ebok.page_titles import page_title
-from ebok.passwords import SPECIAL_CHARACTERS, checklist_length, length_limits, password_rule
+from ebok.i18n import languages, typography
+from ebok.i18n.durations import duration
+from ebok.identity.passwords import (
+    SPECIAL_CHARACTERS,
+    checklist_length,
+    length_limits,
+    password_rule,
+)
+from ebok.web.titles import page_title
 
 
-def field_attributes(field, *, hint=None, css_class="input", **attributes) -> dict:
+def field_attributes(
+    field: Field, *, hint: str | None = None, css_class: str = "input", **attributes: Any
+) -> dict:
     """The attributes that tie an input to its hint and error message (WCAG 1.3.1, 3.3.1).
     Attributes given as None are left out."""
     attributes = {name: value for name, value in attributes.items() if value is not None}
@@ -96,25 +105,25 @@ def _finish(context: Context, translation: str, variables: dict) -> str:
 
 
 @pass_context
-def _gettext(context: Context, string: str, **variables) -> str:
+def _gettext(context: Context, string: str, **variables: Any) -> str:
     return _finish(context, get_translations().ugettext(string), variables)
 
 
 @pass_context
-def _ngettext(context: Context, singular: str, plural: str, num: int, **variables) -> str:
+def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
     return _finish(context, get_translations().ungettext(singular, plural, num), variables)
 
 
 @pass_context
-def _pgettext(context: Context, message_context: str, string: str, **variables) -> str:
+def _pgettext(context: Context, message_context: str, string: str, **variables: Any) -> str:
     translation = get_translations().upgettext(message_context, string)
     return _finish(context, translation, variables)
 
 
 @pass_context
 def _npgettext(
-    context: Context, message_context: str, singular: str, plural: str, num: int, **variables
+    context: Context, message_context: str, singular: str, plural: str, num: int, **variables: Any
 ) -> str:
     variables.setdefault("num", num)
     translation = get_translations().unpgettext(message_context, singular, plural, num)
@@ -122,7 +131,7 @@ def _npgettext(
 
 
 @pass_eval_context
-def typography_filter(eval_context: EvalContext, value) -> str:
+def typography_filter(eval_context: EvalContext, value: object) -> object:
     """`{{ message|typography }}`: text translated in Python (a flashed message, a form
     error, a hint) or a phone number, with the same typography as the templates' own
     translations. Unchanged in plain-text templates."""
@@ -131,13 +140,13 @@ def typography_filter(eval_context: EvalContext, value) -> str:
     return typography.html(value if isinstance(value, Markup) else str(value), languages.current())
 
 
-def without_links(message):
+def without_links(message: str) -> str:
     """A message as text only, where a link cannot go (the error summary's items are
     links themselves): Markup loses its tags, a plain string stays the text it is."""
     return message.striptags() if isinstance(message, Markup) else message
 
 
-def link(href: str, text) -> Markup:
+def link(href: str, text: str) -> Markup:
     """A link the code inserts into a translation (`%(log_in)s`): the one piece of markup
     a translated sentence may carry. Its address and text are escaped."""
     return Markup('<a href="%s">%s</a>') % (href, text)
@@ -167,7 +176,6 @@ def first_sight(what: str) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from ebok.htmx import is_partial_request  # htmx renders pages with render_public
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.jinja_env.globals["current_locale"] = languages.current
@@ -176,7 +184,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["without_links"] = without_links
     app.jinja_env.globals["html_link"] = link
     install_gettext(app)
-    app.jinja_env.globals["is_partial_request"] = is_partial_request
     app.jinja_env.globals["password_rule"] = password_rule
     app.jinja_env.globals["password_length_limits"] = length_limits
     app.jinja_env.globals["password_checklist_length"] = checklist_length

@@ -6,6 +6,7 @@ contrib/auth/tokens.py). A purpose not in the table fails loudly."""
 import enum
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -70,7 +71,7 @@ def purpose(name: str) -> Purpose:
         raise LookupError(f"no signed-link purpose {name!r} is registered") from None
 
 
-def lifetime(name: str):
+def lifetime(name: str) -> timedelta:
     return current_app.config[purpose(name).lifetime_setting]
 
 

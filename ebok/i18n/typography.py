@@ -31,7 +31,7 @@ _NOWRAP_OPEN = '<span class="nowrap">'
 _TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
 
 
-def html(value, language: str, *, nowrap_tag: str = _NOWRAP_OPEN) -> Markup:
+def html(value: object, language: str, *, nowrap_tag: str = _NOWRAP_OPEN) -> Markup:
     """The value as HTML text with its typography: a str is escaped first, Markup (the
     links the code inserts) keeps its tags, and only the text between them changes."""
     markup = value if isinstance(value, Markup) else escape(value)

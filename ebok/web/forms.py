@@ -10,23 +10,23 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, StopValidation, ValidationError
 
-from ebok import accounts, throttle
-from ebok.contact import (
+from ebok.i18n import LazyText, _l
+from ebok.identity import accounts, throttle
+from ebok.identity.passwords import password_problems
+from ebok.models import Account
+from ebok.normalising import (
     EMAIL_FORMAT_PROBLEM,
     EMAIL_LOCAL_PART_PROBLEM,
     needs_smtputf8,
     normalize_email,
 )
-from ebok.i18n import LazyText, _l
-from ebok.models import Account
-from ebok.passwords import password_problems
 
 
 class Given:
     """Like InputRequired, without the `required` attribute: the forms are `novalidate`
     and say what is missing in words."""
 
-    def __init__(self, message: Any, *, strip: bool = True):
+    def __init__(self, message: Any, *, strip: bool = True) -> None:
         self.message = message
         self.strip = strip
 
@@ -151,7 +151,7 @@ class Problem(Exception):
     number nobody has, a contact datum that does not match), told next to its field, or
     above the form when `field` is None."""
 
-    def __init__(self, message: Any, field: str | None = None):
+    def __init__(self, message: Any, field: str | None = None) -> None:
         super().__init__(str(message))
         self.message = message
         self.field = field
