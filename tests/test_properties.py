@@ -286,6 +286,7 @@ ROUTES = [
     Route("pwa.offline", "/offline/{}"),
     Route("operator_theme", "/operator/theme-{}.css"),
     Route("operator_logo", "/operator/logo-{}.svg"),
+    Route("operator_font", "/operator/font-{}.woff2"),
     Route("static", "/static/{}"),
 ]
 EXAMPLES_PER_ROUTE = 25

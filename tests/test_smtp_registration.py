@@ -31,7 +31,7 @@ def test_registration_by_a_link_caught_by_a_real_smtp_server(
 
     [mail] = server.messages
     assert mail["To"] == customer.email
-    assert mail["Subject"] == "Rejestracja"
+    assert mail["Subject"] == "Rejestracja w Strefie Klienta"
     plain = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     link = re.search(r"https://ebok\.example\.pl(/rejestracja/link/\S+)", plain).group(1)
