@@ -210,9 +210,10 @@ DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa:
 MIN_SECRET_KEY_LENGTH = 32
 # A key with fewer different characters is refused as typed, not generated. A generated key
 # of the shortest allowed length (32 hex digits, `secrets.token_hex(16)`) has about 14 of
-# the 16 hex digits; fewer than 10 happens about once in 10^7 keys. Typed placeholders fall
-# below it: `aaaa…`, `change-me` (8) however often repeated, `123456…`.
-MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+# the 16 hex digits; fewer than 7 happens about twice in 10^10 keys (fewer than 10 would
+# refuse one real key in 10^4). Typed placeholders fall below it (`aaaa…`, `000…01`), or
+# are a short piece repeated (`change-me` × 4), refused on their own.
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 7
 # What the refusals suggest instead.
 GENERATE_KEY = "`python -c 'import secrets; print(secrets.token_hex(32))'`"
 

@@ -278,7 +278,12 @@ DEV_KEY_FALLBACK = f'["{REAL_KEY}", "development-only-secret-key-do-not-use-in-p
         ),
         ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "a" * 64}, "FLASK_SECRET_KEY is not random"),
         ({**PRODUCTION_ENV, "FLASK_SECRET_KEY": "change-me" * 4}, "FLASK_SECRET_KEY is not random"),
-        # Ten or more different characters, but a short piece typed again and again.
+        # Not a piece repeated, but typed: too few different characters.
+        (
+            {**PRODUCTION_ENV, "FLASK_SECRET_KEY": "0" * 30 + "12345"},
+            "FLASK_SECRET_KEY is not random",
+        ),
+        # Many different characters, but a short piece typed again and again.
         (
             {**PRODUCTION_ENV, "FLASK_SECRET_KEY": "0123456789ab" * 3},
             "FLASK_SECRET_KEY is not random",
