@@ -28,21 +28,6 @@ def _get(app, path, **kwargs):
     return app.test_client().get(path, **kwargs)
 
 
-@pytest.fixture
-def make_app(database):
-    """Apps on the suite's database with settings of their own, their pools closed after."""
-    apps = []
-
-    def make(**config):
-        apps.append(create_app({**TEST_CONFIG, **database, **config}))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
-
-
 def test_healthz_says_the_process_is_up(app):
     response = _get(app, "/healthz")
     assert response.status_code == 200
@@ -148,9 +133,9 @@ def test_readyz_answers_while_the_database_hangs(make_app, hung_database):
     assert _get(app, "/healthz").status_code == 200
 
 
-def test_probes_count_against_no_limit(make_app):
+@pytest.mark.config(RATELIMIT_STORAGE_URI="memory://")
+def test_probes_count_against_no_limit(app):
     """A load balancer probing every second is never throttled: nothing is counted."""
-    app = make_app(RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
     for _ in range(25):
         assert client.get("/healthz").status_code == 200

@@ -18,32 +18,16 @@ from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
 from sms_segments import segments
-from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
+from support import CUSTOMERS, AuthActions, Visitor, WizardActions, outbox, text_of
 
-from ebok import create_app, throttle, typography
+from ebok import throttle, typography
 from ebok.durations import duration, whole_minutes
-from ebok.extensions import babel, db
+from ebok.extensions import babel
 from ebok.passwords import SPECIAL_CHARACTERS
 
 ROOT = Path(__file__).parent.parent
 POLISH_PO = ROOT / "translations/pl/LC_MESSAGES/messages.po"
 NBSP = "\u00a0"
-
-
-@pytest.fixture
-def make_app(database, tmp_path):
-    """Apps on the suite's database with settings of their own."""
-    apps = []
-
-    def make(**config):
-        settings = {**TEST_CONFIG, **database, "INVOICE_STORAGE": str(tmp_path / "invoices")}
-        apps.append(create_app({**settings, **config}))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def _polish_catalog():
@@ -277,34 +261,33 @@ def test_sms_and_plain_text_emails_get_no_typography_characters(app, wizard, cus
 # -- item 4: numbers that settings control -------------------------------------------------
 
 
-@pytest.fixture
-def unusual_app(make_app):
-    return make_app(
-        SMS_CODE_LIFETIME=timedelta(minutes=15),
-        SMS_CODE_LENGTH=8,
-        PASSWORD_MIN_LENGTH=10,
-        PASSWORD_MAX_LENGTH=40,
-        REGISTRATION_LINK_LIFETIME=timedelta(days=2),
-        RESET_LINK_LIFETIME=timedelta(hours=2),
-        EINVOICE_LINK_LIFETIME=timedelta(days=1),
-    )
+unusual_settings = pytest.mark.config(
+    SMS_CODE_LIFETIME=timedelta(minutes=15),
+    SMS_CODE_LENGTH=8,
+    PASSWORD_MIN_LENGTH=10,
+    PASSWORD_MAX_LENGTH=40,
+    REGISTRATION_LINK_LIFETIME=timedelta(days=2),
+    RESET_LINK_LIFETIME=timedelta(hours=2),
+    EINVOICE_LINK_LIFETIME=timedelta(days=1),
+)
 
 
 @pytest.fixture
-def unusual(unusual_app):
+def unusual(app):
     from support import add_customers
 
-    add_customers(unusual_app)
-    return Visitor(unusual_app.test_client(), htmx=False)
+    add_customers(app)
+    return Visitor(app.test_client(), htmx=False)
 
 
-def test_the_code_step_and_sms_state_the_configured_code(unusual, unusual_app):
+@unusual_settings
+def test_the_code_step_and_sms_state_the_configured_code(unusual, app):
     unusual.post("/rejestracja/", {"number": "200003", "action": "next"})
     response = unusual.post(
         "/rejestracja/sposob", {"channel": "sms", "phone": "600 700 803", "action": "next"}
     )
     assert "Kod ma 8 cyfr. Jest ważny przez 15 minut." in text_of(response)
-    (sms,) = outbox(unusual_app, "sms")
+    (sms,) = outbox(app, "sms")
     assert re.fullmatch(
         r"Kod do ustawienia hasła: \d{8}\. Ważny 15 min\. Nie podawaj go nikomu\.", sms.body_text
     )
@@ -325,7 +308,8 @@ def test_the_code_step_and_sms_state_the_configured_code(unusual, unusual_app):
     assert "Hasło musi mieć co najmniej 10 znaków." in text_of(short)
 
 
-def test_links_state_their_configured_lifetimes(unusual, unusual_app):
+@unusual_settings
+def test_links_state_their_configured_lifetimes(unusual, app):
     unusual.post("/rejestracja/", {"number": "200002", "action": "next"})
     response = unusual.post(
         "/rejestracja/sposob",
@@ -338,12 +322,13 @@ def test_links_state_their_configured_lifetimes(unusual, unusual_app):
         {"channel": "email", "email": "ewa.kaminska@example.com", "action": "next"},
     )
     assert "Link będzie aktywny przez 2 godziny." in text_of(response)
-    registration, reset = outbox(unusual_app, "email")
+    registration, reset = outbox(app, "email")
     for body in (registration.body_text, html.unescape(registration.body_html)):
         assert "Link będzie aktywny przez 2 dni i działa tylko raz." in body.replace(NBSP, " ")
     assert "Link będzie aktywny przez 2 godziny i działa tylko raz." in reset.body_text
 
 
+@unusual_settings
 def test_the_guide_states_the_configured_lifetimes(unusual):
     page = text_of(unusual.get("/instrukcja"))
     assert "jest ważny przez 15 minut" in page and "jest aktywny przez 2 dni" in page
@@ -384,10 +369,10 @@ def _local_clock(app, moment: float) -> str:
         return format_time(datetime.fromtimestamp(moment, UTC), "HH:mm")
 
 
-def test_the_daily_send_limit_says_tomorrow_and_the_time(make_app):
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="6/day", RATELIMIT_CODE_SENDS="100/hour")
+def test_the_daily_send_limit_says_tomorrow_and_the_time(app):
     from support import add_customers
 
-    app = make_app(RATELIMIT_CODE_SENDS_PER_CUSTOMER="6/day", RATELIMIT_CODE_SENDS="100/hour")
     add_customers(app)
     visitor = Visitor(app.test_client(), htmx=False)
     visitor.post("/rejestracja/", {"number": "200003", "action": "next"})
