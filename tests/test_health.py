@@ -9,17 +9,16 @@ from datetime import timedelta
 import pytest
 from support import (
     PROJECT_ROOT,
-    TEST_CONFIG,
     TEST_PASSWORD,
     Browser,
     Gunicorn,
     RedisServer,
     add_customers,
+    app_on_database,
     free_port,
     wait_for,
 )
 
-from ebok import create_app
 from ebok.extensions import db, limiter
 from ebok.models import OutboxMessage, utcnow
 
@@ -156,7 +155,7 @@ def _gunicorn_with_health_listener(directory, **config) -> tuple[Gunicorn, int]:
     listener on a port of its own, and the customers; `config` for the seeding and gunicorn
     alike. Returns the server and the listener's port."""
     database_uri = f"sqlite:///{directory}/ebok.sqlite3"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
+    app = app_on_database(database_uri, **config)
     with app.app_context():
         db.create_all()
     add_customers(app)

@@ -7,7 +7,6 @@ import re
 import pytest
 from invoice_files import invoice_row, write_folder
 from support import (
-    TEST_CONFIG,
     TEST_PASSWORD,
     activate_einvoice,
     follow,
@@ -17,7 +16,6 @@ from support import (
     text_of,
 )
 
-from ebok import create_app
 from ebok.operator import text_color_on
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -117,9 +115,9 @@ def test_the_header_text_keeps_its_contrast_on_any_colour():
     ("key", "value"),
     [("OPERATOR_PRIMARY_COLOR", "red; } body { display: none"), ("OPERATOR_LOGO", "/nope.svg")],
 )
-def test_a_bad_identity_setting_stops_the_start(database, key, value):
+def test_a_bad_identity_setting_stops_the_start(make_app, key, value):
     with pytest.raises(RuntimeError, match=f"FLASK_{key}"):
-        create_app({**TEST_CONFIG, **database, key: value})
+        make_app(**{key: value})
 
 
 def test_every_email_carries_the_identity_and_the_cues(operator_app, make_visitor, customers):

@@ -18,9 +18,8 @@ import pytest
 from csv_files import HEADER, customer_row, write_customers_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, follow, last_code, text_of
+from support import TEST_PASSWORD, Visitor, app_on_database, follow, last_code, text_of
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Account, Customer
 from ebok.passwords import hash_password
@@ -74,7 +73,7 @@ def new_database(request, tmp_path):
 
 def make_app(url: str):
     """The app on the database, with its schema; the caller disposes of its engine."""
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = app_on_database(url)
     with app.app_context():
         db.create_all()
         db.engine.dispose()
@@ -334,7 +333,7 @@ def test_an_unbalanced_quote_rejects_its_line_and_not_the_next(app, tmp_path):
 
 
 def test_importing_before_the_schema_exists_says_to_upgrade(tmp_path):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/new.db"})
+    app = app_on_database(f"sqlite:///{tmp_path}/new.db")
     result = run_import(app, tmp_path, (HEADER + "300001,Adam,Nowak,,\n").encode())
     assert result.exit_code == 1
     assert result.output == (

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import create_engine, text
-from support import TEST_CONFIG
+from support import app_on_database
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -45,7 +44,7 @@ def small_volume(tmp_path):
 def customer_database(tmp_path) -> str:
     """A SQLite database (not on the small volume) with one customer."""
     url = f"sqlite:///{tmp_path}/invoices.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = app_on_database(url)
     with app.app_context():
         db.create_all()
         db.session.add(Customer(number="200001", first_name="Anna", last_name="Nowak"))

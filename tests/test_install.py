@@ -11,8 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from ebok import create_app
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,15 +38,9 @@ def test_production_starts_with_every_catalog_and_speaks_polish(in_production, p
     assert "Logowanie do Strefy Klienta" in page
 
 
-def test_development_warns_about_a_missing_catalog(tmp_path, caplog):
+def test_development_warns_about_a_missing_catalog(make_app, caplog):
     with caplog.at_level(logging.WARNING, logger="ebok"):
-        create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db",
-                "LANGUAGES": ["pl", "de"],
-            }
-        )
+        make_app(LANGUAGES=["pl", "de"])
     assert "language(s) de" in caplog.text
 
 

@@ -16,7 +16,6 @@ from flask_babel import force_locale, gettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
 from support import (
-    TEST_CONFIG,
     AuthActions,
     WizardActions,
     activate_einvoice,
@@ -26,7 +25,6 @@ from support import (
 )
 
 import ebok
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Account, Customer
 from ebok.pdf_fonts import available as pdf_fonts_available
@@ -642,8 +640,8 @@ def test_the_password_changed_notice_uses_the_accounts_language(app, customers, 
 # -- the account's column and the catalogs --------------------------------------------------
 
 
-def test_the_migration_adds_and_removes_the_language_column(empty_database):
-    app = create_app({**TEST_CONFIG, **empty_database})
+def test_the_migration_adds_and_removes_the_language_column(make_app, empty_database):
+    app = make_app(**empty_database)
     cli = app.test_cli_runner()
 
     def columns():
@@ -661,16 +659,19 @@ def test_the_migration_adds_and_removes_the_language_column(empty_database):
     assert "language" in columns()
 
 
-def test_production_needs_the_english_catalog_too(monkeypatch, tmp_path):
+def test_production_needs_the_english_catalog_too(
+    monkeypatch, tmp_path, environment, production_app
+):
     translations = tmp_path / "translations"
     for language in ("pl", "uk"):
         shutil.copytree(ebok.TRANSLATIONS / language, translations / language)
     monkeypatch.setattr(ebok, "TRANSLATIONS", translations)
-    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
-    monkeypatch.setenv("FLASK_SERVER_NAME", "ebok.example.pl")
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    environment(
+        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
+        FLASK_SERVER_NAME="ebok.example.pl",
+    )
     with pytest.raises(RuntimeError, match=r"language\(s\) en in"):
-        create_app({"RATELIMIT_STORAGE_URI": "memory://", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        production_app()
 
 
 # -- every page, PDFs and formats in every language -------------------------------------------

@@ -8,9 +8,15 @@ takes the next attempts, then swaps them. The access log names the worker of eac
 """
 
 import pytest
-from support import TEST_CONFIG, TEST_PASSWORD, Browser, Gunicorn, RedisServer, Visitor
+from support import (
+    TEST_PASSWORD,
+    Browser,
+    Gunicorn,
+    RedisServer,
+    Visitor,
+    app_on_database,
+)
 
-from ebok import create_app
 from ebok.extensions import db, limiter
 from ebok.models import Account, Customer
 from ebok.passwords import hash_password
@@ -23,7 +29,7 @@ PER_CLIENT = 10  # RATELIMIT_LOGIN's default, 10/15 minutes
 
 
 def _seed(database_uri: str) -> None:
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri})
+    app = app_on_database(database_uri)
     with app.app_context():
         db.create_all()
         customer = Customer(number=ACCOUNT_NUMBER, first_name="Ewa", last_name="Kamińska")
@@ -145,13 +151,7 @@ def in_process_app(request, tmp_path):
         storage_uri = request.getfixturevalue("private_redis")
     database_uri = f"sqlite:///{tmp_path}/ebok.sqlite3"
     _seed(database_uri)
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": database_uri,
-            "RATELIMIT_STORAGE_URI": storage_uri,
-        }
-    )
+    app = app_on_database(database_uri, RATELIMIT_STORAGE_URI=storage_uri)
     with app.app_context():
         limiter.reset()
     yield app

@@ -23,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
-from support import TEST_CONFIG, last_link, outbox, text_of, wait_for
+from support import app_on_database, last_link, outbox, text_of, wait_for
 
-from ebok import create_app, messages
+from ebok import messages
 from ebok.cli import retry_command, status_command
 from ebok.config import DEFAULTS
 from ebok.extensions import db
@@ -1183,7 +1183,7 @@ def gunicorn_site(tmp_path):
     gateway = MsgGateway()
     gateway.hang.set()
     database = f"sqlite:///{tmp_path}/site.db"
-    setup = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    setup = app_on_database(database)
     numbers = [f"30000{n}" for n in range(3)]
     with setup.app_context():
         db.create_all()

@@ -15,9 +15,8 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select
-from support import PROJECT_ROOT, TEST_CONFIG, SmtpServer, wait_for
+from support import PROJECT_ROOT, SmtpServer, app_on_database, wait_for
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.messages import send_email
 from ebok.models import OutboxMessage
@@ -49,7 +48,7 @@ def sink():
 @pytest.fixture
 def outbox_database(tmp_path):
     uri = f"sqlite:///{tmp_path}/outbox.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri})
+    app = app_on_database(uri)
     with app.app_context():
         db.create_all()
         for n in range(MESSAGES):

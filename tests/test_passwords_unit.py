@@ -1,9 +1,7 @@
 """The password rule and the common-password lists, table-driven (SPEC §3.5, §10)."""
 
 import pytest
-from support import TEST_CONFIG
 
-from ebok import create_app
 from ebok.contact import sms_number
 from ebok.passwords import INPUT_LIMIT, hash_password, password_problems, verify_password
 
@@ -15,9 +13,8 @@ COMMON_WITH_ADDITIONS = (
 TOO_LONG = "Hasło może mieć najwyżej 32 znaki."
 
 
-@pytest.fixture(scope="module")
-def context():
-    app = create_app(TEST_CONFIG)
+@pytest.fixture
+def context(app):
     with app.test_request_context():
         yield
 

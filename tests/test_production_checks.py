@@ -15,9 +15,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from support import TEST_CONFIG
+from support import app_on_database
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -160,7 +159,7 @@ def gunicorn_server(tmp_path):
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed in this environment")
     database = f"sqlite:///{tmp_path}/g.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    app = app_on_database(database)
     with app.app_context():
         db.create_all()
         db.engine.dispose()

@@ -36,11 +36,13 @@ from support.processes import (
     PostgresServer,
     RedisServer,
     SmtpServer,
+    app_on_database,
     free_port,
     wait_for,
 )
 
 __all__ = [
+    "app_on_database",
     "AuthActions",
     "Browser",
     "CSRF_INPUT",

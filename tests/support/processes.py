@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
 from support.actors import TEST_CONFIG
 
 
@@ -372,3 +373,12 @@ class Browser:
 
     def log_in(self, login: str, password: str, mark: str) -> int:
         return self.post(f"/?{mark}=1", {"login": login, "password": password})[0]
+
+
+def app_on_database(database_uri: str, **config):
+    """The app with the test settings on a database of the test's own: a private server's,
+    or a file that gunicorn or a command shares. Everything else takes the `app` fixture
+    (or `make_app`), whose database the suite provides."""
+    from ebok import create_app
+
+    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
