@@ -101,11 +101,13 @@ gettext:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
 
-# What CI enforces before the tests: lint, formatting and types.
+# What CI enforces before the tests: lint, formatting, types, and the rules about the
+# source files themselves (scripts/check_sources.py).
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/python scripts/check_sources.py
 
 # The inner loop: every test but the real-browser suite.
 test-fast: setup gettext
