@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
-from support import app_on_database, last_link, outbox, text_of, wait_for
+from support import app_on_database, last_link, outbox, text_of, wait_for, with_test_templates
 
 from ebok import messages
 from ebok.cli import retry_command, status_command
@@ -75,7 +75,7 @@ def msg_make_app(database_uri: str, **config) -> Flask:
     db.init_app(app)
     messages.init_app(app)
     app.register_blueprint(_msg_routes())
-    return app
+    return with_test_templates(app)
 
 
 def _msg_routes() -> Blueprint:
@@ -1355,6 +1355,7 @@ def test_a_gateway_client_error_is_given_up_at_once(msg_ctx, msg_gateway, status
 def test_one_message_that_keeps_failing_never_makes_the_site_unready(app, app_gateway):
     """An old message retried with backoff is not a stuck outbox: /readyz stays 200."""
     app_gateway.status = 503
+    with_test_templates(app)
     with app.app_context():
         message = send_sms(PHONE, "_test/hello", code=CODE)
         message.created_at = utcnow() - timedelta(hours=5)

@@ -15,7 +15,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select
-from support import PROJECT_ROOT, SmtpServer, app_on_database, wait_for
+from support import PROJECT_ROOT, SmtpServer, app_on_database, wait_for, with_test_templates
 
 from ebok.extensions import db
 from ebok.messages import send_email
@@ -48,7 +48,7 @@ def sink():
 @pytest.fixture
 def outbox_database(tmp_path):
     uri = f"sqlite:///{tmp_path}/outbox.db"
-    app = app_on_database(uri)
+    app = with_test_templates(app_on_database(uri))
     with app.app_context():
         db.create_all()
         for n in range(MESSAGES):

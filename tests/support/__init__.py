@@ -12,6 +12,7 @@ from support.actors import (
     NEW_PASSWORD,
     TEST_CONFIG,
     TEST_PASSWORD,
+    TEST_TEMPLATES,
     AuthActions,
     Sent,
     Visitor,
@@ -27,6 +28,7 @@ from support.actors import (
     last_link,
     outbox,
     text_of,
+    with_test_templates,
 )
 from support.processes import (
     PROJECT_ROOT,
@@ -42,6 +44,8 @@ from support.processes import (
 )
 
 __all__ = [
+    "TEST_TEMPLATES",
+    "with_test_templates",
     "app_on_database",
     "AuthActions",
     "Browser",

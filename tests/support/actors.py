@@ -6,6 +6,7 @@ conftest.py hand these out."""
 import html
 import re
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -28,6 +29,18 @@ TEST_CONFIG = {
     "SERVER_NAME": None,
     "CUSTOMER_SERVICE_PHONE": "22 123 45 67",
 }
+
+
+# Templates only the tests render (messages/_test/...), kept out of the app's templates/.
+TEST_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def with_test_templates(app):
+    """Lets `app` render the tests' own templates too, after its own."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(TEST_TEMPLATES)])
+    return app
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
