@@ -109,9 +109,11 @@ check: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python scripts/check_sources.py
 
-# The inner loop: every test but the real-browser suite.
+# The inner loop: every test but the real-browser suite and the tests marked `slow` (real
+# processes for long: gunicorn, private PostgreSQL and Redis servers, big imports). `make
+# test` and CI run those too.
 test-fast: setup gettext
-	$(VENV)/bin/pytest --ignore=tests/browser
+	$(VENV)/bin/pytest --ignore=tests/browser -m "not slow"
 
 # The same tests on the servers production uses: PostgreSQL (the database is created if
 # missing) and limits counted in Redis. Each run works in a schema and key prefix of its

@@ -172,6 +172,7 @@ def _gunicorn_with_health_listener(directory, **config) -> tuple[Gunicorn, int]:
     return server, health_port
 
 
+@pytest.mark.slow
 def test_health_never_waits_behind_a_login_storm(tmp_path):
     """While slow logins hold both workers and more wait in the app's queue, the probes on
     the health listener answer at once, and the listener serves nothing else."""
@@ -205,6 +206,7 @@ def test_health_never_waits_behind_a_login_storm(tmp_path):
     assert elsewhere == 404
 
 
+@pytest.mark.slow
 def test_the_health_listener_outlives_a_reload(tmp_path):
     """A reload (HUP) forks new workers and stops the old ones; the master keeps the
     listener, and the new workers answer on it."""

@@ -91,6 +91,7 @@ def stored_files(storage: Path) -> list[Path]:
     return sorted(path for path in storage.rglob("*") if path.is_file())
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     small_volume, customer_database, tmp_path
 ):
@@ -133,6 +134,7 @@ def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     assert len(stored_files(small_volume)) == 4
 
 
+@pytest.mark.slow
 def test_the_reserve_is_checked_before_each_batch(small_volume, customer_database, tmp_path):
     pdfs = {f"{name}.pdf": pdf_of(300 * KIB, name) for name in "abcdef"}
     folder = write_folder(
@@ -170,6 +172,7 @@ def test_a_storage_that_cannot_be_used_stops_the_import_with_what_to_check(
     assert "Check that FLASK_INVOICE_STORAGE exists" in result.output
 
 
+@pytest.mark.slow
 def test_a_batch_the_database_refuses_leaves_no_pdf_behind(customer_database, tmp_path):
     engine = create_engine(customer_database)
     with engine.begin() as connection:  # the database fails the second batch's insert

@@ -277,6 +277,7 @@ def test_two_concurrent_imports_send_one_notice_per_invoice(app, customers, tmp_
 # -- demo seed ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_seed_gives_a_year_of_invoices_with_real_pdfs(app, runner, tmp_path):
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output

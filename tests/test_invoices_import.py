@@ -224,6 +224,7 @@ def peak_memory_of_import(url: str, storage: Path, folder: Path) -> tuple[int, i
     return exit_code, peak, output
 
 
+@pytest.mark.slow
 def test_a_100_000_row_file_imports_in_flat_memory(tmp_path):
     url = f"sqlite:///{tmp_path}/long.db"
     engine = create_engine(url)

@@ -99,6 +99,7 @@ def _attempts_on_both_workers(server: Gunicorn, attempt, first: int, then: int, 
     return statuses
 
 
+@pytest.mark.slow
 def test_the_failed_logins_of_an_account_are_counted_across_workers(gunicorns):
     server = gunicorns["redis"]
     # Fewer attempts than the per-client limit: only the per-account limit can refuse them.
@@ -115,6 +116,7 @@ def test_the_failed_logins_of_an_account_are_counted_across_workers(gunicorns):
     assert statuses == [422] * PER_ACCOUNT + [429, 429]
 
 
+@pytest.mark.slow
 def test_the_failed_logins_of_a_client_are_counted_across_workers(gunicorns):
     server = gunicorns["redis"]
     # One address trying another unknown number each time: only the per-client limit counts.
@@ -128,6 +130,7 @@ def test_the_failed_logins_of_a_client_are_counted_across_workers(gunicorns):
     assert statuses == [422] * PER_CLIENT + [429]
 
 
+@pytest.mark.slow
 def test_memory_storage_counts_each_worker_alone(gunicorns):
     """Why production with several workers needs Redis: with memory:// each worker saw
     only three of the six failures, so none refuses the account."""
@@ -142,7 +145,7 @@ def test_memory_storage_counts_each_worker_alone(gunicorns):
     assert statuses == [422] * 6
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.slow)])
 def in_process_app(request, tmp_path):
     """The app in this process, counting in memory:// or in the private Redis."""
     if request.param == "memory":

@@ -1252,6 +1252,7 @@ def _answers(port: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_hung_sms_gateway_never_stalls_the_site(gunicorn_site):
     port, numbers, gateway = gunicorn_site
     # Three customers ask for a code: as many as gunicorn has workers.

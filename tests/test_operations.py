@@ -67,6 +67,7 @@ def test_import_refuses_a_file_with_the_wrong_header(runner, tmp_path):
     assert "customer_number,first_name,last_name,email,phone" in result.output
 
 
+@pytest.mark.slow
 def test_demo_seed_covers_every_kind_and_can_run_twice(app, runner):
     first = runner.invoke(args=["demo", "seed"])
     second = runner.invoke(args=["demo", "seed"])

@@ -96,6 +96,7 @@ def _statuses(app) -> dict[str, int]:
     return dict(counts)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_repeats_at_most_the_message_on_the_wire(outbox_database, sink):
     app, uri = outbox_database
     workers = []

@@ -304,6 +304,7 @@ def _page(server, cookies, path, timeout=PROMPTLY):
     return status, body.decode()
 
 
+@pytest.mark.slow
 def test_a_frozen_database_is_a_prompt_polish_503_and_comes_back(tmp_path_factory, postgres):
     """PostgreSQL stopped by SIGSTOP keeps its sockets open and answers nothing: every
     request that needs it gets the outage page within PROMPTLY seconds (not gunicorn's
@@ -380,6 +381,7 @@ def _in_flight_login(postgres, server) -> tuple[int | None, str, str]:
     return status, body.decode(), server.output.read_text()
 
 
+@pytest.mark.slow
 def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_factory, postgres):
     """A first login saves the language the customer logs in with: that fails, so the
     customer gets the outage page and the audit log no login_succeeded."""
