@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from support import TEST_CONFIG, add_customers, last_code, last_link
+from support import add_customers, app_on_database, last_code, last_link
 from werkzeug.serving import make_server
 
-from ebok import create_app
 from ebok.assets import build
 from ebok.config import DEFAULTS
 from ebok.extensions import db, limiter
@@ -85,14 +84,11 @@ def static_build(tmp_path_factory):
 
 @pytest.fixture
 def live(tmp_path, static_build):
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
-            "PREFERRED_URL_SCHEME": "http",
-            "STATIC_BUILD_FOLDER": str(static_build),
-            **DEMO_OPERATOR,
-        }
+    app = app_on_database(
+        f"sqlite:///{tmp_path}/browser.db",
+        PREFERRED_URL_SCHEME="http",
+        STATIC_BUILD_FOLDER=str(static_build),
+        **DEMO_OPERATOR,
     )
     with app.app_context():
         db.create_all()
