@@ -23,8 +23,8 @@ from ebok.models import Account
 WRONG_PASSWORD = "Zle#Haslo1"
 
 
+@pytest.mark.config(RATELIMIT_CODE_ATTEMPTS="2/10 minutes")
 def test_the_right_code_is_refused_while_the_client_is_over_its_code_limit(app, wizard, customers):
-    app.config["RATELIMIT_CODE_ATTEMPTS"] = "2/10 minutes"
     customer = customers["both"]
     wizard.to_code(customer)
     code = last_code(app, customer.phone)
@@ -36,8 +36,8 @@ def test_the_right_code_is_refused_while_the_client_is_over_its_code_limit(app, 
     assert "Spróbuj ponownie za" in text_of(response)
 
 
+@pytest.mark.config(RATELIMIT_LOGIN_PER_ACCOUNT="2/15 minutes")
 def test_right_codes_and_passwords_do_not_use_up_the_limits(app, visitor, auth, customers):
-    app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "2/15 minutes"
     for _ in range(3):
         auth.log_in(customers["registered"].number, TEST_PASSWORD)
         auth.log_out()
@@ -155,8 +155,8 @@ def test_einvoice_confirmation_mails_to_any_address_are_limited(
     assert len(outbox(app, "email", STRANGER)) == 3
 
 
+@pytest.mark.config(RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT="1/hour")
 def test_einvoice_address_changes_share_the_limit(app, visitor, auth, customers):
-    app.config["RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT"] = "1/hour"
     auth.log_in()
     _activate_to(visitor, "ewa.kaminska@example.com")  # the contact address: no link
     data = {"email": STRANGER, "current_password": TEST_PASSWORD}

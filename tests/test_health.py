@@ -74,8 +74,8 @@ def _pending_message(app, age: timedelta) -> None:
         db.session.commit()
 
 
+@pytest.mark.config(READYZ_OUTBOX_MAX_AGE=600)
 def test_readyz_fails_when_the_outbox_falls_behind(app):
-    app.config["READYZ_OUTBOX_MAX_AGE"] = 600
     _pending_message(app, timedelta(minutes=5))
     assert _get(app, "/readyz").status_code == 200
 

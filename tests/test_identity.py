@@ -264,8 +264,8 @@ def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
         assert sentence in text_of(page)
 
 
+@pytest.mark.config(PDF_FONT_DIR="/nonexistent")
 def test_without_the_font_the_guide_offers_printing_only(app, make_visitor):
-    app.config["PDF_FONT_DIR"] = "/nonexistent"
     visitor = make_visitor()
     assert "/instrukcja.pdf" not in visitor.get("/instrukcja").get_data(as_text=True)
     assert visitor.client.get("/instrukcja.pdf").status_code == 404

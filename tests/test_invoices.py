@@ -97,8 +97,8 @@ def test_faktury_lists_newest_first_with_statuses(app, visitor, year_of_invoices
     assert f"{due.year}" in text
 
 
+@pytest.mark.config(INVOICES_PER_PAGE=5)
 def test_pagination_and_year_filter(app, visitor, year_of_invoices):
-    app.config["INVOICES_PER_PAGE"] = 5
     log_in(visitor)
     first = text_of(visitor.get("/faktury"))
     assert "strona 1 z 3" in first
@@ -232,8 +232,8 @@ def test_notice_goes_once_per_invoice_to_the_einvoice_address(app, runner, custo
     assert attachment is None
 
 
+@pytest.mark.config(INVOICE_ATTACH_PDF=True)
 def test_the_pdf_is_attached_only_when_configured(app, runner, customers, tmp_path):
-    app.config["INVOICE_ATTACH_PDF"] = True
     activate_einvoice(app)
     pdf = tiny_pdf("attached")
     import_folder(

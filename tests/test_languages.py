@@ -209,8 +209,8 @@ def test_switching_sets_the_cookie_and_goes_back(app, make_visitor):
     assert page_language(visitor.get("/instrukcja")) == "uk"
 
 
+@pytest.mark.config(SESSION_COOKIE_SECURE=True)
 def test_the_cookie_is_secure_wherever_the_session_cookie_is(app, make_visitor):
-    app.config["SESSION_COOKIE_SECURE"] = True
     visitor = make_visitor()
     visitor.get("/")
     assert "Secure" in language_cookie_header(switch(visitor, "en"))
