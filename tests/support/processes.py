@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from ebok import create_app
 from support.actors import TEST_CONFIG
 
 
@@ -379,6 +380,4 @@ def app_on_database(database_uri: str, **config):
     """The app with the test settings on a database of the test's own: a private server's,
     or a file that gunicorn or a command shares. Everything else takes the `app` fixture
     (or `make_app`), whose database the suite provides."""
-    from ebok import create_app
-
     return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
