@@ -103,17 +103,21 @@ gettext:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
 
-# What CI enforces before the tests: lint, formatting, types, and the tree's layers with no
-# import circles (import-linter's contracts in pyproject.toml).
+# What CI enforces before the tests: lint, formatting, types, the tree's layers with no
+# import circles (import-linter's contracts in pyproject.toml), and the rules about the
+# source files themselves (scripts/check_sources.py).
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python scripts/check_sources.py
 
-# The inner loop: every test but the real-browser suite.
+# The inner loop: every test but the real-browser suite and the tests marked `slow` (real
+# processes for long: gunicorn, private PostgreSQL and Redis servers, big imports). `make
+# test` and CI run those too.
 test-fast: setup gettext
-	$(VENV)/bin/pytest --ignore=tests/browser
+	$(VENV)/bin/pytest --ignore=tests/browser -m "not slow"
 
 # The same tests on the servers production uses: PostgreSQL (the database is created if
 # missing) and limits counted in Redis. Each run works in a schema and key prefix of its

@@ -1,6 +1,6 @@
 """Fixtures: the app on a clean database, visitors speaking plain HTTP or htmx, customers
 of every kind the wizard must handle, and the auth and wizard actions. What they hand out
-lives in support.py.
+lives in support/.
 
 The suite runs on SQLite unless EBOK_TEST_DATABASE_URI names a PostgreSQL database, and
 counts rate limits in memory unless EBOK_TEST_RATELIMIT_STORAGE_URI names a Redis database.
@@ -121,25 +121,86 @@ def empty_database(request, tmp_path) -> dict:
     return _postgresql_schema_config(new_schema())
 
 
+def _suite_storage(app) -> bool:
+    return app.config["RATELIMIT_STORAGE_URI"] == TEST_RATELIMIT_STORAGE_URI
+
+
 @pytest.fixture
-def app(database, tmp_path):
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            **database,
-            # Invoice PDFs (demo seed, imports) never go to the checkout's instance folder.
-            "INVOICE_STORAGE": str(tmp_path / "invoice-storage"),
-            "RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI,
-            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_ID},
-        }
-    )
-    with app.app_context():
-        limiter.reset()
+def make_app(database, tmp_path):
+    """Builds apps on this test's database with settings of their own: make_app(**overrides).
+    For settings known only at run time (a private server's address, a temporary folder);
+    fixed ones go in the `config` marker the `app` fixture reads."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(
+            {
+                **TEST_CONFIG,
+                **database,
+                # Invoice PDFs (demo seed, imports) never go to the checkout's instance folder.
+                "INVOICE_STORAGE": str(tmp_path / "invoice-storage"),
+                "RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI,
+                "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_ID},
+                **overrides,
+            }
+        )
+        if _suite_storage(app):
+            with app.app_context():
+                limiter.reset()
+        apps.append(app)
+        return app
+
     # No app context stays pushed: each request gets its own, as in production.
-    yield app
-    with app.app_context():
-        limiter.reset()  # a shared Redis keeps nothing of this test
-        db.engine.dispose()
+    yield make
+    for app in apps:
+        with app.app_context():
+            if _suite_storage(app):
+                limiter.reset()  # a shared Redis keeps nothing of this test
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(request, make_app):
+    """The app on a clean database. `@pytest.mark.config(KEY=value, ...)` on a test, its
+    class or its module changes settings (as Flask-Security's `settings` marker); the
+    marker nearest the test wins for a key both set."""
+    overrides = {}
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        overrides.update(marker.kwargs)
+    return make_app(**overrides)
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """A clean FLASK_ environment: none of the test run's own, no CLI flag. Returns
+    set(**variables) to set some."""
+    for name in list(os.environ):
+        if name.startswith("FLASK_") or name == "SERVER_SOFTWARE":
+            monkeypatch.delenv(name)
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+@pytest.fixture
+def production_app(tmp_path):
+    """Builds the app as production starts it, from the environment (the `environment`
+    fixture) without the test settings: production_app(**config). Only the database and
+    memory:// limits are given. Starts that must be refused raise here."""
+
+    def build(**config):
+        return create_app(
+            {
+                "RATELIMIT_STORAGE_URI": "memory://",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+                **config,
+            }
+        )
+
+    return build
 
 
 @pytest.fixture

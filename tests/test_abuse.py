@@ -13,6 +13,7 @@ from support import (
     TEST_PASSWORD,
     Visitor,
     account_of,
+    app_on_database,
     assert_shape,
     follow,
     last_code,
@@ -20,7 +21,6 @@ from support import (
     text_of,
 )
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -200,7 +200,7 @@ def test_nul_characters_on_postgresql(tmp_path):
         psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=ebok_abuse").close()
     except Exception as problem:  # noqa: BLE001
         pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({problem})")
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri})
+    app = app_on_database(uri)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -308,35 +308,20 @@ def test_the_import_still_stores_landlines(app, runner, tmp_path):
 # 9.12: key rotation keeps open forms working.
 
 
-def rotated_app(app, fallbacks):
-    same_storage = ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS")
-    return create_app(
-        {
-            **TEST_CONFIG,
-            **{key: app.config[key] for key in same_storage},
-            "SECRET_KEY": "the-new-secret-key",
-            "SECRET_KEY_FALLBACKS": fallbacks,
-        }
-    )
-
-
 @pytest.mark.parametrize(
     ("fallbacks", "accepted"), [([TEST_CONFIG["SECRET_KEY"]], True), ([], False)]
 )
 def test_a_form_rendered_before_a_key_rotation_submits_after_it(
-    app, customers, fallbacks, accepted
+    app, make_app, customers, fallbacks, accepted
 ):
     before = Visitor(app.test_client(), htmx=False)
     before.get("/")  # the login form, with its CSRF token, signed with the old key
-    rotated = rotated_app(app, fallbacks)
+    # The same database, a new key.
+    rotated = make_app(SECRET_KEY="the-new-secret-key", SECRET_KEY_FALLBACKS=fallbacks)
     after = Visitor(rotated.test_client(), htmx=False)
     after.client.set_cookie("session", before.client.get_cookie("session").value)
     after.csrf_token = before.csrf_token
-    try:
-        response = log_in(after)
-    finally:
-        with rotated.app_context():
-            db.engine.dispose()
+    response = log_in(after)
     if accepted:
         assert "Strona Główna" in text_of(response)
     else:  # without the old key among the fallbacks the form has expired, as before
@@ -381,12 +366,12 @@ def test_logs_are_json_lines_with_tokens_cut(app, capsys):
     assert not re.search(r"secretsecret|abc\.def|tok3n", "".join(lines))
 
 
-def test_the_log_level_comes_from_configuration(tmp_path):
+def test_the_log_level_comes_from_configuration(make_app):
     import logging
 
-    create_app({**TEST_CONFIG, "LOG_LEVEL": "warning"})
+    make_app(LOG_LEVEL="warning")
     assert logging.getLogger("ebok").level == logging.WARNING
-    create_app(TEST_CONFIG)
+    make_app()
     assert logging.getLogger("ebok").level == logging.INFO
 
 

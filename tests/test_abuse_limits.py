@@ -25,8 +25,8 @@ from ebok.models import Account
 WRONG_PASSWORD = "Zle#Haslo1"
 
 
+@pytest.mark.config(RATELIMIT_CODE_ATTEMPTS="2/10 minutes")
 def test_the_right_code_is_refused_while_the_client_is_over_its_code_limit(app, wizard, customers):
-    app.config["RATELIMIT_CODE_ATTEMPTS"] = "2/10 minutes"
     customer = customers["both"]
     wizard.to_code(customer)
     code = last_code(app, customer.phone)
@@ -38,8 +38,8 @@ def test_the_right_code_is_refused_while_the_client_is_over_its_code_limit(app, 
     assert "Spróbuj ponownie za" in text_of(response)
 
 
+@pytest.mark.config(RATELIMIT_LOGIN_PER_ACCOUNT="2/15 minutes")
 def test_right_codes_and_passwords_do_not_use_up_the_limits(app, visitor, auth, customers):
-    app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "2/15 minutes"
     for _ in range(3):
         auth.log_in(customers["registered"].number, TEST_PASSWORD)
         auth.log_out()
@@ -60,7 +60,7 @@ def _change_password_in_my_account(make_visitor, customer):
             "password_repeat": OWNERS_NEW_PASSWORD,
         },
     )
-    assert response.status_code in (200, 303)
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("pending", ["code", "link", "proved code"])
@@ -149,7 +149,7 @@ def test_einvoice_confirmation_mails_to_any_address_are_limited(
     app.config.update(limits)
     auth.log_in()
     for _ in range(3):
-        assert _activate_to(visitor, STRANGER).status_code in (200, 303)
+        assert _activate_to(visitor, STRANGER).status_code == 200
     response = _activate_to(visitor, STRANGER)
     assert response.status_code == 429
     assert "Wysłaliśmy już zbyt wiele linków potwierdzających" in text_of(response)
@@ -157,12 +157,12 @@ def test_einvoice_confirmation_mails_to_any_address_are_limited(
     assert len(outbox(app, "email", STRANGER)) == 3
 
 
+@pytest.mark.config(RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT="1/hour")
 def test_einvoice_address_changes_share_the_limit(app, visitor, auth, customers):
-    app.config["RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT"] = "1/hour"
     auth.log_in()
     _activate_to(visitor, "ewa.kaminska@example.com")  # the contact address: no link
     data = {"email": STRANGER, "current_password": TEST_PASSWORD}
-    assert visitor.post("/e-faktura/adres", data).status_code in (200, 303)
+    assert visitor.post("/e-faktura/adres", data).status_code == 200
     data["email"] = "drugi@example.com"
     response = visitor.post("/e-faktura/adres", data)
     assert response.status_code == 429

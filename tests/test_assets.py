@@ -9,9 +9,7 @@ from pathlib import Path
 
 import brotli
 import pytest
-from support import TEST_CONFIG
 
-from ebok import create_app
 from ebok.web.assets import build
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -27,19 +25,13 @@ def fetch(client, path, **kwargs):
 
 
 @pytest.fixture
-def built_app(tmp_path):
+def built_app(make_app, tmp_path):
     """The app as production runs it after `flask assets build`."""
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/test.db",
-            "STATIC_BUILD_FOLDER": str(tmp_path / "static"),
-        }
-    )
+    app = make_app(STATIC_BUILD_FOLDER=str(tmp_path / "static"))
     result = app.test_cli_runner().invoke(args=["assets", "build"])
     assert result.exit_code == 0, result.output
     # The manifest is read when the app starts, as a worker does after the deploy step.
-    return create_app(dict(app.config))
+    return make_app(**app.config)
 
 
 def test_pages_link_fingerprinted_assets_cached_as_immutable(built_app):

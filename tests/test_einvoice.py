@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlalchemy import select
 from support import TEST_PASSWORD, AuthActions, activate_einvoice, follow, outbox, text_of
 
@@ -339,10 +340,10 @@ def test_changing_the_address_needs_the_current_password_and_tells_the_old_one(
     assert "e-Faktur" in sms and "22 123 45 67" in sms
 
 
+@pytest.mark.config(RATELIMIT_CURRENT_PASSWORD="2/15 minutes")
 def test_the_current_password_is_limited_like_a_login_across_changes(app, visitor, auth, customers):
     """One limit for every change that asks for the current password (RATELIMIT_CURRENT_PASSWORD
     per account): tries at Zmień hasło, the e-Faktura address and the login add up."""
-    app.config["RATELIMIT_CURRENT_PASSWORD"] = "2/15 minutes"
     activate_einvoice(app)
     auth.log_in()
     visitor.post(

@@ -9,38 +9,22 @@ from datetime import timedelta
 import pytest
 from support import (
     PROJECT_ROOT,
-    TEST_CONFIG,
     TEST_PASSWORD,
     Browser,
     Gunicorn,
     RedisServer,
     add_customers,
+    app_on_database,
     free_port,
     wait_for,
 )
 
-from ebok import create_app
 from ebok.extensions import db, limiter
 from ebok.models import OutboxMessage, utcnow
 
 
 def _get(app, path, **kwargs):
     return app.test_client().get(path, **kwargs)
-
-
-@pytest.fixture
-def make_app(database):
-    """Apps on the suite's database with settings of their own, their pools closed after."""
-    apps = []
-
-    def make(**config):
-        apps.append(create_app({**TEST_CONFIG, **database, **config}))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def test_healthz_says_the_process_is_up(app):
@@ -90,8 +74,8 @@ def _pending_message(app, age: timedelta) -> None:
         db.session.commit()
 
 
+@pytest.mark.config(READYZ_OUTBOX_MAX_AGE=600)
 def test_readyz_fails_when_the_outbox_falls_behind(app):
-    app.config["READYZ_OUTBOX_MAX_AGE"] = 600
     _pending_message(app, timedelta(minutes=5))
     assert _get(app, "/readyz").status_code == 200
 
@@ -148,9 +132,9 @@ def test_readyz_answers_while_the_database_hangs(make_app, hung_database):
     assert _get(app, "/healthz").status_code == 200
 
 
-def test_probes_count_against_no_limit(make_app):
+@pytest.mark.config(RATELIMIT_STORAGE_URI="memory://")
+def test_probes_count_against_no_limit(app):
     """A load balancer probing every second is never throttled: nothing is counted."""
-    app = make_app(RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
     for _ in range(25):
         assert client.get("/healthz").status_code == 200
@@ -171,7 +155,7 @@ def _gunicorn_with_health_listener(directory, **config) -> tuple[Gunicorn, int]:
     listener on a port of its own, and the customers; `config` for the seeding and gunicorn
     alike. Returns the server and the listener's port."""
     database_uri = f"sqlite:///{directory}/ebok.sqlite3"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri, **config})
+    app = app_on_database(database_uri, **config)
     with app.app_context():
         db.create_all()
     add_customers(app)
@@ -188,6 +172,7 @@ def _gunicorn_with_health_listener(directory, **config) -> tuple[Gunicorn, int]:
     return server, health_port
 
 
+@pytest.mark.slow
 def test_health_never_waits_behind_a_login_storm(tmp_path):
     """While slow logins hold both workers and more wait in the app's queue, the probes on
     the health listener answer at once, and the listener serves nothing else."""
@@ -221,6 +206,7 @@ def test_health_never_waits_behind_a_login_storm(tmp_path):
     assert elsewhere == 404
 
 
+@pytest.mark.slow
 def test_the_health_listener_outlives_a_reload(tmp_path):
     """A reload (HUP) forks new workers and stops the old ones; the master keeps the
     listener, and the new workers answer on it."""

@@ -7,7 +7,6 @@ import re
 import pytest
 from invoice_files import invoice_row, write_folder
 from support import (
-    TEST_CONFIG,
     TEST_PASSWORD,
     activate_einvoice,
     follow,
@@ -17,7 +16,6 @@ from support import (
     text_of,
 )
 
-from ebok import create_app
 from ebok.operator import text_color_on
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -160,9 +158,9 @@ def test_without_tokens_the_default_stays_neutral(app, make_visitor):
         ("OPERATOR_FONT_NAME", 'Sans"; } body { x: "'),
     ],
 )
-def test_a_bad_identity_setting_stops_the_start(database, key, value):
+def test_a_bad_identity_setting_stops_the_start(make_app, key, value):
     with pytest.raises(RuntimeError, match=f"FLASK_{key}"):
-        create_app({**TEST_CONFIG, **database, key: value})
+        make_app(**{key: value})
 
 
 def test_every_email_carries_the_identity_and_the_cues(operator_app, make_visitor, customers):
@@ -309,8 +307,8 @@ def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
         assert sentence in text_of(page)
 
 
+@pytest.mark.config(PDF_FONT_DIR="/nonexistent")
 def test_without_the_font_the_guide_offers_printing_only(app, make_visitor):
-    app.config["PDF_FONT_DIR"] = "/nonexistent"
     visitor = make_visitor()
     assert "/instrukcja.pdf" not in visitor.get("/instrukcja").get_data(as_text=True)
     assert visitor.client.get("/instrukcja.pdf").status_code == 404

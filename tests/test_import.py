@@ -18,9 +18,8 @@ import pytest
 from csv_files import HEADER, customer_row, write_customers_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from support import TEST_CONFIG, TEST_PASSWORD, Visitor, follow, last_code, text_of
+from support import TEST_PASSWORD, Visitor, app_on_database, follow, last_code, text_of
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
@@ -72,9 +71,9 @@ def new_database(request, tmp_path):
         yield make
 
 
-def make_app(url: str):
+def app_with_schema(url: str):
     """The app on the database, with its schema; the caller disposes of its engine."""
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = app_on_database(url)
     with app.app_context():
         db.create_all()
         db.engine.dispose()
@@ -186,9 +185,10 @@ def use_the_portal(app) -> None:
     assert "e-Faktura została aktywowana" in text_of(response)
 
 
+@pytest.mark.slow
 def test_the_portal_works_while_a_long_import_runs(new_database, tmp_path):
     url = new_database()
-    app = make_app(url)
+    app = app_with_schema(url)
     add_portal_customers(app)
     csv_path = write_customers_csv(tmp_path / "customers.csv", 50_000)
     importing = start_import(url, csv_path)
@@ -218,10 +218,11 @@ def write_file_with_problems(path: Path, rows: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_run(new_database, tmp_path):
     csv_path = write_file_with_problems(tmp_path / "customers.csv", 20_000)
     clean_url, resumed_url = new_database(), new_database()
-    make_app(clean_url), make_app(resumed_url)  # the schema only
+    app_with_schema(clean_url), app_with_schema(resumed_url)  # the schema only
     clean_report = finish(start_import(clean_url, csv_path, batch_size=500))
     assert clean_report.startswith("added: 19960, updated: 0, unchanged: 0, rejected: 40\n")
     assert "  line 1001: customer number repeated from line 11\n" in clean_report
@@ -334,7 +335,7 @@ def test_an_unbalanced_quote_rejects_its_line_and_not_the_next(app, tmp_path):
 
 
 def test_importing_before_the_schema_exists_says_to_upgrade(tmp_path):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/new.db"})
+    app = app_on_database(f"sqlite:///{tmp_path}/new.db")
     result = run_import(app, tmp_path, (HEADER + "300001,Adam,Nowak,,\n").encode())
     assert result.exit_code == 1
     assert result.output == (
@@ -353,7 +354,7 @@ def test_duplicates_are_found_across_batches(app, tmp_path):
 
 def test_a_progress_line_on_a_terminal_only(tmp_path):
     url = f"sqlite:///{tmp_path}/progress.db"
-    make_app(url)
+    app_with_schema(url)
     csv_path = write_customers_csv(tmp_path / "customers.csv", 3000)
     # A pseudo-terminal as standard output: the operator watching the import.
     leader, follower = pty.openpty()
@@ -388,7 +389,7 @@ def _read_pty(leader: int) -> bytes:
 
 
 def test_changed_rows_are_updated_and_the_rest_left_alone(new_database, tmp_path):
-    app = make_app(new_database())
+    app = app_with_schema(new_database())
     app.config["CUSTOMERS_IMPORT_BATCH_SIZE"] = 40
     runner = app.test_cli_runner()
     first = write_customers_csv(tmp_path / "first.csv", 100)
@@ -421,7 +422,7 @@ REFUSE_A_NAME = {
 
 def test_a_database_error_is_one_line_without_personal_data(new_database, tmp_path):
     url = new_database()
-    make_app(url)
+    app_with_schema(url)
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql(REFUSE_A_NAME[engine.dialect.name])

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import create_engine, text
-from support import TEST_CONFIG
+from support import app_on_database
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -45,7 +44,7 @@ def small_volume(tmp_path):
 def customer_database(tmp_path) -> str:
     """A SQLite database (not on the small volume) with one customer."""
     url = f"sqlite:///{tmp_path}/invoices.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = app_on_database(url)
     with app.app_context():
         db.create_all()
         db.session.add(Customer(number="200001", first_name="Anna", last_name="Nowak"))
@@ -92,6 +91,7 @@ def stored_files(storage: Path) -> list[Path]:
     return sorted(path for path in storage.rglob("*") if path.is_file())
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     small_volume, customer_database, tmp_path
 ):
@@ -134,6 +134,7 @@ def test_a_full_disk_stops_with_a_report_and_leaves_no_orphan_pdfs(
     assert len(stored_files(small_volume)) == 4
 
 
+@pytest.mark.slow
 def test_the_reserve_is_checked_before_each_batch(small_volume, customer_database, tmp_path):
     pdfs = {f"{name}.pdf": pdf_of(300 * KIB, name) for name in "abcdef"}
     folder = write_folder(
@@ -171,6 +172,7 @@ def test_a_storage_that_cannot_be_used_stops_the_import_with_what_to_check(
     assert "Check that FLASK_INVOICE_STORAGE exists" in result.output
 
 
+@pytest.mark.slow
 def test_a_batch_the_database_refuses_leaves_no_pdf_behind(customer_database, tmp_path):
     engine = create_engine(customer_database)
     with engine.begin() as connection:  # the database fails the second batch's insert

@@ -11,31 +11,25 @@ from types import SimpleNamespace
 
 import pytest
 
-from ebok import create_app
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def production_app(monkeypatch, tmp_path, **config):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
-    monkeypatch.setenv("FLASK_SERVER_NAME", "ebok.example.pl")
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    return create_app(
-        {
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-            **config,
-        }
+@pytest.fixture
+def in_production(environment):
+    """The environment of a production start: a real key and a server name."""
+    environment(
+        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
+        FLASK_SERVER_NAME="ebok.example.pl",
     )
 
 
-def test_production_refuses_a_language_without_a_compiled_catalog(monkeypatch, tmp_path):
+def test_production_refuses_a_language_without_a_compiled_catalog(in_production, production_app):
     with pytest.raises(RuntimeError, match=r"language\(s\) de in .*translations"):
-        production_app(monkeypatch, tmp_path, LANGUAGES=["pl", "de"])
+        production_app(LANGUAGES=["pl", "de"])
 
 
-def test_production_starts_with_every_catalog_and_speaks_polish(monkeypatch, tmp_path):
-    app = production_app(monkeypatch, tmp_path, LANGUAGES=["pl", "en"])
+def test_production_starts_with_every_catalog_and_speaks_polish(in_production, production_app):
+    app = production_app(LANGUAGES=["pl", "en"])
     with app.app_context():
         from ebok.extensions import db
 
@@ -44,21 +38,17 @@ def test_production_starts_with_every_catalog_and_speaks_polish(monkeypatch, tmp
     assert "Logowanie do Strefy Klienta" in page
 
 
-def test_development_warns_about_a_missing_catalog(tmp_path, caplog):
+def test_development_warns_about_a_missing_catalog(make_app, caplog):
     with caplog.at_level(logging.WARNING, logger="ebok"):
-        create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db",
-                "LANGUAGES": ["pl", "de"],
-            }
-        )
+        make_app(LANGUAGES=["pl", "de"])
     assert "language(s) de" in caplog.text
 
 
-def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(monkeypatch, tmp_path):
+def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(
+    in_production, production_app, monkeypatch, tmp_path
+):
     monkeypatch.chdir(tmp_path)
-    app = production_app(monkeypatch, tmp_path, SQLALCHEMY_DATABASE_URI="sqlite:///e.sqlite3")
+    app = production_app(SQLALCHEMY_DATABASE_URI="sqlite:///e.sqlite3")
     assert Path(app.instance_path) == tmp_path / "instance"
     assert (tmp_path / "instance").is_dir()
 
@@ -84,10 +74,10 @@ def gunicorn_logger():
 
 
 def test_the_apps_info_records_reach_standard_error_under_gunicorn(
-    gunicorn_logger, monkeypatch, tmp_path, capsys
+    gunicorn_logger, in_production, production_app, capsys
 ):
     gunicorn_logger()
-    production_app(monkeypatch, tmp_path)  # the factory sets up the app's log
+    production_app()  # the factory sets up the app's log
     logging.getLogger("ebok.auth").info("login failed login=0123456789ab")
     assert '"event": "login failed login=0123456789ab"' in capsys.readouterr().err
 

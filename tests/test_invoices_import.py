@@ -17,12 +17,6 @@ from ebok.invoices.storage import invoice_storage
 from ebok.models import Customer, Invoice
 
 
-@pytest.fixture
-def invoice_app(app, tmp_path):
-    app.config["INVOICE_STORAGE"] = str(tmp_path / "storage")
-    return app
-
-
 def run_import(runner, folder):
     return runner.invoke(args=["invoices", "import", str(folder)])
 
@@ -35,7 +29,7 @@ def stored_invoices(app):
         }
 
 
-def test_import_adds_invoices_and_stores_pdfs_by_hash(invoice_app, runner, customers, tmp_path):
+def test_import_adds_invoices_and_stores_pdfs_by_hash(app, runner, customers, tmp_path):
     pdf = tiny_pdf("one")
     folder = write_folder(
         tmp_path / "in",
@@ -45,17 +39,17 @@ def test_import_adds_invoices_and_stores_pdfs_by_hash(invoice_app, runner, custo
     result = run_import(runner, folder)
     assert result.exit_code == 0, result.output
     assert "added: 1, updated: 0, unchanged: 0, rejected: 0" in result.output
-    invoice = stored_invoices(invoice_app)["FV/2026/11/000123"]
+    invoice = stored_invoices(app)["FV/2026/11/000123"]
     assert str(invoice.gross_amount) == "1234.56"
     assert invoice.customer_id == customers["both"].id
     assert invoice.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
     assert invoice.pdf_size == len(pdf)
     assert invoice.delivery == "paper"
-    with invoice_app.app_context():
+    with app.app_context():
         assert invoice_storage().read(invoice.pdf_storage_key, invoice.pdf_sha256) == pdf
 
 
-def test_every_rejection_reason_is_reported_with_its_line(invoice_app, runner, customers, tmp_path):
+def test_every_rejection_reason_is_reported_with_its_line(app, runner, customers, tmp_path):
     folder = write_folder(
         tmp_path / "in",
         [
@@ -79,7 +73,7 @@ def test_every_rejection_reason_is_reported_with_its_line(invoice_app, runner, c
         },
     )
     (tmp_path / "outside.pdf").write_bytes(tiny_pdf("outside"))
-    invoice_app.config["INVOICE_MAX_PDF_BYTES"] = 1000
+    app.config["INVOICE_MAX_PDF_BYTES"] = 1000
     result = run_import(runner, folder)
     assert result.exit_code == 1
     assert "added: 1, updated: 0, unchanged: 0, rejected: 11" in result.output
@@ -98,21 +92,18 @@ def test_every_rejection_reason_is_reported_with_its_line(invoice_app, runner, c
     ]
     for line in expected:
         assert line in result.output
-    assert list(stored_invoices(invoice_app)) == ["FV/1"]
+    assert list(stored_invoices(app)) == ["FV/1"]
     # Nothing of the rejected files was kept.
-    assert len(list((tmp_path / "storage").rglob("*.pdf"))) == 1
-    assert not list((tmp_path / "storage").rglob("*.part"))
+    storage = Path(app.config["INVOICE_STORAGE"])
+    assert len(list(storage.rglob("*.pdf"))) == 1
+    assert not list(storage.rglob("*.part"))
 
 
-def test_a_second_run_changes_nothing_and_paid_on_is_updated(
-    invoice_app, runner, customers, tmp_path
-):
+def test_a_second_run_changes_nothing_and_paid_on_is_updated(app, runner, customers, tmp_path):
     rows = [invoice_row("200001", "FV/1"), invoice_row("200001", "FV/2", issue="2026-10-02")]
     folder = write_folder(tmp_path / "in", rows)
     assert run_import(runner, folder).exit_code == 0
-    first = {
-        number: invoice.imported_at for number, invoice in stored_invoices(invoice_app).items()
-    }
+    first = {number: invoice.imported_at for number, invoice in stored_invoices(app).items()}
     again = run_import(runner, folder)
     assert "added: 0, updated: 0, unchanged: 2, rejected: 0" in again.output
     write_folder(
@@ -120,13 +111,13 @@ def test_a_second_run_changes_nothing_and_paid_on_is_updated(
     )
     paid = run_import(runner, folder)
     assert "added: 0, updated: 1, unchanged: 1, rejected: 0" in paid.output
-    invoices = stored_invoices(invoice_app)
+    invoices = stored_invoices(app)
     assert str(invoices["FV/2"].paid_on) == "2026-11-20"
     assert invoices["FV/1"].paid_on is None
     assert {number: invoice.imported_at for number, invoice in invoices.items()} == first
 
 
-def test_a_number_repeated_in_the_file_is_rejected(invoice_app, runner, customers, tmp_path):
+def test_a_number_repeated_in_the_file_is_rejected(app, runner, customers, tmp_path):
     folder = write_folder(
         tmp_path / "in", [invoice_row("200001", "FV/1"), invoice_row("200001", "FV/1")]
     )
@@ -135,14 +126,14 @@ def test_a_number_repeated_in_the_file_is_rejected(invoice_app, runner, customer
     assert "line 3: invoice number repeated from line 2" in result.output
 
 
-def test_a_folder_without_invoices_csv_is_refused(invoice_app, runner, tmp_path):
+def test_a_folder_without_invoices_csv_is_refused(app, runner, tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_import(runner, tmp_path / "empty")
     assert result.exit_code == 1
     assert "has no invoices.csv" in result.output
 
 
-def test_a_wrong_header_is_refused(invoice_app, runner, tmp_path):
+def test_a_wrong_header_is_refused(app, runner, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "invoices.csv").write_text("number,amount\n1,2\n")
     result = run_import(runner, tmp_path / "in")
@@ -233,6 +224,7 @@ def peak_memory_of_import(url: str, storage: Path, folder: Path) -> tuple[int, i
     return exit_code, peak, output
 
 
+@pytest.mark.slow
 def test_a_100_000_row_file_imports_in_flat_memory(tmp_path):
     url = f"sqlite:///{tmp_path}/long.db"
     engine = create_engine(url)
@@ -263,8 +255,8 @@ def test_a_100_000_row_file_imports_in_flat_memory(tmp_path):
     assert long_peak < short_peak + 16 * 1024, (short_peak, long_peak)
 
 
-def test_the_readmes_example_folder_imports(invoice_app, runner):
-    with invoice_app.app_context():
+def test_the_readmes_example_folder_imports(app, runner):
+    with app.app_context():
         db.session.add(Customer(number="100005", first_name="Ewa", last_name="Kamińska"))
         db.session.commit()
     result = run_import(runner, ROOT / "examples" / "invoices")

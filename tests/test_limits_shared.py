@@ -11,9 +11,16 @@ import http.client
 from urllib.parse import urlencode
 
 import pytest
-from support import TEST_CONFIG, TEST_PASSWORD, WAIT, Browser, Gunicorn, RedisServer, Visitor
+from support import (
+    TEST_PASSWORD,
+    WAIT,
+    Browser,
+    Gunicorn,
+    RedisServer,
+    Visitor,
+    app_on_database,
+)
 
-from ebok import create_app
 from ebok.extensions import db, limiter
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
@@ -26,7 +33,7 @@ PER_CLIENT = 10  # RATELIMIT_LOGIN's default, 10/15 minutes
 
 
 def _seed(database_uri: str) -> None:
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri})
+    app = app_on_database(database_uri)
     with app.app_context():
         db.create_all()
         customer = Customer(number=ACCOUNT_NUMBER, first_name="Ewa", last_name="Kamińska")
@@ -96,6 +103,7 @@ def _attempts_on_both_workers(server: Gunicorn, attempt, first: int, then: int, 
     return statuses
 
 
+@pytest.mark.slow
 def test_the_failed_logins_of_an_account_are_counted_across_workers(gunicorns):
     server = gunicorns["redis"]
     # Fewer attempts than the per-client limit: only the per-account limit can refuse them.
@@ -142,6 +150,7 @@ def _assert_told_by_flask_limiter(response, limit: int) -> None:
     assert response.getheader("X-RateLimit-Remaining") == "0"
 
 
+@pytest.mark.slow
 def test_the_failed_logins_of_a_client_are_counted_across_workers(gunicorns):
     server = gunicorns["redis"]
     # One address trying another unknown number each time: only the per-client limit counts.
@@ -155,6 +164,7 @@ def test_the_failed_logins_of_a_client_are_counted_across_workers(gunicorns):
     assert statuses == [422] * PER_CLIENT + [429]
 
 
+@pytest.mark.slow
 def test_memory_storage_counts_each_worker_alone(gunicorns):
     """Why production with several workers needs Redis: with memory:// each worker saw
     only three of the six failures, so none refuses the account."""
@@ -169,7 +179,7 @@ def test_memory_storage_counts_each_worker_alone(gunicorns):
     assert statuses == [422] * 6
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.slow)])
 def in_process_app(request, tmp_path):
     """The app in this process, counting in memory:// or in the private Redis."""
     if request.param == "memory":
@@ -178,13 +188,7 @@ def in_process_app(request, tmp_path):
         storage_uri = request.getfixturevalue("private_redis")
     database_uri = f"sqlite:///{tmp_path}/ebok.sqlite3"
     _seed(database_uri)
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": database_uri,
-            "RATELIMIT_STORAGE_URI": storage_uri,
-        }
-    )
+    app = app_on_database(database_uri, RATELIMIT_STORAGE_URI=storage_uri)
     with app.app_context():
         limiter.reset()
     yield app

@@ -66,8 +66,8 @@ def test_a_link_works_once(app, make_visitor, customers):
     assert "Ten link został już wykorzystany" in text_of(response)
 
 
+@pytest.mark.config(SERVER_NAME="ebok.example.pl")
 def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, customers):
-    app.config["SERVER_NAME"] = "ebok.example.pl"
     customer = customers["email_only"]
     visitor.referer = "https://evil.example.com/"
     visitor.get("/", base_url="https://evil.example.com")

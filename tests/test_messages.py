@@ -23,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
-from support import TEST_CONFIG, last_link, outbox, text_of, wait_for
+from support import app_on_database, last_link, outbox, text_of, wait_for, with_test_templates
 
-from ebok import create_app, messages
+from ebok import messages
 from ebok.cli import retry_command, status_command
 from ebok.config import DEFAULTS
 from ebok.extensions import db
@@ -75,7 +75,7 @@ def msg_make_app(database_uri: str, **config) -> Flask:
     db.init_app(app)
     messages.init_app(app)
     app.register_blueprint(_msg_routes())
-    return app
+    return with_test_templates(app)
 
 
 def _msg_routes() -> Blueprint:
@@ -1183,7 +1183,7 @@ def gunicorn_site(tmp_path):
     gateway = MsgGateway()
     gateway.hang.set()
     database = f"sqlite:///{tmp_path}/site.db"
-    setup = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    setup = app_on_database(database)
     numbers = [f"30000{n}" for n in range(3)]
     with setup.app_context():
         db.create_all()
@@ -1252,6 +1252,7 @@ def _answers(port: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_hung_sms_gateway_never_stalls_the_site(gunicorn_site):
     port, numbers, gateway = gunicorn_site
     # Three customers ask for a code: as many as gunicorn has workers.
@@ -1355,6 +1356,7 @@ def test_a_gateway_client_error_is_given_up_at_once(msg_ctx, msg_gateway, status
 def test_one_message_that_keeps_failing_never_makes_the_site_unready(app, app_gateway):
     """An old message retried with backoff is not a stuck outbox: /readyz stays 200."""
     app_gateway.status = 503
+    with_test_templates(app)
     with app.app_context():
         message = send_sms(PHONE, "_test/hello", code=CODE)
         message.created_at = utcnow() - timedelta(hours=5)

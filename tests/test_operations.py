@@ -4,9 +4,7 @@ import re
 
 import pytest
 from sqlalchemy import inspect, select
-from support import TEST_CONFIG
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Account, Customer
 
@@ -69,6 +67,7 @@ def test_import_refuses_a_file_with_the_wrong_header(runner, tmp_path):
     assert "customer_number,first_name,last_name,email,phone" in result.output
 
 
+@pytest.mark.slow
 def test_demo_seed_covers_every_kind_and_can_run_twice(app, runner):
     first = runner.invoke(args=["demo", "seed"])
     second = runner.invoke(args=["demo", "seed"])
@@ -91,8 +90,8 @@ def test_outbox_deliver_command(app, runner, visitor, customers):
     assert [m.status for m in outbox(app)] == ["sent"]
 
 
-def test_db_upgrade_builds_the_schema_the_models_describe(empty_database):
-    app = create_app({**TEST_CONFIG, **empty_database})
+def test_db_upgrade_builds_the_schema_the_models_describe(make_app, empty_database):
+    app = make_app(**empty_database)
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -111,25 +110,20 @@ def test_db_upgrade_builds_the_schema_the_models_describe(empty_database):
         db.engine.dispose()
 
 
-def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
-    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+def test_production_refuses_to_start_without_a_secret_key(environment, production_app):
+    environment()
     with pytest.raises(RuntimeError, match="FLASK_SECRET_KEY"):
-        create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+        production_app()
 
 
-def test_production_configuration(monkeypatch, tmp_path):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-key-from-the-environment")
-    monkeypatch.setenv("FLASK_MAIL_PORT", "587")
-    monkeypatch.setenv("FLASK_SMS_GATEWAY_URL", "https://sms.example.pl/send")
-    monkeypatch.setenv("FLASK_SERVER_NAME", "ebok.example.pl")
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    app = create_app(
-        {
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-        }
+def test_production_configuration(environment, production_app):
+    environment(
+        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
+        FLASK_MAIL_PORT="587",
+        FLASK_SMS_GATEWAY_URL="https://sms.example.pl/send",
+        FLASK_SERVER_NAME="ebok.example.pl",
     )
+    app = production_app()
     assert app.config["MAIL_PORT"] == 587
     assert app.config["MAIL_BACKEND"] == "smtp" and app.config["SMS_BACKEND"] == "http"
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -138,10 +132,10 @@ def test_production_configuration(monkeypatch, tmp_path):
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
 
 
-def test_the_development_messages_page_lists_codes(database):
+@pytest.mark.config(DEBUG=True)
+def test_the_development_messages_page_lists_codes(app):
     from support import Visitor
 
-    app = create_app({**TEST_CONFIG, **database, "DEBUG": True})
     with app.app_context():
         db.session.add(
             Customer(number="400001", first_name="Ola", last_name="Nowak", phone="+48600700123")

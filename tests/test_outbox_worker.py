@@ -15,9 +15,8 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select
-from support import PROJECT_ROOT, TEST_CONFIG, SmtpServer, wait_for
+from support import PROJECT_ROOT, SmtpServer, app_on_database, wait_for, with_test_templates
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.messages import send_email
 from ebok.models import OutboxMessage
@@ -49,7 +48,7 @@ def sink():
 @pytest.fixture
 def outbox_database(tmp_path):
     uri = f"sqlite:///{tmp_path}/outbox.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri})
+    app = with_test_templates(app_on_database(uri))
     with app.app_context():
         db.create_all()
         for n in range(MESSAGES):
@@ -97,6 +96,7 @@ def _statuses(app) -> dict[str, int]:
     return dict(counts)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_repeats_at_most_the_message_on_the_wire(outbox_database, sink):
     app, uri = outbox_database
     workers = []

@@ -2,9 +2,7 @@
 
 import pytest
 from flask_babel import force_locale
-from support import TEST_CONFIG
 
-from ebok import create_app
 from ebok.identity.passwords import INPUT_LIMIT, hash_password, password_problems, verify_password
 from ebok.normalising import sms_number
 
@@ -16,9 +14,8 @@ COMMON_WITH_ADDITIONS = (
 TOO_LONG = "Hasło może mieć najwyżej 32 znaki."
 
 
-@pytest.fixture(scope="module")
-def context():
-    app = create_app(TEST_CONFIG)
+@pytest.fixture
+def context(app):
     with app.test_request_context():
         yield
 

@@ -15,9 +15,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from support import TEST_CONFIG
+from support import app_on_database
 
-from ebok import create_app
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -28,30 +27,6 @@ PRODUCTION_ENV = {
     "FLASK_SECRET_KEY": REAL_KEY,
     "FLASK_SERVER_NAME": "ebok.example.pl",
 }
-
-
-@pytest.fixture
-def environment(monkeypatch):
-    """A clean FLASK_ environment: none of the test run's own, no CLI flag."""
-    for name in list(os.environ):
-        if name.startswith("FLASK_") or name == "SERVER_SOFTWARE":
-            monkeypatch.delenv(name)
-
-    def set_env(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-
-    return set_env
-
-
-def production_app(tmp_path, **extra):
-    return create_app(
-        {
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-            **extra,
-        }
-    )
 
 
 @pytest.mark.parametrize(
@@ -71,37 +46,37 @@ def production_app(tmp_path, **extra):
         ({"FLASK_TESTING": "true", "SERVER_SOFTWARE": "gunicorn/27"}, "FLASK_TESTING is set"),
     ],
 )
-def test_production_refuses_to_start(environment, tmp_path, env, message):
+def test_production_refuses_to_start(environment, env, message, production_app):
     environment(**env)
     with pytest.raises(RuntimeError, match=message):
-        production_app(tmp_path)
+        production_app()
 
 
-def test_a_32_byte_key_and_a_server_name_start_production(environment, tmp_path):
+def test_a_32_byte_key_and_a_server_name_start_production(environment, production_app):
     environment(**{**PRODUCTION_ENV, "FLASK_SECRET_KEY": REAL_KEY[:32]})
-    app = production_app(tmp_path)
+    app = production_app()
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.test_client().get("/dev/wiadomosci").status_code == 404
 
 
-def test_a_single_old_key_given_as_text_is_one_fallback(environment, tmp_path):
+def test_a_single_old_key_given_as_text_is_one_fallback(environment, production_app):
     environment(**PRODUCTION_ENV, FLASK_SECRET_KEY_FALLBACKS="an-old-key-of-enough-length-xxxxx")
-    app = production_app(tmp_path)
+    app = production_app()
     assert app.config["SECRET_KEY_FALLBACKS"] == ["an-old-key-of-enough-length-xxxxx"]
     assert app.config["WTF_CSRF_SECRET_KEY"] == ["an-old-key-of-enough-length-xxxxx", REAL_KEY]
 
 
-def test_flask_run_in_debug_mode_is_development(environment, tmp_path):
+def test_flask_run_in_debug_mode_is_development(environment, production_app):
     """What `make run` does: `flask run` with FLASK_DEBUG=1 and no key."""
     environment(FLASK_DEBUG="1", FLASK_RUN_FROM_CLI="true")
-    app = production_app(tmp_path)
+    app = production_app()
     assert app.config["MAIL_BACKEND"] == "dev"
     assert app.config["SECRET_KEY"]  # the development key
 
 
-def test_demo_seed_refuses_in_production(environment, tmp_path):
+def test_demo_seed_refuses_in_production(environment, production_app):
     environment(**PRODUCTION_ENV)
-    app = production_app(tmp_path)
+    app = production_app()
     with app.app_context():
         db.create_all()
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
@@ -184,7 +159,7 @@ def gunicorn_server(tmp_path):
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed in this environment")
     database = f"sqlite:///{tmp_path}/g.db"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database})
+    app = app_on_database(database)
     with app.app_context():
         db.create_all()
         db.engine.dispose()
@@ -290,13 +265,13 @@ DEV_KEY_FALLBACK = f'["{REAL_KEY}", "development-only-secret-key-do-not-use-in-p
         ),
     ],
 )
-def test_every_signing_key_is_checked(environment, tmp_path, env, message):
+def test_every_signing_key_is_checked(environment, env, message, production_app):
     environment(**env)
     with pytest.raises(RuntimeError, match=message):
-        production_app(tmp_path)
+        production_app()
 
 
-def test_generated_keys_pass_the_checks(environment, tmp_path):
+def test_generated_keys_pass_the_checks(environment, production_app):
     import secrets
 
     for _ in range(50):
@@ -305,15 +280,15 @@ def test_generated_keys_pass_the_checks(environment, tmp_path):
             FLASK_SECRET_KEY_FALLBACKS=json.dumps([secrets.token_urlsafe(32)]),
             FLASK_SERVER_NAME="ebok.example.pl",
         )
-        production_app(tmp_path)
+        production_app()
 
 
 # The language cookie (issue 18.12): __Host-language in production, the old name read once.
 
 
-def test_production_keeps_the_language_in_a_host_cookie(environment, tmp_path):
+def test_production_keeps_the_language_in_a_host_cookie(environment, production_app):
     environment(**PRODUCTION_ENV)
-    client = production_app(tmp_path).test_client()
+    client = production_app().test_client()
     base = "https://ebok.example.pl"
     page = client.get("/", base_url=base).get_data(as_text=True)
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
@@ -331,9 +306,9 @@ def test_production_keeps_the_language_in_a_host_cookie(environment, tmp_path):
     assert '<html lang="en">' in client.get("/", base_url=base).get_data(as_text=True)
 
 
-def test_the_old_language_cookie_is_read_once_then_replaced(environment, tmp_path):
+def test_the_old_language_cookie_is_read_once_then_replaced(environment, production_app):
     environment(**PRODUCTION_ENV)
-    client = production_app(tmp_path).test_client()
+    client = production_app().test_client()
     base = "https://ebok.example.pl"
     client.set_cookie("language", "uk", domain="ebok.example.pl")
     response = client.get("/", base_url=base)
@@ -366,9 +341,9 @@ def echo_client(app):
 FORGED = {"X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"}
 
 
-def test_forwarded_headers_count_only_from_a_trusted_proxy(environment, tmp_path):
+def test_forwarded_headers_count_only_from_a_trusted_proxy(environment, production_app):
     environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_FIX_X_PROTO="1")
-    client = echo_client(production_app(tmp_path))
+    client = echo_client(production_app())
 
     def seen_from(peer: str) -> str:
         response = client.get(
@@ -386,13 +361,13 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy(environment, tmp_path
     assert seen_from("127.0.0.2") == "127.0.0.2 http"
 
 
-def test_the_trusted_proxies_are_a_setting(environment, tmp_path):
+def test_the_trusted_proxies_are_a_setting(environment, production_app):
     environment(
         **PRODUCTION_ENV,
         FLASK_PROXY_FIX_X_FOR="1",
         FLASK_PROXY_TRUSTED='["10.0.0.0/24", "2001:db8::5"]',
     )
-    client = echo_client(production_app(tmp_path))
+    client = echo_client(production_app())
     for peer, seen in [
         ("10.0.0.17", "10.9.9.9"),
         ("2001:db8::5", "10.9.9.9"),
@@ -403,10 +378,10 @@ def test_the_trusted_proxies_are_a_setting(environment, tmp_path):
         assert response.get_data(as_text=True).split()[0] == seen, peer
 
 
-def test_a_proxy_setting_that_is_no_address_refuses_to_start(environment, tmp_path):
+def test_a_proxy_setting_that_is_no_address_refuses_to_start(environment, production_app):
     environment(**PRODUCTION_ENV, FLASK_PROXY_FIX_X_FOR="1", FLASK_PROXY_TRUSTED='["nginx.local"]')
     with pytest.raises(RuntimeError, match="FLASK_PROXY_TRUSTED"):
-        production_app(tmp_path)
+        production_app()
 
 
 def start_gunicorn(tmp_path, bind: str, **env) -> tuple[subprocess.Popen, Path]:

@@ -17,10 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invoice_files import invoice_row, write_folder
-from support import TEST_CONFIG, TEST_PASSWORD, PostgresServer, Visitor, last_code
+from support import TEST_PASSWORD, PostgresServer, Visitor, app_on_database, last_code
 from werkzeug.test import EnvironBuilder
 
-from ebok import create_app
 from ebok.extensions import db, limiter
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
@@ -50,9 +49,7 @@ REGISTERED = ("200005", "+48600700805", "ewa.kaminska@example.com")
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     path = tmp_path_factory.mktemp("properties") / "test.db"
-    app = create_app(
-        {**TEST_CONFIG, **GENEROUS_LIMITS, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    )
+    app = app_on_database(f"sqlite:///{path}", **GENEROUS_LIMITS)
     with app.app_context():
         db.create_all()
         limiter.reset()
@@ -307,14 +304,7 @@ def routes_app(request, tmp_path_factory):
     else:
         server = PostgresServer()
         uri = server.uri
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            **GENEROUS_LIMITS,
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "INVOICE_STORAGE": str(directory / "storage"),
-        }
-    )
+    app = app_on_database(uri, **GENEROUS_LIMITS, INVOICE_STORAGE=str(directory / "storage"))
     try:
         with app.app_context():
             db.create_all()

@@ -248,8 +248,8 @@ def test_a_new_code_replaces_the_old_one(app, visitor, wizard, customers):
     assert "Podaj hasło" in text_of(response)
 
 
+@pytest.mark.config(SMS_CODE_LIFETIME=timedelta(seconds=-1))
 def test_an_expired_code(app, wizard, customers):
-    app.config["SMS_CODE_LIFETIME"] = timedelta(seconds=-1)
     wizard.to_code(customers["both"])
     response = wizard.enter_code(last_code(app, customers["both"].phone))
     assert response.status_code == 422
@@ -330,8 +330,8 @@ def test_a_second_tab_finishing_the_same_wizard(app, visitor, wizard, auth, cust
     assert account_of(app, customer)["password_hash"] == first_hash
 
 
+@pytest.mark.config(RATELIMIT_NUMBER_LOOKUP="3/hour")
 def test_registration_throttles_number_lookups(app, wizard, customers):
-    app.config["RATELIMIT_NUMBER_LOOKUP"] = "3/hour"
     for _ in range(3):
         wizard.start("999999")
     response = wizard.start(customers["both"].number)
@@ -341,8 +341,8 @@ def test_registration_throttles_number_lookups(app, wizard, customers):
     assert field_value(response, "number") == customers["both"].number
 
 
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="2/15 minutes")
 def test_resending_codes_is_throttled_per_customer(app, visitor, wizard, customers):
-    app.config["RATELIMIT_CODE_SENDS_PER_CUSTOMER"] = "2/15 minutes"
     customer = customers["both"]
     wizard.to_code(customer)
     wizard.resend()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from support import TEST_CONFIG, add_customers, last_code, last_link
+from support import add_customers, app_on_database, last_code, last_link
 from werkzeug.serving import make_server
 
-from ebok import create_app
 from ebok.config import DEFAULTS
 from ebok.extensions import db, limiter
 from ebok.web.assets import build
@@ -93,15 +92,12 @@ def live_config() -> dict:
 
 @pytest.fixture
 def live(tmp_path, static_build, live_config):
-    app = create_app(
-        {
-            **TEST_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
-            "PREFERRED_URL_SCHEME": "http",
-            "STATIC_BUILD_FOLDER": str(static_build),
-            **DEMO_OPERATOR,
-            **live_config,
-        }
+    app = app_on_database(
+        f"sqlite:///{tmp_path}/browser.db",
+        PREFERRED_URL_SCHEME="http",
+        STATIC_BUILD_FOLDER=str(static_build),
+        **DEMO_OPERATOR,
+        **live_config,
     )
     with app.app_context():
         db.create_all()
