@@ -57,7 +57,17 @@ def post_worker_init(worker):
     if worker.health_listener is not None:
         from ebok.health.listener import serve_in_thread
 
-        serve_in_thread(worker.health_listener, worker.wsgi)
+        worker.health_server = serve_in_thread(worker.health_listener, worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """In a worker that is leaving: its thread stops taking probes, answering the one it
+    has."""
+    health_server = getattr(worker, "health_server", None)
+    if health_server is not None:
+        from ebok.health.listener import stop_serving
+
+        stop_serving(health_server)
 
 
 proc_name = "strefa-klienta"

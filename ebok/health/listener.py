@@ -27,9 +27,9 @@ def open_listener(address: str) -> socket.socket:
     return socket.create_server((host.strip("[]"), int(port)))
 
 
-def serve_in_thread(listener: socket.socket, app: Flask) -> threading.Thread:
-    """Answers probes on `listener` from a daemon thread of this process: it ends with
-    the worker."""
+def serve_in_thread(listener: socket.socket, app: Flask) -> WSGIServer:
+    """Answers probes on `listener` from a daemon thread of this process, until
+    stop_serving() (when the worker exits)."""
     server = WSGIServer(listener.getsockname()[:2], _QuietHandler, bind_and_activate=False)
     server.socket = listener
     server.server_name, server.server_port = listener.getsockname()[:2]
@@ -37,7 +37,14 @@ def serve_in_thread(listener: socket.socket, app: Flask) -> threading.Thread:
     server.set_app(_only_probes(app))
     thread = threading.Thread(target=server.serve_forever, name="health", daemon=True)
     thread.start()
-    return thread
+    return server
+
+
+def stop_serving(server: WSGIServer) -> None:
+    """Stops taking probes and finishes the one under way: a worker leaving (a reload, a
+    restart) must not take a probe from the queue and then exit without answering it. The
+    probes still waiting are taken by the other workers."""
+    server.shutdown()
 
 
 def _only_probes(app: Flask) -> "WSGIApplication":
