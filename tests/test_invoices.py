@@ -365,7 +365,7 @@ def in_language(visitor, language):
     return visitor
 
 
-def test_faktury_is_one_table_with_labelled_cells(invoice_app, make_visitor, year_of_invoices):
+def test_faktury_is_one_table_with_labelled_cells(app, make_visitor, year_of_invoices):
     """A table (number, period, issue date, amount, due date, status, PDF), newest first;
     every cell also carries its column's name, read when the table becomes cards."""
     visitor = log_in(make_visitor())
@@ -406,19 +406,19 @@ def text_of_html(fragment: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
-def test_an_overdue_amount_says_so_on_strona_glowna(invoice_app, make_visitor, year_of_invoices):
+def test_an_overdue_amount_says_so_on_strona_glowna(app, make_visitor, year_of_invoices):
     visitor = log_in(make_visitor())
     body = visitor.get("/strona-glowna").get_data(as_text=True)
     text = text_of_html(body).replace("\xa0", " ")
     overdue = TODAY - timedelta(days=5)
     assert "Najbliższy termin płatności" not in text
-    with invoice_app.test_request_context():
+    with app.test_request_context():
         words = format_date(overdue, "long", locale="pl")
     assert f"Po terminie od {words}" in text
     assert re.search(r'class="[^"]*to-pay__overdue[^"]*"[^>]*>\s*<span aria-hidden="true">⚠', body)
 
 
-def test_a_due_amount_gives_its_date(invoice_app, runner, make_visitor, customers, tmp_path):
+def test_a_due_amount_gives_its_date(app, runner, make_visitor, customers, tmp_path):
     due = TODAY + timedelta(days=10)
     import_folder(
         runner,
@@ -433,9 +433,7 @@ def test_a_due_amount_gives_its_date(invoice_app, runner, make_visitor, customer
     ("language", "period"),
     [("pl", "1–31 grudnia 2026"), ("en", "1 – 31 Dec 2026"), ("uk", "1–31 груд. 2026 р.")],
 )
-def test_periods_are_one_interval(
-    invoice_app, runner, make_visitor, customers, tmp_path, language, period
-):
+def test_periods_are_one_interval(app, runner, make_visitor, customers, tmp_path, language, period):
     row = invoice_row("200005", "FV/2026/12/1", period=("2026-12-01", "2026-12-31"))
     import_folder(runner, write_folder(tmp_path / "in", [row]))
     visitor = in_language(log_in(make_visitor()), language)
@@ -444,8 +442,8 @@ def test_periods_are_one_interval(
         assert period.replace("\u2009", " ") in text, url
 
 
-def test_the_account_number_as_nrb_and_iban(invoice_app, make_visitor, year_of_invoices):
-    set_bank_account(invoice_app)
+def test_the_account_number_as_nrb_and_iban(app, make_visitor, year_of_invoices):
+    set_bank_account(app)
     body = log_in(make_visitor()).get("/strona-glowna").get_data(as_text=True)
     text = text_of_html(body)
     assert "61 1090 1014 0000 0712 1981 2874" in text
@@ -455,7 +453,7 @@ def test_the_account_number_as_nrb_and_iban(invoice_app, make_visitor, year_of_i
     assert "Kopiuj IBAN" in text
 
 
-def test_english_dates_and_amounts_are_british(invoice_app, make_visitor, year_of_invoices):
+def test_english_dates_and_amounts_are_british(app, make_visitor, year_of_invoices):
     visitor = in_language(log_in(make_visitor()), "en")
     text = text_of(visitor.get("/faktury")).replace("\xa0", " ")
     assert "2 November 2026" in text
