@@ -15,7 +15,7 @@ import pytest
 from babel.dates import format_date
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
-from support import AuthActions, activate_einvoice, outbox, text_of
+from support import AuthActions, activate_einvoice, found, outbox, text_of
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
@@ -383,7 +383,7 @@ def test_faktury_is_one_table_with_labelled_cells(invoice_app, make_visitor, yea
     ]
     rows = re.findall(r'<tr class="invoice-table__row[^"]*">(.*?)</tr>', body, flags=re.S)
     assert len(rows) == 12
-    numbers = [re.search(r"FV/\d{4}/\d{2}/\d+", row).group(0) for row in rows]
+    numbers = [found(r"FV/\d{4}/\d{2}/\d+", row).group(0) for row in rows]
     assert numbers[:3] == ["FV/2026/11/000011", "FV/2026/10/000010", "FV/2026/09/000009"]
     for row in rows:
         labels = re.findall(r'<span class="invoice-table__label">(.*?)</span>', row)

@@ -16,14 +16,7 @@ import pytest
 from flask_babel import force_locale, gettext, pgettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
-from support import (
-    AuthActions,
-    WizardActions,
-    activate_einvoice,
-    last_code,
-    outbox,
-    text_of,
-)
+from support import AuthActions, WizardActions, activate_einvoice, found, last_code, outbox, text_of
 
 import ebok
 from ebok.extensions import db
@@ -416,7 +409,7 @@ def test_static_files_do_not_vary_by_language(make_visitor):
 
 
 def manifest_link(response) -> str:
-    return re.search(r'<link rel="manifest" href="([^"]+)">', response.get_data(as_text=True))[1]
+    return found(r'<link rel="manifest" href="([^"]+)">', response.get_data(as_text=True))[1]
 
 
 def assert_manifest_in(app, response, language: str) -> None:
@@ -477,7 +470,7 @@ def test_an_offline_page_per_language(app, make_visitor):
 
 def test_the_service_worker_keeps_every_offline_page(make_visitor):
     script = speaking(make_visitor(), "uk").get("/sw.js").get_data(as_text=True)
-    urls = json.loads(re.search(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
+    urls = json.loads(found(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
     assert urls == {"pl": "/offline/pl", "en": "/offline/en", "uk": "/offline/uk"}
     assert 'const DEFAULT_LANGUAGE = "pl";' in script
     assert 'response.headers.get("Content-Language")' in script

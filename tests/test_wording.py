@@ -18,7 +18,16 @@ from babel.messages.pofile import read_po
 from flask import render_template
 from flask_babel import force_locale, format_time, to_user_timezone
 from sms_segments import GSM_SINGLE, UCS2_SINGLE, gsm_septets, segments, ucs2_units
-from support import CUSTOMERS, TEST_CONFIG, AuthActions, Visitor, WizardActions, outbox, text_of
+from support import (
+    CUSTOMERS,
+    TEST_CONFIG,
+    AuthActions,
+    Visitor,
+    WizardActions,
+    found,
+    outbox,
+    text_of,
+)
 
 from ebok import create_app
 from ebok.config import SMS_LIMITS
@@ -288,7 +297,7 @@ def test_the_code_step_and_sms_state_the_configured_code(unusual, app):
     assert "Kod ma 8 cyfr. Sprawdź SMS-a i wpisz wszystkie cyfry." in text_of(wrong)
     letters = unusual.post("/rejestracja/kod", {"code": "12ab", "action": "next"})
     assert "Wpisz 8 cyfr z SMS-a." in text_of(letters)
-    code = re.search(r"\d{8}", sms.body_text).group(0)
+    code = found(r"\d{8}", sms.body_text).group(0)
     password_step = unusual.post("/rejestracja/kod", {"code": code, "action": "next"})
     page = text_of(password_step)
     assert "Hasło musi zawierać od 10 do 40 znaków, co najmniej jedną" in page

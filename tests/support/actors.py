@@ -7,6 +7,7 @@ import html
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -47,14 +48,21 @@ CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
+def found(pattern: str | re.Pattern[str], text: str, flags: int = 0) -> re.Match[str]:
+    """re.search that must find: the match, else the test fails naming the pattern."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"no {pattern!r} in {text[:200]!r}"
+    return match
+
+
 class Visitor:
     """A customer's browser: plain requests (no JavaScript), or htmx partial requests."""
 
     def __init__(self, client, htmx: bool):
         self.client = client
         self.htmx = htmx
-        self.csrf_token = None
-        self.referer = None  # by default the page's own origin, as a browser sends it
+        self.csrf_token: str | None = None
+        self.referer: str | None = None  # by default the page's own origin, as a browser sends it
 
     @property
     def headers(self):
@@ -144,18 +152,18 @@ def outbox(app, channel=None, recipient=None) -> list[Sent]:
 def last_code(app, phone: str) -> str:
     messages = outbox(app, "sms", phone)
     assert messages, f"no SMS to {phone}"
-    return re.search(r"\b(\d{6})\b", messages[-1].body_text).group(1)
+    return found(r"\b(\d{6})\b", messages[-1].body_text).group(1)
 
 
 def last_link(app, email: str) -> str:
     """The path of the newest link e-mailed to the address."""
     messages = outbox(app, "email", email)
     assert messages, f"no e-mail to {email}"
-    url = re.search(r"https?://\S+/link/\S+", messages[-1].body_text).group(0)
+    url = found(r"https?://\S+/link/\S+", messages[-1].body_text).group(0)
     return re.sub(r"^https?://[^/]+", "", url)
 
 
-def account_of(app, customer) -> dict | None:
+def account_of(app, customer) -> dict[str, Any] | None:
     with app.app_context():
         account = db.session.scalars(
             select(Account).where(Account.customer_id == customer.id)
@@ -168,6 +176,13 @@ def account_of(app, customer) -> dict | None:
             "session_token": account.session_token,
             "login_name": account.login_name,
         }
+
+
+def existing_account(app, customer) -> dict[str, Any]:
+    """account_of a customer who must have an account."""
+    account = account_of(app, customer)
+    assert account is not None, f"customer {customer.number} has no account"
+    return account
 
 
 # Customers of every kind the wizard must handle; "registered" has an account with
