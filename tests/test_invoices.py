@@ -219,7 +219,7 @@ def test_notice_goes_once_per_invoice_to_the_einvoice_address(app, runner, custo
     notices = outbox(app, "email")
     assert [message.recipient for message in notices] == ["faktury.ewa@example.com"]
     body = notices[0].body_text.replace("\xa0", " ")
-    assert "FV/2026/11/000001" in notices[0].subject
+    assert "FV/2026/11/000001" in notices[0].title
     assert "1 234,56 zł" in body
     assert "15 grudnia 2026" in body
     assert "/faktury" in body

@@ -560,7 +560,7 @@ def test_a_ukrainian_registration_writes_ukrainian_messages(
     [created] = outbox(app, "email", customer.email)
     assert created.status == "sent"
     assert created.subject == subject_in(app, "uk", "Your Strefa Klienta account has been created")
-    assert '<html lang="uk">' in created.body_html
+    assert '<html lang="uk">' in created.html
     assert CYRILLIC.search(created.body_text)
 
 
@@ -597,7 +597,7 @@ def test_the_attack_notice_is_in_the_accounts_language_not_the_attackers(
         assert CYRILLIC.search(message.body_text), message.body_text
         if message.channel == "email":
             assert message.subject == subject
-            assert '<html lang="uk">' in message.body_html
+            assert '<html lang="uk">' in message.html
 
 
 def test_the_attack_notice_of_an_account_without_a_language_is_polish(app, make_visitor, customers):
@@ -608,7 +608,7 @@ def test_the_attack_notice_of_an_account_without_a_language_is_polish(app, make_
     assert email.subject == subject_in(
         app, "pl", "Attempts to log in to your Strefa Klienta account"
     )
-    assert '<html lang="pl">' in email.body_html
+    assert '<html lang="pl">' in email.html
 
 
 def test_the_new_invoice_notice_is_in_the_accounts_language(app, runner, customers, tmp_path):
@@ -623,7 +623,7 @@ def test_the_new_invoice_notice_is_in_the_accounts_language(app, runner, custome
         app, "uk", "New invoice %(number)s in Strefa Klienta", number="FV/2026/11/8"
     )
     assert CYRILLIC.search(notice.subject)
-    assert '<html lang="uk">' in notice.body_html
+    assert '<html lang="uk">' in notice.html
 
 
 def test_the_password_changed_notice_uses_the_accounts_language(app, customers, reset_wizard):
@@ -635,7 +635,7 @@ def test_the_password_changed_notice_uses_the_accounts_language(app, customers, 
     code = outbox(app, "sms", customer.phone)[0]
     assert not CYRILLIC.search(code.body_text)  # asked for in English, in English
     [notice] = outbox(app, "email", customer.email)
-    assert '<html lang="uk">' in notice.body_html
+    assert '<html lang="uk">' in notice.html
 
 
 # -- the account's column and the catalogs --------------------------------------------------

@@ -6,8 +6,8 @@ from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
-    account_of,
     assert_shape,
+    existing_account,
     field_value,
     text_of,
 )
@@ -136,10 +136,10 @@ def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
 
 
 def test_login_rehashes_passwords_with_old_parameters(app, visitor, auth, customers):
-    before = account_of(app, customers["registered"])["password_hash"]
+    before = existing_account(app, customers["registered"])["password_hash"]
     app.config["ARGON2_TIME_COST"] = 3  # the stored hash has older parameters
     auth.log_in()
-    after = account_of(app, customers["registered"])["password_hash"]
+    after = existing_account(app, customers["registered"])["password_hash"]
     assert before != after and "t=3" in after
 
 

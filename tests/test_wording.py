@@ -167,9 +167,9 @@ def test_a_translation_with_markup_is_text_in_an_html_email(hostile, hostile_app
         {"channel": "email", "email": "ewa.kaminska@example.com", "action": "next"},
     )
     (email,) = outbox(hostile_app, "email")
-    assert "<b>Aby</b>" not in email.body_html
-    assert "&lt;b&gt;Aby&lt;/b&gt; zmienić hasło" in email.body_html
-    assert re.search(r'<a href="https?://[^"]+/link/[^"]+">', email.body_html)
+    assert "<b>Aby</b>" not in email.html
+    assert "&lt;b&gt;Aby&lt;/b&gt; zmienić hasło" in email.html
+    assert re.search(r'<a href="https?://[^"]+/link/[^"]+">', email.html)
     assert "<b>Aby</b> zmienić hasło" in email.body_text  # plain text: as written
 
 
@@ -325,7 +325,7 @@ def test_links_state_their_configured_lifetimes(unusual, app):
     )
     assert "Link będzie aktywny przez 2 godziny." in text_of(response)
     registration, reset = outbox(app, "email")
-    for body in (registration.body_text, html.unescape(registration.body_html)):
+    for body in (registration.body_text, html.unescape(registration.html)):
         assert "Link będzie aktywny przez 2 dni i działa tylko raz." in body.replace(NBSP, " ")
     assert "Link będzie aktywny przez 2 godziny i działa tylko raz." in reset.body_text
 
@@ -491,7 +491,7 @@ def test_no_greeting_puts_the_name_in_the_nominative(app, auth, wizard, customer
     wizard.choose("email", customers["email_only"].email)
     (email,) = outbox(app, "email")
     assert email.body_text.startswith("Dzień dobry,\n")
-    assert "Jan" not in email.body_text and "Jan" not in email.body_html
+    assert "Jan" not in email.body_text and "Jan" not in email.html
 
 
 # -- item 3: translator context ------------------------------------------------------------
@@ -614,7 +614,7 @@ def test_the_links_emails_are_not_titled_as_their_pages(
     WizardActions(app, visitor, prefix).send_link(customer)
     [email] = outbox(app, "email", customer.email)
     assert email.subject == expected
-    assert not email.subject.endswith("?")
+    assert not email.title.endswith("?")
 
 
 # -- issue 21 items 6 and 8: Ukrainian terms, English source strings ----------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ebok.config import DEFAULTS
 from ebok.extensions import db
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer, EInvoiceConsent, OutboxMessage
@@ -43,6 +44,15 @@ def with_test_templates(app):
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(TEST_TEMPLATES)])
     return app
 
+
+def _default_languages() -> list[str]:
+    languages = DEFAULTS["LANGUAGES"]
+    assert isinstance(languages, list)
+    return languages
+
+
+# The interface languages the app offers unless configured otherwise (ebok.config).
+DEFAULT_LANGUAGES = _default_languages()
 
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -116,6 +126,18 @@ class Sent:
         self.body_text = message.body_text
         self.body_html = message.body_html
         self.status = message.status
+
+    @property
+    def html(self) -> str:
+        """The HTML body, which an e-mail has (an SMS has none)."""
+        assert self.body_html is not None, f"no HTML body in the {self.channel} to {self.recipient}"
+        return self.body_html
+
+    @property
+    def title(self) -> str:
+        """The subject, which an e-mail has (an SMS has none)."""
+        assert self.subject is not None, f"no subject in the {self.channel} to {self.recipient}"
+        return self.subject
 
 
 def activate_einvoice(app, number="200005", since=datetime(2026, 1, 1)):
