@@ -276,7 +276,12 @@ def test_the_guide_pdf_is_built_once_per_language(app, make_visitor, monkeypatch
             pytest.skip("DejaVu Sans is not installed (make fonts)")
     built = []
     render = pdf.render_guide_pdf
-    monkeypatch.setattr(pdf, "render_guide_pdf", lambda title: built.append(title) or render(title))
+
+    def counted_render(title):
+        built.append(title)
+        return render(title)
+
+    monkeypatch.setattr(pdf, "render_guide_pdf", counted_render)
     visitor = make_visitor()
     first, again = (visitor.client.get("/instrukcja.pdf") for _ in range(2))
     ukrainian = visitor.client.get("/instrukcja.pdf", headers={"Accept-Language": "uk"})

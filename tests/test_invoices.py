@@ -308,6 +308,7 @@ def test_demo_pdf_shows_polish_letters(app):
     invoice = demo_invoices("100005", date(2026, 11, 30))[0]
     with app.app_context():
         content = invoice_pdf("Anna Wróblewska-Żak", "100005", invoice)
+    assert PDFTOTEXT is not None
     text = subprocess.run(  # noqa: S603 (our own PDF into poppler)
         [PDFTOTEXT, "-", "-"], input=content, capture_output=True, check=True
     ).stdout.decode()

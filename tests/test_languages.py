@@ -83,6 +83,13 @@ def language_cookie_header(response) -> str | None:
     return None
 
 
+def language_cookie(response) -> str:
+    """The language cookie's Set-Cookie header, which the response must have."""
+    header = language_cookie_header(response)
+    assert header is not None, "no language cookie set"
+    return header
+
+
 # -- choosing the language ----------------------------------------------------------------
 
 
@@ -201,7 +208,7 @@ def test_switching_sets_the_cookie_and_goes_back(app, make_visitor):
     response = switch(visitor, "uk", "/instrukcja?strona=2")
     assert response.status_code == 303
     assert response.headers["Location"] == "/instrukcja?strona=2"
-    cookie = language_cookie_header(response)
+    cookie = language_cookie(response)
     assert cookie.startswith("language=uk;")
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert {"max-age", "httponly", "samesite", "path"} <= attributes
@@ -214,7 +221,7 @@ def test_switching_sets_the_cookie_and_goes_back(app, make_visitor):
 def test_the_cookie_is_secure_wherever_the_session_cookie_is(app, make_visitor):
     visitor = make_visitor()
     visitor.get("/")
-    assert "Secure" in language_cookie_header(switch(visitor, "en"))
+    assert "Secure" in language_cookie(switch(visitor, "en"))
 
 
 def test_switching_needs_the_csrf_token(make_visitor):
@@ -264,7 +271,7 @@ def test_the_way_back_never_leaves_the_site(make_visitor, next_path):
     response = switch(visitor, "en", next_path)
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
-    assert language_cookie_header(response).startswith("language=en;")
+    assert language_cookie(response).startswith("language=en;")
 
 
 def test_the_way_back_keeps_a_local_path_and_query(make_visitor):
@@ -695,7 +702,8 @@ def sentences(language: str) -> set[str]:
         if not message.id:
             continue
         texts = message.id if language == "en" else message.string
-        for text in texts if isinstance(texts, tuple) else (texts,):
+        assert texts is not None
+        for text in (texts,) if isinstance(texts, str) else texts:
             for part in PLACEHOLDER.split(text):
                 part = " ".join(part.split()).strip(" .,:;")
                 if len(part.split()) >= 3:

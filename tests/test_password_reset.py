@@ -79,6 +79,7 @@ def test_reset_by_login_name(app, reset_wizard, customers):
 
     with app.app_context():
         account = db.session.get(Account, existing_account(app, customers["registered"])["id"])
+        assert account is not None
         account.login_name = "ewa.k"
         db.session.commit()
     response = reset_wizard.start("Ewa.K")

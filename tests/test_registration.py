@@ -192,7 +192,9 @@ def test_a_badly_typed_email_address_and_one_that_does_not_match(wizard, custome
 )
 def test_the_contact_check_matches_what_billing_stored(app, wizard, customers, on_file, typed):
     with app.app_context():
-        db.session.get(Customer, customers["email_only"].id).email = on_file
+        customer = db.session.get(Customer, customers["email_only"].id)
+        assert customer is not None
+        customer.email = on_file
         db.session.commit()
     wizard.start(customers["email_only"].number)
     response = wizard.choose("email", typed)

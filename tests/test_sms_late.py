@@ -5,7 +5,7 @@ the SMS stays pending in the outbox, and moving its created_at back is the clock
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from support import WizardActions, found, outbox, text_of
 
 from ebok.extensions import db
@@ -22,6 +22,7 @@ def set_sms(app, seconds_ago: int, status: str = "pending") -> None:
             .where(OutboxMessage.channel == "sms")
             .values(created_at=utcnow() - timedelta(seconds=seconds_ago), status=status)
         )
+        assert isinstance(rows, CursorResult)  # an UPDATE's, which counts its rows
         assert rows.rowcount == 1
         db.session.commit()
 

@@ -75,7 +75,7 @@ class Visitor:
         self.referer: str | None = None  # by default the page's own origin, as a browser sends it
 
     @property
-    def headers(self):
+    def headers(self) -> dict[str, str]:
         if not self.htmx:
             return {}
         return {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#panel"}
