@@ -110,6 +110,7 @@ check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	MYPYPATH=tests/browser $(VENV)/bin/mypy tests/browser/*.py
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python scripts/check_sources.py
 

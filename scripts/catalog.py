@@ -206,10 +206,10 @@ def pseudo(output: Path) -> Path:
     for message in catalog:
         if not message.id:
             continue
-        if isinstance(message.id, tuple):
-            message.string = tuple(pseudo_text(form) for form in message.id)
-        else:
+        if isinstance(message.id, str):
             message.string = pseudo_text(message.id)
+        else:
+            message.string = tuple(pseudo_text(form) for form in message.id)
     path = catalog_path(output, PSEUDO_LANGUAGE)
     path.parent.mkdir(parents=True, exist_ok=True)
     write(catalog, path)

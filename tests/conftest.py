@@ -58,8 +58,9 @@ def _postgresql_schema_config(schema: str) -> dict:
 @pytest.fixture(scope="session")
 def _postgresql():
     """An admin engine and a schema for this run, dropped at the end."""
+    assert TEST_DATABASE_URI, "only on PostgreSQL (EBOK_TEST_DATABASE_URI)"
     engine = sa.create_engine(TEST_DATABASE_URI, poolclass=sa.pool.NullPool)
-    schemas = []
+    schemas: list[str] = []
 
     def new_schema() -> str:
         name = f"{RUN_ID}_{len(schemas)}"

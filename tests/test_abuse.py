@@ -63,7 +63,7 @@ def post_stream(visitor, url, body: CountingBody, *, with_length: bool, content_
         "Referer": "https://localhost/",
         "X-CSRFToken": visitor.csrf_token,
     }
-    environ = {"wsgi.input": body}
+    environ: dict[str, object] = {"wsgi.input": body}
     if with_length:
         environ["CONTENT_LENGTH"] = str(body.size)
     else:

@@ -10,7 +10,7 @@ from support import (
     AuthActions,
     Visitor,
     WizardActions,
-    account_of,
+    existing_account,
     follow,
     give_account,
     last_code,
@@ -176,7 +176,7 @@ def test_a_login_name_taken_at_the_same_moment_is_a_field_error(app, visitor, au
     give_account(app, customers["both"])
     auth.log_in()
     with app.app_context():
-        other_id = account_of(app, customers["both"])["id"]
+        other_id = existing_account(app, customers["both"])["id"]
 
     def the_other_customer_is_quicker(session, flush_context, instances):
         with db.engine.begin() as connection:
@@ -193,7 +193,7 @@ def test_a_login_name_taken_at_the_same_moment_is_a_field_error(app, visitor, au
             event.remove(Session, "before_flush", the_other_customer_is_quicker)
     assert response.status_code == 422
     assert "Ten login jest już zajęty" in text_of(response)
-    assert account_of(app, customers["registered"])["login_name"] is None
+    assert existing_account(app, customers["registered"])["login_name"] is None
 
 
 def test_a_reset_clears_the_failures_that_locked_the_account(

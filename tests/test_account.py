@@ -5,8 +5,8 @@ from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
-    account_of,
     activate_einvoice,
+    existing_account,
     follow,
     give_account,
     outbox,
@@ -100,7 +100,7 @@ def test_login_name_set_and_used_at_login(app, visitor, make_visitor, auth, cust
         assert f'value="{typed}"' in response.get_data(as_text=True)
     data = {"login_name": "Ewa.K", "current_password": TEST_PASSWORD}
     follow(visitor, visitor.post("/moje-konto/login", data))
-    assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
+    assert existing_account(app, customers["registered"])["login_name"] == "ewa.k"
     auth.log_in("EWA.k", visitor=make_visitor())
 
 
@@ -119,12 +119,12 @@ def test_the_login_name_needs_the_current_password_and_the_customer_is_told(
     # A bad login name is told alone: the password is checked once the rest is valid.
     response = visitor.post("/moje-konto/login", {"login_name": "ab", "current_password": "x"})
     assert "Obecne hasło jest" not in text_of(response)
-    assert account_of(app, customers["registered"])["login_name"] is None
+    assert existing_account(app, customers["registered"])["login_name"] is None
     assert not outbox(app, "email", "ewa.kaminska@example.com")
 
     data["current_password"] = TEST_PASSWORD
     follow(visitor, visitor.post("/moje-konto/login", data))
-    assert account_of(app, customers["registered"])["login_name"] == "ewa.k"
+    assert existing_account(app, customers["registered"])["login_name"] == "ewa.k"
     told = outbox(app, "email", "ewa.kaminska@example.com")[-1]
     assert told.subject == "Zmieniono login do Strefy Klienta"
     assert "22 123 45 67" in told.body_text and "ewa.k" not in told.body_text
@@ -136,7 +136,7 @@ def test_the_login_name_needs_the_current_password_and_the_customer_is_told(
     # Removing it is a change too.
     data["login_name"] = ""
     follow(visitor, visitor.post("/moje-konto/login", data))
-    assert account_of(app, customers["registered"])["login_name"] is None
+    assert existing_account(app, customers["registered"])["login_name"] is None
     assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 2
 
 
@@ -181,5 +181,5 @@ def test_the_guarded_forms_refuse_a_post_without_csrf(app, visitor, auth, custom
         data["current_password"] = TEST_PASSWORD
         response = visitor.post(url, data, csrf=False)
         assert response.status_code == 400 and "Formularz wygasł" in text_of(response)
-    assert account_of(app, customers["registered"])["login_name"] is None
+    assert existing_account(app, customers["registered"])["login_name"] is None
     assert not outbox(app, "email", "obcy@example.com")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import brotli
 import pytest
+from support import found
 
 from ebok.web.assets import build
 
@@ -37,7 +38,7 @@ def built_app(make_app, tmp_path):
 def test_pages_link_fingerprinted_assets_cached_as_immutable(built_app):
     client = built_app.test_client()
     page = client.get("/").get_data(as_text=True)
-    css = FINGERPRINTED_CSS.search(page).group(1)
+    css = found(FINGERPRINTED_CSS, page).group(1)
     # The icon sprite is linked with the symbol's #fragment after the file name.
     for path in re.findall(r'(?:href|src)="(/static/[^"#]+)', page):
         assert re.search(r"\.[0-9a-f]{12}\.\w+$", path), path
@@ -55,7 +56,7 @@ def test_pages_link_fingerprinted_assets_cached_as_immutable(built_app):
 )
 def test_assets_are_served_precompressed(built_app, accept, encoding, decode):
     client = built_app.test_client()
-    css = FINGERPRINTED_CSS.search(client.get("/").get_data(as_text=True)).group(1)
+    css = found(FINGERPRINTED_CSS, client.get("/").get_data(as_text=True)).group(1)
     response = fetch(client, css, headers={"Accept-Encoding": accept})
     assert response.headers["Content-Encoding"] == encoding
     assert "Accept-Encoding" in response.headers["Vary"]
@@ -72,7 +73,7 @@ def test_manifest_and_service_worker_use_fingerprinted_names(built_app):
     client = built_app.test_client()
     icons = [icon["src"] for icon in client.get("/manifest.webmanifest").get_json()["icons"]]
     worker = client.get("/sw.js").get_data(as_text=True)
-    precache = json.loads(re.search(r"PRECACHE = (\[.*?\]);", worker).group(1))
+    precache = json.loads(found(r"PRECACHE = (\[.*?\]);", worker).group(1))
     for path in icons + precache:
         assert re.search(r"\.[0-9a-f]{12}\.\w+$", path), path
         assert fetch(client, path).status_code == 200

@@ -3,7 +3,6 @@ accounts and customers by id, the client by address; and the logs of every flow,
 for each secret the flow used, hold none of them."""
 
 import json
-import re
 
 from support import (
     NEW_PASSWORD,
@@ -11,6 +10,7 @@ from support import (
     AuthActions,
     WizardActions,
     follow,
+    found,
     last_link,
     outbox,
 )
@@ -45,7 +45,7 @@ def _every_flow(app, make_visitor, customers) -> list[str]:
     )
     data = {"email": STRANGER, "zrodlo": "account", "accept_terms": "y"}
     owner.post("/e-faktura/aktywuj", data)
-    confirm = re.search(r"/e-faktura/potwierdz/(\S+)", outbox(app, "email", STRANGER)[-1].body_text)
+    confirm = found(r"/e-faktura/potwierdz/(\S+)", outbox(app, "email", STRANGER)[-1].body_text)
     secrets.append(confirm.group(1))
     owner.post(f"/e-faktura/potwierdz/{confirm.group(1)}")
     owner.post(

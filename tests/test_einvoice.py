@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import TEST_PASSWORD, AuthActions, activate_einvoice, follow, outbox, text_of
+from support import TEST_PASSWORD, AuthActions, activate_einvoice, follow, found, outbox, text_of
 
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
@@ -177,7 +177,7 @@ def test_a_changed_address_is_confirmed_by_a_link_first(
     response = activate(visitor, email="ewa.nowy@example.com")
     assert "Wysłaliśmy link potwierdzający na adres ewa.nowy@example.com" in text_of(response)
     assert not einvoice_state(app)["active"]
-    link = re.search(
+    link = found(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
         outbox(app, "email", "ewa.nowy@example.com")[-1].body_text,
     ).group(1)
@@ -203,7 +203,7 @@ def test_a_changed_address_is_confirmed_by_a_link_first(
 def test_tampered_and_expired_confirmation_links(app, visitor, auth, make_visitor, customers):
     auth.log_in()
     activate(visitor, email="ewa.nowy@example.com")
-    link = re.search(
+    link = found(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
         outbox(app, "email", "ewa.nowy@example.com")[-1].body_text,
     ).group(1)
@@ -229,7 +229,7 @@ def test_changing_the_address(app, visitor, auth, make_visitor, customers):
     response = visitor.post(
         "/e-faktura/adres", {"email": "faktury@example.com", "current_password": TEST_PASSWORD}
     )
-    link = re.search(
+    link = found(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)",
         outbox(app, "email", "faktury@example.com")[-1].body_text,
     ).group(1)
@@ -299,7 +299,7 @@ def test_an_address_needing_smtputf8_is_refused_and_an_idn_kept_in_ascii(
 
 
 def confirmation_link(app, address: str) -> str:
-    return re.search(
+    return found(
         r"https?://[^/]+(/e-faktura/potwierdz/\S+)", outbox(app, "email", address)[-1].body_text
     ).group(1)
 

@@ -8,7 +8,15 @@ from contextlib import contextmanager
 
 import pytest
 from flask import template_rendered
-from support import TEST_PASSWORD, AuthActions, WizardActions, activate_einvoice, last_link, outbox
+from support import (
+    TEST_PASSWORD,
+    AuthActions,
+    WizardActions,
+    activate_einvoice,
+    found,
+    last_link,
+    outbox,
+)
 
 H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -43,7 +51,7 @@ def assert_heading_declared_once(response, contexts, *, error=False):
     body = response.get_data(as_text=True)
     (h1,) = H1.findall(body)
     assert _text(h1) == _text(str(heading))
-    title = _text(TITLE.search(body).group(1))
+    title = _text(found(TITLE, body).group(1))
     prefix = "Błąd: " if error else ""
     assert title.startswith(prefix + _text(str(heading)).rstrip(":.")), title
     contexts.clear()
@@ -116,7 +124,7 @@ def test_the_einvoice_confirmation_declares_its_headings(app, make_visitor, cust
         {"email": "ewa.nowy@example.com", "zrodlo": "banner", "accept_terms": "y"},
     )
     body = outbox(app, "email", "ewa.nowy@example.com")[-1].body_text
-    link = re.search(r"/e-faktura/potwierdz/\S+", body).group(0)
+    link = found(r"/e-faktura/potwierdz/\S+", body).group(0)
     mail_app = make_visitor()
     with rendered_contexts(app) as contexts:
         assert_heading_declared_once(mail_app.get(link), contexts)

@@ -3,12 +3,14 @@ time a sign-in shows it, then a compact card with the same words and actions."""
 
 import re
 
+from support import found
+
 DESCRIPTION = "zawierającej te same dane"
 
 
 def banner_of(response) -> str:
     body = response.get_data(as_text=True)
-    return re.search(r'<section id="einvoice-banner".*?</section>', body, re.S)[0]
+    return found(r'<section id="einvoice-banner".*?</section>', body, re.S)[0]
 
 
 def test_the_banner_is_full_once_then_a_compact_card(visitor, auth, customers):
@@ -17,7 +19,7 @@ def test_the_banner_is_full_once_then_a_compact_card(visitor, auth, customers):
     second = banner_of(visitor.get("/strona-glowna"))
     assert "banner--compact" in second
     # The same words, behind "Co daje e-Faktura?", and the same actions.
-    summary = re.search(r"<summary[^>]*>(.*?)</summary>", second, re.S)[1]
+    summary = found(r"<summary[^>]*>(.*?)</summary>", second, re.S)[1]
     assert re.sub(r"<[^>]+>", "", summary).strip() == "Co daje e-Faktura?"
     assert DESCRIPTION in second
     for action in ('id="einvoice-activate-banner"', ">Aktywuj</a>", ">Szczegóły</a>"):

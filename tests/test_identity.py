@@ -10,6 +10,7 @@ from support import (
     TEST_PASSWORD,
     activate_einvoice,
     follow,
+    found,
     last_code,
     last_link,
     outbox,
@@ -23,7 +24,7 @@ LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width=
 
 
 def title_of(response) -> str:
-    return html.unescape(TITLE.search(response.get_data(as_text=True)).group(1)).strip()
+    return html.unescape(found(TITLE, response.get_data(as_text=True)).group(1)).strip()
 
 
 @pytest.fixture
@@ -83,12 +84,12 @@ def test_the_colour_and_logo_are_served_under_the_csp(operator_app, make_visitor
     visitor = make_visitor()
     body = visitor.get("/").get_data(as_text=True)
     assert "style=" not in body  # no inline style: the colour comes in a stylesheet
-    theme_url = re.search(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
+    theme_url = found(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
     theme = visitor.client.get(theme_url)
     assert theme.mimetype == "text/css"
     assert "--brand: #e30613; --brand-text: #ffffff;" in theme.get_data(as_text=True)
     assert "immutable" in theme.headers["Cache-Control"]
-    logo_url = re.search(r'<img class="site-header__logo" src="([^"]+)"', body)[1]
+    logo_url = found(r'<img class="site-header__logo" src="([^"]+)"', body)[1]
     logo = visitor.client.get(logo_url)
     assert (logo.mimetype, logo.get_data(as_text=True)) == ("image/svg+xml", LOGO)
     # Another colour is another URL, so a year's caching never shows an old colour.
@@ -99,7 +100,7 @@ def test_the_installed_app_carries_the_operators_name_and_colour(operator_app, m
     """The manifest names the portal as the pages' titles do, in the operator's colour."""
     visitor = make_visitor()
     body = visitor.get("/").get_data(as_text=True)
-    manifest_url = re.search(r'<link rel="manifest" href="([^"]+)">', body)[1]
+    manifest_url = found(r'<link rel="manifest" href="([^"]+)">', body)[1]
     manifest = visitor.client.get(manifest_url).get_json(force=True)
     assert manifest["name"] == "Strefa Klienta Vectra"
     assert manifest["theme_color"] == "#e30613"
@@ -126,13 +127,13 @@ def test_the_operators_design_tokens_are_served_with_the_colour(
     )
     visitor = make_visitor()
     body = visitor.get("/").get_data(as_text=True)
-    theme_url = re.search(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
+    theme_url = found(r'<link rel="stylesheet" href="(/operator/theme-\w+\.css)">', body)[1]
     theme = visitor.client.get(theme_url).get_data(as_text=True)
     assert "--brand: #e30613; --brand-text: #ffffff;" in theme
     assert "--brand-accent: #00786f;" in theme
     assert "--radius: 0.5rem;" in theme
     assert '--font: "Kablo Sans", ' in theme
-    font_url = re.search(r'url\("(/operator/font-\w+\.woff2)"\) format\("woff2"\)', theme)[1]
+    font_url = found(r'url\("(/operator/font-\w+\.woff2)"\) format\("woff2"\)', theme)[1]
     served = visitor.client.get(font_url)
     assert (served.mimetype, served.data) == ("font/woff2", b"wOF2 not really a font")
     assert "immutable" in served.headers["Cache-Control"]
@@ -235,7 +236,7 @@ def test_the_einvoice_confirmation_title_follows_the_result(app, make_visitor, c
         {"email": "inny@example.com", "source": "banner", "accept_terms": "y"},
     )
     (message,) = outbox(app, "email", "inny@example.com")
-    link = re.search(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
+    link = found(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
     before = visitor.get(link)
     assert title_of(before) == "Potwierdź adres do e-Faktury – Strefa Klienta"
     after = visitor.post(link, {})
@@ -275,7 +276,12 @@ def test_the_guide_pdf_is_built_once_per_language(app, make_visitor, monkeypatch
             pytest.skip("DejaVu Sans is not installed (make fonts)")
     built = []
     render = pdf.render_guide_pdf
-    monkeypatch.setattr(pdf, "render_guide_pdf", lambda title: built.append(title) or render(title))
+
+    def counted_render(title):
+        built.append(title)
+        return render(title)
+
+    monkeypatch.setattr(pdf, "render_guide_pdf", counted_render)
     visitor = make_visitor()
     first, again = (visitor.client.get("/instrukcja.pdf") for _ in range(2))
     ukrainian = visitor.client.get("/instrukcja.pdf", headers={"Accept-Language": "uk"})
@@ -326,7 +332,7 @@ def _log_in_and_ask_for_another_address(app, make_visitor):
 
 def _confirmation_links(app) -> list[str]:
     return [
-        re.search(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
+        found(r"https?://[^/\s]+(/e-faktura/potwierdz/\S+)", message.body_text)[1]
         for message in outbox(app, "email", "inny@example.com")
     ]
 

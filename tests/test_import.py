@@ -111,7 +111,7 @@ def customer_count(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM customers")).scalar()
+            return connection.execute(text("SELECT count(*) FROM customers")).scalar_one()
     finally:
         engine.dispose()
 
@@ -373,6 +373,7 @@ def test_a_progress_line_on_a_terminal_only(tmp_path):
         screen = b""
         while chunk := _read_pty(leader):
             screen += chunk
+        assert importing.stderr is not None  # stderr=PIPE
         importing.stderr.close()
     os.close(leader)
     assert importing.returncode == 0
@@ -402,6 +403,7 @@ def test_changed_rows_are_updated_and_the_rest_left_alone(new_database, tmp_path
         assert result.output == "added: 0, updated: 67, unchanged: 33, rejected: 0\n"
         with app.app_context():
             stored = db.session.get(Customer, 1)
+            assert stored is not None
             assert (stored.number, stored.email, stored.phone) == (
                 "10000000",
                 "klient10000000.v1@example.com",

@@ -55,6 +55,7 @@ def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(
 
 def load_gunicorn_config():
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

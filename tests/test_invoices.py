@@ -15,7 +15,7 @@ import pytest
 from babel.dates import format_date
 from invoice_files import invoice_row, tiny_pdf, write_folder
 from sqlalchemy import select
-from support import AuthActions, activate_einvoice, outbox, text_of
+from support import AuthActions, activate_einvoice, found, outbox, text_of
 
 from ebok.extensions import db
 from ebok.invoices.importing import import_invoices
@@ -219,7 +219,7 @@ def test_notice_goes_once_per_invoice_to_the_einvoice_address(app, runner, custo
     notices = outbox(app, "email")
     assert [message.recipient for message in notices] == ["faktury.ewa@example.com"]
     body = notices[0].body_text.replace("\xa0", " ")
-    assert "FV/2026/11/000001" in notices[0].subject
+    assert "FV/2026/11/000001" in notices[0].title
     assert "1 234,56 zł" in body
     assert "15 grudnia 2026" in body
     assert "/faktury" in body
@@ -308,6 +308,7 @@ def test_demo_pdf_shows_polish_letters(app):
     invoice = demo_invoices("100005", date(2026, 11, 30))[0]
     with app.app_context():
         content = invoice_pdf("Anna Wróblewska-Żak", "100005", invoice)
+    assert PDFTOTEXT is not None
     text = subprocess.run(  # noqa: S603 (our own PDF into poppler)
         [PDFTOTEXT, "-", "-"], input=content, capture_output=True, check=True
     ).stdout.decode()
@@ -383,7 +384,7 @@ def test_faktury_is_one_table_with_labelled_cells(app, make_visitor, year_of_inv
     ]
     rows = re.findall(r'<tr class="invoice-table__row[^"]*">(.*?)</tr>', body, flags=re.S)
     assert len(rows) == 12
-    numbers = [re.search(r"FV/\d{4}/\d{2}/\d+", row).group(0) for row in rows]
+    numbers = [found(r"FV/\d{4}/\d{2}/\d+", row).group(0) for row in rows]
     assert numbers[:3] == ["FV/2026/11/000011", "FV/2026/10/000010", "FV/2026/09/000009"]
     for row in rows:
         labels = re.findall(r'<span class="invoice-table__label">(.*?)</span>', row)

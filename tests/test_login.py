@@ -6,8 +6,8 @@ from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
     AuthActions,
-    account_of,
     assert_shape,
+    existing_account,
     field_value,
     text_of,
 )
@@ -136,10 +136,10 @@ def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
 
 
 def test_login_rehashes_passwords_with_old_parameters(app, visitor, auth, customers):
-    before = account_of(app, customers["registered"])["password_hash"]
+    before = existing_account(app, customers["registered"])["password_hash"]
     app.config["ARGON2_TIME_COST"] = 3  # the stored hash has older parameters
     auth.log_in()
-    after = account_of(app, customers["registered"])["password_hash"]
+    after = existing_account(app, customers["registered"])["password_hash"]
     assert before != after and "t=3" in after
 
 
@@ -149,6 +149,7 @@ def test_a_rehash_at_login_never_undoes_a_password_set_meanwhile(app, customers)
     app.config["ARGON2_TIME_COST"] = 3  # the stored hash has older parameters
     with app.app_context():
         account = accounts.by_login(customers["registered"].number)
+        assert account is not None
         with db.engine.begin() as other_connection:
             other_connection.execute(
                 update(Account)
@@ -156,7 +157,9 @@ def test_a_rehash_at_login_never_undoes_a_password_set_meanwhile(app, customers)
                 .values(password_hash=hash_password(NEW_PASSWORD))
             )
         assert not password_matches(account, TEST_PASSWORD)
-        stored = db.session.get(Account, account.id).password_hash
+        stored_account = db.session.get(Account, account.id)
+        assert stored_account is not None
+        stored = stored_account.password_hash
         assert verify_password(stored, NEW_PASSWORD)
         db.session.rollback()
 

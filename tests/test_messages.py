@@ -1,6 +1,7 @@
 """The outbox and its backends (SPEC §7): written with the change, sent once, retried."""
 
 import email
+import email.message
 import email.policy
 import http.client
 import json
@@ -18,12 +19,21 @@ import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
-from support import app_on_database, last_link, outbox, text_of, wait_for, with_test_templates
+from support import (
+    app_on_database,
+    found,
+    last_link,
+    outbox,
+    text_of,
+    wait_for,
+    with_test_templates,
+)
 
 from ebok import messages
 from ebok.cli import retry_command, status_command
@@ -135,7 +145,7 @@ class MsgGateway:
     """A tiny SMS gateway on 127.0.0.1 that records requests and echoes them back."""
 
     def __init__(self):
-        self.requests = []
+        self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.delay = 0.0
         self.hang = threading.Event()  # set: every request waits until it is cleared
@@ -184,6 +194,7 @@ class MsgGateway:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's
         return f"http://{host}:{port}/api/sms"
 
     def bodies(self) -> list[dict]:
@@ -215,7 +226,22 @@ def app_gateway(app):
 
 def msg_row(message_id: int) -> OutboxMessage:
     db.session.expire_all()
-    return db.session.get(OutboxMessage, message_id)
+    row = db.session.get(OutboxMessage, message_id)
+    assert row is not None, f"no outbox message #{message_id}"
+    return row
+
+
+def error_of(row: OutboxMessage) -> str:
+    """The row's last_error, which it must have."""
+    assert row.last_error is not None, f"outbox message #{row.id} has no last_error"
+    return row.last_error
+
+
+def body_of(mail: email.message.EmailMessage, subtype: str) -> str:
+    """The text of the e-mail's text/`subtype` part, which it must have."""
+    part = mail.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return part.get_content()
 
 
 def msg_make_due(message_id: int) -> None:
@@ -252,7 +278,7 @@ def test_send_email_renders_both_parts_into_the_callers_transaction(msg_ctx):
     assert message.recipient == EMAIL
     assert message.subject == SUBJECT
     assert f"Twój kod: {CODE}" in message.body_text
-    assert f'<a href="{LINK}">' in message.body_html
+    assert message.body_html is not None and f'<a href="{LINK}">' in message.body_html
     db.session.rollback()  # the caller's change failed: the message goes with it
     assert db.session.scalar(select(sa.func.count()).select_from(OutboxMessage)) == 0
 
@@ -305,10 +331,8 @@ def test_smtp_delivers_plain_text_and_html_with_the_right_headers(msg_ctx, msg_s
     assert mail["Message-ID"].endswith("@example.invalid>")
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail.get_content_type() == "multipart/alternative"
-    plain = mail.get_body(("plain",))
-    html = mail.get_body(("html",))
-    assert f"Twój kod: {CODE}" in plain.get_content()
-    assert f'<a href="{LINK}">' in html.get_content()
+    assert f"Twój kod: {CODE}" in body_of(mail, "plain")
+    assert f'<a href="{LINK}">' in body_of(mail, "html")
     row = msg_row(message_id)
     assert (row.status, row.delivered_by, row.attempts) == ("sent", "smtp", 1)
     assert row.sent_at is not None
@@ -325,7 +349,7 @@ def test_smtp_down_keeps_the_message_and_delivers_it_once_the_server_is_up(msg_c
 
     row = msg_row(message_id)
     assert (row.status, row.attempts, row.claimed_at) == ("pending", 1, None)
-    assert "ConnectionRefusedError" in row.last_error
+    assert "ConnectionRefusedError" in error_of(row)
     assert before + timedelta(seconds=29) <= row.next_attempt_at <= utcnow() + timedelta(seconds=31)
     assert deliver_due() == DeliveryCounts()  # not due yet: backoff
 
@@ -351,7 +375,7 @@ def test_smtp_temporary_refusal_is_retried(msg_ctx, msg_smtp):
     assert deliver_due() == DeliveryCounts(retrying=1)
     row = msg_row(message_id)
     assert row.status == "pending"
-    assert "SMTPDataError" in row.last_error and "451" in row.last_error
+    assert "SMTPDataError" in error_of(row) and "451" in error_of(row)
 
 
 def test_smtp_logs_in_only_when_a_username_is_set(msg_ctx, msg_smtp):
@@ -493,7 +517,7 @@ def test_an_unreachable_gateway_is_retried(msg_ctx):
     assert deliver_due() == DeliveryCounts(retrying=1)
     row = msg_row(message_id)
     assert row.status == "pending"
-    assert row.last_error.startswith("SMS gateway unreachable: ConnectionRefusedError")
+    assert error_of(row).startswith("SMS gateway unreachable: ConnectionRefusedError")
 
 
 def test_a_missing_gateway_url_is_a_failure_not_a_crash(msg_ctx):
@@ -501,7 +525,7 @@ def test_a_missing_gateway_url_is_a_failure_not_a_crash(msg_ctx):
     message_id = msg_queue_sms()
 
     assert deliver_due() == DeliveryCounts(retrying=1)
-    assert "SMS_GATEWAY_URL" in msg_row(message_id).last_error
+    assert "SMS_GATEWAY_URL" in error_of(msg_row(message_id))
 
 
 # -- retries, backoff, giving up ------------------------------------------------------
@@ -567,7 +591,7 @@ def test_a_claimed_message_cannot_be_claimed_again(msg_ctx, msg_gateway):
 
 
 def _deliver_concurrently(app, workers: int) -> list:
-    results = []
+    results: list[DeliveryCounts | Exception] = []
     start = threading.Barrier(workers)
 
     def work():
@@ -753,7 +777,7 @@ def test_a_request_that_rolls_back_sends_nothing(msg_app, msg_gateway, route):
 def test_run_worker_once_delivers_everything_due_in_batches(msg_ctx):
     for n in range(5):
         msg_queue_sms(f"+4860070{n:04d}")
-    reports = []
+    reports: list[DeliveryCounts] = []
 
     totals = run_worker(loop=False, limit=2, report=reports.append)
 
@@ -800,7 +824,7 @@ def test_errors_and_logs_never_hold_the_body_or_the_full_recipient(
     assert deliver_due() == DeliveryCounts(retrying=1, failed=1)
     sms, mail = msg_row(sms_id), msg_row(email_id)
     assert sms.last_error == "SMS gateway answered HTTP 500"
-    assert "550" in mail.last_error
+    assert "550" in error_of(mail)
 
     msg_gateway.status = 200
     accepting = msg_smtp()
@@ -814,7 +838,7 @@ def test_errors_and_logs_never_hold_the_body_or_the_full_recipient(
     assert MASKED_PHONE in logged and MASKED_EMAIL in logged
     for secret in SECRETS:
         assert secret not in logged
-        assert secret not in (sms.last_error + mail.last_error)
+        assert secret not in (error_of(sms) + error_of(mail))
 
 
 # -- choosing backends ----------------------------------------------------------------
@@ -872,7 +896,7 @@ def test_a_refused_recipient_does_not_cost_the_others_their_connection(msg_ctx, 
 
     assert deliver_due() == DeliveryCounts(sent=2, failed=1)
     assert server.sessions == 1
-    assert "recipient refused (550)" in msg_row(refused_id).last_error
+    assert "recipient refused (550)" in error_of(msg_row(refused_id))
 
 
 def test_a_failing_gateway_is_left_alone_for_the_rest_of_the_batch(msg_ctx, msg_gateway):
@@ -922,7 +946,7 @@ def _register_by_sms(visitor, customer):
 
 
 def _codes_in_the_outbox(app, phone):
-    return [re.search(r"\b(\d{6})\b", m.body_text).group(1) for m in outbox(app, "sms", phone)]
+    return [found(r"\b(\d{6})\b", m.body_text).group(1) for m in outbox(app, "sms", phone)]
 
 
 def test_a_superseded_code_is_never_sent_after_the_newer_one(app, visitor, customers, app_gateway):
@@ -1002,9 +1026,9 @@ def test_no_live_code_or_link_stays_in_the_database_once_sent(
         totals = run_worker()
     assert (totals.sent, totals.stale) == (2, 1)
 
-    secrets = [re.search(r"\b(\d{6})\b", b["message"]).group(1) for b in app_gateway.bodies()]
+    secrets = [found(r"\b(\d{6})\b", b["message"]).group(1) for b in app_gateway.bodies()]
     [mail] = server.messages
-    link = re.search(r"https?://\S+/link/(\S+)", mail.get_body(("plain",)).get_content())
+    link = found(r"https?://\S+/link/(\S+)", body_of(mail, "plain"))
     secrets.append(link.group(1))
     with app.app_context():
         stored = db.session.execute(select(OutboxMessage.__table__)).all()
@@ -1070,7 +1094,9 @@ def test_outbox_status_counts_by_state_and_shows_the_oldest_pending(msg_ctx):
         "failed because: refused 1",
         f"  failed #{failed} email to {MASKED_EMAIL}, refused: SMTPDataError: (554)",
     ]
-    waited = int(re.fullmatch(r"oldest pending: (\d+) s", second).group(1))
+    oldest = re.fullmatch(r"oldest pending: (\d+) s", second)
+    assert oldest is not None, second
+    waited = int(oldest.group(1))
     assert 3600 <= waited < 3600 + 60
 
 
@@ -1144,7 +1170,7 @@ class _Browser:
 
     def __init__(self, port: int):
         self.port = port
-        self.cookies = {}
+        self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -1166,7 +1192,7 @@ class _Browser:
 
     def post_form(self, path: str, form: dict):
         _, page = self.request("GET", path)
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+        token = found(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
         return self.request("POST", path, {**form, "csrf_token": token.group(1)})
 
 
@@ -1295,7 +1321,7 @@ def test_an_address_needing_smtputf8_is_given_up_at_once_on_a_server_without_it(
 
     row = msg_row(international)
     assert (row.status, row.failed_because, row.attempts) == ("failed", "refused", 1)
-    assert "SMTPUTF8" in row.last_error
+    assert "SMTPUTF8" in error_of(row)
     assert msg_row(plain).status == "sent"
     assert [e.rcpt_tos for e in server.received] == [["jozef@example.pl"]]
     msg_make_due(international)
@@ -1330,7 +1356,7 @@ def test_a_5xx_answer_to_the_message_gives_it_up_and_a_4xx_retries(
 
     assert deliver_due() == outcome
     row = msg_row(message_id)
-    assert row.last_error.startswith(f"SMTPDataError: ({answer[:3]}")
+    assert error_of(row).startswith(f"SMTPDataError: ({answer[:3]}")
     assert row.failed_because == ("refused" if outcome.failed else None)
 
 

@@ -3,7 +3,7 @@
 from support import (
     NEW_PASSWORD,
     TEST_PASSWORD,
-    account_of,
+    existing_account,
     follow,
     last_code,
     last_link,
@@ -78,7 +78,8 @@ def test_reset_by_login_name(app, reset_wizard, customers):
     from ebok.models import Account
 
     with app.app_context():
-        account = db.session.get(Account, account_of(app, customers["registered"])["id"])
+        account = db.session.get(Account, existing_account(app, customers["registered"])["id"])
+        assert account is not None
         account.login_name = "ewa.k"
         db.session.commit()
     response = reset_wizard.start("Ewa.K")

@@ -3,7 +3,6 @@ mislead (issue 9.10), and logs one JSON line per event under gunicorn (issue 9.5
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from support import app_on_database
+from support import app_on_database, found
 
 from ebok.extensions import db
 from ebok.models import Customer
@@ -204,7 +203,7 @@ def gunicorn_server(tmp_path):
 def test_gunicorn_logs_json_lines_without_typed_logins_or_tokens(gunicorn_server):
     status, page = gunicorn_server.request("/")
     assert status == 200
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    token = found(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
     typed_login = "Moje#Tajne#Haslo7"
     status, _ = gunicorn_server.request(
         "/", {"csrf_token": token, "login": typed_login, "password": "whatever"}
@@ -291,7 +290,7 @@ def test_production_keeps_the_language_in_a_host_cookie(environment, production_
     client = production_app().test_client()
     base = "https://ebok.example.pl"
     page = client.get("/", base_url=base).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    token = found(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
     response = client.post(
         "/jezyk",
         data={"csrf_token": token, "language": "en", "next": "/"},

@@ -9,6 +9,7 @@ from support import (
     NEW_PASSWORD,
     account_of,
     assert_shape,
+    existing_account,
     field_value,
     follow,
     last_code,
@@ -191,7 +192,9 @@ def test_a_badly_typed_email_address_and_one_that_does_not_match(wizard, custome
 )
 def test_the_contact_check_matches_what_billing_stored(app, wizard, customers, on_file, typed):
     with app.app_context():
-        db.session.get(Customer, customers["email_only"].id).email = on_file
+        customer = db.session.get(Customer, customers["email_only"].id)
+        assert customer is not None
+        customer.email = on_file
         db.session.commit()
     wizard.start(customers["email_only"].number)
     response = wizard.choose("email", typed)
@@ -322,12 +325,12 @@ def test_a_second_tab_finishing_the_same_wizard(app, visitor, wizard, auth, cust
     wizard.to_password(customer)
     # Two tabs share the session cookie: the first finishes...
     follow(visitor, wizard.set_password())
-    first_hash = account_of(app, customer)["password_hash"]
+    first_hash = existing_account(app, customer)["password_hash"]
     # ...and the second one's post cannot create or overwrite anything.
     auth.log_out()
     response = wizard.set_password("Drugie#Haslo2")
     assert response.status_code == 200
-    assert account_of(app, customer)["password_hash"] == first_hash
+    assert existing_account(app, customer)["password_hash"] == first_hash
 
 
 @pytest.mark.config(RATELIMIT_NUMBER_LOOKUP="3/hour")

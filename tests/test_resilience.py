@@ -355,7 +355,9 @@ def _sessions_in_a_transaction(postgres) -> int:
             "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
             "AND state_change < now() - interval '0.5 seconds'"
         )
-        return connection.execute(query).fetchone()[0]
+        row = connection.execute(query).fetchone()
+        assert row is not None  # count(*) has its one row
+        return row[0]
 
 
 def _in_flight_login(postgres, server) -> tuple[int | None, str, str]:

@@ -3,11 +3,10 @@
 itself and, with JavaScript, by a short poll of a status fragment. No worker runs here:
 the SMS stays pending in the outbox, and moving its created_at back is the clock."""
 
-import re
 from datetime import timedelta
 
-from sqlalchemy import update
-from support import WizardActions, outbox, text_of
+from sqlalchemy import CursorResult, update
+from support import WizardActions, found, outbox, text_of
 
 from ebok.extensions import db
 from ebok.models import OutboxMessage, utcnow
@@ -23,6 +22,7 @@ def set_sms(app, seconds_ago: int, status: str = "pending") -> None:
             .where(OutboxMessage.channel == "sms")
             .values(created_at=utcnow() - timedelta(seconds=seconds_ago), status=status)
         )
+        assert isinstance(rows, CursorResult)  # an UPDATE's, which counts its rows
         assert rows.rowcount == 1
         db.session.commit()
 
@@ -73,7 +73,7 @@ def test_the_status_fragment_is_polled_until_the_sms_is_late(app, make_visitor, 
     page = visitor.get("/rejestracja/kod").get_data(as_text=True)
     assert 'hx-get="/rejestracja/kod/stan' in page
     # Asked once the SMS would be late, not before.
-    delay = int(re.search(r'hx-trigger="load delay:(\d+)s"', page).group(1))
+    delay = int(found(r'hx-trigger="load delay:(\d+)s"', page).group(1))
     assert 0 < delay <= app.config["SMS_LATE_AFTER"]
 
     status = visitor.get("/rejestracja/kod/stan?poll=1")

@@ -2,10 +2,8 @@
 backend and the outbox worker: the link the customer clicks is the one in the caught
 message, and once it has gone out the database no longer holds it."""
 
-import re
-
 from sqlalchemy import select
-from support import account_of, follow, text_of
+from support import account_of, follow, found, text_of
 
 from ebok.extensions import db
 from ebok.models import OutboxMessage
@@ -34,7 +32,7 @@ def test_registration_by_a_link_caught_by_a_real_smtp_server(
     assert mail["Subject"] == "Rejestracja w Strefie Klienta"
     plain = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    link = re.search(r"https://ebok\.example\.pl(/rejestracja/link/\S+)", plain).group(1)
+    link = found(r"https://ebok\.example\.pl(/rejestracja/link/\S+)", plain).group(1)
     assert link in html
     token = link.rsplit("/", 1)[1]
     with app.app_context():

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from support import add_customers, app_on_database, last_code, last_link
+from support import DEFAULT_LANGUAGES, add_customers, app_on_database, last_code, last_link
 from werkzeug.serving import make_server
 
-from ebok.config import DEFAULTS
 from ebok.extensions import db, limiter
 from ebok.web.assets import build
 
@@ -154,7 +153,7 @@ SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 # else at the phone size only (the narrowest, where long translations break first).
 TOUR = [
     (language, size)
-    for language in DEFAULTS["LANGUAGES"]
+    for language in DEFAULT_LANGUAGES
     for size in (VIEWPORTS if SCREENSHOTS else ["phone"])
 ]
 
@@ -199,6 +198,7 @@ def save_screenshot(page, state: str) -> None:
     """SCREENSHOTS_DIR/<the page's language>/<viewport>-<state>.png, for reviewers and
     translators."""
     language = page.evaluate("() => document.documentElement.lang") or "unknown"
+    assert SCREENSHOTS is not None
     folder = Path(SCREENSHOTS) / re.sub(r"[^a-zA-Z-]", "", language)
     folder.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^a-z0-9]+", "-", state.lower()).strip("-")

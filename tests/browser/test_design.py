@@ -7,12 +7,10 @@ and one main column for every signed-in page."""
 import pytest
 from conftest import VIEWPORTS, audit, browser_tab
 from steps import log_in
-from support import TEST_PASSWORD
+from support import DEFAULT_LANGUAGES, TEST_PASSWORD
 from test_invoices_pages import invoices  # noqa: F401 -- the fixture, shared
 
-from ebok.config import DEFAULTS
-
-LANGUAGES = DEFAULTS["LANGUAGES"]
+LANGUAGES = DEFAULT_LANGUAGES
 NAVIGATION = ["/strona-glowna", "/faktury", "/moje-konto"]
 
 
@@ -166,7 +164,7 @@ def test_cards_in_a_row_have_equal_height_and_no_orphan(browser, invoices):  # n
             e => { const r = e.getBoundingClientRect(); return [e.parentElement.dataset.row,
             Math.round(r.top), Math.round(r.height), Math.round(r.width)]; })""")
         assert len(cards) >= 2, cards
-        rows = {}
+        rows: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for row, card_top, height, width in cards:
             rows.setdefault((row, card_top), []).append((height, width))
         for key, members in rows.items():

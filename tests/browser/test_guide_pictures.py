@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DEMO_OPERATOR
-from support import TEST_PASSWORD
-
-from ebok.config import DEFAULTS
+from support import DEFAULT_LANGUAGES, TEST_PASSWORD
 
 # name: (path, or None for Strona Główna after logging in; height in CSS px)
 PICTURES = {
@@ -20,7 +18,7 @@ PICTURES = {
 }
 
 
-@pytest.mark.parametrize("language", DEFAULTS["LANGUAGES"])
+@pytest.mark.parametrize("language", DEFAULT_LANGUAGES)
 def test_the_guide_shows_pictures_of_the_portal(browser, live, tmp_path, language):
     folder = Path(os.environ.get("GUIDE_PICTURES_DIR") or tmp_path) / language
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ def database_away(live):
     """The SQLite file cannot be opened (a directory stands in its place) until the block
     ends; the pool's open connections are dropped, as a restarted server drops them."""
     with live.app.app_context():
+        assert db.engine.url.database is not None  # the SQLite file's path
         path = Path(db.engine.url.database)
         db.engine.dispose()
     away = path.with_suffix(".away")

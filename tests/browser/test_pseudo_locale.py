@@ -9,9 +9,8 @@ import re
 import pytest
 from babel import Locale
 from invoice_files import invoice_row, tiny_pdf, write_folder
-from support import TEST_PASSWORD
+from support import DEFAULT_LANGUAGES, TEST_PASSWORD
 
-from ebok.config import DEFAULTS
 from ebok.extensions import db
 from ebok.i18n.languages import NAMES
 from ebok.invoices.importing import import_invoices
@@ -39,7 +38,7 @@ def pseudo_catalogs(tmp_path_factory):
 @pytest.fixture
 def live_config(pseudo_catalogs):
     return {
-        "LANGUAGES": [*DEFAULTS["LANGUAGES"], PSEUDO_LANGUAGE],
+        "LANGUAGES": [*DEFAULT_LANGUAGES, PSEUDO_LANGUAGE],
         "BABEL_TRANSLATION_DIRECTORIES": f"{TRANSLATIONS};{pseudo_catalogs}",
     }
 

@@ -7,9 +7,11 @@ import html
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
+from ebok.config import DEFAULTS
 from ebok.extensions import db
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer, EInvoiceConsent, OutboxMessage
@@ -43,8 +45,24 @@ def with_test_templates(app):
     return app
 
 
+def _default_languages() -> list[str]:
+    languages = DEFAULTS["LANGUAGES"]
+    assert isinstance(languages, list)
+    return languages
+
+
+# The interface languages the app offers unless configured otherwise (ebok.config).
+DEFAULT_LANGUAGES = _default_languages()
+
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def found(pattern: str | re.Pattern[str], text: str, flags: int = 0) -> re.Match[str]:
+    """re.search that must find: the match, else the test fails naming the pattern."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"no {pattern!r} in {text[:200]!r}"
+    return match
 
 
 class Visitor:
@@ -53,11 +71,11 @@ class Visitor:
     def __init__(self, client, htmx: bool):
         self.client = client
         self.htmx = htmx
-        self.csrf_token = None
-        self.referer = None  # by default the page's own origin, as a browser sends it
+        self.csrf_token: str | None = None
+        self.referer: str | None = None  # by default the page's own origin, as a browser sends it
 
     @property
-    def headers(self):
+    def headers(self) -> dict[str, str]:
         if not self.htmx:
             return {}
         return {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#panel"}
@@ -109,6 +127,18 @@ class Sent:
         self.body_html = message.body_html
         self.status = message.status
 
+    @property
+    def html(self) -> str:
+        """The HTML body, which an e-mail has (an SMS has none)."""
+        assert self.body_html is not None, f"no HTML body in the {self.channel} to {self.recipient}"
+        return self.body_html
+
+    @property
+    def title(self) -> str:
+        """The subject, which an e-mail has (an SMS has none)."""
+        assert self.subject is not None, f"no subject in the {self.channel} to {self.recipient}"
+        return self.subject
+
 
 def activate_einvoice(app, number="200005", since=datetime(2026, 1, 1)):
     """The account has e-Faktura active since `since`, with its consent record."""
@@ -144,18 +174,18 @@ def outbox(app, channel=None, recipient=None) -> list[Sent]:
 def last_code(app, phone: str) -> str:
     messages = outbox(app, "sms", phone)
     assert messages, f"no SMS to {phone}"
-    return re.search(r"\b(\d{6})\b", messages[-1].body_text).group(1)
+    return found(r"\b(\d{6})\b", messages[-1].body_text).group(1)
 
 
 def last_link(app, email: str) -> str:
     """The path of the newest link e-mailed to the address."""
     messages = outbox(app, "email", email)
     assert messages, f"no e-mail to {email}"
-    url = re.search(r"https?://\S+/link/\S+", messages[-1].body_text).group(0)
+    url = found(r"https?://\S+/link/\S+", messages[-1].body_text).group(0)
     return re.sub(r"^https?://[^/]+", "", url)
 
 
-def account_of(app, customer) -> dict | None:
+def account_of(app, customer) -> dict[str, Any] | None:
     with app.app_context():
         account = db.session.scalars(
             select(Account).where(Account.customer_id == customer.id)
@@ -168,6 +198,13 @@ def account_of(app, customer) -> dict | None:
             "session_token": account.session_token,
             "login_name": account.login_name,
         }
+
+
+def existing_account(app, customer) -> dict[str, Any]:
+    """account_of a customer who must have an account."""
+    account = account_of(app, customer)
+    assert account is not None, f"customer {customer.number} has no account"
+    return account
 
 
 # Customers of every kind the wizard must handle; "registered" has an account with

@@ -16,12 +16,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
 
 from ebok import create_app
 from support.actors import TEST_CONFIG
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import Envelope
 
 
 class SmtpServer:
@@ -39,7 +43,7 @@ class SmtpServer:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
         self.port = port
-        self.received = []
+        self.received: list[Envelope] = []
         self.sessions = 0
         self.refuse_rcpt = refuse_rcpt
         self.loop = asyncio.new_event_loop()
@@ -51,9 +55,9 @@ class SmtpServer:
     def messages(self):
         from email import message_from_bytes, policy
 
-        return [
-            message_from_bytes(e.original_content, policy=policy.default) for e in self.received
-        ]
+        contents = [envelope.original_content for envelope in self.received]
+        assert None not in contents, "an envelope without its DATA"
+        return [message_from_bytes(c, policy=policy.default) for c in contents if c is not None]
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -109,13 +113,14 @@ class RedisServer:
     can kill, freeze (SIGSTOP) and bring back."""
 
     def __init__(self, directory: Path):
-        self.executable = shutil.which("redis-server")
-        if self.executable is None:
+        executable = shutil.which("redis-server")
+        if executable is None:
             pytest.skip("redis-server is not installed (Debian package redis-server)")
+        self.executable = executable
         self.directory = directory
         self.socket = directory / "redis.sock"
         self.uri = f"redis+unix://{self.socket}"
-        self.process = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
@@ -130,22 +135,26 @@ class RedisServer:
         )
         wait_for(self.socket.exists, "redis-server's socket")
 
+    def _started(self) -> subprocess.Popen[bytes]:
+        assert self.process is not None, "redis-server was never started"
+        return self.process
+
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(WAIT)
+        self._started().kill()
+        self._started().wait(WAIT)
 
     def freeze(self) -> None:
         """It keeps its socket open and accepts connections, but answers nothing."""
-        self.process.send_signal(signal.SIGSTOP)
+        self._started().send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
+        self._started().send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self._started().poll() is None:
             self.thaw()
-            self.process.terminate()
-            self.process.wait(WAIT)
+            self._started().terminate()
+            self._started().wait(WAIT)
 
 
 class PostgresServer:
@@ -155,14 +164,15 @@ class PostgresServer:
     BIN_DIRECTORIES = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
 
     def __init__(self):
-        self.bin = next(
+        bin_directory = next(
             (Path(d) for d in self.BIN_DIRECTORIES if (Path(d) / "pg_ctl").exists()), None
         )
-        if self.bin is None:
+        if bin_directory is None:
             pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+        self.bin = bin_directory
         # Not under pytest's tmp_path: the postgres user must be able to reach it.
         self.directory = Path(tempfile.mkdtemp(prefix="ebok-postgres-"))
-        self.as_server_user = []
+        self.as_server_user: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres")
             self.as_server_user = ["runuser", "-u", "postgres", "--"]
@@ -354,7 +364,9 @@ class Browser:
         status, cookie, body = server.request("GET", "/?page=1", self._headers())
         assert status == 200
         self.cookie = cookie.split(";", 1)[0]
-        self.csrf_token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)[1]
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
+        assert token is not None, "no CSRF token on the home page"
+        self.csrf_token = token[1]
 
     def _headers(self) -> dict:
         return {"X-Forwarded-For": self.address}
@@ -372,7 +384,7 @@ class Browser:
             self.cookie = cookie.split(";", 1)[0]
         return status, answer
 
-    def log_in(self, login: str, password: str, mark: str) -> int:
+    def log_in(self, login: str, password: str, mark: str) -> int | None:
         return self.post(f"/?{mark}=1", {"login": login, "password": password})[0]
 
 
