@@ -24,7 +24,12 @@ REQUEST_TIMEOUT = 5
 def open_listener(address: str) -> socket.socket:
     """A listening socket on "host:port" (the master's, inherited by the workers)."""
     host, _, port = address.rpartition(":")
-    return socket.create_server((host.strip("[]"), int(port)))
+    listener = socket.create_server((host.strip("[]"), int(port)))
+    # Every worker's thread waits for the same socket: when a probe comes, all of them wake
+    # and one takes it. Blocking, the others would wait inside accept() for the next probe,
+    # and a worker leaving could not stop its thread.
+    listener.setblocking(False)
+    return listener
 
 
 def serve_in_thread(listener: socket.socket, app: Flask) -> WSGIServer:
@@ -43,8 +48,11 @@ def serve_in_thread(listener: socket.socket, app: Flask) -> WSGIServer:
 def stop_serving(server: WSGIServer) -> None:
     """Stops taking probes and finishes the one under way: a worker leaving (a reload, a
     restart) must not take a probe from the queue and then exit without answering it. The
-    probes still waiting are taken by the other workers."""
-    server.shutdown()
+    probes still waiting are taken by the other workers. Bounded: a probe's client that
+    sends nothing holds the thread REQUEST_TIMEOUT seconds at most."""
+    stopping = threading.Thread(target=server.shutdown, name="health-stop", daemon=True)
+    stopping.start()
+    stopping.join(REQUEST_TIMEOUT + 1)
 
 
 def _only_probes(app: Flask) -> "WSGIApplication":
