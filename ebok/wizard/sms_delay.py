@@ -34,10 +34,10 @@ def code_sms(record: Verification) -> CodeSms:
         .where(OutboxMessage.verification_id == record.id, OutboxMessage.channel == "sms")
         .order_by(OutboxMessage.id.desc())
     ).first()
-    if message is None or message.status not in (*_UNSENT, "failed"):
-        return CodeSms(late=False)  # sent, or dead with its code (stale)
-    if message.status == "failed":
+    if message is not None and message.status == "failed":
         return CodeSms(late=True)
+    if message is None or message.status not in _UNSENT:
+        return CodeSms(late=False)  # sent, or dead with its code (stale)
     late_after = timedelta(seconds=current_app.config["SMS_LATE_AFTER"])
     remaining = (message.created_at + late_after - utcnow()).total_seconds()
     if remaining <= 0:
