@@ -11,12 +11,25 @@ def log_in(page, live, number: str = "200005", password: str = TEST_PASSWORD) ->
     page.wait_for_url(live.url + "/strona-glowna")
 
 
-def prove_by_sms(page, live, typed_phone: str, phone_on_file: str) -> None:
-    """From the channel step to the password step: SMS, the phone, the code sent."""
+def to_code_step(page, live, number: str, typed_phone: str) -> None:
+    """Registration from its start to the code step: the number, then SMS to the phone."""
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill(number)
+    page.get_by_role("button", name="Dalej").click()
+    send_code_by_sms(page, typed_phone)
+
+
+def send_code_by_sms(page, typed_phone: str) -> None:
+    """From the channel step to the code step: SMS, the phone typed."""
     page.get_by_role("radio", name="SMS").check()
     page.get_by_label("Podaj swój numer telefonu").fill(typed_phone)
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj kod SMS").wait_for()
+
+
+def prove_by_sms(page, live, typed_phone: str, phone_on_file: str) -> None:
+    """From the channel step to the password step: SMS, the phone, the code sent."""
+    send_code_by_sms(page, typed_phone)
     page.get_by_label("Podaj kod SMS").fill(live.last_code(phone_on_file))
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj hasło").wait_for()

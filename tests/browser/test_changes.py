@@ -3,7 +3,7 @@ status fragment once the SMS would be late, the notice appears and is read out b
 live region, and the customer's focus and typing stay where they were), and the changes
 the current password guards, in their error states, under axe-core."""
 
-from steps import log_in
+from steps import log_in, to_code_step
 from support import activate_einvoice
 
 LATE = "SMS się opóźnia — możesz wysłać kod ponownie lub wybrać e-mail"
@@ -11,14 +11,8 @@ LATE = "SMS się opóźnia — możesz wysłać kod ponownie lub wybrać e-mail"
 
 def test_the_notice_comes_without_moving_focus(page, live, axe):
     live.app.config["SMS_LATE_AFTER"] = 2  # no worker runs: the SMS stays pending
-    page.goto(live.url + "/rejestracja/")
-    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
-    page.get_by_role("button", name="Dalej").click()
-    page.get_by_role("radio", name="SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("512 345 678")
-    page.get_by_role("button", name="Dalej").click()
+    to_code_step(page, live, "200001", "512 345 678")
     code = page.get_by_label("Podaj kod SMS")
-    code.wait_for()
     assert LATE not in page.locator("#panel").inner_text()
     code.fill("12")
     page.locator("#sms-late").get_by_text(LATE).wait_for()

@@ -1,7 +1,7 @@
 """Each wizard step's own <title> in the tab after htmx swaps (WCAG 2.4.2), and the
 operator's identity and the designed layouts at a phone and a desktop size."""
 
-from steps import log_in
+from steps import log_in, to_code_step
 
 
 def test_each_step_has_a_distinct_title(page, live):
@@ -44,13 +44,7 @@ def test_login_page_and_home_show_the_design(page, live, axe):
 
 
 def test_back_shows_the_step_the_url_names_with_what_was_typed(page, live):
-    page.goto(live.url + "/rejestracja/")
-    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
-    page.get_by_role("button", name="Dalej").click()
-    page.get_by_role("radio", name="SMS").check()
-    page.get_by_label("Podaj swój numer telefonu").fill("512 345 678")
-    page.get_by_role("button", name="Dalej").click()
-    page.get_by_label("Podaj kod SMS").wait_for()
+    to_code_step(page, live, "200001", "512 345 678")
     # Back from the code step: the channel step, with the phone number typed.
     page.go_back()
     page.wait_for_url(live.url + "/rejestracja/sposob")
