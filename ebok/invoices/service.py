@@ -59,10 +59,13 @@ def invoice_page(customer_id: int, year: int | None, page: int, per_page: int) -
 def find_invoice(
     customer_id: int, invoice_id: int | None = None, number: str | None = None
 ) -> Invoice | None:
-    """The customer's own invoice by id or by number; None for anyone else's."""
+    """The customer's own invoice by id or by number; None for anyone else's. A number no
+    invoice can have is not looked up (PostgreSQL refuses a NUL byte even as a parameter)."""
     query = select(Invoice).where(Invoice.customer_id == customer_id)
     if invoice_id is not None:
         query = query.where(Invoice.id == invoice_id)
+    elif number is None or "\x00" in number:
+        return None
     else:
         query = query.where(Invoice.number == number)
     return db.session.scalars(query).first()
