@@ -122,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.invoices.routes import bp as invoices_bp
     from ebok.language_switch.routes import bp as language_switch_bp
     from ebok.password_reset.routes import bp as password_reset_bp
+    from ebok.payments.providers import provider_for
+    from ebok.payments.routes import bp as payments_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
 
@@ -133,6 +135,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(einvoice_bp)
     app.register_blueprint(invoices_bp)
+    provider_for(app.config)  # an unknown PAYMENTS_PROVIDER is refused at start
+    app.register_blueprint(payments_bp)
     app.register_blueprint(guide_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(language_switch_bp)

@@ -19,12 +19,15 @@ from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
+from ebok.payments import service as payments
+from ebok.payments.providers import provider_for
 from ebok.web.pdf_fonts import MissingFonts
 
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
+payments_cli = AppGroup("payments", help="Online payments of invoices (SPEC §14).")
 
 
 @customers_cli.command("import")
@@ -191,6 +194,63 @@ def retry_command(include_failed: bool, since: datetime | None) -> None:
     click.echo(f"retrying: {result.retrying}, stale (not sent): {result.stale}")
 
 
+@payments_cli.command("export")
+@click.option("--since", type=SinceType(), required=True, help="Paid since (UTC) or age.")
+def payments_export_command(since: datetime) -> None:
+    """Write billing's CSV of the payments made since (to standard output)."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(
+        (
+            "payment_id",
+            "order_id",
+            "customer_number",
+            "invoice_numbers",
+            "amount",
+            "currency",
+            "paid_at",
+        )
+    )
+    for row in payments.paid_since(since):
+        writer.writerow(
+            (
+                row.payment_id,
+                row.order_id or "",
+                row.customer_number,
+                row.invoice_numbers,
+                row.amount,
+                row.currency,
+                row.paid_at,
+            )
+        )
+
+
+@payments_cli.command("reconcile")
+def payments_reconcile_command() -> None:
+    """Ask the provider about payments left waiting past its time limit: a lost
+    notification is verified (paid), a payment nobody made is marked abandoned."""
+    provider = provider_for(current_app.config)
+    if provider is None:
+        raise click.ClickException("FLASK_PAYMENTS_PROVIDER is not set: no payments online.")
+    result = payments.reconcile(provider)
+    click.echo(
+        f"{result.paid} paid, {result.abandoned} abandoned, "
+        f"{result.unavailable} not answered (tried again next run)"
+    )
+    if result.unavailable:
+        sys.exit(1)
+
+
+@payments_cli.command("status")
+def payments_status_command() -> None:
+    """Count payments by state, and those waiting past the provider's time limit (run
+    `payments reconcile` for them)."""
+    counts = payments.counts()
+    click.echo(", ".join(f"{state} {count}" for state, count in counts.items()))
+    click.echo(f"waiting past the time limit: {payments.overdue_count()}")
+
+
 class ProgressLine:
     """Lines done, rate and time left, redrawn in place on a terminal (click's progress
     bar); nothing at all when the output is a file or a pipe."""
@@ -240,3 +300,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(invoices_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(payments_cli)

@@ -147,6 +147,26 @@ DEFAULTS = {
     "SMS_SENDER": "StrefaKlienta",
     "SMS_TIMEOUT": 10,
     "OUTBOX_MAX_ATTEMPTS": 12,
+    # Payments (SPEC §14): "przelewy24", or "dev" (the local "Symulacja płatności" page),
+    # which development uses when it is not set. Production without it takes no payments
+    # online ("Zapłać" is not offered; transfers as before). Przelewy24's REST API v1: its base URL
+    # (https://sandbox.przelewy24.pl or https://secure.przelewy24.pl), the merchant and POS
+    # ids, the API ("reports") key for HTTP Basic auth as posId:key, the CRC key the signs
+    # are made with, and the minutes a registered payment may be paid in (its timeLimit).
+    "PAYMENTS_PROVIDER": None,
+    "P24_URL": None,
+    "P24_MERCHANT_ID": None,
+    "P24_POS_ID": None,
+    "P24_API_KEY": None,
+    "P24_CRC": None,
+    "P24_TIME_LIMIT": 15,
+    # Seconds a call to the provider may take (each read; connecting at most 3 s): past it
+    # the customer gets the "payments unavailable" page, never a hung worker.
+    "PAYMENTS_TIMEOUT": 10,
+    # The return page asks for the payment's state every POLL_INTERVAL seconds, for at most
+    # POLL_FOR seconds; then "Sprawdź ponownie".
+    "PAYMENTS_POLL_INTERVAL": 3,
+    "PAYMENTS_POLL_FOR": 120,
     # How often a looping worker (flask outbox deliver --loop) looks for new messages.
     "OUTBOX_POLL_INTERVAL": 1.0,
     # Messages of one channel a worker sends at once, each over a connection of its own:
@@ -277,6 +297,8 @@ def finish_config(app: Flask) -> None:
     else:
         check_production(app)
     check_sms_limits(config)
+    if isinstance(config["P24_TIME_LIMIT"], str):
+        config["P24_TIME_LIMIT"] = int(config["P24_TIME_LIMIT"])
     # Flask-WTF signs with one key only; itsdangerous takes a list, signs with the last
     # and accepts all, so forms rendered before a key rotation still submit after it.
     config.setdefault(
@@ -290,6 +312,8 @@ def finish_config(app: Flask) -> None:
     for backend, production_choice in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
         if not config[backend]:
             config[backend] = "dev" if development else production_choice
+    if development and not config["PAYMENTS_PROVIDER"]:
+        config["PAYMENTS_PROVIDER"] = "dev"
 
     if not development:
         # Production cookies: HTTPS only, and a __Host- name binds them to this host.
@@ -328,6 +352,32 @@ def check_production(app: Flask) -> None:
             "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
             "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
         )
+    check_payments(config)
+
+
+# What Przelewy24 needs (SPEC §14); production refuses to start without any of them.
+P24_SETTINGS = ("P24_URL", "P24_MERCHANT_ID", "P24_POS_ID", "P24_API_KEY", "P24_CRC")
+
+
+def check_payments(config: Config) -> None:
+    provider = config["PAYMENTS_PROVIDER"]
+    if not provider:
+        return  # no payments online
+    if provider == "dev":
+        raise RuntimeError(
+            "FLASK_PAYMENTS_PROVIDER is dev: its page marks payments paid for anyone. "
+            "Production takes payments through przelewy24."
+        )
+    if provider != "przelewy24":
+        return  # unknown: refused by ebok.payments when the app is made
+    missing = [f"FLASK_{name}" for name in P24_SETTINGS if not config[name]]
+    if missing:
+        raise RuntimeError(
+            f"{', '.join(missing)} not set. Payments go through Przelewy24 "
+            "(FLASK_PAYMENTS_PROVIDER=przelewy24): set the merchant's data from its panel."
+        )
+    if not str(config["P24_URL"]).startswith("https://"):
+        raise RuntimeError("FLASK_P24_URL must be an https:// URL (Przelewy24's host).")
 
 
 def check_secret_key(setting: str, key: str | bytes) -> None:

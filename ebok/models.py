@@ -6,14 +6,23 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ebok.extensions import db
 from ebok.normalising import sms_number
 
 if TYPE_CHECKING:  # db.Model is made at run time; the type checker sees what it is
-    from sqlalchemy import Table
     from sqlalchemy.orm import DeclarativeBase
 
     class Model(DeclarativeBase):
@@ -208,3 +217,57 @@ class Invoice(Model):
     new_invoice_notified_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship()
+
+
+# The invoices one payment pays (one for "Zapłać", every unpaid one for "Zapłać wszystko").
+payment_invoices = Table(
+    "payment_invoices",
+    Model.metadata,
+    Column("payment_id", ForeignKey("payments.id"), primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), primary_key=True, index=True),
+)
+
+
+def new_payment_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Payment(Model):
+    """One online payment of a customer's invoices through the payment provider (SPEC §14).
+
+    Written before the customer leaves for the provider's page. waiting -> paid (the
+    provider's notification checked and verified), failed (the provider refused it) or
+    abandoned (past the provider's time limit, the provider knows of no payment). Only a
+    conditional UPDATE ... WHERE state = 'waiting' changes the state, so it changes once.
+    Billing stays the source of truth for the invoices' paid_on (SPEC §11).
+    """
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Ours, random and unique: the provider's sessionId, and what the return page names.
+    session_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_payment_session_id)
+    provider: Mapped[str] = mapped_column(String(20))  # "przelewy24", "dev"
+    amount: Mapped[int] = mapped_column(BigInteger)  # grosze (minor units), from Decimal
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(10), default="waiting", index=True)
+    # Where the customer pays (the provider's page with its token), to go back to it.
+    redirect_url: Mapped[str | None] = mapped_column(String(500))
+    order_id: Mapped[int | None] = mapped_column(BigInteger)  # the provider's, once paid
+    method_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # After this the provider no longer takes the payment; "Zapłać" may start a new one.
+    expires_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]  # paid, failed or abandoned
+    confirmation_sent_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+    invoices: Mapped[list[Invoice]] = relationship(
+        secondary=payment_invoices, order_by="Invoice.issue_date"
+    )
+
+    @property
+    def amount_decimal(self) -> Decimal:
+        return Decimal(self.amount).scaleb(-2)

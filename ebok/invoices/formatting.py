@@ -22,18 +22,26 @@ AMOUNT_PATTERNS = {"en": "¤\u00a0#,##0.00"}
 
 class Status(enum.Enum):
     PAID = "paid"
+    PAID_ONLINE = "paid-online"  # paid online, not yet booked by billing (SPEC §14)
     DUE = "due"
     OVERDUE = "overdue"
 
 
-def status_of(invoice: Invoice, today: date) -> Status:
+def status_of(invoice: Invoice, today: date, paid_online: bool = False) -> Status:
     if invoice.paid_on is not None:
         return Status.PAID
+    if paid_online:
+        return Status.PAID_ONLINE
     return Status.OVERDUE if invoice.due_date < today else Status.DUE
 
 
-def status_text(invoice: Invoice, today: date) -> str:
-    status = status_of(invoice, today)
+def status_text(invoice: Invoice, today: date, paid_online: bool = False) -> str:
+    status = status_of(invoice, today, paid_online)
+    if status is Status.PAID_ONLINE:
+        # Translators: an invoice's status, a table value and a tag: paid online in Strefa
+        # Klienta, and the billing system has not booked the payment yet (Polish:
+        # "Opłacona (płatność w trakcie księgowania)").
+        return pgettext("invoice status", "Paid (payment being booked)")
     if status is Status.PAID:
         # Translators: an invoice's status, a table value and a tag (feminine in Polish,
         # "Opłacona", as "faktura").

@@ -34,9 +34,10 @@ def invoice_period(invoice: Invoice) -> str:
 @bp.app_template_global("invoice_status")
 def invoice_status(invoice: Invoice) -> dict[str, str]:
     today = date.today()
+    online = invoice.paid_on is None and invoice.id in service.paid_online([invoice.id])
     return {
-        "kind": formatting.status_of(invoice, today).value,
-        "text": formatting.status_text(invoice, today),
+        "kind": formatting.status_of(invoice, today, online).value,
+        "text": formatting.status_text(invoice, today, online),
     }
 
 

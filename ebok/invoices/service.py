@@ -7,14 +7,18 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import exists, extract, func, select
 
 from ebok.customers.bank_accounts import group_in_fours, iban_in_fours
 from ebok.extensions import db
 from ebok.invoices.formatting import pdf_filename
 from ebok.invoices.storage import CorruptFile, invoice_storage
-from ebok.models import Customer, Invoice
+from ebok.models import Customer, Invoice, Payment, payment_invoices
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 log = logging.getLogger("ebok.invoices")
 NEWEST_FIRST = (Invoice.issue_date.desc(), Invoice.id.desc())
@@ -93,6 +97,25 @@ def invoice_pdf(invoice: Invoice | None) -> Pdf | PdfProblem:
     return Pdf(pdf_filename(invoice.number), content)
 
 
+def _paid_online() -> "ColumnElement[bool]":
+    """The invoice has a payment made online (SPEC §14), whatever billing says yet."""
+    return exists().where(
+        payment_invoices.c.invoice_id == Invoice.id,
+        Payment.id == payment_invoices.c.payment_id,
+        Payment.state == "paid",
+    )
+
+
+def paid_online(invoice_ids: list[int]) -> set[int]:
+    """Of these invoices, those paid online: "Opłacona (płatność w trakcie księgowania)"
+    until an import sets paid_on."""
+    if not invoice_ids:
+        return set()
+    return set(
+        db.session.scalars(select(Invoice.id).where(Invoice.id.in_(invoice_ids), _paid_online()))
+    )
+
+
 @dataclass(frozen=True)
 class HomeSummary:
     latest: Invoice | None
@@ -108,7 +131,8 @@ def home_summary(customer: Customer, today: date) -> HomeSummary:
     latest = db.session.scalars(
         select(Invoice).where(Invoice.customer_id == customer.id).order_by(*NEWEST_FIRST)
     ).first()
-    unpaid = (Invoice.customer_id == customer.id, Invoice.paid_on.is_(None))
+    # Invoices paid online are left out: billing books them soon.
+    unpaid = (Invoice.customer_id == customer.id, Invoice.paid_on.is_(None), ~_paid_online())
     to_pay, nearest = db.session.execute(
         select(func.coalesce(func.sum(Invoice.gross_amount), 0), func.min(Invoice.due_date)).where(
             *unpaid

@@ -7,18 +7,18 @@ holds the message body (bodies carry codes and links), and the recipient only ma
 import json
 import smtplib
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from http.client import HTTPMessage
-from typing import IO, Any
+from typing import Any
+
+import httpx
 
 from ebok.normalising import mask_email, mask_phone
+from ebok.outside import http
 
 
 @dataclass(frozen=True)
@@ -198,22 +198,10 @@ class SmtpBackend:
 RETRIED_HTTP_STATUSES = frozenset({408, 429})
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: it would turn the POST into a GET or resend the token."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-        newurl: str,
-    ) -> None:
-        return None
-
-
 class HttpSmsBackend:
+    """The SMS gateway's JSON API, through the shared HTTP client (ebok.outside.http):
+    its connections are kept between messages, a redirect is a failure."""
+
     name = "http"
     keeps_body = False
 
@@ -221,10 +209,9 @@ class HttpSmsBackend:
         self.url = config["SMS_GATEWAY_URL"]
         self.token = config["SMS_GATEWAY_TOKEN"]
         self.sender = config["SMS_SENDER"]
-        self.timeout = float(config["SMS_TIMEOUT"])
-        self.opener = urllib.request.build_opener(_NoRedirects)
+        self.timeout = http.timeout(float(config["SMS_TIMEOUT"]))
 
-    def request(self, message: Outgoing) -> urllib.request.Request:
+    def request(self, message: Outgoing) -> httpx.Request:
         if not self.url or urllib.parse.urlsplit(self.url).scheme not in ("http", "https"):
             raise DeliveryError("SMS_GATEWAY_URL is not set to an http(s) URL")
         key = idempotency_key(message)
@@ -237,39 +224,45 @@ class HttpSmsBackend:
         headers = {"Content-Type": "application/json", "Idempotency-Key": key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        return urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        return http.shared_client().build_request(
+            "POST",
             self.url,
-            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             headers=headers,
-            method="POST",
+            timeout=self.timeout,
         )
 
     def send(self, message: Outgoing) -> None:
         request = self.request(message)
         try:
-            with self.opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                response.read()
-        except urllib.error.HTTPError as error:
-            # Only the status: a gateway may echo the message (and its code) in its answer.
-            error.close()
-            raise DeliveryError(
-                f"SMS gateway answered HTTP {error.code}",
-                permanent=400 <= error.code < 500 and error.code not in RETRIED_HTTP_STATUSES,
-            ) from None
-        except urllib.error.URLError as error:
-            reason = error.reason
-            text = _describe(reason, message) if isinstance(reason, OSError) else str(reason)
+            response = http.shared_client().send(request)
+            response.read()
+            response.close()
+        except httpx.TransportError as error:
+            text = _describe(_operating_system_error(error) or error, message)
             raise DeliveryError(f"SMS gateway unreachable: {text}") from None
-        except OSError as error:
-            raise DeliveryError(f"SMS gateway unreachable: {_describe(error, message)}") from None
         except Exception as error:  # anything else must not lose the message either
             raise DeliveryError(type(error).__name__) from None
+        status = response.status_code
         if not 200 <= status < 300:
-            raise DeliveryError(f"SMS gateway answered HTTP {status}")
+            # Only the status: a gateway may echo the message (and its code) in its answer.
+            raise DeliveryError(
+                f"SMS gateway answered HTTP {status}",
+                permanent=400 <= status < 500 and status not in RETRIED_HTTP_STATUSES,
+            )
 
     def close(self) -> None:
-        pass  # one HTTP request per message, nothing kept open
+        pass  # the shared client keeps its connections for the next message
+
+
+def _operating_system_error(error: BaseException) -> OSError | None:
+    """The socket error under httpx's (and httpcore's) wrappers, if there is one."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _describe(error: BaseException, message: Outgoing) -> str:

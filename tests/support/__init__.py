@@ -1,7 +1,8 @@
 """What the tests share, in two halves: HTTP actors (actors.py: the test configuration,
 the customers, a customer's browser speaking plain HTTP or htmx, logging in, walking the
 wizard, readers of the database and the outbox) and process harnesses (processes.py: real
-SMTP, redis-server, PostgreSQL and gunicorn servers to start, stop and freeze). Both are
+SMTP, redis-server, PostgreSQL and gunicorn servers to start, stop and freeze), and a fake
+Przelewy24 (przelewy24.py). Both are
 re-exported here, so a test imports `from support import X` whichever half X lives in."""
 
 from support.actors import (
@@ -45,6 +46,7 @@ from support.processes import (
     free_port,
     wait_for,
 )
+from support.przelewy24 import FakePrzelewy24, p24_sign
 
 __all__ = [
     "TEST_TEMPLATES",
@@ -52,6 +54,7 @@ __all__ = [
     "app_on_database",
     "AuthActions",
     "Browser",
+    "FakePrzelewy24",
     "CSRF_INPUT",
     "CSRF_META",
     "CUSTOMERS",
@@ -82,6 +85,7 @@ __all__ = [
     "last_code",
     "last_link",
     "outbox",
+    "p24_sign",
     "text_of",
     "wait_for",
 ]

@@ -1,0 +1,1 @@
+"""Calling outside services (the SMS gateway, the payment provider): one HTTP client."""

@@ -1,0 +1,1 @@
+"""Zapłać (SPEC §14): paying invoices online through the payment provider."""
