@@ -447,3 +447,43 @@ def test_billing_paid_on_stops_the_offer(app, visitor, invoices, p24):
 def test_any_body_is_answered_400_never_500(app, customers, p24, body):
     response = notify(app, body)
     assert response.status_code == 400
+
+
+# -- production settings ------------------------------------------------------------------------
+
+PRODUCTION = {
+    "FLASK_SECRET_KEY": "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9",
+    "FLASK_SERVER_NAME": "ebok.example.pl",
+}
+P24 = {
+    "FLASK_PAYMENTS_PROVIDER": "przelewy24",
+    "FLASK_P24_URL": "https://sandbox.przelewy24.pl",
+    "FLASK_P24_MERCHANT_ID": "123456",
+    "FLASK_P24_POS_ID": "123456",
+    "FLASK_P24_API_KEY": "key",
+    "FLASK_P24_CRC": "crc",
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({**P24, "FLASK_P24_CRC": ""}, "FLASK_P24_CRC not set"),
+        ({**P24, "FLASK_P24_API_KEY": "", "FLASK_P24_URL": ""}, "FLASK_P24_URL, FLASK_P24_API_KEY"),
+        ({**P24, "FLASK_P24_URL": "http://sandbox.przelewy24.pl"}, "must be an https:// URL"),
+        ({"FLASK_PAYMENTS_PROVIDER": "dev"}, "FLASK_PAYMENTS_PROVIDER is dev"),
+        ({"FLASK_PAYMENTS_PROVIDER": "payu"}, "is not one of"),
+    ],
+)
+def test_production_refuses_payments_half_set_up(environment, production_app, settings, message):
+    environment(**PRODUCTION, **settings)
+    with pytest.raises((RuntimeError, ValueError), match=message):
+        production_app()
+
+
+def test_production_without_a_provider_offers_no_payments(environment, production_app):
+    environment(**PRODUCTION)
+    app = production_app()
+    assert app.config["PAYMENTS_PROVIDER"] is None
+    environment(**PRODUCTION, **P24)
+    assert production_app().config["PAYMENTS_PROVIDER"] == "przelewy24"

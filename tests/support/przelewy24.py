@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -72,6 +73,7 @@ def p24_sign(fields: dict[str, Any], crc: str = CRC) -> str:
 class FakePrzelewy24:
     def __init__(self):
         self.mode = "ok"  # "ok", "hang", "error", "bad_token"
+        self.verify_delay = 0.0  # seconds verify takes: notifications at once overlap
         self.registered: dict[str, dict] = {}  # sessionId -> the register body
         self.paid: dict[str, int] = {}  # sessionId -> orderId
         self.verified: list[str] = []
@@ -205,7 +207,10 @@ class FakePrzelewy24:
             return self._refuse("verify: no such paid transaction")
         if (registered["amount"], registered["currency"]) != (body["amount"], body["currency"]):
             return self._refuse("verify: amount or currency differs")
-        self.verified.append(body["sessionId"])
+        if self.verify_delay:
+            time.sleep(self.verify_delay)
+        with self._lock:
+            self.verified.append(body["sessionId"])
         return 200, {"data": {"status": "success"}, "responseCode": 0}
 
     def by_session(self, session_id: str) -> tuple[int, dict]:
