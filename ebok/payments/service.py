@@ -26,7 +26,15 @@ from sqlalchemy import CursorResult, Update, exists, func, select, update
 from ebok import logs, messages
 from ebok.extensions import db
 from ebok.i18n import languages, lazy_pgettext
-from ebok.models import Account, Customer, Invoice, Payment, payment_invoices, utcnow
+from ebok.models import (
+    Account,
+    Customer,
+    Invoice,
+    Payment,
+    new_payment_session_id,
+    payment_invoices,
+    utcnow,
+)
 from ebok.payments.providers import (
     Notification,
     PaymentProvider,
@@ -164,10 +172,27 @@ def start_payment(
         return GoToProvider(already.redirect_url, already, resumed=True)
 
     now = utcnow()
+    amount = to_minor_units(sum((invoice.gross_amount for invoice in invoices), Decimal(0)))
+    session_id = new_payment_session_id()
+    url_return, url_status = urls(session_id)
+    # Everything the registration needs is read before the commit expires the objects.
+    registration = Registration(
+        session_id=session_id,
+        amount=amount,
+        currency=currency,
+        description=_description(invoices),
+        email=_email_of(account) or "",
+        language=language,
+        url_return=url_return,
+        url_status=url_status,
+        time_limit=time_limit,
+    )
+    customer_id, invoice_count = customer.id, len(invoices)
     payment = Payment(
-        customer_id=customer.id,
+        customer_id=customer_id,
+        session_id=session_id,
         provider=provider.name,
-        amount=to_minor_units(sum((invoice.gross_amount for invoice in invoices), Decimal(0))),
+        amount=amount,
         currency=currency,
         state="waiting",
         created_at=now,
@@ -176,18 +201,6 @@ def start_payment(
     )
     db.session.add(payment)
     db.session.commit()  # the row exists before anything leaves for the provider
-    url_return, url_status = urls(payment.session_id)
-    registration = Registration(
-        session_id=payment.session_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        description=_description(invoices),
-        email=_email_of(account) or "",
-        language=language,
-        url_return=url_return,
-        url_status=url_status,
-        time_limit=time_limit,
-    )
     try:
         token = provider.register(registration)
     except ProviderUnavailable as error:
@@ -197,19 +210,20 @@ def start_payment(
             "payment.register_failed",
             level=logging.WARNING,
             payment=payment.id,
-            customer=customer.id,
+            customer=customer_id,
         )
         return StartProblem.UNAVAILABLE
-    payment.redirect_url = provider.redirect_url(token)
+    redirect_url = provider.redirect_url(token)
+    payment.redirect_url = redirect_url
     db.session.commit()
     logs.audit(
         "payment.started",
         payment=payment.id,
-        customer=customer.id,
-        amount=payment.amount,
-        invoices=len(invoices),
+        customer=customer_id,
+        amount=amount,
+        invoices=invoice_count,
     )
-    return GoToProvider(payment.redirect_url, payment, resumed=False)
+    return GoToProvider(redirect_url, payment, resumed=False)
 
 
 def _description(invoices: list[Invoice]) -> str:
