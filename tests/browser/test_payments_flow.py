@@ -136,3 +136,7 @@ def test_the_provider_down_gives_a_clear_page(page, provider_down, axe):
     axe(page, "Payments unavailable")
     with provider_down.app.app_context():
         assert db.session.scalars(select(Payment.state)).all() == ["failed"]
+    # A payment that never reached the provider is not listed: Płatności is still empty.
+    page.goto(provider_down.url + "/platnosci")
+    page.get_by_text("Nie masz jeszcze płatności online.").wait_for()
+    axe(page, "Płatności without payments")
