@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from ebok.customers.bank_accounts import group_in_fours
 from ebok.extensions import csrf
 from ebok.identity.signing import external_url
-from ebok.models import LARGEST_ID, Invoice, Payment
+from ebok.models import LARGEST_ID, Invoice, Payment, utcnow
 from ebok.payments import service
 from ebok.payments.forms import PayForm
 from ebok.payments.providers import PaymentProvider, provider_for
@@ -71,6 +71,12 @@ def payment_state(payment: Payment) -> str:
     return pgettext("payment state", "Not completed")
 
 
+@bp.app_template_global("payment_open")
+def payment_open(payment: Payment) -> bool:
+    """Whether the provider still takes the waiting payment (its time limit not passed)."""
+    return payment.state == "waiting" and payment.expires_at > utcnow()
+
+
 @bp.app_template_global("payments_enabled")
 def payments_enabled() -> bool:
     return bool(current_app.config["PAYMENTS_PROVIDER"])
@@ -111,6 +117,10 @@ def _start(invoice_ids: list[int] | None) -> ResponseReturnValue:
         return redirect_to(url_for("invoices.invoice_list"), leave_panel=True)
     if outcome is service.StartProblem.UNAVAILABLE:
         return _unavailable()
+    if isinstance(outcome, service.WaitingElsewhere):
+        return redirect_to(
+            url_for("payments.return_page", session_id=outcome.session_id), leave_panel=True
+        )
     return redirect_to(outcome.url, leave_panel=True)
 
 

@@ -85,8 +85,12 @@ def _not_paid_online() -> object:
     )
 
 
-def payable_invoices(customer_id: int, invoice_ids: list[int] | None = None) -> list[Invoice]:
-    """The customer's invoices "Zapłać" may pay: unpaid in billing, not paid online."""
+def payable_invoices(
+    customer_id: int, invoice_ids: list[int] | None = None, *, lock: bool = False
+) -> list[Invoice]:
+    """The customer's invoices "Zapłać" may pay: unpaid in billing, not paid online.
+    `lock`: the rows stay locked (PostgreSQL) until the transaction ends, so two "Zapłać"
+    at once (a double click) start one payment; always in the same order."""
     query = select(Invoice).where(
         Invoice.customer_id == customer_id,
         Invoice.paid_on.is_(None),
@@ -94,12 +98,16 @@ def payable_invoices(customer_id: int, invoice_ids: list[int] | None = None) -> 
     )
     if invoice_ids is not None:
         query = query.where(Invoice.id.in_(invoice_ids))
-    return list(db.session.scalars(query.order_by(Invoice.due_date, Invoice.id)))
+    query = query.order_by(Invoice.due_date, Invoice.id)
+    if lock:
+        query = query.with_for_update(of=Invoice)
+    return list(db.session.scalars(query))
 
 
 def waiting_payment(invoice_ids: list[int], now: datetime | None = None) -> Payment | None:
     """A payment of any of these invoices still waiting within the provider's time limit:
-    "Zapłać" goes back to it instead of starting a second one."""
+    "Zapłać" goes back to it instead of starting a second one. It may still be on its way
+    to the provider (no redirect_url yet: another request is registering it)."""
     if not invoice_ids:
         return None
     return db.session.scalars(
@@ -109,7 +117,6 @@ def waiting_payment(invoice_ids: list[int], now: datetime | None = None) -> Paym
             payment_invoices.c.invoice_id.in_(invoice_ids),
             Payment.state == "waiting",
             Payment.expires_at > (now or utcnow()),
-            Payment.redirect_url.is_not(None),
         )
         .order_by(Payment.id.desc())
     ).first()
@@ -149,6 +156,14 @@ class GoToProvider:
     resumed: bool  # a payment already waiting, not a new one
 
 
+@dataclass(frozen=True)
+class WaitingElsewhere:
+    """A payment of these invoices is being registered by another request (a double
+    click): its return page, never a second payment."""
+
+    session_id: str
+
+
 def start_payment(
     account: Account,
     invoice_ids: list[int] | None,
@@ -157,18 +172,22 @@ def start_payment(
     time_limit: int,
     language: str,
     urls: Callable[[str], tuple[str, str]],
-) -> GoToProvider | StartProblem:
+) -> GoToProvider | WaitingElsewhere | StartProblem:
     """Starts paying these invoices of the account's customer (None: every unpaid one):
     the payment row first, then its registration with the provider. `urls(session_id)`
     gives the return page's and the notification's absolute URLs."""
     customer = account.customer
-    invoices = payable_invoices(customer.id, invoice_ids)
+    invoices = payable_invoices(customer.id, invoice_ids, lock=True)
     if not invoices:
+        db.session.rollback()
         return StartProblem.NOTHING_TO_PAY
     currency = invoices[0].currency
     invoices = [invoice for invoice in invoices if invoice.currency == currency]
     already = waiting_payment([invoice.id for invoice in invoices])
-    if already is not None and already.redirect_url:
+    if already is not None:
+        db.session.rollback()  # the invoices' locks go
+        if already.redirect_url is None:
+            return WaitingElsewhere(already.session_id)
         return GoToProvider(already.redirect_url, already, resumed=True)
 
     now = utcnow()
