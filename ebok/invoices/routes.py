@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -34,11 +34,19 @@ def invoice_period(invoice: Invoice) -> str:
 @bp.app_template_global("invoice_status")
 def invoice_status(invoice: Invoice) -> dict[str, str]:
     today = date.today()
-    online = invoice.paid_on is None and invoice.id in service.paid_online([invoice.id])
+    online = invoice.paid_on is None and invoice.id in _paid_online(invoice.customer_id)
     return {
         "kind": formatting.status_of(invoice, today, online).value,
         "text": formatting.status_text(invoice, today, online),
     }
+
+
+def _paid_online(customer_id: int) -> set[int]:
+    """One query per request, however many invoices the page shows."""
+    cache = g.setdefault("invoices_paid_online", {})
+    if customer_id not in cache:
+        cache[customer_id] = service.paid_online(customer_id)
+    return cache[customer_id]
 
 
 @bp.app_template_filter("file_size")

@@ -106,14 +106,13 @@ def _paid_online() -> "ColumnElement[bool]":
     )
 
 
-def paid_online(invoice_ids: list[int]) -> set[int]:
-    """Of these invoices, those paid online: "Opłacona (płatność w trakcie księgowania)"
-    until an import sets paid_on."""
-    if not invoice_ids:
-        return set()
-    return set(
-        db.session.scalars(select(Invoice.id).where(Invoice.id.in_(invoice_ids), _paid_online()))
+def paid_online(customer_id: int) -> set[int]:
+    """The customer's invoices paid online that billing has not booked yet: "Opłacona
+    (płatność w trakcie księgowania)" until an import sets paid_on."""
+    query = select(Invoice.id).where(
+        Invoice.customer_id == customer_id, Invoice.paid_on.is_(None), _paid_online()
     )
+    return set(db.session.scalars(query))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     render_template,
     request,
@@ -43,13 +44,25 @@ def payment_offer(invoice: Invoice) -> dict[str, object] | None:
     of it is waiting: "Zapłać" goes back to it)."""
     if invoice.paid_on is not None or not current_app.config["PAYMENTS_PROVIDER"]:
         return None
-    if service.paid_online([invoice.id]):
+    paid_online, waiting = _offers(invoice.customer_id)
+    if invoice.id in paid_online:
         return None
-    waiting = service.waiting_payment([invoice.id])
     return {
-        "kind": "resume" if waiting else "pay",
+        "kind": "resume" if invoice.id in waiting else "pay",
         "url": url_for("payments.pay_invoice", invoice_id=invoice.id),
     }
+
+
+def _offers(customer_id: int) -> tuple[set[int], set[int]]:
+    """The customer's invoices paid online, and those with a payment waiting: two queries
+    per request, however many invoices the page shows."""
+    cache = g.setdefault("payment_offers", {})
+    if customer_id not in cache:
+        cache[customer_id] = (
+            service.paid_online(customer_id=customer_id),
+            service.invoices_waiting(customer_id),
+        )
+    return cache[customer_id]
 
 
 @bp.app_template_filter("payment_date")

@@ -122,6 +122,21 @@ def waiting_payment(invoice_ids: list[int], now: datetime | None = None) -> Paym
     ).first()
 
 
+def invoices_waiting(customer_id: int, now: datetime | None = None) -> set[int]:
+    """The customer's invoices with a payment waiting within the provider's time limit."""
+    return set(
+        db.session.scalars(
+            select(payment_invoices.c.invoice_id)
+            .join(Payment, Payment.id == payment_invoices.c.payment_id)
+            .where(
+                Payment.customer_id == customer_id,
+                Payment.state == "waiting",
+                Payment.expires_at > (now or utcnow()),
+            )
+        )
+    )
+
+
 def payments_of(customer_id: int) -> list[Payment]:
     return list(
         db.session.scalars(
