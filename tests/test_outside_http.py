@@ -86,3 +86,6 @@ def test_a_forked_process_gets_a_client_of_its_own(monkeypatch):
     assert child is not parent
     monkeypatch.undo()
     assert http.shared_client() is not child  # back in "the parent": a client of its own
+    assert parent in http._inherited and child in http._inherited
+    for client in (parent, child):
+        client.close()

@@ -22,6 +22,9 @@ MAX_CONNECTIONS = 20
 
 _lock = threading.Lock()
 _clients: dict[int, httpx.Client] = {}
+# Clients a fork inherited: kept (never closed, never used), since closing one here could
+# end the parent's TLS sessions on the sockets both processes hold.
+_inherited: list[httpx.Client] = []
 
 
 def shared_client() -> httpx.Client:
@@ -32,7 +35,8 @@ def shared_client() -> httpx.Client:
         with _lock:
             client = _clients.get(pid)
             if client is None:
-                _clients.clear()  # the parent's, inherited by a fork: never used here
+                _inherited.extend(_clients.values())  # the parent's: never used here
+                _clients.clear()
                 client = httpx.Client(
                     transport=httpx.HTTPTransport(retries=CONNECT_RETRIES),
                     limits=httpx.Limits(
