@@ -487,3 +487,37 @@ def test_production_without_a_provider_offers_no_payments(environment, productio
     assert app.config["PAYMENTS_PROVIDER"] is None
     environment(**PRODUCTION, **P24)
     assert production_app().config["PAYMENTS_PROVIDER"] == "przelewy24"
+
+
+# -- languages ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "waiting", "page_language"),
+    [
+        ("en", "We are waiting for the payment to be confirmed", "en"),
+        ("uk", "Очікуємо підтвердження платежу", "en"),  # no Ukrainian page at Przelewy24
+    ],
+)
+def test_the_pages_and_the_provider_page_follow_the_language(
+    app, make_visitor, invoices, p24, language, waiting, page_language
+):
+    visitor = make_visitor()
+    visitor.client.set_cookie("language", language)
+    log_in(visitor)
+    pay(visitor, f"/faktury/{invoices['due']}/zaplac")
+    (payment,) = payments(app)
+    assert p24.registered[payment["session_id"]]["language"] == page_language
+    assert waiting in text_of(visitor.get(f"/platnosci/{payment['session_id']}"))
+
+
+def test_the_confirmation_goes_out_in_the_customers_language(app, p24, started):
+    with app.app_context():
+        customer = db.session.scalars(select(Customer).where(Customer.number == "200005")).one()
+        assert customer.account is not None
+        customer.account.language = "uk"
+        db.session.commit()
+    assert notify(app, p24.pay(started)).status_code == 200
+    (mail,) = outbox(app, "email")
+    assert "Ми отримали ваш онлайн-платіж" in mail.body_text
+    assert mail.subject == "Ваш платіж прийнято"
