@@ -179,6 +179,20 @@ def test_a_waiting_payment_is_resumed_not_started_again(app, visitor, invoices, 
     assert len(payments(app)) == 2
 
 
+def test_pay_everything_leaves_an_invoice_with_a_waiting_payment_to_it(app, visitor, invoices, p24):
+    log_in(visitor)
+    single, _ = pay(visitor, f"/faktury/{invoices['due']}/zaplac")
+    everything, _ = pay(visitor, "/platnosci/zaplac-wszystko")
+    assert everything != single
+    first, second = payments(app)
+    assert first["invoices"] == ["FV/2026/11/000011"]
+    assert second["invoices"] == ["FV/2026/10/000010"]  # not the one already waiting
+    # Everything is now waiting: "Zapłać wszystko" goes back to the newest payment.
+    again, _ = pay(visitor, "/platnosci/zaplac-wszystko")
+    assert again == everything
+    assert len(payments(app)) == 2
+
+
 def test_another_customers_or_a_paid_invoice_is_not_paid(app, visitor, invoices, p24):
     log_in(visitor)
     for invoice in ("other", "paid"):

@@ -196,14 +196,20 @@ def start_payment(
     if not invoices:
         db.session.rollback()
         return StartProblem.NOTHING_TO_PAY
-    currency = invoices[0].currency
-    invoices = [invoice for invoice in invoices if invoice.currency == currency]
-    already = waiting_payment([invoice.id for invoice in invoices])
-    if already is not None:
+    # One payment in progress per invoice: those with one waiting are left to it; when
+    # that is all of them, "Zapłać" goes back to it.
+    waiting = invoices_waiting(customer.id)
+    free = [invoice for invoice in invoices if invoice.id not in waiting]
+    if not free:
+        already = waiting_payment([invoice.id for invoice in invoices])
         db.session.rollback()  # the invoices' locks go
+        if already is None:  # its time limit passed a moment ago
+            return StartProblem.NOTHING_TO_PAY
         if already.redirect_url is None:
             return WaitingElsewhere(already.session_id)
         return GoToProvider(already.redirect_url, already, resumed=True)
+    currency = free[0].currency
+    invoices = [invoice for invoice in free if invoice.currency == currency]
 
     now = utcnow()
     amount = to_minor_units(sum((invoice.gross_amount for invoice in invoices), Decimal(0)))
