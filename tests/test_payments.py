@@ -188,6 +188,8 @@ def test_pay_everything_leaves_an_invoice_with_a_waiting_payment_to_it(app, visi
     assert first["invoices"] == ["FV/2026/11/000011"]
     assert second["invoices"] == ["FV/2026/10/000010"]  # not the one already waiting
     # Everything is now waiting: "Zapłać wszystko" goes back to the newest payment.
+    home = text_of(visitor.get("/strona-glowna"))
+    assert "Zapłać wszystko" not in home and "Wróć do płatności" in home
     again, _ = pay(visitor, "/platnosci/zaplac-wszystko")
     assert again == everything
     assert len(payments(app)) == 2

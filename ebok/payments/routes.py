@@ -84,6 +84,18 @@ def payment_state(payment: Payment) -> str:
     return pgettext("payment state", "Not completed")
 
 
+@bp.app_template_global("pay_all_offer")
+def pay_all_offer(customer_id: int) -> str | None:
+    """ "Zapłać wszystko": "pay", "resume" when every unpaid invoice already has a payment
+    waiting (the button goes back to it), None with nothing to pay or payments off."""
+    if not current_app.config["PAYMENTS_PROVIDER"]:
+        return None
+    payable = {invoice.id for invoice in service.payable_invoices(customer_id)}
+    if not payable:
+        return None
+    return "resume" if payable <= _offers(customer_id)[1] else "pay"
+
+
 @bp.app_template_global("payment_open")
 def payment_open(payment: Payment) -> bool:
     """Whether the provider still takes the waiting payment (its time limit not passed)."""
