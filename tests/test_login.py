@@ -195,7 +195,7 @@ def test_sessions_end_after_the_absolute_lifetime(app, visitor, auth, customers)
     app.config["SESSION_ABSOLUTE_LIFETIME"] = timedelta(seconds=-1)
     response = visitor.client.get("/strona-glowna", follow_redirects=True)
     assert "Logowanie do Strefy Klienta" in text_of(response)
-    assert "Dla Twojego bezpieczeństwa nastąpiło wylogowanie." in text_of(response)
+    assert "Ze względów bezpieczeństwa wylogowaliśmy Cię." in text_of(response)
 
 
 def test_a_login_no_account_can_have_is_just_wrong(visitor, auth, customers):
