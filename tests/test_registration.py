@@ -12,6 +12,7 @@ from support import (
     existing_account,
     field_value,
     follow,
+    found,
     last_code,
     last_link,
     outbox,
@@ -35,6 +36,14 @@ def test_the_login_page_opens_registration(visitor):
         "rachunku, w pozycji Nr ewidencyjny"
     ) in page
     assert "Anuluj" in page and "Dalej" in page
+
+
+def test_the_number_is_the_username_as_in_zapomnialem_hasla(visitor):
+    """Password managers save the new password with the customer number: the same field,
+    the same token on both wizards."""
+    for path in ("/rejestracja/", "/zapomnialem-hasla/"):
+        field = found(r'<input[^>]*name="number"[^>]*>', visitor.get(path).get_data(as_text=True))
+        assert 'autocomplete="username"' in field.group(0), path
 
 
 def test_registration_by_sms(app, visitor, wizard, customers):
