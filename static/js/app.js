@@ -79,24 +79,37 @@
       var describedBy = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
       if (describedBy.indexOf(list.id) === -1) describedBy.push(list.id);
       input.setAttribute("aria-describedby", describedBy.join(" "));
-      function update(announceChanges) {
-        var changed = [];
-        list.querySelectorAll("[data-rule]").forEach(function (item) {
+      var items = list.querySelectorAll("[data-rule]");
+      var announced = {};  // each rule as the announcer last told it
+      function update() {
+        items.forEach(function (item) {
           var met = rules[item.dataset.rule](input.value);
-          if ((item.dataset.met === "true") !== met) changed.push(item.textContent + ": " +
-            (met ? announcer.dataset.met : announcer.dataset.unmet));
           item.dataset.met = String(met);
           item.classList.toggle("checklist__item--met", met);
         });
-        if (announceChanges && changed.length) {
-          // Politely, once typing pauses, and only what changed.
-          clearTimeout(timer);
-          timer = setTimeout(function () { announcer.textContent = changed.join(", "); }, 800);
-        }
+        // Neutral until typing starts: no ✗ against a field nobody has typed in.
+        list.classList.toggle("checklist--started", input.value !== "");
       }
-      list.querySelectorAll("[data-rule]").forEach(function (item) { item.dataset.met = "false"; });
-      update(false);
-      input.addEventListener("input", function () { update(true); });
+      // Politely, once typing pauses: every rule whose state differs from what was last
+      // said, however many changed (and not one that changed and changed back) meanwhile.
+      function announceChanges() {
+        var changed = [];
+        items.forEach(function (item) {
+          var met = item.dataset.met === "true";
+          if (announced[item.dataset.rule] !== met) {
+            changed.push(item.textContent + ": " + (met ? announcer.dataset.met : announcer.dataset.unmet));
+            announced[item.dataset.rule] = met;
+          }
+        });
+        if (changed.length) announcer.textContent = changed.join(", ");
+      }
+      update();
+      items.forEach(function (item) { announced[item.dataset.rule] = item.dataset.met === "true"; });
+      input.addEventListener("input", function () {
+        update();
+        clearTimeout(timer);
+        timer = setTimeout(announceChanges, 800);
+      });
     });
   }
 

@@ -184,6 +184,28 @@ def test_network_failure_is_told_and_nothing_typed_is_lost(page, live):
     page.context.set_offline(False)
 
 
+def test_the_checklist_is_neutral_until_typing_and_tells_every_change(page, live):
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    prove_by_sms(page, live, "512345678", "+48512345678")
+    marks = (
+        "() => [...document.querySelectorAll('[data-password-checklist] li')]"
+        ".map(item => getComputedStyle(item, '::before').content)"
+    )
+    assert not any("✗" in mark for mark in page.evaluate(marks))  # nothing typed, nothing wrong
+    # Three rules met within one pause: all three are told, not only the last.
+    page.get_by_label("Podaj hasło").type("Ab1")
+    announcer = page.locator("[data-checklist-announcer]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-checklist-announcer]').textContent !== ''"
+    )
+    told = announcer.text_content()
+    for rule in ("wielka litera", "mała litera", "cyfra"):
+        assert f"{rule}: warunek spełniony" in told, told
+    assert any("✗" in mark for mark in page.evaluate(marks))  # typed: the length is not met
+
+
 def test_password_checklist_while_typing(page, live):
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
