@@ -162,6 +162,22 @@
     if (menu && !menu.contains(event.target)) menu.open = false;
   });
 
+  // An error summary's link focuses its field and scrolls the field's label (a radio's
+  // legend) into view, as GOV.UK's does: following the #id alone put the input at the top
+  // of the window, its label and message above it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[href^='#']");
+    var input = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!input) return;
+    var fieldset = input.type === "radio" || input.type === "checkbox" ? input.closest("fieldset") : null;
+    var caption = fieldset ? fieldset.querySelector("legend")
+      : document.querySelector('label[for="' + input.id + '"]');
+    if (!caption) return;
+    event.preventDefault();
+    caption.scrollIntoView();
+    input.focus({ preventScroll: true });
+  });
+
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () { /* works without it */ });
   }

@@ -1,6 +1,8 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
+import pytest
+from conftest import browser_tab
 from steps import log_in, open_menu, prove_by_sms
 from support import NEW_PASSWORD, TEST_PASSWORD
 
@@ -245,3 +247,21 @@ def test_password_checklist_while_typing(page, live):
     assert page.locator("#status").inner_text() == "Hasło jest widoczne"
     toggle.click()
     assert password.get_attribute("type") == "password"
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_an_error_summary_link_shows_the_fields_label(browser, live, size):
+    """Following a summary's link focuses the field with its label in view (GOV.UK's way),
+    not the field alone at the top of the window."""
+    with browser_tab(browser, live, size) as tab:
+        tab.set_viewport_size({"width": tab.viewport_size["width"], "height": 400})
+        tab.goto(live.url + "/")
+        tab.get_by_role("button", name="Zaloguj").click()
+        summary = tab.locator("#error-summary")
+        summary.wait_for()
+        summary.get_by_role("link").first.click()
+        assert tab.evaluate("() => document.activeElement.id") == "login"
+        label_top = tab.evaluate(
+            "() => document.querySelector('label[for=login]').getBoundingClientRect().top"
+        )
+        assert -1 < label_top < 400  # scrolled to the top: a fraction of a pixel either way
