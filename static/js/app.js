@@ -241,9 +241,20 @@
     return typeof target === "string" ? document.querySelector(target) : target;
   }
 
+  // A step rendered in another language than the page's (switched in another tab) says so
+  // (WCAG 3.1.2): the swapped part carries the language the server rendered it in.
+  function markLanguage(target, event) {
+    var response = event.detail.ctx && event.detail.ctx.response;
+    var language = response && response.headers.get("Content-Language");
+    if (!target || !target.setAttribute || !language) return;
+    if (language === document.documentElement.lang) target.removeAttribute("lang");
+    else target.setAttribute("lang", language);
+  }
+
   document.addEventListener("htmx:after:swap", function (event) {
     var dialogContent = document.getElementById("dialog-content");
     var target = swapTarget(event);
+    markLanguage(target, event);
     if (dialogContent && target === dialogContent) {
       var dialog = document.getElementById("dialog");
       enhance(dialogContent);

@@ -160,3 +160,18 @@ def test_before_any_page_said_its_language_the_offline_page_is_in_the_browsers(b
     page.get_by_role("heading", name=heading).wait_for()
     assert page.evaluate("() => document.documentElement.lang") == "uk"
     context.close()
+
+
+def test_a_step_in_another_language_than_the_page_says_so(page, live):
+    """The language switched in another tab: the next htmx step comes in English into a
+    Polish page, and is marked as English (WCAG 3.1.2); back in Polish, the mark goes."""
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.context.add_cookies([{"name": "language", "value": "en", "url": live.url}])
+    page.get_by_role("button", name="Dalej").click()
+    page.locator("#panel[lang=en] h1").wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "pl"
+    page.context.add_cookies([{"name": "language", "value": "pl", "url": live.url}])
+    page.locator("#panel a[href='/rejestracja/']").click()  # Back, in English
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").wait_for()
+    assert page.evaluate("() => document.getElementById('panel').hasAttribute('lang')") is False
