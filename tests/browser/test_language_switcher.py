@@ -22,11 +22,16 @@ def switcher(page, place: str):
 
 
 def switch_to(page, place: str, language: str) -> None:
-    """Presses the language's button in the header or footer and waits for the page."""
+    """Presses the language's button in the header or footer and waits for the page.
+
+    Waits for the navigation the switch starts, then for the new page: between the two
+    documents there is none (a predicate reading document.documentElement.lang meanwhile
+    failed under load with "Cannot read properties of null")."""
     url = page.url
-    switcher(page, place).get_by_role("button", name=NAMES[language]).click()
-    page.wait_for_function(f"() => document.documentElement.lang === {language!r}")
+    with page.expect_navigation():
+        switcher(page, place).get_by_role("button", name=NAMES[language]).click()
     page.wait_for_load_state()
+    page.wait_for_function(f"() => document.documentElement?.lang === {language!r}")
     assert page.url == url
 
 
@@ -124,8 +129,9 @@ def test_the_switcher_keyboard_focus_and_reflow(browser, live, axe):
     assert_targets_big_enough(page, "the guide in Ukrainian at 320 px")
     button = switcher(page, "header").get_by_role("button", name="Polski")
     button.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.documentElement.lang === 'pl'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement?.lang === 'pl'")
     assert page.url == live.url + "/instrukcja"
     page.emulate_media(color_scheme="dark")
     axe(page, "the guide in dark mode with the switcher")
