@@ -163,7 +163,7 @@ def test_a_tester_locked_out_sees_the_counts_and_clears_them(app, customers):
     assert visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}).status_code == 429
     page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
     assert re.search(r"RATELIMIT_LOGIN_PER_ACCOUNT</code></td><td>account:\d+</td><td>\d/2", page)
-    assert re.search(r"RATELIMIT_LOGIN</code></td><td>client:127\.0\.0\.1</td><td>\d/10", page)
+    assert re.search(r"RATELIMIT_LOGIN</code></td><td>client:127\.0\.0\.1</td><td>\d/100", page)
     response = visitor.post("/dev/limity/wyczysc")
     assert response.request.path == "/dev/wiadomosci"
     assert "Nic nie jest teraz liczone." in response.get_data(as_text=True)
