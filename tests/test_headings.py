@@ -170,9 +170,7 @@ def _summary_after_the_h1(response) -> None:
 
 
 @pytest.mark.parametrize("prefix", ["/rejestracja", "/zapomnialem-hasla"])
-def test_on_every_error_state_the_summary_comes_after_the_h1(
-    app, make_visitor, customers, prefix
-):
+def test_on_every_error_state_the_summary_comes_after_the_h1(app, make_visitor, customers, prefix):
     """Heading order (WCAG 1.3.1): "Wystąpił problem" (an <h2>) under the page's <h1>, on
     the steps whose <h1> is their field's label or legend too."""
     for htmx in (False, True):

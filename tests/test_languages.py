@@ -836,3 +836,23 @@ def test_the_guide_pdf_in_every_language(app, make_visitor, monkeypatch):
     disposition = response.headers["Content-Disposition"]
     assert disposition.encode("latin-1")  # a header the server can send
     assert "filename*=UTF-8''%D0%BF%D0%BE%D1%81%D1%96%D0%B1%D0%BD%D0%B8%D0%BA.pdf" in disposition
+
+
+@pytest.mark.parametrize("language", [code for code in DEFAULT_LANGUAGES if code != "pl"])
+def test_polish_field_names_are_marked_polish_in_other_languages(make_visitor, language):
+    """The contract's and the bill's field names stay in Polish in every language, marked
+    lang="pl" for screen readers (WCAG 3.1.2): the hint, the error and the guide."""
+    visitor = speaking(make_visitor(), language)
+    marked = [
+        f'<span lang="pl">{name}</span>'
+        for name in ("Numer ewidencyjny Abonenta", "Nr ewidencyjny")
+    ]
+    for response in (
+        visitor.get("/rejestracja/"),
+        visitor.post("/rejestracja/", {"number": "12ab", "action": "next"}),
+        visitor.get("/instrukcja"),
+    ):
+        body = response.get_data(as_text=True)
+        for phrase in marked:
+            assert phrase in body, response.request.path
+        assert "&lt;span" not in body

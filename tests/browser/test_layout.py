@@ -129,7 +129,7 @@ def test_offline_page_and_nothing_personal_cached(page, live):
 
 
 def test_a_link_and_buttons_in_one_row_have_their_text_on_one_line(page, live):
-    """"Wstecz" is a link among <button>s; a button centres its text, a link did not."""
+    """ "Wstecz" is a link among <button>s; a button centres its text, a link did not."""
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
     page.get_by_role("button", name="Dalej").click()
