@@ -54,7 +54,10 @@ def test_register_by_sms(page, live, axe):
     page.get_by_label("Podaj swój numer telefonu").fill("+48 512 345 678")
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj kod SMS").wait_for()
-    assert "Wysłaliśmy kod SMS" in page.locator("#status").inner_text()
+    assert "Wysłaliśmy kod SMS" in page.locator("#status").inner_text()  # told, and
+    # not shown a second time in a box above the step's own "został wysłany kod".
+    assert page.locator("#status").evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
+    assert page.get_by_text("Na podany numer telefonu został wysłany kod").is_visible()
     code_field = page.get_by_label("Podaj kod SMS")
     assert code_field.get_attribute("autocomplete") == "one-time-code"
     assert code_field.get_attribute("inputmode") == "numeric"
