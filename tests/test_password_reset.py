@@ -74,6 +74,15 @@ def test_a_number_without_an_account_is_sent_to_registration(reset_wizard, custo
     assert 'href="/rejestracja/"' in response.get_data(as_text=True)
 
 
+def test_no_account_and_no_contact_data_goes_to_the_centre_at_once(reset_wizard, customers):
+    """Not to a registration that would send them there one step later."""
+    response = reset_wizard.start(customers["neither"].number)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Skontaktuj się z Centrum Obsługi Klienta" in page
+    assert 'href="/rejestracja/"' not in response.get_data(as_text=True).split("<main")[-1]
+
+
 def test_reset_by_login_name(app, reset_wizard, customers):
     from ebok.extensions import db
     from ebok.models import Account
