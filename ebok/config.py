@@ -78,7 +78,11 @@ DEFAULTS = {
     # Attempts are counted before they are checked and given back when right (a negative
     # cost, throttle.count_attempt), which needs the fixed window's counter.
     "RATELIMIT_STRATEGY": "fixed-window",
-    "RATELIMIT_LOGIN": "10/15 minutes",
+    # Per client address: a ceiling, not the guard. Mobile carriers (carrier-grade NAT) and
+    # offices put many customers behind one address, whose failures must not lock out the
+    # next one typing the right password; the per-account and per-device limits below do
+    # the real work, this only slows one address spraying many accounts.
+    "RATELIMIT_LOGIN": "100/15 minutes",
     # Per account, however it was typed (customer number or login name), for clients the
     # account does not know; the daily cap keeps strangers under NIST SP 800-63B's 100
     # failures (§5.2.2) while the owner's devices and the password reset still work.

@@ -1,5 +1,5 @@
-"""Logging: one JSON object per line on standard error, under `flask run` and gunicorn
-alike, at the level of FLASK_LOG_LEVEL. Link tokens are cut from every logged URL, and a
+"""Logging: one JSON object per line on standard error (plain lines in development), at
+the level of FLASK_LOG_LEVEL. Link tokens are cut from every logged URL, and a
 typed login is logged only as a keyed fingerprint (SPEC §10: no secrets in logs)."""
 
 import hashlib
@@ -131,6 +131,10 @@ class CutTokens(logging.Filter):
         return True
 
 
+# Werkzeug colours its request lines on a terminal: noise in JSON.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class JsonLines(logging.Formatter):
     """One event per line: a traceback is a field, its newlines escaped by JSON."""
 
@@ -139,12 +143,23 @@ class JsonLines(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": _ANSI.sub("", record.getMessage()),
         }
         event.update(getattr(record, "audit", {}))
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
         return cut_tokens(json.dumps(event, ensure_ascii=False))
+
+
+class PlainLines(logging.Formatter):
+    """Development (`flask run`): lines a person reads, colours and tracebacks as they
+    are; the audit events' fields are in their message already."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return cut_tokens(super().format(record))
 
 
 class _StandardError(logging.StreamHandler):
@@ -159,14 +174,17 @@ _HANDLER_NAME = "ebok-json-lines"
 
 
 def configure_logging(app: Flask) -> None:
-    """Installs the handler once per process (the factory may run many times in tests)."""
+    """Installs the handler once per process (the factory may run many times in tests):
+    JSON lines, or plain lines in development (FLASK_DEBUG)."""
     root = logging.getLogger()
-    if not any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
+    handler = next((each for each in root.handlers if each.get_name() == _HANDLER_NAME), None)
+    if handler is None:
         handler = _StandardError()
         handler.set_name(_HANDLER_NAME)
-        handler.setFormatter(JsonLines())
         handler.addFilter(CutTokens())
         root.addHandler(handler)
+    # The app built last decides (one per process, but for the tests').
+    handler.setFormatter(PlainLines() if app.debug else JsonLines())
     # Gunicorn's loggers keep their own handlers; the filter still cuts tokens there.
     for name in ("gunicorn.access", "gunicorn.error", "werkzeug"):
         logger = logging.getLogger(name)

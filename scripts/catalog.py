@@ -172,7 +172,9 @@ def add(translations: Path, language: str) -> None:
         f"  3. Write the words your plural forms show into translations/{language}/\n"
         f"     {PLURAL_WORDS_FILE} (the file says how).\n"
         f"  4. make catalog-check LANG={language}   (until it passes)\n"
-        "  5. make setup (compiles it), make screenshots, and commit the .po file."
+        "  5. make setup (compiles it), make screenshots to see every page, make guide-pictures\n"
+        f"     for the guide's pictures (static/guide/{language}/); commit the .po and the\n"
+        "     pictures."
     )
 
 

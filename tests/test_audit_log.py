@@ -3,6 +3,7 @@ accounts and customers by id, the client by address; and the logs of every flow,
 for each secret the flow used, hold none of them."""
 
 import json
+import logging
 
 from support import (
     NEW_PASSWORD,
@@ -97,3 +98,38 @@ def test_every_flow_is_audited_without_a_secret(app, make_visitor, customers, ca
     for secret in secrets:
         assert secret not in logs, secret
         assert secret.casefold() not in logs.casefold(), secret
+
+
+def _record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("werkzeug", logging.INFO, __file__, 1, message, None, None)
+
+
+# A werkzeug request line as coloured on a terminal, with a link's token in it.
+TOKEN = "abc.defghijklmnopqrstuvwxyz1"
+COLOURED = f'127.0.0.1 - - "\x1b[32mGET /rejestracja/link/{TOKEN} HTTP/1.1\x1b[0m" 200 -'
+
+
+def test_json_lines_drop_a_terminals_colour_codes_and_tokens():
+    from ebok.logs import JsonLines
+
+    event = json.loads(JsonLines().format(_record(COLOURED)))
+    assert event["event"] == '127.0.0.1 - - "GET /rejestracja/link/[token] HTTP/1.1" 200 -'
+
+
+def test_development_writes_plain_lines(make_app):
+    """`flask run` (FLASK_DEBUG): lines a person reads, tokens still cut; JSON again for
+    the next app that is not in development."""
+    from ebok import logs
+
+    def line_written() -> str:
+        root = logging.getLogger()
+        [handler] = [each for each in root.handlers if each.get_name() == logs._HANDLER_NAME]
+        return handler.format(_record(COLOURED))
+
+    make_app(DEBUG=True)
+    line = line_written()
+    assert not line.startswith("{")
+    assert " INFO werkzeug: 127.0.0.1" in line
+    assert "/rejestracja/link/[token]" in line
+    make_app()
+    assert line_written().startswith("{")

@@ -307,6 +307,9 @@ def test_a_new_language_gets_a_plural_words_file_to_fill_in(updated):
     output = run_catalog_script("add", "de", "--translations", str(updated))
     assert PLURAL_WORDS_FILE in output
     assert "test_catalog_workflow" not in output
+    # Its "Next:" list is TRANSLATING.md's, the guide's pictures included.
+    for step in ("make catalog-check LANG=de", "make screenshots", "make guide-pictures"):
+        assert step in output
     with (updated / "de" / PLURAL_WORDS_FILE).open("rb") as data:
         words = tomllib.load(data)
     assert set(words) == set(plural_words(REFERENCE))

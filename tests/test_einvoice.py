@@ -8,7 +8,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import TEST_PASSWORD, AuthActions, activate_einvoice, follow, found, outbox, text_of
+from support import (
+    TEST_PASSWORD,
+    AuthActions,
+    activate_einvoice,
+    follow,
+    found,
+    give_account,
+    outbox,
+    text_of,
+)
 
 from ebok.extensions import db
 from ebok.models import Account, EInvoiceConsent
@@ -101,6 +110,22 @@ def test_activation_from_the_banner(app, visitor, auth, customers):
 
     account_page = text_of(visitor.client.get("/moje-konto"))
     assert "aktywna" in account_page and "ewa.kaminska@example.com" in account_page
+
+
+def test_without_a_contact_email_the_window_says_every_address_is_confirmed(
+    app, visitor, auth, customers
+):
+    """No contact e-mail on file: no "an address other than your contact address" for the
+    customer to puzzle over."""
+    customer = customers["phone_only"]
+    give_account(app, customer)
+    auth.log_in(customer.number)
+    body = text_of(visitor.get("/e-faktura/aktywuj"))
+    assert "Najpierw wyślemy na ten adres link, aby go potwierdzić." in body
+    assert "kontaktow" not in body
+    auth.log_out()
+    auth.log_in()  # 200005 has one: the hint names it
+    assert "inny niż kontaktowy" in text_of(visitor.get("/e-faktura/aktywuj"))
 
 
 def test_activation_from_my_account_updates_the_card(app, visitor, auth, customers):

@@ -160,3 +160,30 @@ def test_pages_whose_heading_is_their_title(app, make_visitor, customers):
         response = visitor.post("/moje-konto/haslo", {"current_password": TEST_PASSWORD})
         assert response.status_code == 422
         assert_heading_declared_once(response, contexts, error=True)
+
+
+def _summary_after_the_h1(response) -> None:
+    body = response.get_data(as_text=True)
+    main = body[max(body.find("<main"), 0) :]  # the whole of a fragment
+    assert 'id="error-summary"' in main, "no error state"
+    assert main.index("<h1") < main.index('id="error-summary"') < main.index("<h2")
+
+
+@pytest.mark.parametrize("prefix", ["/rejestracja", "/zapomnialem-hasla"])
+def test_on_every_error_state_the_summary_comes_after_the_h1(app, make_visitor, customers, prefix):
+    """Heading order (WCAG 1.3.1): "Wystąpił problem" (an <h2>) under the page's <h1>, on
+    the steps whose <h1> is their field's label or legend too."""
+    for htmx in (False, True):
+        visitor = make_visitor(htmx=htmx)
+        wizard = WizardActions(app, visitor, prefix=prefix)
+        _summary_after_the_h1(wizard.start(""))
+        customer = customers["both"] if prefix == "/rejestracja" else customers["registered"]
+        wizard.start(customer.number)
+        _summary_after_the_h1(visitor.post(f"{prefix}/sposob", {"action": "next"}))
+        wizard.choose("sms", customer.phone)
+        _summary_after_the_h1(wizard.enter_code(""))
+        auth = AuthActions(make_visitor(htmx=htmx))
+        auth.log_in()
+        _summary_after_the_h1(
+            auth.visitor.post("/moje-konto/login", {"login_name": "x", "current_password": ""})
+        )

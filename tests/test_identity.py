@@ -311,6 +311,9 @@ def test_the_guide_downloads_as_a_pdf_of_the_same_text(app, make_visitor):
     ):
         assert sentence in text
         assert sentence in text_of(page)
+    # The steps carry their own numbers: no list number before "Krok 1." (nor a bullet).
+    assert "Krok 1. Na stronie logowania" in text
+    assert not re.search(r"(?:^|\s)(\d\.|•)\s*Krok \d", text)
 
 
 @pytest.mark.config(PDF_FONT_DIR="/nonexistent")

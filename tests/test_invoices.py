@@ -281,9 +281,11 @@ def test_two_concurrent_imports_send_one_notice_per_invoice(app, customers, tmp_
 
 @pytest.mark.slow
 def test_demo_seed_gives_a_year_of_invoices_with_real_pdfs(app, runner, tmp_path):
+    """A year for each demo customer; for 100005, the registered one, enough years and
+    invoices that Faktury shows its year filter and paging out of the box."""
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
-    assert "Demo invoices with PDFs: 60 added" in result.output
+    assert "Demo invoices with PDFs: 78 added" in result.output
     today = date.today()
     with app.app_context():
         invoices = db.session.scalars(
@@ -291,11 +293,12 @@ def test_demo_seed_gives_a_year_of_invoices_with_real_pdfs(app, runner, tmp_path
         ).all()
         customer = db.session.scalars(select(Customer).where(Customer.number == "100005")).one()
         assert customer.bank_account is not None
-    assert len(invoices) == 12
+    assert len(invoices) == 30 > 2 * app.config["INVOICES_PER_PAGE"]
+    assert len({invoice.issue_date.year for invoice in invoices}) >= 3
     unpaid = [invoice for invoice in invoices if invoice.paid_on is None]
     assert sorted(invoice.due_date >= today for invoice in unpaid) == [False, True]
     again = runner.invoke(args=["demo", "seed"])
-    assert "0 added, 60 already there" in again.output
+    assert "0 added, 78 already there" in again.output
 
 
 PDFTOTEXT = shutil.which("pdftotext")

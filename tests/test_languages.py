@@ -16,7 +16,16 @@ import pytest
 from flask_babel import force_locale, gettext, pgettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
-from support import AuthActions, WizardActions, activate_einvoice, found, last_code, outbox, text_of
+from support import (
+    DEFAULT_LANGUAGES,
+    AuthActions,
+    WizardActions,
+    activate_einvoice,
+    found,
+    last_code,
+    outbox,
+    text_of,
+)
 
 import ebok
 from ebok.extensions import db
@@ -28,6 +37,9 @@ CYRILLIC = re.compile("[\u0400-\u04ff]")
 HTML_LANG = re.compile(r'<html lang="([^"]+)">')
 YEAR = 365 * 24 * 3600
 WRONG_PASSWORD = "Zle#Haslo1"
+# A language nobody will configure (ISO 639 reserves qaa-qtz for local use): the tests of
+# what is not offered must not turn red when a translator adds a real one.
+NOT_OFFERED = "qaa"
 
 
 def page_language(response) -> str:
@@ -99,8 +111,8 @@ def language_cookie(response) -> str:
         (None, "pl"),
         ("uk-UA,uk;q=0.9,en;q=0.5", "uk"),
         ("en-GB,en;q=0.8", "en"),
-        ("de-DE,fr;q=0.9", "pl"),  # nothing configured: Polish
-        ("de-DE,en;q=0.3,pl;q=0.7", "pl"),  # the best configured match
+        (f"{NOT_OFFERED},fr;q=0.9", "pl"),  # nothing configured: Polish
+        (f"{NOT_OFFERED},en;q=0.3,pl;q=0.7", "pl"),  # the best configured match
         ("ru,uk;q=0.8", "uk"),
     ],
 )
@@ -123,7 +135,7 @@ def test_the_cookie_beats_accept_language(make_visitor):
     assert page_language(visitor.get("/instrukcja")) == "pl"
 
 
-@pytest.mark.parametrize("value", ["de", "", "PL", "uk-UA", "../uk", "pl; en", "x" * 300])
+@pytest.mark.parametrize("value", [NOT_OFFERED, "", "PL", "uk-UA", "../uk", "pl; en", "x" * 300])
 def test_an_invalid_cookie_is_ignored(make_visitor, value):
     visitor = speaking(make_visitor(), "uk")
     visitor.client.set_cookie("language", value)
@@ -241,7 +253,7 @@ def test_only_a_post_switches(make_visitor, method):
     assert language_cookie_header(response) is None
 
 
-@pytest.mark.parametrize("language", ["de", "", "PL", "uk-UA"])
+@pytest.mark.parametrize("language", [NOT_OFFERED, "", "PL", "uk-UA"])
 def test_a_language_not_offered_is_refused(make_visitor, language):
     visitor = make_visitor()
     visitor.get("/")
@@ -454,14 +466,14 @@ def test_the_manifest_is_in_the_language_chosen_though_fetched_without_cookies(a
     assert_manifest_in(app, without_cookies, "pl")
 
 
-@pytest.mark.parametrize("language", ["de", "PL", "x"])
+@pytest.mark.parametrize("language", [NOT_OFFERED, "PL", "x"])
 def test_no_manifest_in_a_language_not_offered(make_visitor, language):
     assert make_visitor().get(f"/manifest.{language}.webmanifest").status_code == 404
 
 
 def test_an_offline_page_per_language(app, make_visitor):
     visitor = speaking(make_visitor(), "pl")
-    for language in ("pl", "en", "uk"):
+    for language in DEFAULT_LANGUAGES:
         response = visitor.get(f"/offline/{language}")
         assert page_language(response) == language
         assert response.headers["Content-Language"] == language
@@ -470,7 +482,7 @@ def test_an_offline_page_per_language(app, make_visitor):
         page = html.unescape(response.get_data(as_text=True)).replace("\u00a0", " ")
         assert f"<h1>{heading}</h1>" in page
     assert CYRILLIC.search(translated(app, "uk", "No internet connection"))
-    assert visitor.get("/offline/de").status_code == 404
+    assert visitor.get(f"/offline/{NOT_OFFERED}").status_code == 404
     # Only the worker asks for an offline page, and always for one in a language.
     assert visitor.get("/offline").status_code == 404
 
@@ -478,7 +490,7 @@ def test_an_offline_page_per_language(app, make_visitor):
 def test_the_service_worker_keeps_every_offline_page(make_visitor):
     script = speaking(make_visitor(), "uk").get("/sw.js").get_data(as_text=True)
     urls = json.loads(found(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
-    assert urls == {"pl": "/offline/pl", "en": "/offline/en", "uk": "/offline/uk"}
+    assert urls == {language: f"/offline/{language}" for language in DEFAULT_LANGUAGES}
     assert 'const DEFAULT_LANGUAGE = "pl";' in script
     assert 'response.headers.get("Content-Language")' in script
 
@@ -671,7 +683,7 @@ def test_production_needs_the_english_catalog_too(
     monkeypatch, tmp_path, environment, production_app
 ):
     translations = tmp_path / "translations"
-    for language in ("pl", "uk"):
+    for language in set(DEFAULT_LANGUAGES) - {"en"}:
         shutil.copytree(ebok.TRANSLATIONS / language, translations / language)
     monkeypatch.setattr(ebok, "TRANSLATIONS", translations)
     environment(
@@ -824,3 +836,23 @@ def test_the_guide_pdf_in_every_language(app, make_visitor, monkeypatch):
     disposition = response.headers["Content-Disposition"]
     assert disposition.encode("latin-1")  # a header the server can send
     assert "filename*=UTF-8''%D0%BF%D0%BE%D1%81%D1%96%D0%B1%D0%BD%D0%B8%D0%BA.pdf" in disposition
+
+
+@pytest.mark.parametrize("language", [code for code in DEFAULT_LANGUAGES if code != "pl"])
+def test_polish_field_names_are_marked_polish_in_other_languages(make_visitor, language):
+    """The contract's and the bill's field names stay in Polish in every language, marked
+    lang="pl" for screen readers (WCAG 3.1.2): the hint, the error and the guide."""
+    visitor = speaking(make_visitor(), language)
+    marked = [
+        f'<span lang="pl">{name}</span>'
+        for name in ("Numer ewidencyjny Abonenta", "Nr ewidencyjny")
+    ]
+    for response in (
+        visitor.get("/rejestracja/"),
+        visitor.post("/rejestracja/", {"number": "12ab", "action": "next"}),
+        visitor.get("/instrukcja"),
+    ):
+        body = response.get_data(as_text=True)
+        for phrase in marked:
+            assert phrase in body, response.request.path
+        assert "&lt;span" not in body

@@ -29,7 +29,7 @@ ACCOUNT_NUMBER = "200005"
 LOGIN_NAME = "ewa.kaminska"  # the same account's login name
 WRONG_PASSWORD = "Zle#Haslo1"
 PER_ACCOUNT = 5  # RATELIMIT_LOGIN_PER_ACCOUNT's default, 5/15 minutes
-PER_CLIENT = 10  # RATELIMIT_LOGIN's default, 10/15 minutes
+PER_CLIENT = 10  # RATELIMIT_LOGIN for these servers (the default is 100), so runs stay short
 
 
 def _seed(database_uri: str) -> None:
@@ -65,6 +65,7 @@ def _gunicorn(directory, storage_uri: str) -> Gunicorn:
         {
             "FLASK_SQLALCHEMY_DATABASE_URI": database_uri,
             "FLASK_RATELIMIT_STORAGE_URI": storage_uri,
+            "FLASK_RATELIMIT_LOGIN": f"{PER_CLIENT}/15 minutes",
         },
     )
 

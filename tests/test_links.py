@@ -82,6 +82,20 @@ def test_links_use_the_configured_server_name_not_the_host_header(app, visitor, 
     assert "evil.example.com" not in body
 
 
+def test_without_a_server_name_links_follow_the_server_being_run(app, visitor, customers):
+    """Development (`flask run --port 8080`): the link opens on the port the developer runs."""
+    assert app.config["SERVER_NAME"] is None
+    customer = customers["email_only"]
+    visitor.get("/", base_url="http://127.0.0.1:8080")
+    for url, data in (
+        ("/rejestracja/", {"number": customer.number, "action": "next"}),
+        ("/rejestracja/sposob", {"channel": "email", "email": customer.email, "action": "next"}),
+    ):
+        visitor.post(url, data, base_url="http://127.0.0.1:8080")
+    body = outbox(app, "email", customer.email)[-1].body_text
+    assert "http://127.0.0.1:8080/rejestracja/link/" in body
+
+
 def test_links_survive_a_key_rotation(app, visitor, wizard, customers):
     customer = customers["email_only"]
     wizard.send_link(customer)

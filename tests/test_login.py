@@ -101,6 +101,7 @@ def test_failed_logins_are_throttled_per_account(app, make_visitor, customers):
     assert "Zapomniałem hasła" in page
 
 
+@pytest.mark.config(RATELIMIT_LOGIN="10/15 minutes")  # the client's ceiling, within reach
 def test_a_login_over_the_limit_answers_429_with_flask_limiters_headers(
     app, visitor, auth, customers
 ):
@@ -124,6 +125,27 @@ def test_failed_logins_are_throttled_per_client(app, visitor, auth, customers):
     response = auth.post_login("200005")
     assert response.status_code == 429
     assert "Spróbuj ponownie za" in text_of(response)
+
+
+def test_ten_customers_behind_one_address_are_not_locked_out_by_each_other(
+    app, make_visitor, customers
+):
+    """Carrier-grade NAT: ten customers share one address, each mistyping twice before the
+    right password; every one logs in. Only an address spraying far more is refused."""
+    from ebok.models import Customer
+
+    numbers = [f"7000{n:02d}" for n in range(10)]
+    with app.app_context():
+        password_hash = hash_password(TEST_PASSWORD)
+        for number in numbers:
+            customer = Customer(number=number, first_name="Jan", last_name="Nowak")
+            db.session.add(Account(customer=customer, password_hash=password_hash))
+        db.session.commit()
+    for number in numbers:
+        auth = AuthActions(make_visitor())  # a phone of its own, the same address
+        for _ in range(2):
+            assert auth.post_login(number, "Zle#Haslo1").status_code == 422
+        auth.log_in(number)
 
 
 def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
@@ -195,7 +217,7 @@ def test_sessions_end_after_the_absolute_lifetime(app, visitor, auth, customers)
     app.config["SESSION_ABSOLUTE_LIFETIME"] = timedelta(seconds=-1)
     response = visitor.client.get("/strona-glowna", follow_redirects=True)
     assert "Logowanie do Strefy Klienta" in text_of(response)
-    assert "Dla Twojego bezpieczeństwa nastąpiło wylogowanie." in text_of(response)
+    assert "Ze względów bezpieczeństwa wylogowaliśmy Cię." in text_of(response)
 
 
 def test_a_login_no_account_can_have_is_just_wrong(visitor, auth, customers):

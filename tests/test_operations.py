@@ -149,3 +149,31 @@ def test_the_development_messages_page_lists_codes(app):
     assert re.search(r"Kod rejestracji: \d{6}\.", page)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.config(DEBUG=True, RATELIMIT_LOGIN_PER_ACCOUNT="2/15 minutes")
+def test_a_tester_locked_out_sees_the_counts_and_clears_them(app, customers):
+    """Limits in development are as in production; the messages page lists what is
+    counted and clears it, so a tester need not wait."""
+    from support import TEST_PASSWORD, Visitor
+
+    visitor = Visitor(app.test_client(), htmx=False)
+    for _ in range(2):
+        visitor.post("/", {"login": "200005", "password": "wrong-password-1"})
+    assert visitor.post("/", {"login": "200005", "password": TEST_PASSWORD}).status_code == 429
+    page = visitor.get("/dev/wiadomosci").get_data(as_text=True)
+    assert re.search(r"RATELIMIT_LOGIN_PER_ACCOUNT</code></td><td>account:\d+</td><td>\d/2", page)
+    assert re.search(r"RATELIMIT_LOGIN</code></td><td>client:127\.0\.0\.1</td><td>\d/100", page)
+    response = visitor.post("/dev/limity/wyczysc")
+    assert response.request.path == "/dev/wiadomosci"
+    assert "Nic nie jest teraz liczone." in response.get_data(as_text=True)
+    response = visitor.post("/", {"login": "200005", "password": TEST_PASSWORD})
+    assert response.request.path == "/strona-glowna"
+
+
+@pytest.mark.config(DEBUG=True)
+def test_clearing_the_limits_needs_the_csrf_token(app):
+    from support import Visitor
+
+    visitor = Visitor(app.test_client(), htmx=False)
+    assert visitor.post("/dev/limity/wyczysc", csrf=False).status_code == 400

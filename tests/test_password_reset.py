@@ -5,6 +5,7 @@ from support import (
     TEST_PASSWORD,
     existing_account,
     follow,
+    found,
     last_code,
     last_link,
     outbox,
@@ -73,6 +74,15 @@ def test_a_number_without_an_account_is_sent_to_registration(reset_wizard, custo
     assert 'href="/rejestracja/"' in response.get_data(as_text=True)
 
 
+def test_no_account_and_no_contact_data_goes_to_the_centre_at_once(reset_wizard, customers):
+    """Not to a registration that would send them there one step later."""
+    response = reset_wizard.start(customers["neither"].number)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Skontaktuj się z Centrum Obsługi Klienta" in page
+    assert 'href="/rejestracja/"' not in response.get_data(as_text=True).split("<main")[-1]
+
+
 def test_reset_by_login_name(app, reset_wizard, customers):
     from ebok.extensions import db
     from ebok.models import Account
@@ -85,6 +95,34 @@ def test_reset_by_login_name(app, reset_wizard, customers):
     response = reset_wizard.start("Ewa.K")
     assert response.request.path == "/zapomnialem-hasla/sposob"
     assert "Wybierz sposób otrzymania linku lub kodu:" in text_of(response)
+
+
+def _username_field(response) -> str:
+    """The new-password step's field that tells a password manager whose password it is."""
+    body = response.get_data(as_text=True)
+    field = found(r'<input[^>]*autocomplete="username"[^>]*>', body).group(0)
+    assert body.index(field) < body.index('autocomplete="new-password"')
+    assert "readonly" in field and "hidden" in field
+    return found(r'value="([^"]*)"', field).group(1)
+
+
+def test_the_new_password_is_saved_under_the_login_the_customer_uses(
+    app, reset_wizard, wizard, customers
+):
+    """Password managers save it under the customer number, or the login name if one is set
+    (registration, reset by code, reset by link)."""
+    wizard.to_password(customers["both"])
+    assert _username_field(wizard.visitor.get("/rejestracja/haslo")) == customers["both"].number
+    from ebok.extensions import db
+    from ebok.models import Account
+
+    with app.app_context():
+        account = db.session.get(Account, existing_account(app, customers["registered"])["id"])
+        assert account is not None
+        account.login_name = "ewa.k"
+        db.session.commit()
+    reset_wizard.to_password(customers["registered"])
+    assert _username_field(reset_wizard.visitor.get("/zapomnialem-hasla/haslo")) == "ewa.k"
 
 
 def test_a_login_no_account_can_have_finds_no_customer(reset_wizard, customers):

@@ -475,6 +475,23 @@ def test_polish_addresses_every_customer_the_same_way():
     assert not problems
 
 
+# Officialese: the impersonal "nastąpiło wylogowanie" and the stiff "Jeśli to nie Ty o niego
+# prosisz"; the rest of the catalog speaks plainly ("wylogowaliśmy Cię", "Jeśli ta prośba nie
+# pochodzi od Ciebie").
+_OFFICIALESE = re.compile(r"\bnastąpi(ło|ła|ł|)\b|\bdokonan\w*|\buprzejmie\b|nie Ty o ")
+
+
+def test_polish_speaks_plainly():
+    problems = [
+        text
+        for message in _polish_catalog()
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if _OFFICIALESE.search(text)
+    ]
+    assert not problems
+
+
 def test_the_gender_check_finds_what_it_should():
     for text in ("Jeśli nie prosiłeś o link", "pozostaniesz zalogowany", "Czy jesteś pewna?"):
         assert _GENDERED.search(text), text

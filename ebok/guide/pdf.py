@@ -41,6 +41,7 @@ def render_guide_pdf(title: str) -> bytes:
         f"<h1>{_escape(title)}</h1>"
         + render_template("guide/_content.html", **pictures.helpers(for_pdf=True)),
         font_family="DejaVu",
+        ul_bullet_char="\u00a0",  # no bullet: the guide's one list, its steps, numbers itself
         tag_styles=_heading_styles(operator.current().theme_color),
     )
     return bytes(pdf.output())

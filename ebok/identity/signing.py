@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 
@@ -116,7 +116,12 @@ def _serializer(name: str) -> URLSafeTimedSerializer:
 
 def external_url(path: str) -> str:
     """Links in messages are built from the configured server name, never from the
-    request's Host header."""
+    request's Host header. Without one (development only: production refuses to start
+    without FLASK_SERVER_NAME), from the server the developer is running, so that
+    `flask run --port 8080` sends links that open; outside a request, `make run`'s address."""
     config = current_app.config
-    server = config["SERVER_NAME"] or "127.0.0.1:5000"
-    return f"{config['PREFERRED_URL_SCHEME']}://{server}{path}"
+    if config["SERVER_NAME"]:
+        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}{path}"
+    if has_request_context():
+        return request.host_url.removesuffix("/") + path
+    return f"http://127.0.0.1:5000{path}"

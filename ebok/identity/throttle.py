@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
@@ -26,6 +27,7 @@ from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded, RequestLimit, RouteLimit
 from limits import parse_many
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
 
 from ebok.clients import client_address
 from ebok.extensions import limiter
@@ -165,6 +167,40 @@ def clear(name: str, subject: str) -> None:
             limiter.limiter.clear(item, subject, name)
     except StorageError as error:
         log.warning("rate limit counts not cleared (%s)", type(error.storage_error).__name__)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One limit's count for one subject, as the development messages page lists it."""
+
+    limit: str  # the setting's name: RATELIMIT_LOGIN
+    subject: str  # client:127.0.0.1, customer:200005
+    count: int
+    allowed: int
+    until: datetime
+
+
+def counted() -> list[Counted] | None:
+    """What is counted now, for testers in development (the limits are as in production);
+    None when the storage cannot list its counts: only memory://, development's, can."""
+    storage = limiter.limiter.storage
+    if not isinstance(storage, MemoryStorage):
+        return None
+    now = time.time()
+    found = []
+    for key, count in list(storage.storage.items()):
+        # Flask-Limiter's key: LIMITER/<subject>/<scope>/<amount>/<multiples>/<granularity>
+        subject, scope, amount, *_ = key.split("/", 1)[1].rsplit("/", 4)
+        expires = storage.expirations.get(key, 0)
+        if count > 0 and expires > now:
+            until = datetime.fromtimestamp(expires, UTC)
+            found.append(Counted(scope, subject, count, int(amount), until))
+    return sorted(found, key=lambda item: (item.limit, item.subject))
+
+
+def forget_all() -> None:
+    """Every count gone (the development messages page's "clear" for testers)."""
+    limiter.reset()
 
 
 def _breached() -> RequestLimit | None:

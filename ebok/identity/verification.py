@@ -146,9 +146,38 @@ def check_code(verification: Verification, code: str) -> Outcome:
     if not _take_a_try(verification, +1):
         return Outcome.TOO_MANY_TRIES
     if not _secret_matches(verification, code):
-        return Outcome.WRONG
+        if not _replaced_by(verification, code):
+            return Outcome.WRONG
+        # The code of an SMS this one replaced ("Wyślij kod ponownie"): not a guess, and
+        # the customer is told to take the latest SMS instead of being told it is wrong.
+        _take_a_try(verification, -1)
+        return Outcome.SUPERSEDED
     _take_a_try(verification, -1)
     return _mark_verified(verification)
+
+
+# How many earlier codes a typed one is compared with: the resends a customer may make
+# within a code's lifetime (RATELIMIT_CODE_SENDS_PER_CUSTOMER), bounding the work.
+_EARLIER_CODES = 3
+
+
+def _replaced_by(verification: Verification, code: str) -> bool:
+    """Whether `code` is that of an earlier, still unexpired SMS code this verification
+    replaced (the same customer and purpose)."""
+    earlier = db.session.scalars(
+        select(Verification)
+        .where(
+            Verification.customer_id == verification.customer_id,
+            Verification.purpose == verification.purpose,
+            Verification.channel == "sms",
+            Verification.id < verification.id,
+            Verification.superseded_at.is_not(None),
+            Verification.expires_at > utcnow(),
+        )
+        .order_by(Verification.id.desc())
+        .limit(_EARLIER_CODES)
+    )
+    return any(_secret_matches(record, code) for record in earlier)
 
 
 def _take_a_try(verification: Verification, change: int) -> bool:

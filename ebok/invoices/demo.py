@@ -1,4 +1,5 @@
-"""Demo invoices for `demo seed` (SPEC §11): about a year for each demo customer, as the
+"""Demo invoices for `demo seed` (SPEC §11): about a year for each demo customer (two and
+a half for the registered one, so that Faktury shows its year filter and paging), as the
 billing system would hand them over, a folder with invoices.csv and real PDFs, imported
 by the real import. The latest invoice is due, the one before it overdue, the rest paid.
 
@@ -22,6 +23,9 @@ from ebok.models import Invoice
 from ebok.web.pdf_fonts import FAMILY, add_fonts
 
 MONTHS = 12
+# 100005, the demo's registered customer: invoices over three calendar years, more than
+# two pages of Faktury.
+MONTHS_OF = {"100005": 30}
 
 
 def seed_demo_invoices(customers: list[tuple[str, str]], today: date | None = None) -> ImportReport:
@@ -49,7 +53,7 @@ def seed_demo_invoices(customers: list[tuple[str, str]], today: date | None = No
 def demo_invoices(customer_number: str, today: date) -> list[dict]:
     anchor = today - timedelta(days=3)
     rows = []
-    for months_back in range(MONTHS):
+    for months_back in range(MONTHS_OF.get(customer_number, MONTHS)):
         year, month = divmod(anchor.year * 12 + anchor.month - 1 - months_back, 12)
         month += 1
         issue = date(year, month, min(anchor.day, 28))

@@ -137,7 +137,9 @@ def typography_filter(eval_context: EvalContext, value: object) -> object:
     translations. Unchanged in plain-text templates."""
     if not eval_context.autoescape or value is None:
         return value
-    return typography.html(value if isinstance(value, Markup) else str(value), languages.current())
+    # A lazy translation of Markup too: Markup() takes what its __html__ gives.
+    markup = Markup(value) if hasattr(value, "__html__") else str(value)  # noqa: S704
+    return typography.html(markup, languages.current())
 
 
 def without_links(message: str) -> str:
@@ -150,6 +152,13 @@ def link(href: str, text: str) -> Markup:
     """A link the code inserts into a translation (`%(log_in)s`): the one piece of markup
     a translated sentence may carry. Its address and text are escaped."""
     return Markup('<a href="%s">%s</a>') % (href, text)
+
+
+def in_polish(text: str) -> Markup:
+    """A Polish phrase quoted in any language (the names of fields on the contract and the
+    bill), marked so that screen readers say it in Polish (WCAG 3.1.2). Put into a
+    translation through a placeholder, so translators keep it as it is."""
+    return Markup('<span lang="pl">%s</span>') % text
 
 
 def with_links(translation: str, **links: Markup) -> Markup:
@@ -183,6 +192,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["typography"] = typography_filter
     app.jinja_env.filters["without_links"] = without_links
     app.jinja_env.globals["html_link"] = link
+    app.jinja_env.globals["in_polish"] = in_polish
     install_gettext(app)
     app.jinja_env.globals["password_rule"] = password_rule
     app.jinja_env.globals["password_length_limits"] = length_limits

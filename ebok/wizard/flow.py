@@ -2,16 +2,29 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from ebok.i18n import _l
 from ebok.models import Customer, Verification
+from ebok.web.templating import in_polish, with_links
 
-WHERE_TO_FIND_THE_NUMBER = _l(
-    "The customer number is on your contract, under Numer ewidencyjny Abonenta, "
-    "or on your bill, under Nr ewidencyjny"
-)
+
+def _where_to_find_the_number() -> Markup:
+    # Translators: %(contract)s and %(bill)s are the names of the fields on the contract and
+    # on the bill, which stay in Polish ("Numer ewidencyjny Abonenta", "Nr ewidencyjny").
+    sentence = gettext(
+        "The customer number is on your contract, under %(contract)s, "
+        "or on your bill, under %(bill)s"
+    )
+    return with_links(
+        sentence, contract=in_polish("Numer ewidencyjny Abonenta"), bill=in_polish("Nr ewidencyjny")
+    )
+
+
+# The hint of every customer-number field, in the language of the request that shows it.
+WHERE_TO_FIND_THE_NUMBER = LazyString(_where_to_find_the_number)
 
 
 class Completion(enum.Enum):

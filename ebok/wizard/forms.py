@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import EmailField, Field, RadioField, StringField, TelField
 from wtforms.validators import ValidationError
 
@@ -22,6 +23,7 @@ from ebok.normalising import (
     normalize_phone,
 )
 from ebok.web.forms import NewPasswordFormMixin
+from ebok.web.templating import with_links
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
@@ -32,15 +34,12 @@ class DigitsOnly:
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if not looks_like_customer_number(field.data):
-            raise ValidationError(
-                # Translators: a form error under the customer number; %(where)s is the
-                # sentence that says where to find it ("The customer number is on your
-                # contract…"), without its full stop.
-                _(
-                    "A customer number contains only digits. %(where)s.",
-                    where=WHERE_TO_FIND_THE_NUMBER,
-                )
-            )
+            # Translators: a form error under the customer number; %(where)s is the
+            # sentence that says where to find it ("The customer number is on your
+            # contract…"), without its full stop.
+            message = _("A customer number contains only digits. %(where)s.")
+            where = Markup(WHERE_TO_FIND_THE_NUMBER)  # noqa: S704 (the sentence's own __html__)
+            raise ValidationError(with_links(message, where=where))
 
 
 class NumberLength:

@@ -175,7 +175,8 @@ class Channel(Step):
             db.session.rollback()
             return self.refuse(form, problem, **self.about(customer))
         state.save(self.flow.name, channel=channel, verification_id=record.id, verified_id=None)
-        flash(service.sent_message(customer, channel), "status")
+        # The next step says it was sent in its own words: a second box would repeat it.
+        flash(service.sent_message(customer, channel), "announce")
         return self.go(_step_after_sending(channel))
 
     @staticmethod

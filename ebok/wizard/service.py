@@ -43,10 +43,15 @@ def find_customer(flow: Flow, typed: str) -> Customer:
         customer = account.customer if account else None
     if customer is None:
         raise Problem(_not_found_message(flow), "number")
+    no_contact = not customer.email and not customer.sms_phone
+    if no_contact and customer.account is None:
+        # Neither flow can go on: Zapomniałem hasła would send them to a registration
+        # that stops here too. The Customer Service Centre at once.
+        raise NoContactData()
     refusal = flow.refusal(customer)
     if refusal:
         raise Problem(refusal, "number")
-    if not customer.email and not customer.sms_phone:
+    if no_contact:
         raise NoContactData()
     return customer
 

@@ -79,24 +79,37 @@
       var describedBy = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
       if (describedBy.indexOf(list.id) === -1) describedBy.push(list.id);
       input.setAttribute("aria-describedby", describedBy.join(" "));
-      function update(announceChanges) {
-        var changed = [];
-        list.querySelectorAll("[data-rule]").forEach(function (item) {
+      var items = list.querySelectorAll("[data-rule]");
+      var announced = {};  // each rule as the announcer last told it
+      function update() {
+        items.forEach(function (item) {
           var met = rules[item.dataset.rule](input.value);
-          if ((item.dataset.met === "true") !== met) changed.push(item.textContent + ": " +
-            (met ? announcer.dataset.met : announcer.dataset.unmet));
           item.dataset.met = String(met);
           item.classList.toggle("checklist__item--met", met);
         });
-        if (announceChanges && changed.length) {
-          // Politely, once typing pauses, and only what changed.
-          clearTimeout(timer);
-          timer = setTimeout(function () { announcer.textContent = changed.join(", "); }, 800);
-        }
+        // Neutral until typing starts: no ✗ against a field nobody has typed in.
+        list.classList.toggle("checklist--started", input.value !== "");
       }
-      list.querySelectorAll("[data-rule]").forEach(function (item) { item.dataset.met = "false"; });
-      update(false);
-      input.addEventListener("input", function () { update(true); });
+      // Politely, once typing pauses: every rule whose state differs from what was last
+      // said, however many changed (and not one that changed and changed back) meanwhile.
+      function announceChanges() {
+        var changed = [];
+        items.forEach(function (item) {
+          var met = item.dataset.met === "true";
+          if (announced[item.dataset.rule] !== met) {
+            changed.push(item.textContent + ": " + (met ? announcer.dataset.met : announcer.dataset.unmet));
+            announced[item.dataset.rule] = met;
+          }
+        });
+        if (changed.length) announcer.textContent = changed.join(", ");
+      }
+      update();
+      items.forEach(function (item) { announced[item.dataset.rule] = item.dataset.met === "true"; });
+      input.addEventListener("input", function () {
+        update();
+        clearTimeout(timer);
+        timer = setTimeout(announceChanges, 800);
+      });
     });
   }
 
@@ -147,6 +160,22 @@
   document.addEventListener("click", function (event) {
     var menu = document.querySelector("[data-menu][open]");
     if (menu && !menu.contains(event.target)) menu.open = false;
+  });
+
+  // An error summary's link focuses its field and scrolls the field's label (a radio's
+  // legend) into view, as GOV.UK's does: following the #id alone put the input at the top
+  // of the window, its label and message above it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[href^='#']");
+    var input = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!input) return;
+    var fieldset = input.type === "radio" || input.type === "checkbox" ? input.closest("fieldset") : null;
+    var caption = fieldset ? fieldset.querySelector("legend")
+      : document.querySelector('label[for="' + input.id + '"]');
+    if (!caption) return;
+    event.preventDefault();
+    caption.scrollIntoView();
+    input.focus({ preventScroll: true });
   });
 
   if ("serviceWorker" in navigator) {
@@ -212,9 +241,20 @@
     return typeof target === "string" ? document.querySelector(target) : target;
   }
 
+  // A step rendered in another language than the page's (switched in another tab) says so
+  // (WCAG 3.1.2): the swapped part carries the language the server rendered it in.
+  function markLanguage(target, event) {
+    var response = event.detail.ctx && event.detail.ctx.response;
+    var language = response && response.headers.get("Content-Language");
+    if (!target || !target.setAttribute || !language) return;
+    if (language === document.documentElement.lang) target.removeAttribute("lang");
+    else target.setAttribute("lang", language);
+  }
+
   document.addEventListener("htmx:after:swap", function (event) {
     var dialogContent = document.getElementById("dialog-content");
     var target = swapTarget(event);
+    markLanguage(target, event);
     if (dialogContent && target === dialogContent) {
       var dialog = document.getElementById("dialog");
       enhance(dialogContent);

@@ -1,6 +1,8 @@
 """Every journey in a real browser at a phone and a desktop size, with axe-core run on
 every page and wizard step, in their error states too (SPEC §9, issue 4)."""
 
+import pytest
+from conftest import browser_tab
 from steps import log_in, open_menu, prove_by_sms
 from support import NEW_PASSWORD, TEST_PASSWORD
 
@@ -52,7 +54,10 @@ def test_register_by_sms(page, live, axe):
     page.get_by_label("Podaj swój numer telefonu").fill("+48 512 345 678")
     page.get_by_role("button", name="Dalej").click()
     page.get_by_label("Podaj kod SMS").wait_for()
-    assert "Wysłaliśmy kod SMS" in page.locator("#status").inner_text()
+    assert "Wysłaliśmy kod SMS" in page.locator("#status").inner_text()  # told, and
+    # not shown a second time in a box above the step's own "został wysłany kod".
+    assert page.locator("#status").evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
+    assert page.get_by_text("Na podany numer telefonu został wysłany kod").is_visible()
     code_field = page.get_by_label("Podaj kod SMS")
     assert code_field.get_attribute("autocomplete") == "one-time-code"
     assert code_field.get_attribute("inputmode") == "numeric"
@@ -184,6 +189,28 @@ def test_network_failure_is_told_and_nothing_typed_is_lost(page, live):
     page.context.set_offline(False)
 
 
+def test_the_checklist_is_neutral_until_typing_and_tells_every_change(page, live):
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    prove_by_sms(page, live, "512345678", "+48512345678")
+    marks = (
+        "() => [...document.querySelectorAll('[data-password-checklist] li')]"
+        ".map(item => getComputedStyle(item, '::before').content)"
+    )
+    assert not any("✗" in mark for mark in page.evaluate(marks))  # nothing typed, nothing wrong
+    # Three rules met within one pause: all three are told, not only the last.
+    page.get_by_label("Podaj hasło").type("Ab1")
+    announcer = page.locator("[data-checklist-announcer]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-checklist-announcer]').textContent !== ''"
+    )
+    told = announcer.text_content()
+    for rule in ("wielka litera", "mała litera", "cyfra"):
+        assert f"{rule}: warunek spełniony" in told, told
+    assert any("✗" in mark for mark in page.evaluate(marks))  # typed: the length is not met
+
+
 def test_password_checklist_while_typing(page, live):
     page.goto(live.url + "/rejestracja/")
     page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
@@ -223,3 +250,21 @@ def test_password_checklist_while_typing(page, live):
     assert page.locator("#status").inner_text() == "Hasło jest widoczne"
     toggle.click()
     assert password.get_attribute("type") == "password"
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_an_error_summary_link_shows_the_fields_label(browser, live, size):
+    """Following a summary's link focuses the field with its label in view (GOV.UK's way),
+    not the field alone at the top of the window."""
+    with browser_tab(browser, live, size) as tab:
+        tab.set_viewport_size({"width": tab.viewport_size["width"], "height": 400})
+        tab.goto(live.url + "/")
+        tab.get_by_role("button", name="Zaloguj").click()
+        summary = tab.locator("#error-summary")
+        summary.wait_for()
+        summary.get_by_role("link").first.click()
+        assert tab.evaluate("() => document.activeElement.id") == "login"
+        label_top = tab.evaluate(
+            "() => document.querySelector('label[for=login]').getBoundingClientRect().top"
+        )
+        assert -1 < label_top < 400  # scrolled to the top: a fraction of a pixel either way

@@ -22,11 +22,16 @@ def switcher(page, place: str):
 
 
 def switch_to(page, place: str, language: str) -> None:
-    """Presses the language's button in the header or footer and waits for the page."""
+    """Presses the language's button in the header or footer and waits for the page.
+
+    Waits for the navigation the switch starts, then for the new page: between the two
+    documents there is none (a predicate reading document.documentElement.lang meanwhile
+    failed under load with "Cannot read properties of null")."""
     url = page.url
-    switcher(page, place).get_by_role("button", name=NAMES[language]).click()
-    page.wait_for_function(f"() => document.documentElement.lang === {language!r}")
+    with page.expect_navigation():
+        switcher(page, place).get_by_role("button", name=NAMES[language]).click()
     page.wait_for_load_state()
+    page.wait_for_function(f"() => document.documentElement?.lang === {language!r}")
     assert page.url == url
 
 
@@ -124,8 +129,9 @@ def test_the_switcher_keyboard_focus_and_reflow(browser, live, axe):
     assert_targets_big_enough(page, "the guide in Ukrainian at 320 px")
     button = switcher(page, "header").get_by_role("button", name="Polski")
     button.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.documentElement.lang === 'pl'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement?.lang === 'pl'")
     assert page.url == live.url + "/instrukcja"
     page.emulate_media(color_scheme="dark")
     axe(page, "the guide in dark mode with the switcher")
@@ -160,3 +166,18 @@ def test_before_any_page_said_its_language_the_offline_page_is_in_the_browsers(b
     page.get_by_role("heading", name=heading).wait_for()
     assert page.evaluate("() => document.documentElement.lang") == "uk"
     context.close()
+
+
+def test_a_step_in_another_language_than_the_page_says_so(page, live):
+    """The language switched in another tab: the next htmx step comes in English into a
+    Polish page, and is marked as English (WCAG 3.1.2); back in Polish, the mark goes."""
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.context.add_cookies([{"name": "language", "value": "en", "url": live.url}])
+    page.get_by_role("button", name="Dalej").click()
+    page.locator("#panel[lang=en] h1").wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "pl"
+    page.context.add_cookies([{"name": "language", "value": "pl", "url": live.url}])
+    page.locator("#panel a[href='/rejestracja/']").click()  # Back, in English
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").wait_for()
+    assert page.evaluate("() => document.getElementById('panel').hasAttribute('lang')") is False

@@ -126,3 +126,16 @@ def test_offline_page_and_nothing_personal_cached(page, live):
     assert all(path.startswith(kept) or path == "/sw-language" for path in cached), cached
     # Under their fingerprinted names, as the pages link them.
     assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", " ".join(cached)), cached
+
+
+def test_a_link_and_buttons_in_one_row_have_their_text_on_one_line(page, live):
+    """ "Wstecz" is a link among <button>s; a button centres its text, a link did not."""
+    page.goto(live.url + "/rejestracja/")
+    page.get_by_label("Twój Numer Ewidencyjny Klienta").fill("200001")
+    page.get_by_role("button", name="Dalej").click()
+    page.get_by_role("link", name="Wstecz").wait_for()
+    tops = page.evaluate("""() => [...document.querySelectorAll('.button-group > .button')]
+        .map(e => { const text = document.createRange(); text.selectNodeContents(e);
+                    return [e.tagName, Math.round(text.getBoundingClientRect().top * 2) / 2]; })""")
+    assert {tag for tag, _ in tops} == {"A", "BUTTON"}
+    assert len({top for _, top in tops}) == 1, tops
