@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.health.routes import bp as health_bp
     from ebok.invoices.routes import bp as invoices_bp
     from ebok.language_switch.routes import bp as language_switch_bp
+    from ebok.mydata.routes import bp as mydata_bp
     from ebok.password_reset.routes import bp as password_reset_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(einvoice_bp)
+    app.register_blueprint(mydata_bp)
     app.register_blueprint(invoices_bp)
     app.register_blueprint(guide_bp)
     app.register_blueprint(pwa_bp)

@@ -208,3 +208,40 @@ class Invoice(Model):
     new_invoice_notified_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship()
+
+
+class ContactChange(Model):
+    """A change of the contact e-mail or phone the customer made in Strefa Klienta (SPEC
+    §15). Written when asked for, with the proof (a link or code) it waits for; changed_at
+    is set once the new contact is proved. Billing learns of it from `flask contacts
+    export`; the customers import keeps the new value until billing's file carries it,
+    which settles the change (settled_at)."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    field: Mapped[str] = mapped_column(String(10))  # "email" or "phone"
+    old_value: Mapped[str | None] = mapped_column(String(254))
+    new_value: Mapped[str] = mapped_column(String(254))
+    verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(index=True)
+    settled_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+
+
+class MarketingConsent(Model):
+    """One change of a marketing consent (SPEC §15 "Zgody"): the history is the record,
+    the latest row of a channel its state. Kept when the online account is deleted."""
+
+    __tablename__ = "marketing_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "email", "sms", "phone"
+    granted: Mapped[bool]
+    wording_version: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # the page it was given on
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,170 @@
+"""Moje dane: changing the contact e-mail and phone (SPEC §15). Views are thin: the forms
+check, the service decides, the templates say it."""
+
+from flask import Blueprint, flash, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ebok.i18n import _l
+from ebok.identity.signing import Outcome
+from ebok.identity.throttle import CountingUnavailable
+from ebok.mydata import service
+from ebok.mydata.forms import NewEmailForm, NewPhoneForm
+from ebok.mydata.service import Result
+from ebok.web.forms import Problem, email_address, refuse_throttled
+from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
+from ebok.web.templating import format_phone
+from ebok.web.titles import link_problem_heading
+from ebok.wizard.forms import CodeForm
+
+bp = Blueprint("mydata", __name__, url_prefix="/moje-konto")
+
+# The phone change waiting for its code, by its id; the number itself stays in the database.
+PHONE_CHANGE = "mydata_phone_change"
+LINK_PROBLEM_STATUS = {
+    Outcome.EXPIRED: 410,
+    Outcome.USED: 410,
+    Outcome.SUPERSEDED: 410,
+    Outcome.INVALID: 400,
+}
+
+
+def _too_many_sends(form: FlaskForm) -> int:
+    return refuse_throttled(
+        form,
+        # Translators: a form error when a new contact is to be proved; %(wait)s is a sentence
+        # saying when to try again ("Try again in 5 minutes (at 16:45).").
+        _l("We have already sent too many codes or links. %(wait)s"),
+    )
+
+
+@bp.route("/adres-email", methods=["GET", "POST"])
+@login_required
+def change_email() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    form = NewEmailForm()
+    status = None
+    if form.validate_with_current_password(account):
+        address = email_address(form.email)
+        try:
+            service.request_email_change(account, address)
+        except RateLimitExceeded:
+            status = _too_many_sends(form)
+        else:
+            flash(
+                # Translators: a status message; %(address)s is the new contact e-mail address.
+                _(
+                    "We have sent a link to %(address)s. Your contact address will change "
+                    "when you open it.",
+                    address=address,
+                ),
+                "status",
+            )
+            return redirect_to(url_for("account.my_account"), leave_panel=True)
+    return render_form(
+        "mydata/_change_email.html",
+        form,
+        title=_("Change your e-mail address"),
+        page=SIGNED_IN_PAGE,
+        customer=account.customer,
+        status=status or form.status,
+    )
+
+
+@bp.route("/telefon", methods=["GET", "POST"])
+@login_required
+def change_phone() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    form = NewPhoneForm()
+    status = None
+    if form.validate_with_current_password(account):
+        try:
+            change = service.request_phone_change(account, form.new_phone())
+        except (RateLimitExceeded, CountingUnavailable):
+            status = _too_many_sends(form)
+        else:
+            session[PHONE_CHANGE] = change.id
+            flash(
+                # Translators: a status message; %(phone)s is the new mobile number.
+                _("We have sent an SMS code to %(phone)s.", phone=format_phone(change.new_value)),
+                "status",
+            )
+            return redirect_to(url_for("mydata.phone_code"))
+    return render_form(
+        "mydata/_change_phone.html",
+        form,
+        title=_("Change your phone number"),
+        page=SIGNED_IN_PAGE,
+        customer=account.customer,
+        status=status or form.status,
+    )
+
+
+@bp.route("/telefon/kod", methods=["GET", "POST"])
+@login_required
+def phone_code() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    change = service.pending_phone_change(account, session.get(PHONE_CHANGE))
+    if change is None:
+        return redirect_to(url_for("mydata.change_phone"))
+    form = CodeForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            result = service.confirm_phone_change(change, form.code.data or "")
+        except Problem as problem:
+            problem.put_on(form)
+        except RateLimitExceeded:
+            status = refuse_throttled(
+                form,
+                # Translators: a form error under the SMS code; %(wait)s is a sentence saying
+                # when to try again ("Try again in 5 minutes (at 16:45).").
+                _l("Too many wrong codes. %(wait)s"),
+            )
+        else:
+            session.pop(PHONE_CHANGE, None)
+            if result is Result.CHANGED:
+                flash(_("Your contact phone number has been changed."), "status")
+            return redirect_to(url_for("account.my_account"), leave_panel=True)
+    return render_form(
+        "mydata/_phone_code.html",
+        form,
+        title=_("Change your phone number"),
+        heading=_("Enter the SMS code"),
+        page=SIGNED_IN_PAGE,
+        phone=change.new_value,
+        status=status,
+    )
+
+
+@bp.route("/adres-email/potwierdz/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> ResponseReturnValue:
+    """The link from the e-mail to the new address. Opening it shows a button; only the
+    button's post changes anything, so mail scanners that open links cannot."""
+    done = request.method == "POST"  # CSRFProtect has checked the token
+    if done:
+        outcome, result, change = service.confirm_email_link(token)
+        if result is Result.ALREADY_CHANGED:
+            outcome = Outcome.USED
+    else:
+        outcome, change = service.open_email_link(token)
+    title = _("Confirm your new e-mail address")
+    if outcome is not Outcome.OK:
+        heading = link_problem_heading(outcome.value)
+    elif done:
+        heading = _("Your contact e-mail address has been changed.")
+    else:
+        heading = title
+    return render_panel(
+        "mydata/_confirm_email.html",
+        title=title,
+        heading=heading,
+        status=LINK_PROBLEM_STATUS.get(outcome, 200),
+        link_problem=None if outcome is Outcome.OK else outcome.value,
+        address=change.new_value if change is not None and outcome is Outcome.OK else None,
+        done=done,
+        token=token,
+    )

@@ -1,0 +1,65 @@
+"""Moje dane: contact changes and marketing consents
+
+Revision ID: d1a7c3e5f924
+Revises: e4a9c2b7d115
+Create Date: 2026-12-04 17:20:00.000000
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "d1a7c3e5f924"
+down_revision = "e4a9c2b7d115"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "contact_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=10), nullable=False),
+        sa.Column("old_value", sa.String(length=254), nullable=True),
+        sa.Column("new_value", sa.String(length=254), nullable=False),
+        sa.Column("verification_id", sa.Integer(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(), nullable=True),
+        sa.Column("settled_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"]),
+        sa.ForeignKeyConstraint(["verification_id"], ["verifications.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("contact_changes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contact_changes_changed_at"), ["changed_at"])
+        batch_op.create_index(batch_op.f("ix_contact_changes_customer_id"), ["customer_id"])
+
+    op.create_table(
+        "marketing_consents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.Column("wording_version", sa.String(length=20), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("marketing_consents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_marketing_consents_customer_id"), ["customer_id"])
+        batch_op.create_index(batch_op.f("ix_marketing_consents_recorded_at"), ["recorded_at"])
+
+
+def downgrade():
+    with op.batch_alter_table("marketing_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_marketing_consents_recorded_at"))
+        batch_op.drop_index(batch_op.f("ix_marketing_consents_customer_id"))
+    op.drop_table("marketing_consents")
+    with op.batch_alter_table("contact_changes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_changes_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_contact_changes_changed_at"))
+    op.drop_table("contact_changes")
