@@ -20,6 +20,7 @@ from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
+from ebok.mydata import consents
 from ebok.mydata import service as contact_changes
 from ebok.web.pdf_fonts import MissingFonts
 
@@ -27,6 +28,7 @@ customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
+consents_cli = AppGroup("consents", help="Marketing consents customers gave in Strefa Klienta.")
 contacts_cli = AppGroup("contacts", help="Contact details customers changed in Strefa Klienta.")
 
 
@@ -259,6 +261,20 @@ def contacts_export_command(since: datetime) -> None:
     write_csv(contact_changes.EXPORT_HEADER, contact_changes.export_rows(since))
 
 
+@consents_cli.command("export")
+@click.option(
+    "--since",
+    type=SinceType(),
+    required=True,
+    help="Changes recorded since (UTC: 2026-12-01, 2026-12-01T06:00) or an age (90m, 6h, 2d).",
+)
+def consents_export_command(since: datetime) -> None:
+    """Write the marketing consents given or withdrawn since SINCE as CSV for billing, to
+    standard output: customer_number,channel,granted,wording_version,source,recorded_at
+    (channel is email, sms or phone; granted yes or no; recorded_at UTC in ISO 8601)."""
+    write_csv(consents.EXPORT_HEADER, consents.export_rows(since))
+
+
 def write_csv(header: list[str], rows: Iterable[Sequence[object]]) -> None:
     """CSV to standard output, streamed, with the header first."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -267,6 +283,7 @@ def write_csv(header: list[str], rows: Iterable[Sequence[object]]) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(consents_cli)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(customers_cli)
     app.cli.add_command(demo_cli)

@@ -3,7 +3,8 @@ validated as registration validates what the customer types (a mobile number onl
 
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import EmailField, Field, TelField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, Field, TelField
 from wtforms.validators import StopValidation, ValidationError
 
 from ebok.i18n import _l
@@ -49,3 +50,14 @@ class NewPhoneForm(CurrentPasswordForm):
         if phone is None:
             raise ValueError("the form has not been validated")
         return phone
+
+
+class ConsentsForm(FlaskForm):
+    """Each channel on or off; nothing is ticked until the customer ticks it."""
+
+    email = BooleanField(_l("I agree to receive marketing information by e-mail"))
+    sms = BooleanField(_l("I agree to receive marketing information by SMS"))
+    phone = BooleanField(_l("I agree to be called with marketing information"))
+
+    def chosen(self) -> dict[str, bool]:
+        return {"email": self.email.data, "sms": self.sms.data, "phone": self.phone.data}

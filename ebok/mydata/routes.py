@@ -11,9 +11,10 @@ from flask_wtf import FlaskForm
 from ebok.i18n import _l
 from ebok.identity.signing import Outcome
 from ebok.identity.throttle import CountingUnavailable
+from ebok.mydata import consents as consent_records
 from ebok.mydata import service
-from ebok.mydata.forms import NewEmailForm, NewPhoneForm
-from ebok.mydata.service import Result
+from ebok.mydata.forms import ConsentsForm, NewEmailForm, NewPhoneForm
+from ebok.mydata.service import Result, einvoice_records
 from ebok.web.forms import Problem, email_address, refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
 from ebok.web.templating import format_phone
@@ -167,4 +168,31 @@ def confirm_email(token: str) -> ResponseReturnValue:
         address=change.new_value if change is not None and outcome is Outcome.OK else None,
         done=done,
         token=token,
+    )
+
+
+@bp.route("/zgody", methods=["GET", "POST"])
+@login_required
+def consents() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    customer = account.customer
+    form = ConsentsForm(
+        data=None if request.method == "POST" else consent_records.current(customer)
+    )
+    if form.validate_on_submit():
+        changed = consent_records.record_choices(customer, form.chosen())
+        flash(
+            _("Your consents have been saved.") if changed else _("Nothing has changed."),
+            "status",
+        )
+        return redirect_to(url_for("mydata.consents"))
+    return render_form(
+        "mydata/_consents.html",
+        form,
+        title=_("Consents"),
+        page=SIGNED_IN_PAGE,
+        history=consent_records.history(customer),
+        einvoice_history=einvoice_records(account),
+        account=account,
+        wording_version=consent_records.WORDING_VERSION,
     )

@@ -23,7 +23,14 @@ from ebok.i18n.durations import sms_code_minutes
 from ebok.identity import verification
 from ebok.identity.signing import Outcome, external_url
 from ebok.logs import audit
-from ebok.models import Account, ContactChange, Customer, Verification, utcnow
+from ebok.models import (
+    Account,
+    ContactChange,
+    Customer,
+    EInvoiceConsent,
+    Verification,
+    utcnow,
+)
 from ebok.normalising import mask_email, mask_phone, sms_number
 from ebok.wizard.service import check_code, count_send
 
@@ -192,6 +199,17 @@ def _tell_old_contact(customer: Customer, field: str, old_value: str | None) -> 
         messages.send_email(old_email, subject, template, customer=customer, language=language)
     if old_phone:
         messages.send_sms(old_phone, template, customer=customer, language=language)
+
+
+def einvoice_records(account: Account) -> list[EInvoiceConsent]:
+    """The e-Faktura consent's own record (SPEC §5.1), newest first."""
+    return list(
+        db.session.scalars(
+            select(EInvoiceConsent)
+            .where(EInvoiceConsent.account_id == account.id)
+            .order_by(EInvoiceConsent.recorded_at.desc(), EInvoiceConsent.id.desc())
+        )
+    )
 
 
 EXPORT_HEADER = ["customer_number", "field", "old_value", "new_value", "changed_at"]
