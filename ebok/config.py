@@ -99,6 +99,8 @@ DEFAULTS = {
     # device cookie has a share of its own.
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
     "RATELIMIT_CODE_SENDS": "10/hour",
+    # "Nie pamiętasz numeru klienta?": messages with the customer numbers, per contact datum.
+    "RATELIMIT_NUMBER_REMINDERS_PER_CONTACT": "3/15 minutes;6/day",
     # e-Faktura confirmation links (e-mails to an address that may be anyone's).
     "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "3/hour;10/day",
     "RATELIMIT_EINVOICE_LINKS": "10/hour",

@@ -4,10 +4,11 @@ validated as registration validates what the customer types (a mobile number onl
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, TelField
+from wtforms import BooleanField, EmailField, Field, StringField, TelField
 from wtforms.validators import StopValidation, ValidationError
 
 from ebok.i18n import _l
+from ebok.mydata.reminders import contact_of
 from ebok.normalising import normalize_email, normalize_phone, sms_number
 from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given
 
@@ -61,3 +62,26 @@ class ConsentsForm(FlaskForm):
 
     def chosen(self) -> dict[str, bool]:
         return {"email": self.email.data, "sms": self.sms.data, "phone": self.phone.data}
+
+
+class ForgottenNumberForm(FlaskForm):
+    contact = StringField(
+        _l("Your e-mail address or mobile phone number"),
+        validators=[Given(_l("Enter your e-mail address or mobile phone number."))],
+        render_kw={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"},
+    )
+
+    def validate_contact(self, field: Field) -> None:
+        if contact_of(field.data or "") is None:
+            raise ValidationError(
+                _(
+                    "Enter an e-mail address (for example jan.kowalski@example.com) or a "
+                    "mobile number (for example 600 700 800)."
+                )
+            )
+
+    def channel_and_contact(self) -> tuple[str, str]:
+        found = contact_of(self.contact.data or "")
+        if found is None:
+            raise ValueError("the form has not been validated")
+        return found

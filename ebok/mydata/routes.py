@@ -12,8 +12,8 @@ from ebok.i18n import _l
 from ebok.identity.signing import Outcome
 from ebok.identity.throttle import CountingUnavailable
 from ebok.mydata import consents as consent_records
-from ebok.mydata import service
-from ebok.mydata.forms import ConsentsForm, NewEmailForm, NewPhoneForm
+from ebok.mydata import reminders, service
+from ebok.mydata.forms import ConsentsForm, ForgottenNumberForm, NewEmailForm, NewPhoneForm
 from ebok.mydata.service import Result, einvoice_records
 from ebok.web.forms import Problem, email_address, refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
@@ -21,7 +21,7 @@ from ebok.web.templating import format_phone
 from ebok.web.titles import link_problem_heading
 from ebok.wizard.forms import CodeForm
 
-bp = Blueprint("mydata", __name__, url_prefix="/moje-konto")
+bp = Blueprint("mydata", __name__)
 
 # The phone change waiting for its code, by its id; the number itself stays in the database.
 PHONE_CHANGE = "mydata_phone_change"
@@ -42,7 +42,7 @@ def _too_many_sends(form: FlaskForm) -> int:
     )
 
 
-@bp.route("/adres-email", methods=["GET", "POST"])
+@bp.route("/moje-konto/adres-email", methods=["GET", "POST"])
 @login_required
 def change_email() -> ResponseReturnValue:
     account = current_user._get_current_object()
@@ -75,7 +75,7 @@ def change_email() -> ResponseReturnValue:
     )
 
 
-@bp.route("/telefon", methods=["GET", "POST"])
+@bp.route("/moje-konto/telefon", methods=["GET", "POST"])
 @login_required
 def change_phone() -> ResponseReturnValue:
     account = current_user._get_current_object()
@@ -104,7 +104,7 @@ def change_phone() -> ResponseReturnValue:
     )
 
 
-@bp.route("/telefon/kod", methods=["GET", "POST"])
+@bp.route("/moje-konto/telefon/kod", methods=["GET", "POST"])
 @login_required
 def phone_code() -> ResponseReturnValue:
     account = current_user._get_current_object()
@@ -141,7 +141,7 @@ def phone_code() -> ResponseReturnValue:
     )
 
 
-@bp.route("/adres-email/potwierdz/<token>", methods=["GET", "POST"])
+@bp.route("/moje-konto/adres-email/potwierdz/<token>", methods=["GET", "POST"])
 def confirm_email(token: str) -> ResponseReturnValue:
     """The link from the e-mail to the new address. Opening it shows a button; only the
     button's post changes anything, so mail scanners that open links cannot."""
@@ -171,7 +171,7 @@ def confirm_email(token: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/zgody", methods=["GET", "POST"])
+@bp.route("/moje-konto/zgody", methods=["GET", "POST"])
 @login_required
 def consents() -> ResponseReturnValue:
     account = current_user._get_current_object()
@@ -195,4 +195,33 @@ def consents() -> ResponseReturnValue:
         einvoice_history=einvoice_records(account),
         account=account,
         wording_version=consent_records.WORDING_VERSION,
+    )
+
+
+@bp.route("/nie-pamietam-numeru", methods=["GET", "POST"])
+def forgotten_number() -> ResponseReturnValue:
+    form = ForgottenNumberForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            reminders.send_numbers(*form.channel_and_contact())
+        except (RateLimitExceeded, CountingUnavailable):
+            status = _too_many_sends(form)
+        else:
+            return redirect_to(url_for("mydata.number_sent"))
+    return render_form(
+        "mydata/_forgotten_number.html",
+        form,
+        title=_("Forgot your customer number?"),
+        status=status,
+    )
+
+
+@bp.get("/nie-pamietam-numeru/wyslane")
+def number_sent() -> ResponseReturnValue:
+    """The same page whatever matched."""
+    return render_panel(
+        "mydata/_number_sent.html",
+        title=_("Forgot your customer number?"),
+        heading=_("Check your e-mail or SMS"),
     )
