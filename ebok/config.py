@@ -128,6 +128,8 @@ DEFAULTS = {
     "RESET_LINK_LIFETIME": timedelta(hours=1),
     "EINVOICE_LINK_LIFETIME": timedelta(days=3),
     # How long after proving the code or link the customer may take to set a password.
+    # "Pobierz moje dane": how long the data is shown after the password is typed again.
+    "DATA_UNLOCK_LIFETIME": timedelta(minutes=5),
     "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
     # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.
     "ARGON2_TIME_COST": 3,

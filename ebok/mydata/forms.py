@@ -85,3 +85,13 @@ class ForgottenNumberForm(FlaskForm):
         if found is None:
             raise ValueError("the form has not been validated")
         return found
+
+
+class DataPasswordForm(CurrentPasswordForm):
+    """The password typed again before the customer's data is shown or downloaded."""
+
+    change = "data_export"
+
+
+class DeleteAccountForm(CurrentPasswordForm):
+    change = "account_deletion"

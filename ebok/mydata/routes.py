@@ -1,7 +1,10 @@
 """Moje dane: changing the contact e-mail and phone (SPEC §15). Views are thin: the forms
 check, the service decides, the templates say it."""
 
-from flask import Blueprint, flash, request, session, url_for
+import json
+import time
+
+from flask import Blueprint, Response, current_app, flash, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
@@ -11,17 +14,27 @@ from flask_wtf import FlaskForm
 from ebok.i18n import _l
 from ebok.identity.signing import Outcome
 from ebok.identity.throttle import CountingUnavailable
+from ebok.logs import audit
+from ebok.models import utcnow
 from ebok.mydata import consents as consent_records
-from ebok.mydata import reminders, service
-from ebok.mydata.forms import ConsentsForm, ForgottenNumberForm, NewEmailForm, NewPhoneForm
+from ebok.mydata import personal_data, reminders, service
+from ebok.mydata.forms import (
+    ConsentsForm,
+    DataPasswordForm,
+    ForgottenNumberForm,
+    NewEmailForm,
+    NewPhoneForm,
+)
 from ebok.mydata.service import Result, einvoice_records
 from ebok.web.forms import Problem, email_address, refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
+from ebok.web.personal_data import as_json, collect, readable
 from ebok.web.templating import format_phone
 from ebok.web.titles import link_problem_heading
 from ebok.wizard.forms import CodeForm
 
 bp = Blueprint("mydata", __name__)
+bp.record_once(lambda state: personal_data.register(state.app))
 
 # The phone change waiting for its code, by its id; the number itself stays in the database.
 PHONE_CHANGE = "mydata_phone_change"
@@ -225,3 +238,67 @@ def number_sent() -> ResponseReturnValue:
         title=_("Forgot your customer number?"),
         heading=_("Check your e-mail or SMS"),
     )
+
+
+# When the password was last typed again for the customer's data: the data page and the
+# file are served for DATA_UNLOCK_LIFETIME after it.
+DATA_UNLOCKED_AT = "mydata_unlocked_at"
+
+
+@bp.route("/moje-konto/moje-dane", methods=["GET", "POST"])
+@login_required
+def download_data() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    form = DataPasswordForm()
+    if form.validate_with_current_password(account):
+        session[DATA_UNLOCKED_AT] = int(time.time())
+        audit("personal_data_shown", account=account.id)
+        return redirect_to(url_for("mydata.data_page"))
+    return render_form(
+        "mydata/_download_data.html",
+        form,
+        title=_("Download my data"),
+        page=SIGNED_IN_PAGE,
+        status=form.status,
+    )
+
+
+def _unlocked() -> bool:
+    unlocked_at = session.get(DATA_UNLOCKED_AT)
+    lifetime = current_app.config["DATA_UNLOCK_LIFETIME"].total_seconds()
+    return isinstance(unlocked_at, int) and time.time() - unlocked_at < lifetime
+
+
+@bp.get("/moje-konto/moje-dane/podglad")
+@login_required
+def data_page() -> ResponseReturnValue:
+    if not _unlocked():
+        return redirect_to(url_for("mydata.download_data"))
+    account = current_user._get_current_object()
+    shown = [(section, readable(section, built)) for section, built in collect(account)]
+    # Signed-in pages are not stored by browsers or caches anyway (web/security.py).
+    return render_panel(
+        "mydata/_data_page.html", title=_("Your data"), page=SIGNED_IN_PAGE, sections=shown
+    )
+
+
+@bp.get("/moje-konto/moje-dane/plik")
+@login_required
+def data_file() -> ResponseReturnValue:
+    """The same data as a JSON file, made on request and never stored."""
+    if not _unlocked():
+        return redirect_to(url_for("mydata.download_data"))
+    account = current_user._get_current_object()
+    document = {
+        "format": "strefa-klienta-personal-data",
+        "version": 1,
+        "generated_at": as_json(utcnow()),
+        **{section.key: as_json(built) for section, built in collect(account)},
+    }
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    response = Response(body + "\n", mimetype="application/json")
+    filename = f"strefa-klienta-{account.customer.number}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    audit("personal_data_downloaded", account=account.id)
+    return response
