@@ -168,7 +168,10 @@ class EInvoiceConsent(Model):
     __tablename__ = "einvoice_consents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # None once the online account is deleted (SPEC §15): the record stays, naming the
+    # customer (customer_id, set then).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     event: Mapped[str] = mapped_column(String(20))  # "activated", "address_changed", "withdrawn"
     address: Mapped[str | None] = mapped_column(String(254))
     terms_version: Mapped[str | None] = mapped_column(String(20))

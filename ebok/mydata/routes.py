@@ -17,10 +17,11 @@ from ebok.identity.throttle import CountingUnavailable
 from ebok.logs import audit
 from ebok.models import utcnow
 from ebok.mydata import consents as consent_records
-from ebok.mydata import personal_data, reminders, service
+from ebok.mydata import deletion, personal_data, reminders, service
 from ebok.mydata.forms import (
     ConsentsForm,
     DataPasswordForm,
+    DeleteAccountForm,
     ForgottenNumberForm,
     NewEmailForm,
     NewPhoneForm,
@@ -302,3 +303,28 @@ def data_file() -> ResponseReturnValue:
     response.headers["Cache-Control"] = "private, no-store"
     audit("personal_data_downloaded", account=account.id)
     return response
+
+
+@bp.route("/moje-konto/usun-konto", methods=["GET", "POST"])
+@login_required
+def delete_account() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    form = DeleteAccountForm()
+    if form.validate_with_current_password(account):
+        deletion.delete_account(account)
+        return redirect_to(url_for("mydata.account_deleted"), leave_panel=True)
+    return render_form(
+        "mydata/_delete_account.html",
+        form,
+        title=_("Delete your Strefa Klienta account"),
+        page=SIGNED_IN_PAGE,
+        account=account,
+        status=form.status,
+    )
+
+
+@bp.get("/konto-usuniete")
+def account_deleted() -> ResponseReturnValue:
+    return render_panel(
+        "mydata/_account_deleted.html", title=_("Your Strefa Klienta account has been deleted")
+    )
