@@ -1,0 +1,129 @@
+"""Moje dane (issue 24) in a real browser, at a phone and a desktop size: every new page
+and state under axe-core (and tabbed through in forced colours), reached by clicking as a
+customer does, so htmx swaps them in."""
+
+import re
+
+from steps import log_in
+from support import TEST_PASSWORD, activate_einvoice, found, outbox
+
+NEW_EMAIL = "ewa.nowa@example.com"
+
+
+def contact_link(live, email: str) -> str:
+    body = outbox(live.app, "email", email)[-1].body_text
+    return re.sub(r"^https?://[^/]+", live.url, found(r"https?://\S+/potwierdz/\S+", body).group(0))
+
+
+def test_changing_the_contact_details(page, live, axe):
+    log_in(page, live)
+    page.goto(live.url + "/moje-konto")
+    axe(page, "Moje Konto with the contact changes and Moje dane")
+
+    page.get_by_role("link", name="Zmień adres e-mail").click()
+    page.get_by_label("Nowy adres e-mail").wait_for()
+    axe(page, "change the e-mail address")
+    page.get_by_label("Obecne hasło").fill("Zle#Haslo1")
+    page.get_by_label("Nowy adres e-mail").fill(NEW_EMAIL)
+    page.get_by_role("button", name="Wyślij link").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "change the e-mail address, a wrong password")
+    page.get_by_label("Obecne hasło").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Wyślij link").click()
+    page.wait_for_url(live.url + "/moje-konto")
+    page.get_by_text(f"Wysłaliśmy link na adres {NEW_EMAIL}").first.wait_for()
+
+    link = contact_link(live, NEW_EMAIL)
+    page.goto(link)
+    axe(page, "the new address's link, before the button")
+    page.get_by_role("button", name="Potwierdź adres").click()
+    page.get_by_role("heading", name="Twój kontaktowy adres e-mail został zmieniony.").wait_for()
+    axe(page, "the new address confirmed")
+    page.goto(link)
+    page.get_by_role("heading", name="Ten link został już wykorzystany").wait_for()
+    axe(page, "the new address's link used")
+
+    page.goto(live.url + "/moje-konto")
+    page.get_by_role("link", name="Zmień numer telefonu").click()
+    page.get_by_label("Nowy numer telefonu komórkowego").wait_for()
+    axe(page, "change the phone number")
+    page.get_by_label("Obecne hasło").fill(TEST_PASSWORD)
+    page.get_by_label("Nowy numer telefonu komórkowego").fill("22 123 45 67")
+    page.get_by_role("button", name="Wyślij kod").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "change the phone number, a landline")
+    page.get_by_label("Obecne hasło").fill(TEST_PASSWORD)
+    page.get_by_label("Nowy numer telefonu komórkowego").fill("511 222 333")
+    page.get_by_role("button", name="Wyślij kod").click()
+    page.get_by_label("Podaj kod SMS").wait_for()
+    axe(page, "the new phone's code")
+    page.get_by_label("Podaj kod SMS").fill("000000")
+    page.get_by_role("button", name="Dalej").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "the new phone's code, a wrong code")
+    page.get_by_label("Podaj kod SMS").fill(live.last_code("+48511222333"))
+    page.get_by_role("button", name="Dalej").click()
+    page.wait_for_url(live.url + "/moje-konto")
+    page.get_by_text("Twój kontaktowy numer telefonu został zmieniony.").first.wait_for()
+    axe(page, "Moje Konto after the phone change")
+
+
+def test_consents_and_the_data(page, live, axe):
+    activate_einvoice(live.app)
+    log_in(page, live)
+    page.goto(live.url + "/moje-konto")
+    page.get_by_role("link", name="Zgody", exact=True).click()
+    page.get_by_role("heading", name="Historia Twoich zgód").wait_for()
+    axe(page, "Zgody, none given")
+    page.get_by_label("Zgadzam się na otrzymywanie informacji marketingowych SMS-em").check()
+    page.get_by_role("button", name="Zapisz").click()
+    page.get_by_text("zgoda udzielona").wait_for()
+    axe(page, "Zgody with a history")
+
+    page.goto(live.url + "/moje-konto")
+    page.get_by_role("link", name="Pobierz moje dane").click()
+    page.get_by_label("Obecne hasło").wait_for()
+    axe(page, "Pobierz moje dane, the password")
+    page.get_by_label("Obecne hasło").fill("Zle#Haslo1")
+    page.get_by_role("button", name="Pokaż moje dane").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "Pobierz moje dane, a wrong password")
+    page.get_by_label("Obecne hasło").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Pokaż moje dane").click()
+    page.get_by_role("link", name="Pobierz plik (JSON)").wait_for()
+    axe(page, "the customer's data")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Pobierz plik (JSON)").click()
+    assert download.value.suggested_filename == "strefa-klienta-200005.json"
+
+
+def test_the_forgotten_number(page, live, axe):
+    page.goto(live.url + "/")
+    page.get_by_role("link", name="Nie pamiętasz numeru klienta?").click()
+    field = page.get_by_label("Twój adres e-mail lub numer telefonu komórkowego")
+    field.wait_for()
+    axe(page, "Nie pamiętasz numeru klienta?")
+    field.fill("22 123 45 67")
+    page.get_by_role("button", name="Wyślij numer klienta").click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "Nie pamiętasz numeru klienta?, not a mobile")
+    field.fill("anna.nowak@example.com")
+    page.get_by_role("button", name="Wyślij numer klienta").click()
+    page.get_by_text("Jeśli ten adres lub numer jest w naszych danych").wait_for()
+    axe(page, "Nie pamiętasz numeru klienta?, sent")
+
+
+def test_deleting_the_account(page, live, axe):
+    log_in(page, live)
+    page.goto(live.url + "/moje-konto")
+    page.get_by_role("link", name="Usuń konto w Strefie Klienta").click()
+    page.get_by_label("Obecne hasło").wait_for()
+    axe(page, "Usuń konto")
+    page.get_by_label("Obecne hasło").fill("Zle#Haslo1")
+    page.get_by_role("button", name="Usuń konto", exact=True).click()
+    page.locator("#error-summary").wait_for()
+    axe(page, "Usuń konto, a wrong password")
+    page.get_by_label("Obecne hasło").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Usuń konto", exact=True).click()
+    page.wait_for_url(live.url + "/konto-usuniete")
+    axe(page, "the account deleted")
