@@ -1,12 +1,12 @@
 """Nie pamiętasz numeru klienta? (SPEC §15): the numbers of the customers with a contact
 datum are sent to it. The answer is the same whatever matched, and so is the work: the
-message is rendered either way and only written to the outbox (sent later by the worker)
-when someone has that contact, so neither the page nor its timing tells whether it exists.
+message is made and written either way, and kept in the outbox (sent later by the worker)
+only when someone has that contact, so neither the page nor its timing tells whether it
+exists (bench/forgotten_number.py compares the two).
 Limited per client and per contact datum, like the codes."""
 
 import hashlib
 
-from flask import render_template
 from flask_babel import pgettext
 from sqlalchemy import func, select
 
@@ -45,18 +45,19 @@ def send_numbers(channel: str, contact: str) -> None:
             select(Customer.number).where(column == contact).order_by(Customer.number)
         )
     )
-    # Made for an unknown contact too, so both take as long; written only for a known one.
-    sample = numbers or ["0"]
+    # An unknown contact gets the same work: the message is made and written alike, then
+    # taken back (a savepoint rolled back), so both answers take as long; only a known
+    # contact's message stays in the outbox for the worker.
+    savepoint = None if numbers else db.session.begin_nested()
+    shown = numbers or ["0"]
     if channel == "email":
         # Translators: the subject of the e-mail that gives the customer their customer number(s).
         subject = pgettext("e-mail subject", "Your Strefa Klienta customer number")
-        render_template(f"messages/{TEMPLATE}.txt", numbers=sample)
-        if numbers:
-            messages.send_email(contact, subject, TEMPLATE, numbers=numbers)
+        messages.send_email(contact, subject, TEMPLATE, numbers=shown)
     else:
-        render_template(f"messages/{TEMPLATE}.sms.txt", numbers=sample)
-        if numbers:
-            messages.send_sms(contact, TEMPLATE, numbers=numbers)
+        messages.send_sms(contact, TEMPLATE, numbers=shown)
+    if savepoint is not None:
+        savepoint.rollback()
     db.session.commit()
     # The audit log says whether it matched, for operators; never the contact in full.
     audit("customer_numbers_requested", channel=channel, matched=len(numbers))
