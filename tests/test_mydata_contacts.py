@@ -89,6 +89,8 @@ def test_change_email(app, visitor, auth, customers):
     assert response.request.path == "/moje-konto"
     assert NEW_EMAIL in text_of(response)  # the status message says where the link went
     assert contact_of(app)[0] == OLD_EMAIL  # not before the link is opened
+    waiting = f"Czekamy, aż otworzysz link wysłany na adres {NEW_EMAIL}."
+    assert waiting in text_of(visitor.client.get("/moje-konto"))
 
     link = contact_link(app, NEW_EMAIL)
     opened = visitor.get(link)
@@ -100,6 +102,7 @@ def test_change_email(app, visitor, auth, customers):
     assert "Twój kontaktowy adres e-mail został zmieniony." in text_of(done)
     assert contact_of(app) == (NEW_EMAIL, OLD_PHONE)
     assert changes(app) == [("email", OLD_EMAIL, NEW_EMAIL, True, None)]
+    assert waiting not in text_of(visitor.client.get("/moje-konto"))
 
     # The old address and the phone are told, in Polish, with what to do if it was not them.
     told = outbox(app, "email", OLD_EMAIL)[-1]

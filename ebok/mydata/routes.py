@@ -36,6 +36,8 @@ from ebok.wizard.forms import CodeForm
 
 bp = Blueprint("mydata", __name__)
 bp.record_once(lambda state: personal_data.register(state.app))
+# For Moje Konto's contact details (templates/mydata/_contact_buttons.html).
+bp.add_app_template_global(service.pending_email_change, "pending_email_change")
 
 # The phone change waiting for its code, by its id; the number itself stays in the database.
 PHONE_CHANGE = "mydata_phone_change"

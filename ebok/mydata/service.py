@@ -107,6 +107,25 @@ def request_phone_change(account: Account, phone: str) -> ContactChange:
     return change
 
 
+def pending_email_change(customer: Customer) -> ContactChange | None:
+    """The newest e-mail change whose link can still be opened, for Moje Konto to say
+    that it waits."""
+    change = db.session.scalars(
+        select(ContactChange)
+        .where(
+            ContactChange.customer_id == customer.id,
+            ContactChange.field == "email",
+            ContactChange.changed_at.is_(None),
+        )
+        .order_by(ContactChange.id.desc())
+    ).first()
+    if change is None:
+        return None
+    record = _proof(change)
+    live = record.used_at is None and record.superseded_at is None
+    return change if live and record.expires_at > utcnow() else None
+
+
 def pending_phone_change(account: Account, change_id: object) -> ContactChange | None:
     """The account's phone change waiting for its code, by the id the session keeps."""
     if not isinstance(change_id, int):
