@@ -32,6 +32,7 @@ def test_changing_the_contact_details(page, live, axe):
     page.get_by_role("button", name="Wyślij link").click()
     page.wait_for_url(live.url + "/moje-konto")
     page.get_by_text(f"Wysłaliśmy link na adres {NEW_EMAIL}").first.wait_for()
+    axe(page, "Moje Konto, a new address waiting for its link")
 
     link = contact_link(live, NEW_EMAIL)
     page.goto(link)
