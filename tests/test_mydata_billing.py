@@ -7,7 +7,7 @@ import io
 from datetime import datetime
 
 from sqlalchemy import select
-from support import TEST_PASSWORD, found, outbox
+from support import TEST_PASSWORD, activate_einvoice, found, outbox
 
 from ebok.extensions import db
 from ebok.models import ContactChange, Customer
@@ -98,3 +98,32 @@ def test_an_import_after_billing_took_the_export_settles_the_change(
     output = import_file(runner, tmp_path, row.replace("511-222-333", "600 700 999"))
     assert "updated: 1" in output
     assert contacts(app)[1] == "+48600700999"
+
+
+def test_the_login_and_the_einvoice_address_join_the_history_not_the_export(
+    app, runner, make_visitor, customers
+):
+    activate_einvoice(app)
+    visitor = make_visitor()
+    visitor.post("/", {"login": "200005", "password": TEST_PASSWORD})
+    visitor.post("/moje-konto/login", {"login_name": "ewa.k", "current_password": TEST_PASSWORD})
+    # The contact address is confirmed without a link: the change is made at once.
+    visitor.post(
+        "/e-faktura/adres",
+        {"email": "ewa.kaminska@example.com", "current_password": TEST_PASSWORD},
+    )
+    with app.app_context():
+        rows = [
+            (c.field, c.old_value, c.new_value, c.settled_at is not None)
+            for c in db.session.scalars(select(ContactChange).order_by(ContactChange.id))
+        ]
+    assert rows == [
+        ("login_name", None, "ewa.k", True),
+        ("einvoice_address", "faktury.ewa@example.com", "ewa.kaminska@example.com", True),
+    ]
+    result = runner.invoke(args=["contacts", "export", "--since", "1d"])
+    assert result.output.splitlines() == ["customer_number,field,old_value,new_value,changed_at"]
+    visitor.post("/moje-konto/moje-dane", {"current_password": TEST_PASSWORD})
+    data = visitor.client.get("/moje-konto/moje-dane/plik").get_json()
+    assert [c["field"] for c in data["contact_changes"]] == ["login_name", "einvoice_address"]
+    assert data["contact_changes"][0]["settled_with_billing_at"] is None

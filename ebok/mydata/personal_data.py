@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ebok.extensions import db
 from ebok.i18n import _l
+from ebok.identity.changes import BILLING_FIELDS
 from ebok.models import Account, ContactChange, EInvoiceConsent, Invoice, MarketingConsent
 from ebok.web.personal_data import Fields, Section, add_section
 
@@ -45,7 +46,9 @@ def contact_changes(account: Account) -> list[Fields]:
             "old_value": change.old_value,
             "new_value": change.new_value,
             "changed_at": change.changed_at,
-            "settled_with_billing_at": change.settled_at,
+            "settled_with_billing_at": (
+                change.settled_at if change.field in BILLING_FIELDS else None
+            ),
         }
         for change in rows
     ]
@@ -157,7 +160,12 @@ SECTIONS = [
         },
         contact_changes,
         order=30,
-        values={"email": _l("Contact e-mail"), "phone": _l("Contact phone")},
+        values={
+            "email": _l("Contact e-mail"),
+            "phone": _l("Contact phone"),
+            "einvoice_address": _l("Address for invoice notices"),
+            "login_name": _l("Login"),
+        },
     ),
     Section(
         "marketing_consents",

@@ -21,6 +21,7 @@ from ebok.extensions import db
 from ebok.i18n import languages, lazy_pgettext
 from ebok.i18n.durations import sms_code_minutes
 from ebok.identity import verification
+from ebok.identity.changes import BILLING_FIELDS
 from ebok.identity.signing import Outcome, external_url
 from ebok.logs import audit
 from ebok.models import (
@@ -239,7 +240,7 @@ def export_rows(since: datetime) -> Iterator[tuple[str, str, str, str, str]]:
     statement = (
         select(Customer.number, ContactChange)
         .join(ContactChange.customer)
-        .where(ContactChange.changed_at >= since)
+        .where(ContactChange.changed_at >= since, ContactChange.field.in_(BILLING_FIELDS))
         .order_by(ContactChange.changed_at, ContactChange.id)
         .execution_options(yield_per=1000)
     )
