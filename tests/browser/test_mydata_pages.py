@@ -128,3 +128,37 @@ def test_deleting_the_account(page, live, axe):
     page.get_by_role("button", name="Usuń konto", exact=True).click()
     page.wait_for_url(live.url + "/konto-usuniete")
     axe(page, "the account deleted")
+
+
+def test_every_page_in_every_language(language_tab, live, axe):
+    """Each Moje dane page in each configured language: the page in it, axe-core clean
+    (language-independent steps: paths and ids)."""
+    tab = language_tab
+
+    def check(state: str) -> None:
+        assert tab.evaluate("() => document.documentElement.lang") == tab.language, state
+        axe(tab, f"{state} ({tab.language})", forced_colors=False)
+
+    tab.goto(live.url + "/nie-pamietam-numeru")
+    check("Nie pamiętasz numeru klienta?")
+    tab.locator("#panel form button[type=submit]").first.click()
+    tab.locator("#error-summary").wait_for()
+    check("Nie pamiętasz numeru klienta?, with an error")
+    tab.goto(live.url + "/")
+    tab.locator("#login").fill("200005")
+    tab.locator("#password").fill(TEST_PASSWORD)
+    tab.locator("#panel form button[type=submit]").first.click()
+    tab.wait_for_url(live.url + "/strona-glowna")
+    for path, state in (
+        ("/moje-konto/adres-email", "change the e-mail address"),
+        ("/moje-konto/telefon", "change the phone number"),
+        ("/moje-konto/zgody", "Zgody"),
+        ("/moje-konto/moje-dane", "Pobierz moje dane"),
+        ("/moje-konto/usun-konto", "Usuń konto"),
+    ):
+        tab.goto(live.url + path)
+        check(state)
+    tab.locator("#current_password").fill(TEST_PASSWORD)
+    tab.locator("#panel form button[type=submit]").first.click()
+    tab.wait_for_url(live.url + "/konto-usuniete")
+    check("the account deleted")
