@@ -162,3 +162,41 @@ def test_every_page_in_every_language(language_tab, live, axe):
     tab.locator("#panel form button[type=submit]").first.click()
     tab.wait_for_url(live.url + "/konto-usuniete")
     check("the account deleted")
+
+
+def tab_to(page, selector: str, limit: int = 40) -> None:
+    """Presses Tab until the focused element matches `selector`, whose focus must show."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            style = page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return {outline: s.outlineStyle, width: s.outlineWidth, shadow: s.boxShadow}; }"
+            )
+            shown = style["outline"] != "none" and style["width"] != "0px"
+            assert shown or style["shadow"] != "none", f"no visible focus on {selector}: {style}"
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_by_keyboard_only(page, live):
+    """The forgotten number and the consents with Tab, Enter and Space, never a click (the
+    shared login step aside)."""
+    page.goto(live.url + "/")
+    tab_to(page, "a[href='/nie-pamietam-numeru']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/nie-pamietam-numeru")
+    tab_to(page, "#contact")
+    page.keyboard.type("anna.nowak@example.com")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/nie-pamietam-numeru/wyslane")
+    page.wait_for_function("() => document.activeElement.matches('h1')")
+
+    log_in(page, live)
+    page.goto(live.url + "/moje-konto/zgody")
+    tab_to(page, "#sms")
+    page.keyboard.press("Space")
+    tab_to(page, "#panel form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.get_by_text("zgoda udzielona").wait_for()
+    assert page.locator("#sms").is_checked() and not page.locator("#email").is_checked()
