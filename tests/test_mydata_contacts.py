@@ -230,3 +230,29 @@ def test_the_pages_need_a_login(make_visitor, customers):
     for path in ("/moje-konto/adres-email", "/moje-konto/telefon", "/moje-konto/telefon/kod"):
         response = stranger.get(path, follow_redirects=False)
         assert response.status_code in (302, 303), path
+
+
+def test_a_new_phone_code_replaces_the_old(app, visitor, auth, customers):
+    auth.log_in()
+    assert visitor.post("/moje-konto/telefon/wyslij-ponownie").request.path == "/moje-konto/telefon"
+    visitor.post("/moje-konto/telefon", {"current_password": TEST_PASSWORD, "phone": NEW_PHONE})
+    first = found(r"\b(\d{6})\b", outbox(app, "sms", NEW_PHONE)[-1].body_text).group(1)
+    response = visitor.post("/moje-konto/telefon/wyslij-ponownie")
+    assert response.request.path == "/moje-konto/telefon/kod"
+    assert "Wysłaliśmy kod SMS na numer 511 222 333." in text_of(response)
+    second = found(r"\b(\d{6})\b", outbox(app, "sms", NEW_PHONE)[-1].body_text).group(1)
+    if first != second:
+        old = visitor.post("/moje-konto/telefon/kod", {"code": first})
+        assert old.status_code == 422
+    done = follow(visitor, visitor.post("/moje-konto/telefon/kod", {"code": second}))
+    assert done.request.path == "/moje-konto"
+    assert contact_of(app)[1] == NEW_PHONE
+
+
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="1/hour")
+def test_a_new_phone_code_is_limited(app, visitor, auth, customers):
+    auth.log_in()
+    visitor.post("/moje-konto/telefon", {"current_password": TEST_PASSWORD, "phone": NEW_PHONE})
+    response = visitor.post("/moje-konto/telefon/wyslij-ponownie")
+    assert "Nowego kodu nie można jeszcze wysłać." in text_of(response)
+    assert len(outbox(app, "sms", NEW_PHONE)) == 1

@@ -165,6 +165,9 @@ FORMS = {
     "mydata.confirm_email": Form("/moje-konto/adres-email/potwierdz/", ()),
     "/moje-konto/telefon": Form("/moje-konto/telefon", ("current_password", "phone"), logged_in),
     "/moje-konto/telefon/kod": Form("/moje-konto/telefon/kod", ("code",), phone_change_asked),
+    "/moje-konto/telefon/wyslij-ponownie": Form(
+        "/moje-konto/telefon/wyslij-ponownie", (), phone_change_asked
+    ),
     "/moje-konto/zgody": Form("/moje-konto/zgody", ("email", "sms", "phone"), logged_in),
     "/nie-pamietam-numeru": Form("/nie-pamietam-numeru", ("contact",)),
     "/moje-konto/moje-dane": Form("/moje-konto/moje-dane", ("current_password",), logged_in),

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from ebok.i18n import _l
+from ebok.identity import throttle
 from ebok.identity.signing import Outcome
 from ebok.identity.throttle import CountingUnavailable
 from ebok.logs import audit
@@ -155,6 +156,31 @@ def phone_code() -> ResponseReturnValue:
         phone=change.new_value,
         status=status,
     )
+
+
+@bp.post("/moje-konto/telefon/wyslij-ponownie")
+@login_required
+def resend_phone_code() -> ResponseReturnValue:
+    account = current_user._get_current_object()
+    change = service.pending_phone_change(account, session.get(PHONE_CHANGE))
+    if change is None:
+        return redirect_to(url_for("mydata.change_phone"))
+    try:
+        change = service.resend_phone_code(account, change)
+    except (RateLimitExceeded, CountingUnavailable):
+        flash(
+            # Translators: a status message (a problem); %(wait)s is a sentence saying when to try
+            # again ("Try again in 5 minutes (at 16:45).").
+            _("A new code cannot be sent yet. %(wait)s", wait=throttle.retry_message()),
+            "problem",
+        )
+    else:
+        session[PHONE_CHANGE] = change.id
+        flash(
+            _("We have sent an SMS code to %(phone)s.", phone=format_phone(change.new_value)),
+            "status",
+        )
+    return redirect_to(url_for("mydata.phone_code"))
 
 
 @bp.route("/moje-konto/adres-email/potwierdz/<token>", methods=["GET", "POST"])

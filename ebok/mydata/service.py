@@ -108,6 +108,12 @@ def request_phone_change(account: Account, phone: str) -> ContactChange:
     return change
 
 
+def resend_phone_code(account: Account, change: ContactChange) -> ContactChange:
+    """A new code for the number waiting for one, the older code dead: a new change
+    request for the same number, counted like the first. Commits."""
+    return request_phone_change(account, change.new_value)
+
+
 def pending_email_change(customer: Customer) -> ContactChange | None:
     """The newest e-mail change whose link can still be opened, for Moje Konto to say
     that it waits."""
