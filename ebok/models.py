@@ -224,7 +224,8 @@ class ContactChange(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    field: Mapped[str] = mapped_column(String(10))  # "email" or "phone"
+    # "email" or "phone" (billing's), "einvoice_address" or "login_name" (identity/changes.py)
+    field: Mapped[str] = mapped_column(String(20))
     old_value: Mapped[str | None] = mapped_column(String(254))
     new_value: Mapped[str] = mapped_column(String(254))
     verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"))

@@ -22,7 +22,7 @@ def upgrade():
         "contact_changes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("field", sa.String(length=10), nullable=False),
+        sa.Column("field", sa.String(length=20), nullable=False),
         sa.Column("old_value", sa.String(length=254), nullable=True),
         sa.Column("new_value", sa.String(length=254), nullable=False),
         sa.Column("verification_id", sa.Integer(), nullable=True),
