@@ -1,5 +1,7 @@
-"""Moje dane: changing the contact e-mail and phone (SPEC §15). Views are thin: the forms
-check, the service decides, the templates say it."""
+"""Moje dane (SPEC §15): changing the contact e-mail and phone, Zgody, the forgotten
+customer number, Pobierz moje dane and Usuń konto. Views are thin: the forms check, the
+logic modules (service, consents, reminders, personal_data, deletion) decide, the
+templates say it."""
 
 import json
 import time
