@@ -14,13 +14,14 @@ from datetime import datetime
 
 from flask import url_for
 from flask_babel import pgettext
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 
 from ebok import messages
 from ebok.extensions import db
 from ebok.i18n import languages, lazy_pgettext
 from ebok.i18n.durations import sms_code_minutes
-from ebok.identity import verification
+from ebok.identity import throttle, verification
 from ebok.identity.changes import BILLING_FIELDS
 from ebok.identity.signing import Outcome, external_url
 from ebok.logs import audit
@@ -58,7 +59,7 @@ def _start(account: Account, field: str, new_value: str) -> tuple[ContactChange,
     verification.lock_customer(customer)
     try:
         count_send(customer, channel)
-    except Exception:
+    except (RateLimitExceeded, throttle.CountingUnavailable):
         db.session.rollback()  # lets go of the customer's row at once
         raise
     record, secret = verification.start(customer, PURPOSES[field], channel)
