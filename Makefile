@@ -61,7 +61,8 @@ test: setup fonts browsers gettext
 # tour at the phone size only and saves nothing.
 SCREENSHOT_TESTS = tests/browser/test_every_language.py tests/browser/test_journeys.py \
   tests/browser/test_dialog.py tests/browser/test_identity_pages.py \
-  tests/browser/test_invoices_pages.py tests/browser/test_design.py
+  tests/browser/test_invoices_pages.py tests/browser/test_design.py \
+  tests/browser/test_mydata_pages.py
 screenshots: setup browsers
 	rm -rf screenshots
 	SCREENSHOTS_DIR=screenshots $(VENV)/bin/pytest -q $(SCREENSHOT_TESTS)

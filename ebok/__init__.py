@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.health.routes import bp as health_bp
     from ebok.invoices.routes import bp as invoices_bp
     from ebok.language_switch.routes import bp as language_switch_bp
+    from ebok.mydata.routes import bp as mydata_bp
     from ebok.password_reset.routes import bp as password_reset_bp
     from ebok.payments.providers import provider_for
     from ebok.payments.routes import bp as payments_bp
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(einvoice_bp)
+    app.register_blueprint(mydata_bp)
     app.register_blueprint(invoices_bp)
     provider_for(app.config)  # an unknown PAYMENTS_PROVIDER is refused at start
     app.register_blueprint(payments_bp)

@@ -1,8 +1,9 @@
 """Operators' commands (SPEC §8.1), on Flask's own CLI: flask --app app ..."""
 
+import csv
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,8 @@ from ebok.database import lift_time_bounds
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
+from ebok.mydata import consents
+from ebok.mydata import service as contact_changes
 from ebok.payments import service as payments
 from ebok.payments.providers import provider_for
 from ebok.web.pdf_fonts import MissingFonts
@@ -28,6 +31,8 @@ demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
 payments_cli = AppGroup("payments", help="Online payments of invoices (SPEC §14).")
+consents_cli = AppGroup("consents", help="Marketing consents customers gave in Strefa Klienta.")
+contacts_cli = AppGroup("contacts", help="Contact details customers changed in Strefa Klienta.")
 
 
 @customers_cli.command("import")
@@ -69,21 +74,27 @@ def _run_import(
     except ImportRefused as problem:
         raise click.ClickException(escaped_for_terminal(str(problem))) from None
     except ImportStopped as stopped:
-        _print_report(stopped.report)
+        _print_report(stopped.report, customers=what == "customers")
         raise click.ClickException(escaped_for_terminal(str(stopped))) from None
     except SQLAlchemyError as problem:
         raise click.ClickException(escaped_for_terminal(database_problem(problem))) from None
-    _print_report(report)
+    _print_report(report, customers=what == "customers")
     return report
 
 
-def _print_report(report: ImportReport) -> None:
-    """The counts, then each rejected line; a reason may quote the file, so control
+def _print_report(report: ImportReport, *, customers: bool = False) -> None:
+    """The counts (a customers import: with the rows whose contact changed in Strefa Klienta
+    it kept, when there are any), then each rejected line; a reason may quote the file, so control
     characters are shown escaped."""
     click.echo(
         f"added: {report.added}, updated: {report.updated}, "
         f"unchanged: {report.unchanged}, rejected: {len(report.rejected)}"
     )
+    if customers and report.kept_portal_contact:
+        click.echo(
+            f"kept the contact changed in Strefa Klienta (not in the file yet): "
+            f"{report.kept_portal_contact}"
+        )
     for line, reason in report.rejected:
         click.echo(f"  line {line}: {escaped_for_terminal(reason)}")
 
@@ -295,7 +306,45 @@ def database_problem(error: SQLAlchemyError) -> str:
     )
 
 
+@contacts_cli.command("export")
+@click.option(
+    "--since",
+    type=SinceType(),
+    required=True,
+    help="Changes made since (UTC: 2026-12-01, 2026-12-01T06:00) or an age (90m, 6h, 2d).",
+)
+def contacts_export_command(since: datetime) -> None:
+    """Write the contact changes made since SINCE as CSV for billing, to standard output:
+    customer_number,field,old_value,new_value,changed_at (field is email or phone,
+    changed_at UTC in ISO 8601). A later customers import keeps each new value until
+    billing's file carries it."""
+    write_csv(contact_changes.EXPORT_HEADER, contact_changes.export_rows(since))
+
+
+@consents_cli.command("export")
+@click.option(
+    "--since",
+    type=SinceType(),
+    required=True,
+    help="Changes recorded since (UTC: 2026-12-01, 2026-12-01T06:00) or an age (90m, 6h, 2d).",
+)
+def consents_export_command(since: datetime) -> None:
+    """Write the marketing consents given or withdrawn since SINCE as CSV for billing, to
+    standard output: customer_number,channel,granted,wording_version,source,recorded_at
+    (channel is email, sms or phone; granted yes or no; recorded_at UTC in ISO 8601)."""
+    write_csv(consents.EXPORT_HEADER, consents.export_rows(since))
+
+
+def write_csv(header: list[str], rows: Iterable[Sequence[object]]) -> None:
+    """CSV to standard output, streamed, with the header first."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(consents_cli)
+    app.cli.add_command(contacts_cli)
     app.cli.add_command(customers_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(invoices_cli)

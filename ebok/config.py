@@ -104,6 +104,8 @@ DEFAULTS = {
     # device cookie has a share of its own.
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
     "RATELIMIT_CODE_SENDS": "10/hour",
+    # "Nie pamiętasz numeru klienta?": messages with the customer numbers, per contact datum.
+    "RATELIMIT_NUMBER_REMINDERS_PER_CONTACT": "3/15 minutes;6/day",
     # e-Faktura confirmation links (e-mails to an address that may be anyone's).
     "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT": "3/hour;10/day",
     "RATELIMIT_EINVOICE_LINKS": "10/hour",
@@ -131,6 +133,8 @@ DEFAULTS = {
     "RESET_LINK_LIFETIME": timedelta(hours=1),
     "EINVOICE_LINK_LIFETIME": timedelta(days=3),
     # How long after proving the code or link the customer may take to set a password.
+    # "Pobierz moje dane": how long the data is shown after the password is typed again.
+    "DATA_UNLOCK_LIFETIME": timedelta(minutes=5),
     "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
     # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.
     "ARGON2_TIME_COST": 3,

@@ -177,7 +177,10 @@ class EInvoiceConsent(Model):
     __tablename__ = "einvoice_consents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # None once the online account is deleted (SPEC §15): the record stays, naming the
+    # customer (customer_id, set then).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     event: Mapped[str] = mapped_column(String(20))  # "activated", "address_changed", "withdrawn"
     address: Mapped[str | None] = mapped_column(String(254))
     terms_version: Mapped[str | None] = mapped_column(String(20))
@@ -271,3 +274,41 @@ class Payment(Model):
     @property
     def amount_decimal(self) -> Decimal:
         return Decimal(self.amount).scaleb(-2)
+
+
+class ContactChange(Model):
+    """A change of the contact e-mail or phone the customer made in Strefa Klienta (SPEC
+    §15). Written when asked for, with the proof (a link or code) it waits for; changed_at
+    is set once the new contact is proved. Billing learns of it from `flask contacts
+    export`; the customers import keeps the new value until billing's file carries it,
+    which settles the change (settled_at)."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # "email" or "phone" (billing's), "einvoice_address" or "login_name" (identity/changes.py)
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[str | None] = mapped_column(String(254))
+    new_value: Mapped[str] = mapped_column(String(254))
+    verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(index=True)
+    settled_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+
+
+class MarketingConsent(Model):
+    """One change of a marketing consent (SPEC §15 "Zgody"): the history is the record,
+    the latest row of a channel its state. Kept when the online account is deleted."""
+
+    __tablename__ = "marketing_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "email", "sms", "phone"
+    granted: Mapped[bool]
+    wording_version: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # the page it was given on
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -41,6 +41,8 @@ GENEROUS_LIMITS = {
         "RATELIMIT_CODE_ATTEMPTS",
         "RATELIMIT_CODE_SENDS_PER_CUSTOMER",
         "RATELIMIT_CODE_SENDS",
+        "RATELIMIT_NUMBER_REMINDERS_PER_CONTACT",
+        "RATELIMIT_CURRENT_PASSWORD",
     )
 }
 NEW_CUSTOMER = ("200001", "+48512345678", "anna.nowak@example.com")
@@ -109,6 +111,11 @@ def einvoice_active(app, visitor):
     )
 
 
+def phone_change_asked(app, visitor):
+    logged_in(app, visitor)
+    visitor.post("/moje-konto/telefon", {"current_password": TEST_PASSWORD, "phone": "511222333"})
+
+
 @dataclass(frozen=True)
 class Form:
     url: str
@@ -151,6 +158,20 @@ FORMS = {
     "/e-faktura/wylacz": Form("/e-faktura/wylacz", (), einvoice_active),
     "einvoice.confirm": Form("/e-faktura/potwierdz/", ()),
     "/wyloguj": Form("/wyloguj", (), logged_in),
+    # Moje dane (issue 24).
+    "/moje-konto/adres-email": Form(
+        "/moje-konto/adres-email", ("current_password", "email"), logged_in
+    ),
+    "mydata.confirm_email": Form("/moje-konto/adres-email/potwierdz/", ()),
+    "/moje-konto/telefon": Form("/moje-konto/telefon", ("current_password", "phone"), logged_in),
+    "/moje-konto/telefon/kod": Form("/moje-konto/telefon/kod", ("code",), phone_change_asked),
+    "/moje-konto/telefon/wyslij-ponownie": Form(
+        "/moje-konto/telefon/wyslij-ponownie", (), phone_change_asked
+    ),
+    "/moje-konto/zgody": Form("/moje-konto/zgody", ("email", "sms", "phone"), logged_in),
+    "/nie-pamietam-numeru": Form("/nie-pamietam-numeru", ("contact",)),
+    "/moje-konto/moje-dane": Form("/moje-konto/moje-dane", ("current_password",), logged_in),
+    "/moje-konto/usun-konto": Form("/moje-konto/usun-konto", ("current_password",), logged_in),
 }
 
 
@@ -283,6 +304,7 @@ ROUTES = [
     Route("password_reset.open_link", "/zapomnialem-hasla/link/{}"),
     Route("einvoice.confirm", "/e-faktura/potwierdz/{}", signed_in=True),
     Route("einvoice.confirm", "/e-faktura/potwierdz/{}"),
+    Route("mydata.confirm_email", "/moje-konto/adres-email/potwierdz/{}"),
     Route("pwa.manifest", "/manifest.{}.webmanifest"),
     Route("pwa.offline", "/offline/{}"),
     Route("operator_theme", "/operator/theme-{}.css"),

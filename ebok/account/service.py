@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ebok.extensions import db
 from ebok.i18n import lazy_pgettext
-from ebok.identity import accounts
+from ebok.identity import accounts, changes
 from ebok.logs import audit
 from ebok.models import Account
 from ebok.normalising import normalize_login_name
@@ -32,6 +32,7 @@ def set_login_name(account: Account, typed: str | None) -> bool:
     # Translators: the subject of the e-mail telling the customer their login was changed.
     subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta login has been changed")
     accounts.tell_customer(account, subject, "login_name_changed")
+    changes.record_change(account.customer, "login_name", account.login_name, login_name)
     account.login_name = login_name
     try:
         db.session.commit()

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from ebok.models import utcnow
@@ -32,6 +32,11 @@ class Batches:
     # Each database's subclass gives these.
     KNOWN: TextClause
     SEEN_BEFORE: TextClause
+    PENDING_CONTACTS: TextClause
+    # Billing's file now carries the portal's change (SPEC §15): it is settled.
+    SETTLE = text("UPDATE contact_changes SET settled_at = :now WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -71,16 +76,36 @@ class Batches:
         parameters = {"numbers": self.number_list(numbers)}
         return dict(self.connection.execute(self.SEEN_BEFORE, parameters).all())
 
-    def write(self, changes: list[Row], first_lines: dict[str, int]) -> None:
-        """Adds and updates the changed customers, and remembers the numbers met for the
-        first time in this batch with their lines."""
-        if not changes and not first_lines:
+    def pending_contacts(self, numbers: list[str]) -> dict[tuple[str, str], tuple[str, list[int]]]:
+        """(number, field) -> (the portal's newest value, the ids of its unsettled changes),
+        for the contact changes made in Strefa Klienta that billing's files have not
+        carried yet."""
+        if not numbers:
+            return {}
+        pending: dict[tuple[str, str], tuple[str, list[int]]] = {}
+        rows = self.connection.execute(
+            self.PENDING_CONTACTS, {"numbers": self.number_list(numbers)}
+        )
+        for number, field, new_value, change_id in rows:  # oldest first: the newest wins
+            ids = pending.get((number, field), ("", []))[1]
+            pending[(number, field)] = (new_value, [*ids, change_id])
+        return pending
+
+    def write(
+        self, changes: list[Row], first_lines: dict[str, int], settled: list[int] | None = None
+    ) -> None:
+        """Adds and updates the changed customers, remembers the numbers met for the first
+        time in this batch with their lines, and settles the portal's contact changes the
+        file carries."""
+        if not changes and not first_lines and not settled:
             return
         self.begin_writing()
         if changes:
             self.upsert(changes)
         if first_lines:
             self.remember(first_lines)
+        if settled:
+            self.connection.execute(self.SETTLE, {"now": utcnow(), "ids": settled})
 
     def begin_writing(self) -> None:
         """Nothing to do before writing, unless a database says otherwise."""
@@ -101,6 +126,14 @@ class PostgreSQLBatches(Batches):
     SEEN_BEFORE = text(
         "SELECT number, line FROM import_seen_numbers "
         "WHERE number = ANY(string_to_array(:numbers, ','))"
+    )
+    PENDING_CONTACTS = text(
+        "SELECT customers.number, contact_changes.field, contact_changes.new_value, "
+        "contact_changes.id FROM contact_changes "
+        "JOIN customers ON customers.id = contact_changes.customer_id "
+        "WHERE contact_changes.changed_at IS NOT NULL AND contact_changes.settled_at IS NULL "
+        "AND customers.number = ANY(string_to_array(:numbers, ',')) "
+        "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
     MERGE_BATCH = text(
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
@@ -145,6 +178,14 @@ class SQLiteBatches(Batches):
     SEEN_BEFORE = text(
         "SELECT number, line FROM import_seen_numbers "
         "WHERE number IN (SELECT value FROM json_each(:numbers))"
+    )
+    PENDING_CONTACTS = text(
+        "SELECT customers.number, contact_changes.field, contact_changes.new_value, "
+        "contact_changes.id FROM contact_changes "
+        "JOIN customers ON customers.id = contact_changes.customer_id "
+        "WHERE contact_changes.changed_at IS NOT NULL AND contact_changes.settled_at IS NULL "
+        "AND customers.number IN (SELECT value FROM json_each(:numbers)) "
+        "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
     UPSERT = (
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "

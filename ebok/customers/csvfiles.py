@@ -25,11 +25,15 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    # Customers: rows whose e-mail or phone was left as the customer changed it in Strefa
+    # Klienta, the file not carrying the change yet (SPEC §15).
+    kept_portal_contact: int = 0
 
     def add(self, other: "ImportReport") -> None:
         self.added += other.added
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.kept_portal_contact += other.kept_portal_contact
         self.rejected.extend(other.rejected)
 
 

@@ -111,8 +111,43 @@ def _import_batch(
         else:
             valid.append((line, values))
     first_rows = _drop_repeated_numbers(batches, valid, report)
-    changes = _changes([values for _, values in first_rows], known, report)
-    batches.write(changes, {values[0]: line for line, values in first_rows})
+    rows, settled = _keep_portal_contacts(batches, [values for _, values in first_rows], report)
+    changes = _changes(rows, known, report)
+    batches.write(changes, {values[0]: line for line, values in first_rows}, settled)
+
+
+# Where a contact datum is in a row: (number, first_name, last_name, email, phone, …).
+_CONTACT_COLUMNS = {"email": 3, "phone": 4}
+
+
+def _keep_portal_contacts(
+    batches: Batches, rows: list[tuple], report: ImportReport
+) -> tuple[list[tuple], list[int]]:
+    """A contact the customer changed in Strefa Klienta stays as they changed it until
+    billing's file carries the new value (SPEC §15): then the change is settled (the ids
+    returned); until then the row's old value is replaced by the portal's, and the row
+    counted as kept."""
+    pending = batches.pending_contacts([row[0] for row in rows])
+    if not pending:
+        return rows, []
+    settled: list[int] = []
+    kept_rows = []
+    for row in rows:
+        values = list(row)
+        kept = False
+        for field, column in _CONTACT_COLUMNS.items():
+            portal = pending.get((row[0], field))
+            if portal is None:
+                continue
+            new_value, change_ids = portal
+            if values[column] == new_value:
+                settled.extend(change_ids)
+            else:
+                values[column] = new_value
+                kept = True
+        report.kept_portal_contact += kept
+        kept_rows.append(tuple(values))
+    return kept_rows, settled
 
 
 def _check_columns_and_number(fields: list[str], columns: int) -> tuple[str | None, str | None]:

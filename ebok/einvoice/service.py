@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, update
 from ebok import messages
 from ebok.extensions import db
 from ebok.i18n import lazy_pgettext
-from ebok.identity import accounts, signing, throttle
+from ebok.identity import accounts, changes, signing, throttle
 from ebok.identity.signing import Key, Outcome, external_url
 from ebok.logs import audit
 from ebok.models import Account, EInvoiceConsent, utcnow
@@ -156,6 +156,7 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         einvoice_address=address,
     ):
         return Result.CHANGED_MEANWHILE
+    changes.record_change(account.customer, "einvoice_address", previous, address)
     told = [previous, verified_address(account)]
     accounts.tell_customer(
         account,

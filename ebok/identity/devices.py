@@ -44,3 +44,16 @@ def remember_device(account: Account) -> None:
             samesite="Lax",
         )
         return response
+
+
+def forget_device() -> None:
+    """Takes the device cookie away from this browser with the response to this request
+    (the account it names is deleted)."""
+    name = current_app.config["DEVICE_COOKIE_NAME"]
+
+    @after_this_request
+    def delete_cookie(response: Response) -> Response:
+        response.delete_cookie(
+            name, secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax"
+        )
+        return response

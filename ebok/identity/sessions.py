@@ -7,7 +7,7 @@ from flask import session
 from flask_login import login_user, logout_user
 
 from ebok.extensions import db
-from ebok.identity.devices import remember_device
+from ebok.identity.devices import forget_device, remember_device
 from ebok.logs import audit
 from ebok.models import Account
 
@@ -30,6 +30,16 @@ def end_session(account: Account) -> None:
     logout_user()
     session.clear()
     audit("logout", account=account.id)
+
+
+def end_every_session(account: Account) -> None:
+    """Ends every session of the account, this one included, when the account itself goes
+    (its deletion, SPEC §15): logged out here, and the cookies of every other browser stop
+    working. The caller deletes the account and commits."""
+    account.end_all_sessions()
+    logout_user()
+    session.clear()
+    forget_device()
 
 
 # The login page fills this in once: after a password reset only the new password is left

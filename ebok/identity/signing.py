@@ -56,6 +56,10 @@ PURPOSES = {
     "device": Purpose(
         "ebok.device-cookie", "DEVICE_COOKIE_LIFETIME", frozenset({Key.ACCOUNT, Key.NONCE})
     ),
+    # A new contact e-mail address (SPEC §15), proved as registration's link proves one.
+    "contact_email": Purpose(
+        "ebok.contact-email-link", "REGISTRATION_LINK_LIFETIME", _VERIFICATION_LINK
+    ),
     "einvoice_address": Purpose(
         "ebok.einvoice-address",
         "EINVOICE_LINK_LIFETIME",

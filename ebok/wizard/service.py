@@ -129,7 +129,7 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
         audit("double_submit", customer=customer.id, flow=flow.purpose)
         return duplicate
     try:
-        _count_send(customer, channel)
+        count_send(customer, channel)
     except (RateLimitExceeded, throttle.CountingUnavailable):
         db.session.rollback()  # lets go of the customer's row at once
         raise
@@ -159,8 +159,9 @@ def send_secret(flow: Flow, customer: Customer, channel: str, *, again: bool) ->
     return record
 
 
-def _count_send(customer: Customer, channel: str) -> None:
-    """Counts a send about to happen against the client's and the customer's limits."""
+def count_send(customer: Customer, channel: str) -> None:
+    """Counts a send about to happen against the client's and the customer's limits (the
+    wizard's codes and links, and the proof of a new contact in Moje dane)."""
     # An SMS costs money: without the shared counts (Redis away) none is sent.
     paid = channel == "sms"
     throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=paid)
