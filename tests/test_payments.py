@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from support import AuthActions, FakePrzelewy24, follow, outbox, text_of
+from support import TEST_PASSWORD, AuthActions, FakePrzelewy24, follow, outbox, text_of
 
 from ebok.extensions import db
 from ebok.models import Customer, Invoice, Payment
@@ -280,6 +280,19 @@ def test_a_notification_verified_makes_the_payment_paid_once(app, p24, started, 
     assert "Opłacona (płatność w trakcie księgowania)" in page
     home = text_of(visitor.get("/strona-glowna"))
     assert "99,99 zł" in home and "223,44" not in home
+
+
+def test_the_customers_data_lists_their_payments(app, p24, started, visitor):
+    """Pobierz moje dane: payments are the customer's data too (docs/personal-data.md)."""
+    notify(app, p24.pay(started))
+    log_in(visitor)
+    visitor.post("/moje-konto/moje-dane", {"current_password": TEST_PASSWORD})
+    (payment,) = visitor.client.get("/moje-konto/moje-dane/plik").get_json()["payments"]
+    assert payment["state"] == "paid" and payment["amount"] == "123.45"
+    assert payment["invoice_numbers"] == "FV/2026/11/000011"
+    assert payment["order_id"] == p24.paid[started]
+    page = text_of(visitor.get("/moje-konto/moje-dane/podglad"))
+    assert "Płatności" in page and "Przyjęta" in page
 
 
 @pytest.mark.parametrize(
