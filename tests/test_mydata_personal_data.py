@@ -78,7 +78,7 @@ def test_another_feature_adds_its_section(app, make_visitor, customers):
     add_section(
         app,
         Section(
-            key="payments",
+            key="example",
             title=_l("Invoices"),
             labels={"amount": _l("Amount")},
             build=lambda account: [{"amount": 12}],
@@ -86,10 +86,10 @@ def test_another_feature_adds_its_section(app, make_visitor, customers):
         ),
     )
     with pytest.raises(ValueError):
-        add_section(app, Section("payments", _l("Invoices"), {}, lambda account: {}))
+        add_section(app, Section("example", _l("Invoices"), {}, lambda account: {}))
     visitor = make_visitor()
     visitor.post("/", {"login": "200005", "password": TEST_PASSWORD})
     unlock(visitor)
     data = json.loads(visitor.client.get("/moje-konto/moje-dane/plik").get_data(as_text=True))
-    assert data["payments"] == [{"amount": 12}]
-    assert list(data).index("payments") == list(data).index("invoices") - 1
+    assert data["example"] == [{"amount": 12}]
+    assert list(data).index("example") == list(data).index("invoices") - 1
