@@ -314,3 +314,28 @@ def test_a_new_language_gets_a_plural_words_file_to_fill_in(updated):
         words = tomllib.load(data)
     assert set(words) == set(plural_words(REFERENCE))
     assert all(forms == [""] * len(NUMBERS) for forms in words.values())
+
+
+TRANSLATORS_COMMENT = re.compile(r"\{#-?\s*Translators:.*?#\}", re.S)
+GETTEXT_CALL = re.compile(r"\b(?:_|gettext|ngettext|pgettext|npgettext)\(")
+
+
+def test_a_translators_comment_stands_before_the_one_call_it_is_for():
+    """Jinja's extractor gives a template's comment to the first gettext call after it,
+    on its line or the next: what follows a comment there holds exactly one call, so no
+    comment lands on another string ("Contact e-mail" once carried the comment meant for
+    "none") and no string carries two."""
+    problems = []
+    templates = ROOT / "templates"
+    for path in sorted([*templates.rglob("*.html"), *templates.rglob("*.txt")]):
+        text = path.read_text(encoding="utf-8")
+        for comment in TRANSLATORS_COMMENT.finditer(text):
+            line_start = text.rfind("\n", 0, comment.start()) + 1
+            end_of_next_line = text.find("\n", text.find("\n", comment.end()) + 1)
+            after = text[comment.end() : end_of_next_line if end_of_next_line > 0 else None]
+            before = GETTEXT_CALL.findall(text[line_start : comment.start()])  # took it
+            calls = 0 if before else len(GETTEXT_CALL.findall(after))
+            if calls != 1:
+                line = text.count("\n", 0, comment.start()) + 1
+                problems.append(f"{path.relative_to(templates)}:{line}: {calls} calls")
+    assert not problems
