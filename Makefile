@@ -35,18 +35,22 @@ run: setup fonts
 	$(DEV) $(FLASK) run
 
 # Debian's Chromium for the real-browser tests (Playwright's own download does not work
-# everywhere), and the pinned npm packages (axe-core).
+# everywhere), Java for the W3C Nu HTML checker, and the pinned npm packages (axe-core,
+# Lighthouse, vnu-jar).
 browsers:
 	@{ command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/dejavu ]; } || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@command -v java >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
 	@command -v pdftotext >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 	@$(MAKE) --no-print-directory node_modules/.installed
 
-# The pinned npm packages (axe-core, Lighthouse), again whenever the lock file changes.
+# The pinned npm packages (axe-core, Lighthouse, vnu-jar), again whenever the lock file changes.
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -62,7 +62,7 @@ def test_the_banner_is_shown_only_while_einvoice_is_inactive(app, visitor, auth,
     assert BANNER_TEXT in text
     assert "Szczegóły" in text and "Aktywuj" in text
     body = page.get_data(as_text=True)
-    assert 'hx-target="#dialog-content"' in body and "<dialog" in body
+    assert 'data-hx-target="#dialog-content"' in body and "<dialog" in body
     activate(visitor)
     assert BANNER_TEXT not in text_of(visitor.client.get("/strona-glowna"))
 
@@ -92,9 +92,9 @@ def test_activation_from_the_banner(app, visitor, auth, customers):
     assert "e-Faktura została aktywowana" in page
     if visitor.htmx:
         body = response.get_data(as_text=True)
-        assert '<div id="einvoice-banner" hx-swap-oob="delete"></div>' in body
+        assert '<div id="einvoice-banner" data-hx-swap-oob="delete"></div>' in body
         assert re.search(
-            r'<div id="status" hx-swap-oob="innerHTML">\s*<p><span class="nowrap">e-Faktura'
+            r'<div id="status" data-hx-swap-oob="innerHTML">\s*<p><span class="nowrap">e-Faktura'
             r"</span> została aktywowana</p>",
             body,
         )
@@ -135,7 +135,7 @@ def test_activation_from_my_account_updates_the_card(app, visitor, auth, custome
     if visitor.htmx:
         assert (
             'id="einvoice-card" class="card" aria-labelledby="einvoice-card-title" '
-            'hx-swap-oob="outerHTML"' in response.get_data(as_text=True)
+            'data-hx-swap-oob="outerHTML"' in response.get_data(as_text=True)
         )
     page = text_of(visitor.client.get("/moje-konto"))
     assert "Aktywna od" in page

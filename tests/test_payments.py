@@ -363,20 +363,20 @@ def test_the_return_page_shows_our_state_and_polls_until_it_changes(
     assert "Czekamy na potwierdzenie płatności" in text
     assert "Sprawdź ponownie" in text
     body = page.get_data(as_text=True)
-    assert f'hx-get="/platnosci/{session_id}?proba=1"' in body
-    assert 'hx-trigger="load delay:3s"' in body
+    assert f'data-hx-get="/platnosci/{session_id}?proba=1"' in body
+    assert 'data-hx-trigger="load delay:3s"' in body
     poller = make_visitor(htmx=True)
     poller.client = visitor.client
     poll = poller.get(f"/platnosci/{session_id}?proba=1").get_data(as_text=True)
     assert poll.lstrip().startswith('<div id="payment-state"') and "proba=2" in poll
-    assert "hx-swap-oob" not in poll
+    assert "data-hx-swap-oob" not in poll
     # The polls end.
     last = poller.get(f"/platnosci/{session_id}?proba=40").get_data(as_text=True)
-    assert "hx-get" not in last and "Sprawdź ponownie" in last
+    assert "data-hx-get" not in last and "Sprawdź ponownie" in last
     notify(app, p24.pay(session_id))
     done = poller.get(f"/platnosci/{session_id}?proba=2").get_data(as_text=True)
-    assert "Płatność przyjęta" in done and "hx-get" not in done
-    assert '<div id="status" hx-swap-oob="innerHTML"><p>Płatność przyjęta</p></div>' in done
+    assert "Płatność przyjęta" in done and "data-hx-get" not in done
+    assert '<div id="status" data-hx-swap-oob="innerHTML"><p>Płatność przyjęta</p></div>' in done
     listing = text_of(visitor.get("/platnosci"))
     assert "Przyjęta" in listing and "223,44 zł" in listing
 

@@ -71,20 +71,20 @@ def test_the_status_fragment_is_polled_until_the_sms_is_late(app, make_visitor, 
     visitor = make_visitor(htmx=True)
     WizardActions(app, visitor).to_code(customers["both"])
     page = visitor.get("/rejestracja/kod").get_data(as_text=True)
-    assert 'hx-get="/rejestracja/kod/stan' in page
+    assert 'data-hx-get="/rejestracja/kod/stan' in page
     # Asked once the SMS would be late, not before.
-    delay = int(found(r'hx-trigger="load delay:(\d+)s"', page).group(1))
+    delay = int(found(r'data-hx-trigger="load delay:(\d+)s"', page).group(1))
     assert 0 < delay <= app.config["SMS_LATE_AFTER"]
 
     status = visitor.get("/rejestracja/kod/stan?poll=1")
     assert status.status_code == 200 and LATE not in text_of(status)
-    assert 'hx-get="/rejestracja/kod/stan' in status.get_data(as_text=True)  # asks again
+    assert 'data-hx-get="/rejestracja/kod/stan' in status.get_data(as_text=True)  # asks again
     set_sms(app, app.config["SMS_LATE_AFTER"] + 1)
     status = visitor.get("/rejestracja/kod/stan?poll=2")
     body = status.get_data(as_text=True)
     assert LATE in text_of(status)
-    assert 'id="status" hx-swap-oob="innerHTML"' in body  # read out by the live region
-    assert "hx-get" not in body  # and the polling stops
+    assert 'id="status" data-hx-swap-oob="innerHTML"' in body  # read out by the live region
+    assert "data-hx-get" not in body  # and the polling stops
 
     # Without JavaScript the URL is no fragment: it leads to the code step.
     plain = make_visitor()

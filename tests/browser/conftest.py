@@ -4,6 +4,7 @@ Playwright (its own browser download does not work here), at a phone and a deskt
 import json
 import os
 import re
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,10 +168,49 @@ def language_tab(request, browser, live):
         yield tab
 
 
+# The W3C Nu HTML checker (npm vnu-jar, run by Java) on every audited state: audit()
+# writes each state's markup here, and one run of the checker reads them all when the
+# session ends (a Java start per state would cost minutes).
+_NU_CHECKER = ROOT / "node_modules/vnu-jar/build/dist/vnu.jar"
+_NU_STATES: dict[str, str] = {}  # the file's name: the state it holds
+_NU_FOLDER: Path | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nu_checker(tmp_path_factory):
+    """Every audited state's HTML is valid (no error from the Nu checker)."""
+    global _NU_FOLDER
+    _NU_FOLDER = tmp_path_factory.mktemp("nu")
+    yield
+    if not _NU_STATES:
+        return
+    done = subprocess.run(  # noqa: S603 (the pinned checker on our own pages)
+        ["java", "-jar", str(_NU_CHECKER), "--errors-only", "--format", "json", str(_NU_FOLDER)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    messages = json.loads(done.stderr)["messages"]
+    problems = sorted(
+        {f"{_NU_STATES[Path(m['url']).name]}: {m['message']}" for m in messages}
+    )
+    assert not problems, "invalid HTML:\n" + "\n".join(problems)
+
+
+def _keep_for_the_nu_checker(page, state: str) -> None:
+    if _NU_FOLDER is None:
+        return
+    name = f"{len(_NU_STATES):05d}.html"
+    (_NU_FOLDER / name).write_text(page.content(), encoding="utf-8")
+    _NU_STATES[name] = f"{state} ({getattr(page, 'viewport_name', 'custom')}, {page.url})"
+
+
 def audit(page, state: str, forced_colors: bool = True) -> None:
     """Runs axe-core in the page; any violation at WCAG 2.0/2.1/2.2 A and AA or best
     practice fails the test, naming the state. Then, unless `forced_colors` is False, tabs
-    through the page to see focus in forced colours."""
+    through the page to see focus in forced colours. The state's HTML goes to the Nu
+    checker (nu_checker)."""
+    _keep_for_the_nu_checker(page, state)
     global _AXE_SOURCE
     if _AXE_SOURCE is None:
         _AXE_SOURCE = (ROOT / "node_modules/axe-core/axe.min.js").read_text()

@@ -366,7 +366,7 @@ def assert_shape(visitor, response):
     if visitor.htmx:
         assert "<html" not in body
         assert body.lstrip().startswith("<title>")
-        assert 'hx-swap-oob="innerHTML"' in body
+        assert 'data-hx-swap-oob="innerHTML"' in body
     else:
         assert body.lstrip().lower().startswith("<!doctype html>")
         assert '<div id="panel"' in body
