@@ -4,6 +4,7 @@ Playwright (its own browser download does not work here), at a phone and a deskt
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -184,16 +185,16 @@ def nu_checker(tmp_path_factory):
     yield
     if not _NU_STATES:
         return
+    java = shutil.which("java")
+    assert java, "Java is needed for the Nu HTML checker: make browsers installs it"
     done = subprocess.run(  # noqa: S603 (the pinned checker on our own pages)
-        ["java", "-jar", str(_NU_CHECKER), "--errors-only", "--format", "json", str(_NU_FOLDER)],
+        [java, "-jar", str(_NU_CHECKER), "--errors-only", "--format", "json", str(_NU_FOLDER)],
         capture_output=True,
         text=True,
         check=False,
     )
     messages = json.loads(done.stderr)["messages"]
-    problems = sorted(
-        {f"{_NU_STATES[Path(m['url']).name]}: {m['message']}" for m in messages}
-    )
+    problems = sorted({f"{_NU_STATES[Path(m['url']).name]}: {m['message']}" for m in messages})
     assert not problems, "invalid HTML:\n" + "\n".join(problems)
 
 
