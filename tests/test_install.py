@@ -10,17 +10,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support import PRODUCTION_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def in_production(environment):
-    """The environment of a production start: a real key and a server name."""
-    environment(
-        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
-        FLASK_SERVER_NAME="ebok.example.pl",
-    )
+    """The environment of a production start: every setting production requires."""
+    environment(**PRODUCTION_ENVIRONMENT)
 
 
 def test_production_refuses_a_language_without_a_compiled_catalog(in_production, production_app):

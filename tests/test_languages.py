@@ -16,7 +16,16 @@ import pytest
 from flask_babel import force_locale, gettext, pgettext
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
-from support import AuthActions, WizardActions, activate_einvoice, found, last_code, outbox, text_of
+from support import (
+    PRODUCTION_ENVIRONMENT,
+    AuthActions,
+    WizardActions,
+    activate_einvoice,
+    found,
+    last_code,
+    outbox,
+    text_of,
+)
 
 import ebok
 from ebok.extensions import db
@@ -674,10 +683,7 @@ def test_production_needs_the_english_catalog_too(
     for language in ("pl", "uk"):
         shutil.copytree(ebok.TRANSLATIONS / language, translations / language)
     monkeypatch.setattr(ebok, "TRANSLATIONS", translations)
-    environment(
-        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
-        FLASK_SERVER_NAME="ebok.example.pl",
-    )
+    environment(**PRODUCTION_ENVIRONMENT)
     with pytest.raises(RuntimeError, match=r"language\(s\) en in"):
         production_app()
 
