@@ -1,5 +1,6 @@
 """Operators' commands (SPEC §8.1), on Flask's own CLI: flask --app app ..."""
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from ebok.customers.csvfiles import ImportReport, ImportStopped, escaped_for_ter
 from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
+from ebok.einvoice import billing_export
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
@@ -24,6 +26,7 @@ from ebok.web.pdf_fonts import MissingFonts
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
+einvoice_cli = AppGroup("einvoice", help="e-Faktura changes for the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
 
 
@@ -191,6 +194,36 @@ def retry_command(include_failed: bool, since: datetime | None) -> None:
     click.echo(f"retrying: {result.retrying}, stale (not sent): {result.stale}")
 
 
+@einvoice_cli.command("export")
+@click.option(
+    "--since",
+    type=SinceType(),
+    required=True,
+    help="Changes recorded since (UTC: 2026-11-30 or 2026-11-30T06:00) or an age (2d).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (complete or not at all: written aside, then renamed).",
+)
+def einvoice_export_command(since: datetime, output: str | None) -> None:
+    """Write billing's CSV of e-Faktura activations, address changes and withdrawals
+    recorded since, oldest first, to standard output:
+    consent_id,customer_number,event,delivery,email,terms_version,source,recorded_at.
+
+    `delivery` is what the customer has from then on: electronic (to `email`) or paper.
+    Exporting an overlapping period repeats rows; billing keeps the last per customer
+    (or skips consent_ids it has seen)."""
+    if output is None:
+        billing_export.write_csv(since, sys.stdout)
+        return
+    partial = f"{output}.part"
+    with open(partial, "w", encoding="utf-8", newline="") as file:
+        count = billing_export.write_csv(since, file)
+    os.replace(partial, output)
+    click.echo(f"exported: {count} to {output}")
+
+
 class ProgressLine:
     """Lines done, rate and time left, redrawn in place on a terminal (click's progress
     bar); nothing at all when the output is a file or a pipe."""
@@ -239,4 +272,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(customers_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(invoices_cli)
+    app.cli.add_command(einvoice_cli)
     app.cli.add_command(outbox_cli)
