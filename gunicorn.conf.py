@@ -8,12 +8,24 @@ import ipaddress
 import multiprocessing
 import os
 import re
+import shutil
 import socket
+import tempfile
 
-from gunicorn.glogging import Logger
+# Prometheus' multiprocess mode (ebok/metrics.py): each worker counts in files of its own
+# in this folder and /metrics adds them up. prometheus_client reads the variable when it
+# is imported, so it is set before anything of the app is: systemd's unit gives a folder
+# under /run (RuntimeDirectory), otherwise a temporary one. Emptied when gunicorn starts.
+metrics_dir_made_here = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="strefa-klienta-metrics-"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
-from ebok.clients import proxy_headers_trusted
-from ebok.config import from_environment
+from gunicorn.glogging import Logger  # noqa: E402
+
+from ebok.clients import proxy_headers_trusted  # noqa: E402
+from ebok.config import from_environment  # noqa: E402
 
 # The app's settings (FLASK_ variables), for what gunicorn must know before the app runs.
 SETTINGS = from_environment()
@@ -120,7 +132,30 @@ logger_class = ProductionLogger
 def on_starting(server):
     """In the master, before gunicorn binds."""
     _refuse_or_warn_if_exposed(server)
+    _empty_metrics_dir()
     _open_health_listener(server)
+
+
+def _empty_metrics_dir():
+    """Counts of an earlier run (files of processes long gone) would be added to this one's."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    for entry in os.scandir(metrics_dir):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def on_exit(server):
+    if metrics_dir_made_here:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """In the master, a worker gone: its live gauges stop counting (its counters stay)."""
+    from ebok.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
 
 
 def _refuse_or_warn_if_exposed(server):

@@ -266,8 +266,8 @@ class Gunicorn:
             for key, value in os.environ.items()
             if not key.startswith(("FLASK_", "EBOK_", "GUNICORN_"))
         }
+        clean.update(PRODUCTION_ENVIRONMENT)  # production refuses to start without them
         clean.update(
-            **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
             FLASK_SECRET_KEY=secrets.token_hex(32),
             FLASK_PROXY_FIX_X_FOR="1",  # the client address comes from X-Forwarded-For
             FLASK_ARGON2_TIME_COST=str(TEST_CONFIG["ARGON2_TIME_COST"]),
