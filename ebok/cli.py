@@ -18,6 +18,7 @@ from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.einvoice import billing_export
+from ebok.invoices import drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
@@ -26,6 +27,7 @@ from ebok.web.pdf_fonts import MissingFonts
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
+billing_cli = AppGroup("billing", help="Billing's drop folder, imported on a schedule.")
 einvoice_cli = AppGroup("einvoice", help="e-Faktura changes for the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
 
@@ -52,6 +54,30 @@ def import_invoices_command(folder: str) -> None:
     halfway, it keeps what it committed. New-invoice e-mails go into the outbox."""
     report = _run_import("invoices", import_invoices, folder, "INVOICES_IMPORT_BATCH_SIZE")
     if report.rejected:
+        sys.exit(1)
+
+
+@billing_cli.command("import-folder")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def import_folder_command(folder: str) -> None:
+    """Import what billing dropped in FOLDER: customers/*.csv, then invoices/*/ (each an
+    invoices folder), in name order; move each aside to done/ (or failed/, with rejected
+    lines or refused) beside its report. Names starting with "." are still being written.
+
+    Never two runs at once (FOLDER/.lock): a run that finds the lock taken does nothing.
+    Exits with 1 when anything went to failed/ or an import stopped partway (it resumes
+    next run)."""
+    lift_time_bounds()  # a batch may take longer than a page's statement timeout
+    result = drop_folder.run(folder)
+    if result.locked_out:
+        click.echo(f"skipped: another import is running (it holds {folder}/.lock)")
+        return
+    for item in result.processed:
+        click.echo(f"{item.kind} {escaped_for_terminal(item.name)}: {item.outcome.value}")
+        click.echo(f"  {escaped_for_terminal(item.report_path.read_text().splitlines()[1])}")
+    if not result.processed:
+        click.echo("nothing to import")
+    if result.failed:
         sys.exit(1)
 
 
@@ -273,4 +299,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(invoices_cli)
     app.cli.add_command(einvoice_cli)
+    app.cli.add_command(billing_cli)
     app.cli.add_command(outbox_cli)
