@@ -18,7 +18,7 @@ from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.einvoice import billing_export
-from ebok.invoices import drop_folder
+from ebok.invoices import backup, drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
@@ -27,6 +27,7 @@ from ebok.web.pdf_fonts import MissingFonts
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
+backup_cli = AppGroup("backup", help="Backups of the database and the invoice archive.")
 billing_cli = AppGroup("billing", help="Billing's drop folder, imported on a schedule.")
 einvoice_cli = AppGroup("einvoice", help="e-Faktura changes for the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
@@ -55,6 +56,35 @@ def import_invoices_command(folder: str) -> None:
     report = _run_import("invoices", import_invoices, folder, "INVOICES_IMPORT_BATCH_SIZE")
     if report.rejected:
         sys.exit(1)
+
+
+@backup_cli.command("create")
+@click.argument("destination", type=click.Path(file_okay=False))
+def backup_create_command(destination: str) -> None:
+    """Back up the database and the invoice archive into a new folder in DESTINATION
+    (strefa-klienta-STAMP/, with SHA256SUMS), while the portal keeps running."""
+    lift_time_bounds()  # a dump may take longer than a page's statement timeout
+    try:
+        summary = backup.create(destination)
+    except backup.BackupFailed as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"backed up: {summary.database} and {summary.pdfs} invoice PDFs in {summary.path}")
+
+
+@backup_cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.confirmation_option(
+    prompt="Replace the whole database with the backup's? Stop the web app and the workers first"
+)
+def backup_restore_command(source: str) -> None:
+    """Restore the backup in SOURCE: the database replaced by its copy, its invoice PDFs
+    put back into the archive. Checks every file against SHA256SUMS first."""
+    lift_time_bounds()
+    try:
+        summary = backup.restore(source)
+    except backup.BackupFailed as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"restored: {summary.database} and {summary.pdfs} invoice PDFs from {summary.path}")
 
 
 @billing_cli.command("import-folder")
@@ -300,4 +330,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(invoices_cli)
     app.cli.add_command(einvoice_cli)
     app.cli.add_command(billing_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(outbox_cli)
