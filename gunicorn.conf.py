@@ -8,6 +8,7 @@ import ipaddress
 import multiprocessing
 import os
 import re
+import shlex
 import shutil
 import socket
 import tempfile
@@ -26,6 +27,26 @@ from gunicorn.glogging import Logger  # noqa: E402
 
 from ebok.clients import proxy_headers_trusted  # noqa: E402
 from ebok.config import from_environment  # noqa: E402
+
+
+def _read_environment_file(path):
+    """The FLASK_ variables of the environment file, as the shell reads its lines
+    (KEY=value, quotes, comments), into this process's environment."""
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            name, equals, value = line.strip().partition("=")
+            if equals and name.startswith("FLASK_") and name.isidentifier():
+                os.environ[name] = " ".join(shlex.split(value))
+
+
+# gunicorn runs this file again on every reload (HUP), in the master, before it forks the
+# new workers, which then load the app with what it read. With STREFA_KLIENTA_ENV_FILE
+# (the systemd unit sets it to /etc/strefa-klienta/env) the FLASK_ settings are read from
+# the file each time, so new credentials reach the app without a restart: `systemctl
+# reload strefa-klienta` (README, "Rotating credentials"). A setting removed from the file
+# keeps its old value until a restart: set it to its default instead (e.g. `[]`).
+if os.environ.get("STREFA_KLIENTA_ENV_FILE"):
+    _read_environment_file(os.environ["STREFA_KLIENTA_ENV_FILE"])
 
 # The app's settings (FLASK_ variables), for what gunicorn must know before the app runs.
 SETTINGS = from_environment()
