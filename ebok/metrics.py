@@ -29,7 +29,9 @@ from prometheus_client import (
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client chooses how values are kept when it is imported (just above), from
+# this variable: decided once, the same way here, whatever the environment says later.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 # Pages answer in tens of milliseconds; a login's argon2 hash takes a few hundred.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -77,7 +79,7 @@ class _ScrapeTime(Collector):
 
 def exposition() -> tuple[bytes, str]:
     """The text format of every metric: the workers' together under gunicorn."""
-    if os.environ.get(MULTIPROC_DIR_VARIABLE):
+    if MULTIPROCESS:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -119,5 +121,5 @@ def count_audit_event(event: str) -> None:
 
 def mark_process_dead(pid: int) -> None:
     """gunicorn.conf.py's child_exit: a worker gone, its live gauges no longer count."""
-    if os.environ.get(MULTIPROC_DIR_VARIABLE):
+    if MULTIPROCESS:
         multiprocess.mark_process_dead(pid)

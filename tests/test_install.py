@@ -5,6 +5,8 @@ directory, is checked by scripts/check-install (in CI)."""
 
 import importlib.util
 import logging
+import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,10 +54,13 @@ def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(
 
 
 def load_gunicorn_config():
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if given is None:  # the metrics folder it made for a gunicorn no test starts here
+        shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
     return module
 
 
