@@ -11,16 +11,19 @@ import re
 import shlex
 import shutil
 import socket
+import stat
 import tempfile
 
 # Prometheus' multiprocess mode (ebok/metrics.py): each worker counts in files of its own
 # in this folder and /metrics adds them up. prometheus_client reads the variable when it
 # is imported, so it is set before anything of the app is: systemd's unit gives a folder
 # under /run (RuntimeDirectory), otherwise a temporary one. Emptied when gunicorn starts.
-metrics_dir_made_here = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-    prefix="strefa-klienta-metrics-"
-)
+# The folder is made in on_starting (a start refused before it leaves nothing behind) and,
+# when it is this master's own temporary one, removed in on_exit. (gunicorn may run this
+# file more than once in the master: the name, not a flag, says whose the folder is.)
+own_metrics_dir = os.path.join(tempfile.gettempdir(), f"strefa-klienta-metrics-{os.getpid()}")
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or own_metrics_dir
+metrics_dir_made_here = metrics_dir == own_metrics_dir
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 from gunicorn.glogging import Logger  # noqa: E402
@@ -159,7 +162,15 @@ def on_starting(server):
 
 def _empty_metrics_dir():
     """Counts of an earlier run (files of processes long gone) would be added to this one's."""
-    os.makedirs(metrics_dir, exist_ok=True)
+    os.makedirs(metrics_dir, mode=0o700, exist_ok=True)
+    if (
+        metrics_dir_made_here
+    ):  # a name in the shared temporary folder: ours, not a link to elsewhere
+        status = os.lstat(metrics_dir)
+        if not (stat.S_ISDIR(status.st_mode) and status.st_uid == os.getuid()):
+            raise RuntimeError(
+                f"{metrics_dir} is not this user's folder: set PROMETHEUS_MULTIPROC_DIR"
+            )
     for entry in os.scandir(metrics_dir):
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path)
