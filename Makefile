@@ -110,7 +110,8 @@ gettext:
 
 # What CI enforces before the tests: lint, formatting, types, the tree's layers with no
 # import circles (import-linter's contracts in pyproject.toml), and the rules about the
-# source files themselves (scripts/check_sources.py).
+# source files themselves (scripts/check_sources.py), and that the README's settings and
+# the environment example are rendered from ebok/config.py (scripts/settings_docs.py).
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -118,6 +119,7 @@ check: $(VENV)/.installed
 	MYPYPATH=tests/browser $(VENV)/bin/mypy tests/browser/*.py
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python scripts/check_sources.py
+	$(VENV)/bin/python scripts/settings_docs.py --check
 
 # The inner loop: every test but the real-browser suite and the tests marked `slow` (real
 # processes for long: gunicorn, private PostgreSQL and Redis servers, big imports). `make

@@ -8,12 +8,48 @@ import ipaddress
 import multiprocessing
 import os
 import re
+import shlex
+import shutil
 import socket
+import stat
+import tempfile
 
-from gunicorn.glogging import Logger
+# Prometheus' multiprocess mode (ebok/metrics.py): each worker counts in files of its own
+# in this folder and /metrics adds them up. prometheus_client reads the variable when it
+# is imported, so it is set before anything of the app is: systemd's unit gives a folder
+# under /run (RuntimeDirectory), otherwise a temporary one. Emptied when gunicorn starts.
+# The folder is made in on_starting (a start refused before it leaves nothing behind) and,
+# when it is this master's own temporary one, removed in on_exit. (gunicorn may run this
+# file more than once in the master: the name, not a flag, says whose the folder is.)
+own_metrics_dir = os.path.join(tempfile.gettempdir(), f"strefa-klienta-metrics-{os.getpid()}")
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or own_metrics_dir
+metrics_dir_made_here = metrics_dir == own_metrics_dir
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
-from ebok.clients import proxy_headers_trusted
-from ebok.config import from_environment
+from gunicorn.glogging import Logger  # noqa: E402
+
+from ebok.clients import proxy_headers_trusted  # noqa: E402
+from ebok.config import from_environment  # noqa: E402
+
+
+def _read_environment_file(path):
+    """The FLASK_ variables of the environment file, as the shell reads its lines
+    (KEY=value, quotes, comments), into this process's environment."""
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            name, equals, value = line.strip().partition("=")
+            if equals and name.startswith("FLASK_") and name.isidentifier():
+                os.environ[name] = " ".join(shlex.split(value))
+
+
+# gunicorn runs this file again on every reload (HUP), in the master, before it forks the
+# new workers, which then load the app with what it read. With STREFA_KLIENTA_ENV_FILE
+# (the systemd unit sets it to /etc/strefa-klienta/env) the FLASK_ settings are read from
+# the file each time, so new credentials reach the app without a restart: `systemctl
+# reload strefa-klienta` (README, "Rotating credentials"). A setting removed from the file
+# keeps its old value until a restart: set it to its default instead (e.g. `[]`).
+if os.environ.get("STREFA_KLIENTA_ENV_FILE"):
+    _read_environment_file(os.environ["STREFA_KLIENTA_ENV_FILE"])
 
 # The app's settings (FLASK_ variables), for what gunicorn must know before the app runs.
 SETTINGS = from_environment()
@@ -120,7 +156,38 @@ logger_class = ProductionLogger
 def on_starting(server):
     """In the master, before gunicorn binds."""
     _refuse_or_warn_if_exposed(server)
+    _empty_metrics_dir()
     _open_health_listener(server)
+
+
+def _empty_metrics_dir():
+    """Counts of an earlier run (files of processes long gone) would be added to this one's."""
+    os.makedirs(metrics_dir, mode=0o700, exist_ok=True)
+    if (
+        metrics_dir_made_here
+    ):  # a name in the shared temporary folder: ours, not a link to elsewhere
+        status = os.lstat(metrics_dir)
+        if not (stat.S_ISDIR(status.st_mode) and status.st_uid == os.getuid()):
+            raise RuntimeError(
+                f"{metrics_dir} is not this user's folder: set PROMETHEUS_MULTIPROC_DIR"
+            )
+    for entry in os.scandir(metrics_dir):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def on_exit(server):
+    if metrics_dir_made_here:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """In the master, a worker gone: its live gauges stop counting (its counters stay)."""
+    from ebok.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
 
 
 def _refuse_or_warn_if_exposed(server):

@@ -31,6 +31,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_environment() -> dict:
+    """The tests' complete production environment (every setting production requires)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.actors import PRODUCTION_ENVIRONMENT
+
+    return dict(PRODUCTION_ENVIRONMENT)
+
+
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -59,9 +69,9 @@ def run_timed(command: list[str], env: dict) -> tuple[float, float, str, float]:
 def app_import(url: str, csv_path: Path) -> tuple[float, float, str, float]:
     env = {
         **os.environ,
-        # Production mode, as an operator runs it: a real-length key and a server name.
+        # Production mode, as an operator runs it: every setting it requires.
+        **production_environment(),
         "FLASK_SECRET_KEY": "bench-" + "k" * 40,
-        "FLASK_SERVER_NAME": "ebok.example.pl",
         "FLASK_LOG_LEVEL": "WARNING",
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
     }

@@ -35,6 +35,16 @@ import brotli
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+
+
+def production_environment() -> dict:
+    """The tests' complete production environment (every setting production requires)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.actors import PRODUCTION_ENVIRONMENT
+
+    return dict(PRODUCTION_ENVIRONMENT)
+
+
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "Haslo#2026x"  # noqa: S105 (the bench customer's)
 # Production cookies are Secure: the test client sends them over https only.
@@ -126,8 +136,8 @@ def wrk(server: "Server", seconds: int) -> tuple[float, float, float]:
 def app_environment(folder: Path) -> dict:
     """Production mode (no debug, no testing), as an operator runs it."""
     return {
+        **production_environment(),
         "FLASK_SECRET_KEY": "bench-" + "k" * 40,
-        "FLASK_SERVER_NAME": "ebok.example.pl",
         "FLASK_LOG_LEVEL": "WARNING",
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
         "FLASK_MAIL_BACKEND": "dev",

@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
         locale_selector=languages.select_locale,
     )
     from ebok.health import checks as health_checks
+    from ebok.health import metrics as health_metrics
 
     auth.init_login_manager(login_manager)
     # templating makes current_user a lazy global instead: a page that does not show the
@@ -86,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
     languages.init_app(app)
     messages.init_app(app)
     health_checks.init_app(app)
+    health_metrics.init_app(app)
     operator.init_app(app)
 
 

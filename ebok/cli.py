@@ -1,6 +1,7 @@
 """Operators' commands (SPEC §8.1), on Flask's own CLI: flask --app app ..."""
 
 import csv
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +18,8 @@ from ebok.customers.csvfiles import ImportReport, ImportStopped, escaped_for_ter
 from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
+from ebok.einvoice import billing_export
+from ebok.invoices import backup, drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
@@ -29,6 +32,9 @@ from ebok.web.pdf_fonts import MissingFonts
 customers_cli = AppGroup("customers", help="Customers from the billing system.")
 demo_cli = AppGroup("demo", help="Demo data for development.")
 invoices_cli = AppGroup("invoices", help="Invoices from the billing system.")
+backup_cli = AppGroup("backup", help="Backups of the database and the invoice archive.")
+billing_cli = AppGroup("billing", help="Billing's drop folder, imported on a schedule.")
+einvoice_cli = AppGroup("einvoice", help="e-Faktura changes for the billing system.")
 outbox_cli = AppGroup("outbox", help="E-mails and SMS messages waiting to be sent.")
 payments_cli = AppGroup("payments", help="Online payments of invoices (SPEC §14).")
 consents_cli = AppGroup("consents", help="Marketing consents customers gave in Strefa Klienta.")
@@ -57,6 +63,59 @@ def import_invoices_command(folder: str) -> None:
     halfway, it keeps what it committed. New-invoice e-mails go into the outbox."""
     report = _run_import("invoices", import_invoices, folder, "INVOICES_IMPORT_BATCH_SIZE")
     if report.rejected:
+        sys.exit(1)
+
+
+@backup_cli.command("create")
+@click.argument("destination", type=click.Path(file_okay=False))
+def backup_create_command(destination: str) -> None:
+    """Back up the database and the invoice archive into a new folder in DESTINATION
+    (strefa-klienta-STAMP/, with SHA256SUMS), while the portal keeps running."""
+    lift_time_bounds()  # a dump may take longer than a page's statement timeout
+    try:
+        summary = backup.create(destination)
+    except backup.BackupFailed as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"backed up: {summary.database} and {summary.pdfs} invoice PDFs in {summary.path}")
+
+
+@backup_cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.confirmation_option(
+    prompt="Replace the whole database with the backup's? Stop the web app and the workers first"
+)
+def backup_restore_command(source: str) -> None:
+    """Restore the backup in SOURCE: the database replaced by its copy, its invoice PDFs
+    put back into the archive. Checks every file against SHA256SUMS first."""
+    lift_time_bounds()
+    try:
+        summary = backup.restore(source)
+    except backup.BackupFailed as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"restored: {summary.database} and {summary.pdfs} invoice PDFs from {summary.path}")
+
+
+@billing_cli.command("import-folder")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def import_folder_command(folder: str) -> None:
+    """Import what billing dropped in FOLDER: customers/*.csv, then invoices/*/ (each an
+    invoices folder), in name order; move each aside to done/ (or failed/, with rejected
+    lines or refused) beside its report. Names starting with "." are still being written.
+
+    Never two runs at once (FOLDER/.lock): a run that finds the lock taken does nothing.
+    Exits with 1 when anything went to failed/ or an import stopped partway (it resumes
+    next run)."""
+    lift_time_bounds()  # a batch may take longer than a page's statement timeout
+    result = drop_folder.run(folder)
+    if result.locked_out:
+        click.echo(f"skipped: another import is running (it holds {folder}/.lock)")
+        return
+    for item in result.processed:
+        click.echo(f"{item.kind} {escaped_for_terminal(item.name)}: {item.outcome.value}")
+        click.echo(f"  {escaped_for_terminal(item.report_path.read_text().splitlines()[1])}")
+    if not result.processed:
+        click.echo("nothing to import")
+    if result.failed:
         sys.exit(1)
 
 
@@ -262,6 +321,36 @@ def payments_status_command() -> None:
     click.echo(f"waiting past the time limit: {payments.overdue_count()}")
 
 
+@einvoice_cli.command("export")
+@click.option(
+    "--since",
+    type=SinceType(),
+    required=True,
+    help="Changes recorded since (UTC: 2026-11-30 or 2026-11-30T06:00) or an age (2d).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (complete or not at all: written aside, then renamed).",
+)
+def einvoice_export_command(since: datetime, output: str | None) -> None:
+    """Write billing's CSV of e-Faktura activations, address changes and withdrawals
+    recorded since, oldest first, to standard output:
+    consent_id,customer_number,event,delivery,email,terms_version,source,recorded_at.
+
+    `delivery` is what the customer has from then on: electronic (to `email`) or paper.
+    Exporting an overlapping period repeats rows; billing keeps the last per customer
+    (or skips consent_ids it has seen)."""
+    if output is None:
+        billing_export.write_csv(since, sys.stdout)
+        return
+    partial = f"{output}.part"
+    with open(partial, "w", encoding="utf-8", newline="") as file:
+        count = billing_export.write_csv(since, file)
+    os.replace(partial, output)
+    click.echo(f"exported: {count} to {output}")
+
+
 class ProgressLine:
     """Lines done, rate and time left, redrawn in place on a terminal (click's progress
     bar); nothing at all when the output is a file or a pipe."""
@@ -348,5 +437,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(customers_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(invoices_cli)
+    app.cli.add_command(einvoice_cli)
+    app.cli.add_command(billing_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(payments_cli)

@@ -3,6 +3,7 @@ variable (FLASK_SECRET_KEY, FLASK_MAIL_SERVER, ...) or by the test config."""
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -361,6 +362,13 @@ def check_production(app: Flask) -> None:
             "FLASK_SERVER_NAME is not set. Links in e-mails are built from it (e.g. "
             "FLASK_SERVER_NAME=ebok.example.pl); production refuses to start without it."
         )
+    left = placeholders_left(config)
+    if left:
+        raise RuntimeError(
+            f"{', '.join(left)} still {'has its' if len(left) == 1 else 'have their'} "
+            "placeholder: production refuses to start until the operator's own values are "
+            "set (deploy/strefa-klienta.env.example lists every setting production needs)."
+        )
     check_payments(config)
 
 
@@ -443,3 +451,649 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
             "options": " ".join(filter(None, (server_settings, given_args.get("options")))),
         }
     return {**options, **given}
+
+
+# --- The settings an operator sees (issue 28): one definition for the production check,
+# the README's "Configuration" tables and deploy/strefa-klienta.env.example, both rendered
+# by `scripts/settings_docs.py` (tests/test_settings_docs.py fails when either drifts).
+# REQUIRED: production refuses to start while the setting keeps its default (a placeholder
+# such as the Centre's "22 123 45 67") or is empty. LISTED: in the environment example, set
+# to a value to adapt. OPTIONAL: in the environment example, commented out.
+REQUIRED = "required"
+LISTED = "listed"
+OPTIONAL = "optional"
+# The environment example's values an operator must replace carry this mark; production
+# refuses to start while any setting still does.
+PLACEHOLDER_MARK = "change-me"
+
+
+@dataclass(frozen=True)
+class Setting:
+    names: tuple[str, ...]  # without FLASK_
+    default: str  # as the README shows it
+    meaning: str
+    # The environment example's value and whether it must be set (REQUIRED, LISTED,
+    # OPTIONAL); None: not in the example (the default suits most operators).
+    env: tuple[str, str] | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.env is not None and self.env[1] == REQUIRED
+
+
+@dataclass(frozen=True)
+class SettingsGroup:
+    title: str
+    settings: tuple[Setting, ...]
+
+
+SETTINGS: tuple[SettingsGroup, ...] = (
+    SettingsGroup(
+        "Site and keys",
+        (
+            Setting(
+                ("SECRET_KEY",),
+                "none",
+                (
+                    "at least 32 bytes, generated (not a short piece "
+                    "repeated, at least 7 different characters): the app refuses to start "
+                    "otherwise"
+                ),
+                env=("change-me", REQUIRED),
+            ),
+            Setting(
+                ("SECRET_KEY_FALLBACKS",),
+                "`[]`",
+                (
+                    "old keys still accepted while rotating (sessions, links and open forms), "
+                    "e.g. `'[\"old-key\"]'`; each is checked like the key"
+                ),
+                env=("'[\"the-previous-key\"]'", OPTIONAL),
+            ),
+            Setting(
+                ("SERVER_NAME",),
+                "none",
+                ("host name the links in e-mails are built from (never the request's Host)"),
+                env=("change-me.example.pl", REQUIRED),
+            ),
+            Setting(
+                ("DEBUG",),
+                "unset",
+                (
+                    "`1` only with `flask run` (development); any other server refuses to start "
+                    "with it"
+                ),
+            ),
+            Setting(
+                ("LOG_LEVEL",),
+                "`INFO`",
+                (
+                    "`DEBUG`, `INFO`, `WARNING` or `ERROR`: one JSON line per event on "
+                    "standard error"
+                ),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Database and limits storage",
+        (
+            Setting(
+                ("SQLALCHEMY_DATABASE_URI",),
+                "`sqlite:///ebok.sqlite3` (in `instance/`)",
+                ("e.g. `postgresql+psycopg://user:pass@db/ebok`"),
+                env=("postgresql+psycopg://ebok:change-me@localhost/ebok", LISTED),
+            ),
+            Setting(
+                ("DATABASE_STATEMENT_TIMEOUT", "DATABASE_LOCK_TIMEOUT"),
+                "`5`, `3`",
+                (
+                    "PostgreSQL: seconds the server lets a statement run and wait for a lock; the"
+                    " app waits for any answer 1 s longer, then drops the connection (`0`: no "
+                    "bound); the imports and `db upgrade` run without them"
+                ),
+            ),
+            Setting(
+                ("DATABASE_CONNECT_TIMEOUT", "DATABASE_POOL_TIMEOUT"),
+                "`2`, `3`",
+                (
+                    "PostgreSQL: seconds to open a connection, and to wait for a free one in the "
+                    "process's pool"
+                ),
+            ),
+            Setting(
+                ("DATABASE_KEEPALIVES_IDLE",),
+                "`10`",
+                (
+                    "PostgreSQL: seconds before TCP keepalives probe an idle connection (3 "
+                    "probes, half as far apart) and before unacknowledged data ends one "
+                    "(`tcp_user_timeout`). Each of `FLASK_SQLALCHEMY_ENGINE_OPTIONS`' "
+                    "`connect_args` overrides these"
+                ),
+            ),
+            Setting(
+                ("RATELIMIT_STORAGE_URI",),
+                "`memory://`",
+                ("`redis://host:6379/0` when several processes or machines serve"),
+                env=("redis://localhost:6379/0", LISTED),
+            ),
+            Setting(
+                ("RATELIMIT_STORAGE_CONNECT_TIMEOUT", "RATELIMIT_STORAGE_TIMEOUT"),
+                "`0.5`, `0.5`",
+                ("seconds Redis may take to connect and to answer (see Operations)"),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Proxy and health checks",
+        (
+            Setting(
+                ("PROXY_FIX_X_FOR",),
+                "`0`",
+                (
+                    "number of trusted proxies in front setting `X-Forwarded-For` (the client "
+                    "address for throttling and the audit log); `1` with nginx on this machine"
+                ),
+                env=("1", LISTED),
+            ),
+            Setting(
+                ("PROXY_FIX_X_PROTO",),
+                "`0`",
+                ("the same for `X-Forwarded-Proto` (https)"),
+                env=("1", LISTED),
+            ),
+            Setting(
+                ("PROXY_TRUSTED",),
+                '`["127.0.0.1", "::1"]`',
+                (
+                    "addresses or networks of the proxies in front: `X-Forwarded-*` headers count"
+                    " only from them (and from a unix socket); also gunicorn's "
+                    "`forwarded_allow_ips`"
+                ),
+                env=('\'["127.0.0.1", "::1"]\'', OPTIONAL),
+            ),
+            Setting(
+                ("PROXY_ON_ANOTHER_HOST",),
+                "`false`",
+                (
+                    "`true`: gunicorn may listen beyond loopback while proxy headers are trusted,"
+                    " because the buffering proxy is on another host (named in "
+                    "`FLASK_PROXY_TRUSTED`)"
+                ),
+                env=("true", OPTIONAL),
+            ),
+            Setting(
+                ("HEALTH_BIND",),
+                "`127.0.0.1:8001`",
+                (
+                    "read by `gunicorn.conf.py`: the health listener's address (`/healthz`, "
+                    "`/readyz` only); empty: none"
+                ),
+            ),
+            Setting(
+                ("HEALTH_CHECK_TIMEOUT",),
+                "`1.0`",
+                ("seconds `/readyz` waits for the database"),
+            ),
+            Setting(
+                ("READYZ_OUTBOX_MAX_AGE",),
+                "`900`",
+                (
+                    "`/readyz` fails when a message has been due for longer (seconds) and no "
+                    "worker took it: the outbox is stuck (see Operations)"
+                ),
+            ),
+            Setting(
+                ("OUTAGE_RETRY_AFTER",),
+                "`30`",
+                ("the `Retry-After` of the 503 page during an outage"),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "E-mail",
+        (
+            Setting(
+                ("MAIL_BACKEND",),
+                "`smtp` (`dev` in development)",
+                ("`dev` keeps e-mails in the database for `/dev/wiadomosci`"),
+            ),
+            Setting(
+                ("MAIL_SERVER",),
+                "`localhost`",
+                ("SMTP server"),
+                env=("smtp.example.pl", LISTED),
+            ),
+            Setting(
+                ("MAIL_PORT",),
+                "`25`",
+                ("its port (587 for STARTTLS, 465 for implicit TLS)"),
+                env=("587", LISTED),
+            ),
+            Setting(
+                ("MAIL_USE_TLS",),
+                "`false`",
+                ("`true`: STARTTLS"),
+                env=("true", LISTED),
+            ),
+            Setting(
+                ("MAIL_USE_SSL",),
+                "`false`",
+                ("`true`: implicit TLS (port 465)"),
+            ),
+            Setting(
+                ("MAIL_USERNAME",),
+                "none",
+                ("SMTP login name, when the server asks for one"),
+                env=("ebok", LISTED),
+            ),
+            Setting(
+                ("MAIL_PASSWORD",),
+                "none",
+                ("SMTP password, with `FLASK_MAIL_USERNAME`"),
+                env=("change-me", LISTED),
+            ),
+            Setting(
+                ("MAIL_DEFAULT_SENDER",),
+                "`Strefa Klienta <no-reply@example.invalid>`",
+                ("the `From:` of e-mails: an address of the operator's"),
+                env=('"Strefa Klienta <change-me@example.pl>"', REQUIRED),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "SMS",
+        (
+            Setting(
+                ("SMS_BACKEND",),
+                "`http` (`dev` in development)",
+                ("`dev` keeps SMS messages in the database"),
+            ),
+            Setting(
+                ("SMS_GATEWAY_URL",),
+                "none",
+                (
+                    'the gateway\'s address; `POST {"to", "message", '
+                    '"from", "idempotency_key"}` with `Authorization: Bearer` and '
+                    "`Idempotency-Key`"
+                ),
+                env=("https://change-me.example.pl/send", REQUIRED),
+            ),
+            Setting(
+                ("SMS_GATEWAY_TOKEN",),
+                "none",
+                ("the bearer token of the gateway"),
+                env=("change-me", REQUIRED),
+            ),
+            Setting(
+                ("SMS_SENDER",),
+                "`StrefaKlienta`",
+                ("the sender of SMS messages (the name or number registered with the gateway)"),
+                env=("change-me", REQUIRED),
+            ),
+            Setting(
+                ("SMS_LATE_AFTER",),
+                "`60`",
+                (
+                    'seconds after which a code\'s SMS still unsent (or given up) is "late": the '
+                    "code step says so and offers a new code or e-mail"
+                ),
+            ),
+            Setting(
+                ("SMS_CODE_LENGTH", "SMS_CODE_LIFETIME"),
+                "`6`, 10 minutes",
+                (
+                    "digits of an SMS code and how long it is valid; at most 8 digits and 60 "
+                    "minutes (refused at start beyond), so every SMS stays one segment with 8 "
+                    "characters to spare"
+                ),
+            ),
+            Setting(
+                ("OUTBOX_SENDERS_PER_CHANNEL",),
+                "`4`",
+                (
+                    "messages of one channel (e-mail, SMS) a worker sends at once, each over a "
+                    "connection of its own"
+                ),
+            ),
+            Setting(
+                ("OUTBOX_PROBE_INTERVAL",),
+                "`5`",
+                (
+                    "seconds between tries of a channel that keeps failing; when one gets "
+                    "through, its waiting messages go out at once"
+                ),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Invoices",
+        (
+            Setting(
+                ("INVOICE_STORAGE",),
+                "`instance/invoices`",
+                (
+                    "folder of the invoice PDFs, stored under their SHA-256: the five-year "
+                    "archive customers are promised (back it up, see Backups); app servers "
+                    "share one volume"
+                ),
+                env=("/srv/strefa-klienta/invoices", REQUIRED),
+            ),
+            Setting(
+                ("INVOICE_ATTACH_PDF",),
+                "`false`",
+                ("`true`: the new-invoice e-mail carries the PDF as an attachment"),
+            ),
+            Setting(
+                ("INVOICE_MAX_PDF_BYTES",),
+                "`5242880`",
+                ("the largest PDF the invoices import takes"),
+            ),
+            Setting(
+                ("INVOICE_STORAGE_MIN_FREE_BYTES",),
+                "`104857600` (100 MiB)",
+                (
+                    "the invoices import stops before a batch when the storage's volume has less "
+                    "free (see Operations)"
+                ),
+            ),
+            Setting(
+                ("INVOICES_IMPORT_BATCH_SIZE", "INVOICES_PER_PAGE"),
+                "`2000`, `12`",
+                ("rows per transaction of the import; invoices per page of *Faktury*"),
+            ),
+            Setting(
+                ("PDF_FONT_DIR",),
+                "`/usr/share/fonts/truetype/dejavu`",
+                (
+                    "DejaVu Sans (Debian `fonts-dejavu-core`) for the PDFs made here "
+                    "(`ebok/web/pdf_fonts.py`): the guide's (without it the guide offers printing"
+                    " only) and the demo invoices'"
+                ),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Payments",
+        (
+            Setting(
+                ("PAYMENTS_PROVIDER",),
+                "`dev` in development; none in production",
+                (
+                    '`przelewy24`; unset in production: no payments online (no "Zapłać", '
+                    "transfers as before); `dev` is refused in production"
+                ),
+                env=("przelewy24", OPTIONAL),
+            ),
+            Setting(
+                ("P24_URL",),
+                "none",
+                (
+                    "`https://sandbox.przelewy24.pl` (sandbox) or `https://secure.przelewy24.pl` "
+                    "(live)"
+                ),
+                env=("https://secure.przelewy24.pl", OPTIONAL),
+            ),
+            Setting(
+                ("P24_MERCHANT_ID",),
+                "none",
+                "from Przelewy24's panel",
+                env=("change-me", OPTIONAL),
+            ),
+            Setting(
+                ("P24_POS_ID",),
+                "none",
+                "from Przelewy24's panel (usually the merchant id)",
+                env=("change-me", OPTIONAL),
+            ),
+            Setting(
+                ("P24_API_KEY",),
+                "none",
+                'the API ("reports") key: HTTP Basic auth as posId:key',
+                env=("change-me", OPTIONAL),
+            ),
+            Setting(
+                ("P24_CRC",),
+                "none",
+                "the CRC key every sign is made with",
+                env=("change-me", OPTIONAL),
+            ),
+            Setting(
+                ("P24_TIME_LIMIT",),
+                "`15`",
+                (
+                    'minutes a registered payment may be paid in; meanwhile "Zapłać" goes back '
+                    "to it, after it a new payment may start"
+                ),
+            ),
+            Setting(
+                ("PAYMENTS_TIMEOUT",),
+                "`10`",
+                (
+                    "seconds each call to Przelewy24 may take (connecting at most 3): past it "
+                    'the customer gets "Płatności są chwilowo niedostępne" (503, with the account '
+                    "number for a transfer), never a hung worker"
+                ),
+            ),
+            Setting(
+                ("PAYMENTS_POLL_INTERVAL", "PAYMENTS_POLL_FOR"),
+                "`3`, `120`",
+                "the return page asks for the state every 3 s, for 2 minutes at most",
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "The operator",
+        (
+            Setting(
+                ("CUSTOMER_SERVICE_PHONE",),
+                "`22 123 45 67`",
+                (
+                    "shown where a customer must call; at most 16 characters (`+48 22 123 45 "
+                    "67`), or the app refuses to start: the SMS texts that quote it are measured "
+                    "with that length"
+                ),
+                env=('"change-me"', REQUIRED),
+            ),
+            Setting(
+                ("GOOGLE_PLAY_URL",),
+                "Google Play",
+                ("the operator's mobile app on Google Play (not the store's front page)"),
+                env=("https://play.google.com/store/apps/details?id=change-me", REQUIRED),
+            ),
+            Setting(
+                ("OPERATOR_NAME",),
+                "none: no operator named",
+                (
+                    "the operator's name in the header, every `<title>` (\"Strefa Klienta "
+                    'Vectra"), e-mails'
+                ),
+                env=("change-me", REQUIRED),
+            ),
+            Setting(
+                ("OPERATOR_NAME_LOCATIVE",),
+                "none",
+                (
+                    'the name after "w" in Polish hints ("zgłoszony w Vectrze"); or JSON `{"pl": '
+                    '"Vectrze", "uk": "…"}`; unset, the hints name no operator'
+                ),
+                env=("change-me", OPTIONAL),
+            ),
+            Setting(
+                ("OPERATOR_EMAIL",),
+                "none",
+                ("the customer service's e-mail address, in the footer"),
+                env=("change-me@example.pl", REQUIRED),
+            ),
+            Setting(
+                ("OPERATOR_ADDRESS",),
+                "none",
+                ("the postal address in the footer"),
+                env=('"change-me"', OPTIONAL),
+            ),
+            Setting(
+                ("OPERATOR_LOGO",),
+                "a neutral mark",
+                ("path of an SVG file, served at a hashed URL cached for a year"),
+                env=("/etc/strefa-klienta/logo.svg", OPTIONAL),
+            ),
+            Setting(
+                ("OPERATOR_PRIMARY_COLOR",),
+                "`#00558c`",
+                (
+                    "`#rrggbb` of the header and accents, served as a small stylesheet (the CSP "
+                    "allows no inline style); header text black or white by contrast"
+                ),
+                env=("'\"#00558c\"'", OPTIONAL),
+            ),
+            Setting(
+                ("OPERATOR_ACCENT_COLOR",),
+                "the primary colour",
+                (
+                    "`#rrggbb` of icons and of the edges that mark what matters (the amount to "
+                    "pay, the e-Faktura card); must contrast at least 3:1 with white, or the app "
+                    "does not start; dark mode keeps the link colour"
+                ),
+            ),
+            Setting(
+                ("OPERATOR_CORNER_RADIUS",),
+                "square",
+                (
+                    "corners of boxes (half of it on buttons and fields): `6px`, `0.5rem`, at "
+                    "most `24px`/`1.5rem`"
+                ),
+            ),
+            Setting(
+                ("OPERATOR_FONT", "OPERATOR_FONT_NAME"),
+                "the system's fonts",
+                (
+                    "path of a WOFF2 file served by the portal itself at a hashed URL cached for "
+                    "a year (no third-party fonts), and its family name (letters, digits, spaces,"
+                    " hyphens)"
+                ),
+            ),
+            Setting(
+                ("OPERATOR_PORTAL_URL",),
+                "from `FLASK_SERVER_NAME`",
+                (
+                    "the portal's real address, shown on the login page and in every e-mail "
+                    "against phishing"
+                ),
+            ),
+            Setting(
+                ("OPERATOR_PHISHING_REPORT",),
+                "the service phone",
+                ("an e-mail address or URL where customers report suspicious messages"),
+                env=("change-me@example.pl", OPTIONAL),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Languages",
+        (
+            Setting(
+                ("LANGUAGES",),
+                '`["pl", "en", "uk"]`',
+                (
+                    "the interface languages, in the switcher's order, each needing its compiled "
+                    "catalog; the default is `FLASK_BABEL_DEFAULT_LOCALE` (`pl`). A visitor's "
+                    "choice is kept in the `__Host-language` cookie (`language` in development; a"
+                    " year) and on the account, which messages sent later use"
+                ),
+            ),
+            Setting(
+                ("LANGUAGE_COOKIE_NAME",),
+                "`language` (`__Host-language` in production)",
+                (
+                    "the cookie of the visitor's language choice; a choice under the old name "
+                    "`language` is read once, then moved"
+                ),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Requests, limits and cookies",
+        (
+            Setting(
+                ("MAX_CONTENT_LENGTH",),
+                "`65536`",
+                ("largest request body in bytes, answered with 413 before it is read"),
+            ),
+            Setting(
+                ("MAX_FORM_MEMORY_SIZE",),
+                "`16384`",
+                ("largest single text field of a multipart form, in bytes (413)"),
+            ),
+            Setting(
+                ("MAX_FORM_PARTS",),
+                "`50`",
+                ("most fields in a multipart form (413)"),
+            ),
+            Setting(
+                (
+                    "RATELIMIT_LOGIN",
+                    "RATELIMIT_LOGIN_PER_ACCOUNT",
+                    "RATELIMIT_LOGIN_PER_ACCOUNT_DAILY",
+                    "RATELIMIT_LOGIN_PER_DEVICE",
+                    "RATELIMIT_CURRENT_PASSWORD",
+                    "RATELIMIT_ATTACK_NOTICE",
+                    "RATELIMIT_NUMBER_LOOKUP",
+                    "RATELIMIT_CONTACT_CHECK",
+                    "RATELIMIT_CODE_ATTEMPTS",
+                    "RATELIMIT_CODE_SENDS",
+                    "RATELIMIT_CODE_SENDS_PER_CUSTOMER",
+                    "RATELIMIT_EINVOICE_LINKS",
+                    "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT",
+                ),
+                'see `ebok/config.py` and "Security notes"',
+                ('throttling, e.g. `"5/15 minutes"`; several limits separated by `;`'),
+            ),
+            Setting(
+                ("DEVICE_COOKIE_NAME", "DEVICE_COOKIE_LIFETIME"),
+                "`ebok_device` (`__Host-ebok_device` in production), 365 days",
+                (
+                    "the device cookie of a browser that has logged in, registered or reset the "
+                    "password"
+                ),
+            ),
+            Setting(
+                ("DOUBLE_SUBMIT_WINDOW",),
+                "10 seconds",
+                ('a second "Dalej" on the channel step within it gets the code or link just sent'),
+            ),
+        ),
+    ),
+)
+
+
+def required_settings() -> list[str]:
+    return [
+        name
+        for group in SETTINGS
+        for setting in group.settings
+        if setting.required
+        for name in setting.names
+    ]
+
+
+def _carries_placeholder(value: Any) -> bool:
+    if isinstance(value, str):
+        return PLACEHOLDER_MARK in value.lower()
+    if isinstance(value, list | tuple):
+        return any(_carries_placeholder(item) for item in value)
+    if isinstance(value, dict):
+        return any(_carries_placeholder(item) for item in value.values())
+    return False
+
+
+def placeholders_left(config: Mapping[str, Any]) -> list[str]:
+    """The settings production would run with a placeholder: a REQUIRED one still at its
+    default or empty, or any one still carrying the environment example's mark."""
+    left = [
+        name
+        for name in required_settings()
+        if not config.get(name) or config[name] == DEFAULTS.get(name)
+    ]
+    left += [
+        name for name in DEFAULTS if name not in left and _carries_placeholder(config.get(name))
+    ]
+    return [f"FLASK_{name}" for name in left]

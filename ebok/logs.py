@@ -15,6 +15,7 @@ from flask import Flask, Response, current_app, g, has_request_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from ebok import metrics
 from ebok.clients import client_address
 from ebok.extensions import db
 
@@ -70,6 +71,7 @@ def _is_refusal(event: str) -> bool:
 
 
 def _write(event: str, level: int, fields: dict) -> None:
+    metrics.count_audit_event(event)
     described = " ".join(f"{name}={value}" for name, value in fields.items())
     _audit_log.log(level, "%s %s", event, described, extra={"audit": {"audit": event, **fields}})
 

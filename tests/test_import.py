@@ -18,7 +18,15 @@ import pytest
 from csv_files import HEADER, customer_row, write_customers_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from support import TEST_PASSWORD, Visitor, app_on_database, follow, last_code, text_of
+from support import (
+    PRODUCTION_ENVIRONMENT,
+    TEST_PASSWORD,
+    Visitor,
+    app_on_database,
+    follow,
+    last_code,
+    text_of,
+)
 
 from ebok.extensions import db
 from ebok.identity.passwords import hash_password
@@ -84,8 +92,7 @@ def start_import(url: str, csv_path: Path, batch_size: int | None = None) -> sub
     """`flask --app app customers import` in its own process, as an operator runs it."""
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
-        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
     }
     if batch_size:
@@ -360,8 +367,7 @@ def test_a_progress_line_on_a_terminal_only(tmp_path):
     leader, follower = pty.openpty()
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
-        "FLASK_SERVER_NAME": "ebok.example.pl",
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
     }
     env["FLASK_CUSTOMERS_IMPORT_BATCH_SIZE"] = "500"

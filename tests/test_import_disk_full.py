@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from invoice_files import invoice_row, write_folder
 from sqlalchemy import create_engine, text
-from support import app_on_database
+from support import PRODUCTION_ENVIRONMENT, app_on_database
 
 from ebok.extensions import db
 from ebok.models import Customer
@@ -61,8 +61,7 @@ def pdf_of(size: int, text: str) -> bytes:
 def run_import(url: str, storage: Path, folder: Path, **settings: str):
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
-        "FLASK_SERVER_NAME": "ebok.example.pl",
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
         "FLASK_INVOICE_STORAGE": str(storage),
         **{f"FLASK_{name}": value for name, value in settings.items()},

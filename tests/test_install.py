@@ -5,22 +5,22 @@ directory, is checked by scripts/check-install (in CI)."""
 
 import importlib.util
 import logging
+import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support import PRODUCTION_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def in_production(environment):
-    """The environment of a production start: a real key and a server name."""
-    environment(
-        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
-        FLASK_SERVER_NAME="ebok.example.pl",
-    )
+    """The environment of a production start: every setting production requires."""
+    environment(**PRODUCTION_ENVIRONMENT)
 
 
 def test_production_refuses_a_language_without_a_compiled_catalog(in_production, production_app):
@@ -54,10 +54,13 @@ def test_sqlite_files_without_a_path_go_to_instance_in_the_working_directory(
 
 
 def load_gunicorn_config():
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if given is None:  # the metrics folder it made for a gunicorn no test starts here
+        shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
     return module
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from invoice_files import invoice_row, tiny_pdf, write_folder, write_many
 from sqlalchemy import create_engine, select
+from support import PRODUCTION_ENVIRONMENT
 
 from ebok.extensions import db
 from ebok.invoices.storage import invoice_storage
@@ -205,8 +206,7 @@ PEAK_MEMORY_OF = (
 def peak_memory_of_import(url: str, storage: Path, folder: Path) -> tuple[int, int, str]:
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-secret-key-for-the-import-tests",
-        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": url,
         "FLASK_INVOICE_STORAGE": str(storage),
     }

@@ -18,6 +18,7 @@ from invoice_files import invoice_row, write_folder
 from sqlalchemy import inspect, select
 from support import (
     DEFAULT_LANGUAGES,
+    PRODUCTION_ENVIRONMENT,
     AuthActions,
     WizardActions,
     activate_einvoice,
@@ -686,10 +687,7 @@ def test_production_needs_the_english_catalog_too(
     for language in set(DEFAULT_LANGUAGES) - {"en"}:
         shutil.copytree(ebok.TRANSLATIONS / language, translations / language)
     monkeypatch.setattr(ebok, "TRANSLATIONS", translations)
-    environment(
-        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
-        FLASK_SERVER_NAME="ebok.example.pl",
-    )
+    environment(**PRODUCTION_ENVIRONMENT)
     with pytest.raises(RuntimeError, match=r"language\(s\) en in"):
         production_app()
 

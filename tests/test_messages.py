@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy import select, update
 from support import (
+    PRODUCTION_ENVIRONMENT,
     app_on_database,
     found,
     last_link,
@@ -1223,8 +1224,7 @@ def gunicorn_site(tmp_path):
         db.engine.dispose()
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "gunicorn-test-" + "k" * 40,
-        "FLASK_SERVER_NAME": "ebok.example.pl",  # production refuses to start without it
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": database,
         "FLASK_MAIL_BACKEND": "dev",
         "FLASK_SMS_BACKEND": "http",

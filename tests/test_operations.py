@@ -4,6 +4,7 @@ import re
 
 import pytest
 from sqlalchemy import inspect, select
+from support import PRODUCTION_ENVIRONMENT
 
 from ebok.extensions import db
 from ebok.models import Account, Customer
@@ -118,10 +119,8 @@ def test_production_refuses_to_start_without_a_secret_key(environment, productio
 
 def test_production_configuration(environment, production_app):
     environment(
-        FLASK_SECRET_KEY="a-real-secret-key-from-the-environment",
+        **{**PRODUCTION_ENVIRONMENT, "FLASK_SMS_GATEWAY_URL": "https://sms.example.pl/send"},
         FLASK_MAIL_PORT="587",
-        FLASK_SMS_GATEWAY_URL="https://sms.example.pl/send",
-        FLASK_SERVER_NAME="ebok.example.pl",
     )
     app = production_app()
     assert app.config["MAIL_PORT"] == 587

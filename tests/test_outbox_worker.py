@@ -15,7 +15,14 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select
-from support import PROJECT_ROOT, SmtpServer, app_on_database, wait_for, with_test_templates
+from support import (
+    PRODUCTION_ENVIRONMENT,
+    PROJECT_ROOT,
+    SmtpServer,
+    app_on_database,
+    wait_for,
+    with_test_templates,
+)
 
 from ebok.extensions import db
 from ebok.messages import send_email
@@ -64,8 +71,7 @@ def outbox_database(tmp_path):
 def _start_worker(uri: str, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "outbox-worker-test-" + "k" * 40,
-        "FLASK_SERVER_NAME": "ebok.example.pl",
+        **PRODUCTION_ENVIRONMENT,  # production refuses to start without them
         "FLASK_SQLALCHEMY_DATABASE_URI": uri,
         "FLASK_MAIL_BACKEND": "smtp",
         "FLASK_MAIL_SERVER": "127.0.0.1",

@@ -13,7 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from support import TEST_PASSWORD, AuthActions, FakePrzelewy24, follow, outbox, text_of
+from support import (
+    PRODUCTION_ENVIRONMENT,
+    TEST_PASSWORD,
+    AuthActions,
+    FakePrzelewy24,
+    follow,
+    outbox,
+    text_of,
+)
 
 from ebok.extensions import db
 from ebok.models import Customer, Invoice, Payment
@@ -480,10 +488,7 @@ def test_any_body_is_answered_400_never_500(app, customers, p24, body):
 
 # -- production settings ------------------------------------------------------------------------
 
-PRODUCTION = {
-    "FLASK_SECRET_KEY": "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9",
-    "FLASK_SERVER_NAME": "ebok.example.pl",
-}
+PRODUCTION = PRODUCTION_ENVIRONMENT
 P24 = {
     "FLASK_PAYMENTS_PROVIDER": "przelewy24",
     "FLASK_P24_URL": "https://sandbox.przelewy24.pl",

@@ -14,18 +14,15 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from support import app_on_database, found
+from support import PRODUCTION_ENVIRONMENT, app_on_database, found
 
 from ebok.extensions import db
 from ebok.models import Customer
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-REAL_KEY = "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9"  # random enough
-PRODUCTION_ENV = {
-    "FLASK_SECRET_KEY": REAL_KEY,
-    "FLASK_SERVER_NAME": "ebok.example.pl",
-}
+PRODUCTION_ENV = PRODUCTION_ENVIRONMENT  # complete: every setting production requires
+REAL_KEY = PRODUCTION_ENV["FLASK_SECRET_KEY"]  # random enough
 
 
 @pytest.mark.parametrize(
@@ -275,9 +272,11 @@ def test_generated_keys_pass_the_checks(environment, production_app):
 
     for _ in range(50):
         environment(
-            FLASK_SECRET_KEY=secrets.token_hex(16),  # the shortest a generator gives: 32
-            FLASK_SECRET_KEY_FALLBACKS=json.dumps([secrets.token_urlsafe(32)]),
-            FLASK_SERVER_NAME="ebok.example.pl",
+            **{
+                **PRODUCTION_ENV,
+                "FLASK_SECRET_KEY": secrets.token_hex(16),  # the shortest a generator gives
+                "FLASK_SECRET_KEY_FALLBACKS": json.dumps([secrets.token_urlsafe(32)]),
+            }
         )
         production_app()
 

@@ -12,7 +12,8 @@ from ebok.extensions import db
 from ebok.identity import throttle
 from ebok.models import OutboxMessage, utcnow
 
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# The monitoring's paths: no session, and the only ones the health listener answers.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class NoSessionForProbes(SecureCookieSessionInterface):

@@ -62,7 +62,7 @@ def _only_probes(app: Flask) -> "WSGIApplication":
         if environ.get("PATH_INFO") in PROBE_PATHS:
             return app(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
-        return [b"Not found: this port answers /healthz and /readyz only.\n"]
+        return [b"Not found: this port answers /healthz, /readyz and /metrics only.\n"]
 
     return serve
 

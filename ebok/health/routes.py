@@ -4,9 +4,10 @@ cookie, count against no rate limit (throttle counts only where a feature asks),
 from flask.typing import ResponseReturnValue
 from CSRF, and answer within HEALTH_CHECK_TIMEOUT."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from ebok import metrics
 from ebok.extensions import csrf
 from ebok.health.checks import readiness_problems
 
@@ -22,6 +23,16 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     return _answer(readiness_problems(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+@bp.get("/metrics")
+def metrics_page() -> ResponseReturnValue:
+    """Prometheus' text format; on the health listener, and on the app's port for this
+    machine only (nginx), like the probes."""
+    body, content_type = metrics.exposition()
+    response = Response(body, content_type=content_type)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _answer(problems: list[str]) -> ResponseReturnValue:

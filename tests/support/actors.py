@@ -19,6 +19,24 @@ from ebok.models import Account, Customer, EInvoiceConsent, OutboxMessage
 TEST_PASSWORD = "Haslo#2026x"  # the registered customer's
 NEW_PASSWORD = "Nowe#Haslo1"  # one a customer sets in a test
 
+# A complete production environment: every setting production requires (ebok/config.py's
+# SETTINGS), none a placeholder. Tests that start production take it and override what
+# they test; a test that stores invoices names its own FLASK_INVOICE_STORAGE (this one
+# does not exist, so a write there fails rather than meeting another test's files).
+PRODUCTION_ENVIRONMENT = {
+    "FLASK_SECRET_KEY": "d3f1c0a7e94b52f86c0e7a1b39d4f2e5a8c6b0d9",
+    "FLASK_SERVER_NAME": "ebok.example.pl",
+    "FLASK_MAIL_DEFAULT_SENDER": "Strefa Klienta Kablonet <ebok@kablonet.example.pl>",
+    "FLASK_SMS_GATEWAY_URL": "http://127.0.0.1:9/send",  # nothing listens: nothing leaves
+    "FLASK_SMS_GATEWAY_TOKEN": "a-token-of-the-sms-gateway",
+    "FLASK_SMS_SENDER": "Kablonet",
+    "FLASK_INVOICE_STORAGE": "/nonexistent/strefa-klienta/invoices",
+    "FLASK_CUSTOMER_SERVICE_PHONE": "22 555 01 23",
+    "FLASK_GOOGLE_PLAY_URL": "https://play.google.com/store/apps/details?id=pl.kablonet.ebok",
+    "FLASK_OPERATOR_NAME": "Kablonet",
+    "FLASK_OPERATOR_EMAIL": "bok@kablonet.example.pl",
+}
+
 TEST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret-key",

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import pytest
 
 from ebok import create_app
-from support.actors import TEST_CONFIG
+from support.actors import PRODUCTION_ENVIRONMENT, TEST_CONFIG
 
 if TYPE_CHECKING:
     from aiosmtpd.smtp import Envelope
@@ -266,9 +266,9 @@ class Gunicorn:
             for key, value in os.environ.items()
             if not key.startswith(("FLASK_", "EBOK_", "GUNICORN_"))
         }
+        clean.update(PRODUCTION_ENVIRONMENT)  # production refuses to start without them
         clean.update(
             FLASK_SECRET_KEY=secrets.token_hex(32),
-            FLASK_SERVER_NAME="ebok.example.pl",  # production refuses to start without it
             FLASK_PROXY_FIX_X_FOR="1",  # the client address comes from X-Forwarded-For
             FLASK_ARGON2_TIME_COST=str(TEST_CONFIG["ARGON2_TIME_COST"]),
             FLASK_ARGON2_MEMORY_COST=str(TEST_CONFIG["ARGON2_MEMORY_COST"]),
