@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.password_reset.routes import bp as password_reset_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
+    from ebok.security.routes import bp as security_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(health_bp)
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(security_bp)
     app.register_blueprint(einvoice_bp)
     app.register_blueprint(invoices_bp)
     app.register_blueprint(guide_bp)

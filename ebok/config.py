@@ -68,6 +68,8 @@ DEFAULTS = {
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    # A signed-in session's row records when it was last used at most this often.
+    "SESSION_LAST_SEEN_EVERY": timedelta(minutes=1),
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

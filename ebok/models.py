@@ -1,6 +1,5 @@
 """Database models. They know nothing about requests."""
 
-import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
@@ -28,10 +27,6 @@ LARGEST_ID = 2**31 - 1
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def new_session_token() -> str:
-    return secrets.token_urlsafe(16)
 
 
 class Customer(Model):
@@ -71,8 +66,6 @@ class Account(UserMixin, Model):
     # Stored lower-case; never all digits, so it cannot be mistaken for a customer number.
     login_name: Mapped[str | None] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Part of the session cookie's user id: a new value logs the account out everywhere.
-    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -96,11 +89,58 @@ class Account(UserMixin, Model):
     def einvoice_active(self) -> bool:
         return self.einvoice_since is not None
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
 
-    def end_all_sessions(self) -> None:
-        self.session_token = new_session_token()
+class LoginSession(Model):
+    """A signed-in session (SPEC §16): the browser's cookie carries only a random id, kept
+    here as its SHA-256 (a copy of this table lets no one in). Deleting the row ends the
+    session at once, on every worker."""
+
+    __tablename__ = "login_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most once a minute (SESSION_LAST_SEEN_EVERY): the idle timeout counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+    network: Mapped[str] = mapped_column(String(50), default="")  # 203.0.113.0/24
+    # Flask's session (the CSRF token, messages to show), in Flask's tagged JSON.
+    data: Mapped[str] = mapped_column(Text, default="{}")
+
+    # Loaded with the session in one query: the account is needed on every signed-in page.
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class RememberedDevice(Model):
+    """A browser that has logged in to the account (its device cookie names `nonce`):
+    listed in Bezpieczeństwo, where forgetting it (deleting the row) makes it a stranger
+    again."""
+
+    __tablename__ = "remembered_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+
+
+class LoginEvent(Model):
+    """A login or a failed attempt at an account's password, for the customer's history."""
+
+    __tablename__ = "login_events"
+    __table_args__ = (Index("ix_login_events_account_newest", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool]
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+    network: Mapped[str] = mapped_column(String(50), default="")
 
 
 class Verification(Model):

@@ -151,6 +151,9 @@ FORMS = {
     "/e-faktura/wylacz": Form("/e-faktura/wylacz", (), einvoice_active),
     "einvoice.confirm": Form("/e-faktura/potwierdz/", ()),
     "/wyloguj": Form("/wyloguj", (), logged_in),
+    "/moje-konto/bezpieczenstwo/wyloguj-inne": Form(
+        "/moje-konto/bezpieczenstwo/wyloguj-inne", (), logged_in
+    ),
 }
 
 
@@ -276,6 +279,9 @@ ROUTES = [
     Route("invoices.invoice_list", "/faktury?rok={}", signed_in=True),
     Route("invoices.invoice_list", "/faktury?rok=2026&strona={}", signed_in=True),
     Route("einvoice.activate", "/e-faktura/aktywuj?zrodlo={}", signed_in=True),
+    # POST only: a GET is a 405 whatever the parameter; the posts are in test_security_page.
+    Route("security.end_session", "/moje-konto/bezpieczenstwo/sesje/{}/wyloguj", True),
+    Route("security.forget_device", "/moje-konto/bezpieczenstwo/urzadzenia/{}/zapomnij", True),
     Route("registration.open_link", "/rejestracja/link/{}"),
     Route("password_reset.open_link", "/zapomnialem-hasla/link/{}"),
     Route("einvoice.confirm", "/e-faktura/potwierdz/{}", signed_in=True),

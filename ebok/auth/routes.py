@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
@@ -9,7 +10,14 @@ from flask_login import current_user, login_required
 from ebok.auth.forms import LoginForm
 from ebok.auth.service import log_in_attempt
 from ebok.i18n import _l, languages
-from ebok.identity.sessions import end_session, start_session, take_prefilled_login
+from ebok.identity.sessions import (
+    SinceLastLogin,
+    end_session,
+    record_login,
+    since_last_login,
+    start_session,
+    take_prefilled_login,
+)
 from ebok.web.forms import refuse_throttled
 from ebok.web.htmx import redirect_to, render_form, render_panel
 
@@ -48,12 +56,31 @@ def login() -> ResponseReturnValue:
             )
         else:
             if account is not None:
+                since = since_last_login(account)
+                record_login(account, succeeded=True)
                 start_session(account)
+                _tell_of_last_login(since)
                 response = redirect_to(url_for("account.home"), leave_panel=True)
                 languages.sync_at_login(response, account)
                 return response
             form.form_errors.append(_("The customer number, login or password is incorrect."))
     return render_form("auth/_login.html", form, title=_("Log in to Strefa Klienta"), status=status)
+
+
+def _tell_of_last_login(since: SinceLastLogin | None) -> None:
+    """SPEC §16: when the account last logged in and how many failed attempts came since;
+    with a link to Bezpieczeństwo when there were any (the "security" message)."""
+    if since is None:
+        return
+    # Translators: shown after login. %(when)s is a date and time ("3 December 2026, 14:02"),
+    # %(num)d the number of failed login attempts since that login.
+    notice = ngettext(
+        "Last login: %(when)s. Since then: %(num)d failed attempt.",
+        "Last login: %(when)s. Since then: %(num)d failed attempts.",
+        since.failures,
+        when=format_datetime(since.last_login, "d MMMM y, HH:mm"),
+    )
+    flash(notice, "security" if since.failures else "status")
 
 
 @bp.post("/wyloguj")

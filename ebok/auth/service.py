@@ -5,7 +5,8 @@ import logging
 
 from flask_limiter import RateLimitExceeded
 
-from ebok.identity import accounts, throttle
+from ebok.extensions import db
+from ebok.identity import accounts, sessions, throttle
 from ebok.identity.devices import trusted_device
 from ebok.identity.passwords import needs_rehash, verify_password
 from ebok.logs import audit, fingerprint
@@ -45,6 +46,9 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
         raise
     if not password_matches(account, password):
         audit("login_failed", login=fingerprint(accounts.login_key(typed_login)))
+        if account is not None:  # the customer sees it in Bezpieczeństwo
+            sessions.record_login(account, succeeded=False)
+            db.session.commit()
         return None
     throttle.attempt_was_right()
     return account

@@ -35,8 +35,8 @@ def set_new_password(customer: Customer, record: Verification, password: str) ->
     if account is None:  # the wizard refuses customers without an account
         return Completion.REFUSED
     accounts.replace_password(account, password)
+    remember_device(account)  # the customer has proved who they are on this browser
     db.session.commit()
     accounts.clear_failure_counts(account)
-    remember_device(account)  # the customer has proved who they are on this browser
     audit("password_reset", account=account.id)
     return Completion.DONE
