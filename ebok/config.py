@@ -68,6 +68,8 @@ DEFAULTS = {
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    # "Remember this browser" at the second step of a login skips it for this long.
+    "TWO_STEP_REMEMBER_BROWSER": timedelta(days=30),
     # A signed-in session's row records when it was last used at most this often.
     "SESSION_LAST_SEEN_EVERY": timedelta(minutes=1),
     "SESSION_COOKIE_HTTPONLY": True,
@@ -97,6 +99,8 @@ DEFAULTS = {
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",
     "RATELIMIT_CONTACT_CHECK": "10/hour",
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
+    # Wrong codes at the second step of a login (and switching it off), per account.
+    "RATELIMIT_TWO_STEP_PER_ACCOUNT": "5/15 minutes;20/day",
     # Codes and links really sent, per customer and channel; a browser with the account's
     # device cookie has a share of its own.
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",

@@ -82,6 +82,12 @@ class Account(UserMixin, Model):
     # sent when the customer is not the one asking; None for accounts from before it was
     # kept (they get the default language).
     language: Mapped[str | None] = mapped_column(String(5))
+    # Two-step login (SPEC §16): None (off) or "totp" (an authenticator app), with the
+    # app's shared secret (base32) and the last time step a code was accepted for, so a
+    # code is never accepted twice.
+    two_step: Mapped[str | None] = mapped_column(String(10))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
 
     customer: Mapped[Customer] = relationship(back_populates="account")
 
@@ -126,6 +132,20 @@ class RememberedDevice(Model):
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
     browser: Mapped[str] = mapped_column(String(100), default="")
     system: Mapped[str] = mapped_column(String(100), default="")
+    # Until when logging in on this browser skips the second step ("remember this browser").
+    two_step_until: Mapped[datetime | None]
+
+
+class RecoveryCode(Model):
+    """One of an account's 10 single-use recovery codes for the second step, as a keyed
+    hash; used_at once used."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class LoginEvent(Model):

@@ -7,17 +7,17 @@ from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
-from ebok.auth.forms import LoginForm
-from ebok.auth.service import log_in_attempt
-from ebok.i18n import _l, languages
-from ebok.identity.sessions import (
-    SinceLastLogin,
-    end_session,
-    record_login,
-    since_last_login,
-    start_session,
-    take_prefilled_login,
+from ebok.auth.forms import LoginForm, SecondStepForm
+from ebok.auth.service import (
+    check_second_step,
+    log_in_attempt,
+    needs_second_step,
+    tell_of_new_browser,
 )
+from ebok.i18n import _l, languages
+from ebok.identity import sessions, two_step
+from ebok.identity.sessions import SinceLastLogin, end_session, take_prefilled_login
+from ebok.models import Account
 from ebok.web.forms import refuse_throttled
 from ebok.web.htmx import redirect_to, render_form, render_panel
 
@@ -56,15 +56,61 @@ def login() -> ResponseReturnValue:
             )
         else:
             if account is not None:
-                since = since_last_login(account)
-                record_login(account, succeeded=True)
-                start_session(account)
-                _tell_of_last_login(since)
-                response = redirect_to(url_for("account.home"), leave_panel=True)
-                languages.sync_at_login(response, account)
-                return response
+                if needs_second_step(account):
+                    sessions.await_second_step(account)
+                    return redirect_to(url_for("auth.second_step"))
+                return _logged_in(account)
             form.form_errors.append(_("The customer number, login or password is incorrect."))
     return render_form("auth/_login.html", form, title=_("Log in to Strefa Klienta"), status=status)
+
+
+def _logged_in(account: Account, *, skip_second_step: bool = False) -> ResponseReturnValue:
+    """Both steps done: the session, the history, the notice of the last login."""
+    since = sessions.since_last_login(account)
+    sessions.record_login(account, succeeded=True)
+    if sessions.start_session(account, skip_second_step=skip_second_step):
+        tell_of_new_browser(account)
+    _tell_of_last_login(since)
+    response = redirect_to(url_for("account.home"), leave_panel=True)
+    languages.sync_at_login(response, account)
+    return response
+
+
+SECOND_STEP_TITLE = _l("Enter the code from the authenticator app")
+
+
+@bp.route("/logowanie/kod", methods=["GET", "POST"])
+def second_step() -> ResponseReturnValue:
+    """The login's second step (SPEC §16), reached only after the right password."""
+    if current_user.is_authenticated:
+        return redirect_to(url_for("account.home"), leave_panel=True)
+    account = sessions.pending_login()
+    if account is None or account.two_step is None:
+        flash(_("Your login has expired. Please log in again."), "status")
+        return redirect_to(url_for("auth.login"))
+    form = SecondStepForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            outcome = check_second_step(account, form.code.data or "")
+        except RateLimitExceeded:
+            status = refuse_throttled(
+                form,
+                # Translators: a form error at the login's second step; %(wait)s is a sentence
+                # saying when to try again ("Try again in 5 minutes (at 16:45).").
+                _l("Too many wrong codes. %(wait)s"),
+            )
+        else:
+            if outcome is not two_step.Outcome.WRONG:
+                sessions.end_pending_login()
+                if outcome is two_step.Outcome.RECOVERY_CODE:
+                    flash(_("You have used one of your recovery codes."), "status")
+                return _logged_in(account, skip_second_step=bool(form.remember.data))
+            if not sessions.count_wrong_code():
+                flash(_("Too many wrong codes. Please log in again."), "status")
+                return redirect_to(url_for("auth.login"))
+            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+    return render_form("auth/_second_step.html", form, title=str(SECOND_STEP_TITLE), status=status)
 
 
 def _tell_of_last_login(since: SinceLastLogin | None) -> None:

@@ -49,21 +49,36 @@ def trusted_device(account: Account | None) -> str | None:
     return device.nonce if device is not None else None
 
 
-def remember_device(account: Account) -> bool:
+def second_step_remembered(account: Account) -> bool:
+    """Whether this browser was remembered at a login's second step, and still is."""
+    device = _device(account, _cookie_nonce(account))
+    return bool(device and device.two_step_until and device.two_step_until > utcnow())
+
+
+def remember_device(account: Account, *, skip_second_step: bool = False) -> bool:
     """Gives the browser the account's device cookie with the response to this request,
     and the device its row (the caller commits). Called on every successful
     authentication (start_session: a login, registration's automatic login; the end of a
     password reset), so no way in leaves the owner's browser a stranger to the account.
     True when the browser was new to the account."""
+    two_step_until = None
+    if skip_second_step:
+        two_step_until = utcnow() + current_app.config["TWO_STEP_REMEMBER_BROWSER"]
     device = _device(account, _cookie_nonce(account))
     if device is not None:
         device.last_used_at = utcnow()
+        if two_step_until is not None:
+            device.two_step_until = two_step_until
         return False
     client = this_client()
     nonce = secrets.token_urlsafe(12)
     db.session.add(
         RememberedDevice(
-            account_id=account.id, nonce=nonce, browser=client.browser, system=client.system
+            account_id=account.id,
+            nonce=nonce,
+            browser=client.browser,
+            system=client.system,
+            two_step_until=two_step_until,
         )
     )
     config = current_app.config

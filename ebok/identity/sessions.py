@@ -6,6 +6,7 @@ login the login page fills in."""
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,10 +82,11 @@ def save_session(record: LoginSession, data: str | None) -> None:
     db.session.commit()
 
 
-def start_session(account: Account) -> None:
+def start_session(account: Account, *, skip_second_step: bool = False) -> bool:
     """A fresh session for the account (nothing from before login carries over, the id
-    is new), and the device cookie for this browser. The caller's transaction is
-    committed with the session's row."""
+    is new), and the device cookie for this browser (remembered at the second step when
+    `skip_second_step`). The caller's transaction is committed with the session's row.
+    True when the browser was new to the account."""
     current = current_session()
     if current.record is not None:
         db.session.execute(
@@ -102,12 +104,13 @@ def start_session(account: Account) -> None:
     )
     db.session.add(record)
     _forget_expired_sessions(account)
-    remember_device(account)
+    new_device = remember_device(account, skip_second_step=skip_second_step)
     db.session.commit()
     current.record, current.cookie_id = record, cookie_id
     login_user(account)
     current.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     audit("login_succeeded", account=account.id)
+    return new_device
 
 
 def _forget_expired_sessions(account: Account) -> None:
@@ -216,6 +219,17 @@ def login_history(account: Account) -> list[LoginEvent]:
     )
 
 
+def logins_recorded(account: Account) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                LoginEvent.account_id == account.id, LoginEvent.succeeded.is_(True)
+            )
+        )
+        or 0
+    )
+
+
 @dataclass(frozen=True)
 class SinceLastLogin:
     last_login: datetime
@@ -240,6 +254,58 @@ def since_last_login(account: Account) -> SinceLastLogin | None:
         )
     )
     return SinceLastLogin(last_login, int(failures or 0))
+
+
+# -- a login waiting for its second step (SPEC §16) ---------------------------------------
+
+PENDING_LOGIN = "two_step_login"
+SECOND_FACTOR_PROVED = "second_factor_proved"
+
+
+def await_second_step(account: Account) -> None:
+    """The password was right: the login waits for its code, in the visitor's session."""
+    session[PENDING_LOGIN] = {"account": account.id, "since": int(time.time()), "tries": 0}
+
+
+def pending_login() -> Account | None:
+    """The account whose login waits for its second step, while the wait is fresh
+    (SMS_CODE_LIFETIME, as for codes)."""
+    pending = session.get(PENDING_LOGIN)
+    if not pending:
+        return None
+    lifetime = current_app.config["SMS_CODE_LIFETIME"].total_seconds()
+    if time.time() - pending["since"] > lifetime:
+        session.pop(PENDING_LOGIN, None)
+        return None
+    return db.session.get(Account, pending["account"])
+
+
+def count_wrong_code() -> bool:
+    """One more wrong code for the waiting login; False (and the wait ended) once
+    SMS_CODE_MAX_TRIES are used up."""
+    pending = dict(session.get(PENDING_LOGIN) or {})
+    pending["tries"] = pending.get("tries", 0) + 1
+    if pending["tries"] >= current_app.config["SMS_CODE_MAX_TRIES"]:
+        session.pop(PENDING_LOGIN, None)
+        return False
+    session[PENDING_LOGIN] = pending
+    return True
+
+
+def end_pending_login() -> None:
+    session.pop(PENDING_LOGIN, None)
+
+
+def second_factor_proved(account: Account) -> None:
+    """A password reset by SMS code proved the phone: it counts as the second step of the
+    next login to this account from this browser (within SMS_CODE_LIFETIME)."""
+    session[SECOND_FACTOR_PROVED] = {"account": account.id, "at": int(time.time())}
+
+
+def take_second_factor_proof(account: Account) -> bool:
+    proof = session.pop(SECOND_FACTOR_PROVED, None)
+    lifetime = current_app.config["SMS_CODE_LIFETIME"].total_seconds()
+    return bool(proof and proof["account"] == account.id and time.time() - proof["at"] <= lifetime)
 
 
 # The login page fills this in once: after a password reset only the new password is left

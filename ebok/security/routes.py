@@ -1,16 +1,21 @@
 """Bezpieczeństwo (SPEC §16): where the account is signed in, its last logins and failed
 attempts, and the browsers it remembers; ending sessions and forgetting devices."""
 
-from flask import Blueprint, abort, flash, render_template, url_for
+from flask import Blueprint, abort, flash, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
 from ebok.extensions import db
-from ebok.identity import devices, sessions
+from ebok.i18n import _l, lazy_pgettext
+from ebok.identity import accounts, devices, sessions, throttle, two_step
 from ebok.models import LARGEST_ID, Account
-from ebok.web.htmx import redirect_to
+from ebok.operator import current as current_operator
+from ebok.security.forms import ConfirmAppForm, SwitchOffForm, SwitchOnForm
+from ebok.web.forms import refuse_throttled
+from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
 
 bp = Blueprint("security", __name__, url_prefix="/moje-konto/bezpieczenstwo")
 
@@ -33,6 +38,7 @@ def overview() -> ResponseReturnValue:
         history=sessions.login_history(account),
         devices=devices.remembered_devices(account),
         is_this_device=lambda device: devices.is_this_device(account, device),
+        recovery_codes_left=two_step.recovery_codes_left(account) if account.two_step else 0,
     )
 
 
@@ -74,3 +80,120 @@ def forget_device(device_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("The device has been forgotten."), "status")
     return redirect_to(url_for("security.overview"))
+
+
+# -- two-step login (SPEC §16) -------------------------------------------------------------
+
+# The secret shown while the app is set up, and the recovery codes shown once after: in
+# the session (on the server once signed in), never in a URL.
+SETUP_SECRET = "two_step_setup"  # noqa: S105 (a session key, not a secret)
+RECOVERY_CODES = "two_step_recovery_codes"
+TOO_MANY_CODES = _l("Too many wrong codes. %(wait)s")
+
+
+@bp.route("/dwuetapowe/wlacz", methods=["GET", "POST"])
+@login_required
+def switch_on() -> ResponseReturnValue:
+    account = _account()
+    if account.two_step:
+        return redirect_to(url_for("security.overview"), leave_panel=True)
+    form = SwitchOnForm()
+    if form.validate_with_current_password(account):
+        session[SETUP_SECRET] = two_step.new_secret()
+        return redirect_to(url_for("security.set_up_app"))
+    return render_form(
+        "security/_switch_on.html",
+        form,
+        title=_("Switch on two-step login"),
+        page=SIGNED_IN_PAGE,
+        status=form.status,
+    )
+
+
+@bp.route("/dwuetapowe/aplikacja", methods=["GET", "POST"])
+@login_required
+def set_up_app() -> ResponseReturnValue:
+    account = _account()
+    secret = session.get(SETUP_SECRET)
+    if account.two_step or not secret:
+        return redirect_to(url_for("security.switch_on"))
+    form = ConfirmAppForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
+        except RateLimitExceeded:
+            status = refuse_throttled(form, TOO_MANY_CODES)
+        else:
+            step = two_step.matching_step(secret, form.code.data or "")
+            if step is not None:
+                throttle.attempt_was_right()
+                codes = two_step.switch_on(account, secret, step)
+                # Translators: the subject of the e-mail telling the customer two-step login
+                # was switched on.
+                subject = lazy_pgettext("e-mail subject", "Two-step login is on")
+                accounts.tell_customer(account, subject, "two_step_on")
+                db.session.commit()
+                session.pop(SETUP_SECRET, None)
+                session[RECOVERY_CODES] = codes
+                return redirect_to(url_for("security.recovery_codes"))
+            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+    uri = two_step.provisioning_uri(account, secret, current_operator().portal_name)
+    return render_form(
+        "security/_set_up_app.html",
+        form,
+        title=_("Set up the authenticator app"),
+        page=SIGNED_IN_PAGE,
+        status=status,
+        # Translators: the text alternative of the QR code to scan with an authenticator app.
+        qr_code=two_step.qr_code_svg(uri, _("QR code for the authenticator app")),
+        secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
+    )
+
+
+@bp.get("/dwuetapowe/kody")
+@login_required
+def recovery_codes() -> ResponseReturnValue:
+    """The recovery codes, shown once, right after they were made."""
+    codes = session.pop(RECOVERY_CODES, None)
+    if not codes:
+        return redirect_to(url_for("security.overview"))
+    return render_panel(
+        "security/_recovery_codes.html",
+        title=_("Your recovery codes"),
+        page=SIGNED_IN_PAGE,
+        codes=codes,
+    )
+
+
+@bp.route("/dwuetapowe/wylacz", methods=["GET", "POST"])
+@login_required
+def switch_off() -> ResponseReturnValue:
+    account = _account()
+    if not account.two_step:
+        return redirect_to(url_for("security.overview"), leave_panel=True)
+    form = SwitchOffForm()
+    if form.validate_with_current_password(account):
+        try:
+            outcome = two_step.check_code_counted(account, form.code.data or "")
+        except RateLimitExceeded:
+            form.status = refuse_throttled(form, TOO_MANY_CODES)
+        else:
+            if outcome is not two_step.Outcome.WRONG:
+                two_step.switch_off(account)
+                # Translators: the subject of the e-mail telling the customer two-step login
+                # was switched off.
+                subject = lazy_pgettext("e-mail subject", "Two-step login is off")
+                accounts.tell_customer(account, subject, "two_step_off")
+                db.session.commit()
+                flash(_("Two-step login is off."), "status")
+                return redirect_to(url_for("security.overview"), leave_panel=True)
+            db.session.commit()
+            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+    return render_form(
+        "security/_switch_off.html",
+        form,
+        title=_("Switch off two-step login"),
+        page=SIGNED_IN_PAGE,
+        status=form.status,
+    )

@@ -46,6 +46,7 @@ def upgrade():
         sa.Column("last_used_at", sa.DateTime(), nullable=False),
         sa.Column("browser", sa.String(length=100), nullable=False),
         sa.Column("system", sa.String(length=100), nullable=False),
+        sa.Column("two_step_until", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -74,16 +75,40 @@ def upgrade():
     )
     with op.batch_alter_table("login_events", schema=None) as batch_op:
         batch_op.create_index("ix_login_events_account_newest", ["account_id", "at"], unique=False)
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_recovery_codes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
+    )
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recovery_codes_account_id"), ["account_id"], unique=False
+        )
     # The per-account session token gives way to the rows: deleting them ends sessions.
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("session_token")
+        batch_op.add_column(sa.Column("two_step", sa.String(length=10), nullable=True))
+        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("totp_last_step")
+        batch_op.drop_column("totp_secret")
+        batch_op.drop_column("two_step")
         batch_op.add_column(
             sa.Column("session_token", sa.String(length=32), nullable=False, server_default="ended")
         )
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recovery_codes_account_id"))
+    op.drop_table("recovery_codes")
     with op.batch_alter_table("login_events", schema=None) as batch_op:
         batch_op.drop_index("ix_login_events_account_newest")
     op.drop_table("login_events")
