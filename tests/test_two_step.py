@@ -13,6 +13,7 @@ from support import (
     AuthActions,
     WizardActions,
     follow,
+    last_code,
     last_link,
     outbox,
     text_of,
@@ -23,6 +24,7 @@ from ebok.identity import two_step
 from ebok.models import Account, LoginEvent, RecoveryCode
 
 OTHER_PASSWORD = "Inne#Haslo2027"
+PHONE = "+48600700805"  # the registered customer's mobile number
 T0 = 1_796_000_000.0  # a fixed clock: a 30-second step starts here
 
 
@@ -49,7 +51,8 @@ def switch_on(visitor, clock) -> tuple[str, list[str]]:
     response = follow(
         visitor,
         visitor.post(
-            "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz", {"current_password": TEST_PASSWORD}
+            "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz",
+            {"current_password": TEST_PASSWORD, "method": "totp"},
         ),
     )
     page = response.get_data(as_text=True)
@@ -101,7 +104,10 @@ def test_a_wrong_first_code_does_not_switch_it_on(app, make_visitor, customers, 
     visitor = make_visitor()
     AuthActions(visitor).log_in()
     visitor.get("/moje-konto/bezpieczenstwo/dwuetapowe/wlacz")
-    visitor.post("/moje-konto/bezpieczenstwo/dwuetapowe/wlacz", {"current_password": TEST_PASSWORD})
+    visitor.post(
+        "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz",
+        {"current_password": TEST_PASSWORD, "method": "totp"},
+    )
     response = visitor.post("/moje-konto/bezpieczenstwo/dwuetapowe/aplikacja", {"code": "000000"})
     assert response.status_code == 422
     assert "Kod jest nieprawidłowy." in text_of(response)
@@ -289,3 +295,89 @@ def test_a_reset_by_sms_is_the_second_step_of_its_login_and_by_email_not(
     reset.set_password(OTHER_PASSWORD)
     response = follow(visitor, AuthActions(visitor).post_login("200005", OTHER_PASSWORD))
     assert response.request.path == "/logowanie/kod"
+
+
+# -- by SMS to the mobile number on file ------------------------------------------------------
+
+
+def switch_on_by_sms(app, visitor) -> list[str]:
+    visitor.get("/moje-konto/bezpieczenstwo/dwuetapowe/wlacz")
+    response = follow(
+        visitor,
+        visitor.post(
+            "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz",
+            {"current_password": TEST_PASSWORD, "method": "sms"},
+        ),
+    )
+    assert response.request.path == "/moje-konto/bezpieczenstwo/dwuetapowe/sms"
+    assert "Wysłaliśmy kod SMS na numer 600 700 805" in text_of(response)
+    wrong = visitor.post("/moje-konto/bezpieczenstwo/dwuetapowe/sms", {"code": "000000"})
+    assert wrong.status_code == 422
+    code = last_code(app, PHONE)
+    response = follow(
+        visitor, visitor.post("/moje-konto/bezpieczenstwo/dwuetapowe/sms", {"code": code})
+    )
+    assert "Twoje kody odzyskiwania" in text_of(response)
+    return re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", response.get_data(as_text=True))
+
+
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="20/15 minutes")
+def test_sms_as_the_second_step(app, make_visitor, customers):
+    owner = make_visitor()
+    AuthActions(owner).log_in()
+    codes = switch_on_by_sms(app, owner)
+    assert len(codes) == 10
+    with app.app_context():
+        assert db.session.scalars(select(Account)).one().two_step == "sms"
+    for htmx in (False, True):
+        visitor = make_visitor(htmx=htmx)
+        response = password_step(visitor)
+        assert response.request.path == "/logowanie/kod"
+        page = text_of(response)
+        assert "Podaj kod SMS" in page and "600 700 805" in page
+        assert 'autocomplete="one-time-code"' in response.get_data(as_text=True)
+        code = last_code(app, PHONE)
+        assert visitor.post("/logowanie/kod", {"code": "000000"}).status_code == 422
+        response = follow(
+            visitor, visitor.post("/logowanie/kod", {"code": f" {code[:3]} {code[3:]}"})
+        )
+        assert response.request.path == "/strona-glowna"
+    # The code of a login is the code of that login only.
+    visitor = make_visitor()
+    password_step(visitor)
+    old = last_code(app, PHONE)
+    other = make_visitor()
+    password_step(other)  # a newer code supersedes it
+    stale = visitor.post("/logowanie/kod", {"code": old})
+    assert stale.status_code == 422, (stale.request.path, text_of(stale)[:3000])
+    # A recovery code still works when the phone is away.
+    response = follow(other, other.post("/logowanie/kod", {"code": codes[0]}))
+    assert response.request.path == "/strona-glowna"
+
+
+def test_switching_sms_off_asks_the_password_and_an_sms_code(app, make_visitor, customers):
+    owner = make_visitor()
+    AuthActions(owner).log_in()
+    switch_on_by_sms(app, owner)
+    url = "/moje-konto/bezpieczenstwo/dwuetapowe/wylacz"
+    assert "Kod SMS lub kod odzyskiwania" in text_of(owner.get(url))
+    owner.post(url + "/sms")
+    code = last_code(app, PHONE)
+    response = follow(owner, owner.post(url, {"current_password": TEST_PASSWORD, "code": code}))
+    assert "Logowanie dwuetapowe jest wyłączone." in text_of(response)
+    with app.app_context():
+        assert db.session.scalars(select(Account)).one().two_step is None
+
+
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="1/15 minutes")
+def test_an_sms_not_sent_leaves_the_recovery_codes(app, make_visitor, customers):
+    owner = make_visitor()
+    AuthActions(owner).log_in()
+    codes = switch_on_by_sms(app, owner)  # the one SMS the limit allows this browser
+    AuthActions(owner).log_out()
+    visitor = owner
+    response = password_step(visitor)
+    assert response.request.path == "/logowanie/kod"
+    assert "Nie możemy teraz wysłać kodu SMS." in text_of(response)
+    response = follow(visitor, visitor.post("/logowanie/kod", {"code": codes[0]}))
+    assert response.request.path == "/strona-glowna"

@@ -12,6 +12,7 @@ from ebok.auth.service import (
     check_second_step,
     log_in_attempt,
     needs_second_step,
+    start_second_step,
     tell_of_new_browser,
 )
 from ebok.i18n import _l, languages
@@ -20,6 +21,7 @@ from ebok.identity.sessions import SinceLastLogin, end_session, take_prefilled_l
 from ebok.models import Account
 from ebok.web.forms import refuse_throttled
 from ebok.web.htmx import redirect_to, render_form, render_panel
+from ebok.web.templating import format_phone
 
 bp = Blueprint("auth", __name__)
 
@@ -57,7 +59,14 @@ def login() -> ResponseReturnValue:
         else:
             if account is not None:
                 if needs_second_step(account):
-                    sessions.await_second_step(account)
+                    if not start_second_step(account):
+                        flash(
+                            _(
+                                "We cannot send an SMS code right now. Enter one of your "
+                                "recovery codes, or try again later."
+                            ),
+                            "problem",
+                        )
                     return redirect_to(url_for("auth.second_step"))
                 return _logged_in(account)
             form.form_errors.append(_("The customer number, login or password is incorrect."))
@@ -89,6 +98,19 @@ def second_step() -> ResponseReturnValue:
         flash(_("Your login has expired. Please log in again."), "status")
         return redirect_to(url_for("auth.login"))
     form = SecondStepForm()
+    title = str(SECOND_STEP_TITLE)
+    if account.two_step == two_step.SMS:
+        title = _("Enter the SMS code")
+        form.code.label.text = title
+        form.code.description = " ".join(
+            [
+                _(
+                    "We have sent an SMS code to %(phone)s.",
+                    phone=format_phone(account.customer.phone),
+                ),
+                _("If you do not have your phone, enter one of your recovery codes."),
+            ]
+        )
     status = None
     if form.validate_on_submit():
         try:
@@ -110,7 +132,7 @@ def second_step() -> ResponseReturnValue:
                 flash(_("Too many wrong codes. Please log in again."), "status")
                 return redirect_to(url_for("auth.login"))
             form.code.errors = [_("The code is incorrect. Check it and try again.")]
-    return render_form("auth/_second_step.html", form, title=str(SECOND_STEP_TITLE), status=status)
+    return render_form("auth/_second_step.html", form, title=title, status=status)
 
 
 def _tell_of_last_login(since: SinceLastLogin | None) -> None:

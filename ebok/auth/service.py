@@ -76,11 +76,26 @@ def needs_second_step(account: Account) -> bool:
     return not sessions.take_second_factor_proof(account)
 
 
+def start_second_step(account: Account) -> bool:
+    """The login waits for its second step; by SMS, the code is sent now. False when the
+    SMS could not be sent (limits, or no shared counts): a recovery code still works."""
+    sms_verification = None
+    sent = True
+    if account.two_step == two_step.SMS:
+        try:
+            sms_verification = two_step.send_sms_code(account, two_step.LOGIN_PURPOSE).id
+        except (RateLimitExceeded, throttle.CountingUnavailable):
+            db.session.rollback()
+            sent = False
+    sessions.await_second_step(account, sms_verification)
+    return sent
+
+
 def check_second_step(account: Account, typed: str) -> two_step.Outcome:
     """A code at the second step, counted against the client's code attempts and the
     account's (raising RateLimitExceeded when one is used up); a wrong one goes into the
     login history as a failed attempt."""
-    outcome = two_step.check_code_counted(account, typed)
+    outcome = two_step.check_code_counted(account, typed, sessions.pending_sms_verification())
     if outcome is two_step.Outcome.WRONG:
         sessions.record_login(account, succeeded=False)
     db.session.commit()

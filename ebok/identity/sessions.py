@@ -262,9 +262,19 @@ PENDING_LOGIN = "two_step_login"
 SECOND_FACTOR_PROVED = "second_factor_proved"
 
 
-def await_second_step(account: Account) -> None:
-    """The password was right: the login waits for its code, in the visitor's session."""
-    session[PENDING_LOGIN] = {"account": account.id, "since": int(time.time()), "tries": 0}
+def await_second_step(account: Account, sms_verification: int | None = None) -> None:
+    """The password was right: the login waits for its code, in the visitor's session
+    (with the id of the SMS code sent for it, if one was)."""
+    session[PENDING_LOGIN] = {
+        "account": account.id,
+        "since": int(time.time()),
+        "tries": 0,
+        "sms": sms_verification,
+    }
+
+
+def pending_sms_verification() -> int | None:
+    return (session.get(PENDING_LOGIN) or {}).get("sms")
 
 
 def pending_login() -> Account | None:

@@ -16,13 +16,23 @@ import segno
 from markupsafe import Markup
 from sqlalchemy import delete, or_, select, update
 
+from ebok import messages
 from ebok.extensions import db
-from ebok.identity import throttle
+from ebok.i18n.durations import sms_code_minutes
+from ebok.identity import throttle, verification
+from ebok.identity.devices import trusted_device
+from ebok.identity.signing import Outcome as CodeOutcome
 from ebok.identity.signing import secret_keys
 from ebok.logs import audit
-from ebok.models import Account, RecoveryCode, utcnow
+from ebok.models import Account, RecoveryCode, Verification, utcnow
+from ebok.normalising import mask_phone
 
 TOTP = "totp"
+SMS = "sms"
+# Verification purposes of the SMS codes: a login's second step, and the first code that
+# switches SMS on (SPEC §16).
+LOGIN_PURPOSE = "login"
+SETUP_PURPOSE = "two_step"
 STEP_SECONDS = 30
 # Steps either side of now whose code is still accepted.
 WINDOW = 1
@@ -39,6 +49,7 @@ def now() -> float:
 
 class Outcome(enum.Enum):
     TOTP = "totp"
+    SMS = "sms"
     RECOVERY_CODE = "recovery_code"
     WRONG = "wrong"
 
@@ -136,12 +147,51 @@ def _use_recovery_code(account: Account, code: str) -> bool:
     return bool(used.rowcount)  # type: ignore[attr-defined]
 
 
-def check_code(account: Account, typed: str) -> Outcome:
-    """A code at the second step: the app's (a step after the last one accepted) or an
-    unused recovery code, either used up by this. The caller commits."""
-    if account.two_step != TOTP or account.totp_secret is None:
+def send_sms_code(account: Account, purpose: str) -> Verification:
+    """An SMS code to the account's mobile number on file, counted against the client's
+    and the customer's sends (an SMS costs money: RateLimitExceeded, or
+    throttle.CountingUnavailable without the shared counts). Commits."""
+    customer = account.customer
+    phone = customer.sms_phone
+    assert phone is not None, "SMS is offered only with a mobile number on file"
+    throttle.hit("RATELIMIT_CODE_SENDS", fail_closed=True)
+    device = trusted_device(account)
+    per_customer = f"customer:{customer.id}:sms"
+    throttle.hit(
+        "RATELIMIT_CODE_SENDS_PER_CUSTOMER",
+        per_customer if device is None else f"{per_customer}:device:{device}",
+        fail_closed=True,
+    )
+    record, code = verification.start(customer, purpose, "sms")
+    messages.send_sms(
+        phone, "login_code", verification_id=record.id, code=code, minutes=sms_code_minutes()
+    )
+    audit("code_sent", customer=customer.id, flow=purpose, to=mask_phone(phone))
+    db.session.commit()
+    return record
+
+
+def check_sms_code(account: Account, verification_id: int | None, typed: str) -> bool:
+    """The code of the SMS sent for `verification_id`, if it is the account's. The caller
+    commits."""
+    record = db.session.get(Verification, verification_id or 0)
+    if record is None or record.customer_id != account.customer_id:
+        return False
+    code = verification.normalize_code(typed)
+    return verification.check_code(record, code) is CodeOutcome.OK
+
+
+def check_code(account: Account, typed: str, sms_verification: int | None = None) -> Outcome:
+    """A code at the second step: the app's (a step after the last one accepted), the
+    SMS's sent for `sms_verification`, or an unused recovery code, each used up by this.
+    The caller commits."""
+    if account.two_step == SMS:
+        if check_sms_code(account, sms_verification, typed):
+            return Outcome.SMS
+    elif account.two_step != TOTP or account.totp_secret is None:
         return Outcome.WRONG
-    step = matching_step(account.totp_secret, typed)
+    secret = account.totp_secret if account.two_step == TOTP else None
+    step = matching_step(secret, typed) if secret is not None else None
     if step is not None:
         # Atomic: of two requests with the same code, one moves the step on.
         accepted = db.session.execute(
@@ -162,7 +212,9 @@ def check_code(account: Account, typed: str) -> Outcome:
     return Outcome.WRONG
 
 
-def check_code_counted(account: Account, typed: str) -> Outcome:
+def check_code_counted(
+    account: Account, typed: str, sms_verification: int | None = None
+) -> Outcome:
     """check_code, counted against the client's code attempts and the account's second
     step attempts (RateLimitExceeded when one is used up; a right code is given back)."""
     throttle.count_attempt(
@@ -171,7 +223,7 @@ def check_code_counted(account: Account, typed: str) -> Outcome:
             ("RATELIMIT_TWO_STEP_PER_ACCOUNT", f"account:{account.id}"),
         ]
     )
-    outcome = check_code(account, typed)
+    outcome = check_code(account, typed, sms_verification)
     if outcome is Outcome.WRONG:
         audit("two_step_failed", account=account.id)
     else:
@@ -186,6 +238,16 @@ def switch_on(account: Account, secret: str, step: int) -> list[str]:
     account.totp_secret = secret
     account.totp_last_step = step
     audit("two_step_switched_on", account=account.id)
+    return new_recovery_codes(account)
+
+
+def switch_on_sms(account: Account) -> list[str]:
+    """Two-step login on by SMS to the mobile number on file, whose first code was right;
+    the recovery codes to show once. The caller commits (and tells the customer)."""
+    account.two_step = SMS
+    account.totp_secret = None
+    account.totp_last_step = None
+    audit("two_step_switched_on", account=account.id, method=SMS)
     return new_recovery_codes(account)
 
 

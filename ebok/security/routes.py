@@ -13,9 +13,10 @@ from ebok.i18n import _l, lazy_pgettext
 from ebok.identity import accounts, devices, sessions, throttle, two_step
 from ebok.models import LARGEST_ID, Account
 from ebok.operator import current as current_operator
-from ebok.security.forms import ConfirmAppForm, SwitchOffForm, SwitchOnForm
+from ebok.security.forms import ConfirmAppForm, ConfirmSmsForm, SwitchOffForm, SwitchOnForm
 from ebok.web.forms import refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
+from ebok.web.templating import format_phone
 
 bp = Blueprint("security", __name__, url_prefix="/moje-konto/bezpieczenstwo")
 
@@ -88,6 +89,9 @@ def forget_device(device_id: int) -> ResponseReturnValue:
 # the session (on the server once signed in), never in a URL.
 SETUP_SECRET = "two_step_setup"  # noqa: S105 (a session key, not a secret)
 RECOVERY_CODES = "two_step_recovery_codes"
+# The SMS codes sent to switch SMS on, and to switch two-step login by SMS off.
+SMS_SETUP = "two_step_sms_setup"
+SMS_SWITCH_OFF = "two_step_sms_switch_off"
 TOO_MANY_CODES = _l("Too many wrong codes. %(wait)s")
 
 
@@ -98,9 +102,20 @@ def switch_on() -> ResponseReturnValue:
     if account.two_step:
         return redirect_to(url_for("security.overview"), leave_panel=True)
     form = SwitchOnForm()
+    form.offer_sms(account.customer.sms_phone is not None)
     if form.validate_with_current_password(account):
-        session[SETUP_SECRET] = two_step.new_secret()
-        return redirect_to(url_for("security.set_up_app"))
+        if form.method.data != two_step.SMS:
+            session[SETUP_SECRET] = two_step.new_secret()
+            return redirect_to(url_for("security.set_up_app"))
+        try:
+            record = two_step.send_sms_code(account, two_step.SETUP_PURPOSE)
+        except (RateLimitExceeded, throttle.CountingUnavailable):
+            db.session.rollback()
+            form.form_errors.append(_("We cannot send an SMS code right now. Try again later."))
+            form.status = 429
+        else:
+            session[SMS_SETUP] = record.id
+            return redirect_to(url_for("security.set_up_sms"))
     return render_form(
         "security/_switch_on.html",
         form,
@@ -129,10 +144,7 @@ def set_up_app() -> ResponseReturnValue:
             if step is not None:
                 throttle.attempt_was_right()
                 codes = two_step.switch_on(account, secret, step)
-                # Translators: the subject of the e-mail telling the customer two-step login
-                # was switched on.
-                subject = lazy_pgettext("e-mail subject", "Two-step login is on")
-                accounts.tell_customer(account, subject, "two_step_on")
+                _tell_switched(account, on=True)
                 db.session.commit()
                 session.pop(SETUP_SECRET, None)
                 session[RECOVERY_CODES] = codes
@@ -149,6 +161,53 @@ def set_up_app() -> ResponseReturnValue:
         qr_code=two_step.qr_code_svg(uri, _("QR code for the authenticator app")),
         secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
     )
+
+
+@bp.route("/dwuetapowe/sms", methods=["GET", "POST"])
+@login_required
+def set_up_sms() -> ResponseReturnValue:
+    account = _account()
+    sent = session.get(SMS_SETUP)
+    if account.two_step or not sent:
+        return redirect_to(url_for("security.switch_on"))
+    form = ConfirmSmsForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
+        except RateLimitExceeded:
+            status = refuse_throttled(form, TOO_MANY_CODES)
+        else:
+            if two_step.check_sms_code(account, sent, form.code.data or ""):
+                throttle.attempt_was_right()
+                codes = two_step.switch_on_sms(account)
+                _tell_switched(account, on=True)
+                db.session.commit()
+                session.pop(SMS_SETUP, None)
+                session[RECOVERY_CODES] = codes
+                return redirect_to(url_for("security.recovery_codes"))
+            db.session.commit()
+            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+    return render_form(
+        "security/_set_up_sms.html",
+        form,
+        title=_("Enter the SMS code"),
+        page=SIGNED_IN_PAGE,
+        status=status,
+        phone=account.customer.phone,
+    )
+
+
+def _tell_switched(account: Account, *, on: bool) -> None:
+    if on:
+        # Translators: the subject of the e-mail telling the customer two-step login
+        # was switched on.
+        subject = lazy_pgettext("e-mail subject", "Two-step login is on")
+    else:
+        # Translators: the subject of the e-mail telling the customer two-step login
+        # was switched off.
+        subject = lazy_pgettext("e-mail subject", "Two-step login is off")
+    accounts.tell_customer(account, subject, "two_step_on" if on else "two_step_off")
 
 
 @bp.get("/dwuetapowe/kody")
@@ -173,19 +232,21 @@ def switch_off() -> ResponseReturnValue:
     if not account.two_step:
         return redirect_to(url_for("security.overview"), leave_panel=True)
     form = SwitchOffForm()
+    if account.two_step == two_step.SMS:
+        form.for_sms()
     if form.validate_with_current_password(account):
         try:
-            outcome = two_step.check_code_counted(account, form.code.data or "")
+            outcome = two_step.check_code_counted(
+                account, form.code.data or "", session.get(SMS_SWITCH_OFF)
+            )
         except RateLimitExceeded:
             form.status = refuse_throttled(form, TOO_MANY_CODES)
         else:
             if outcome is not two_step.Outcome.WRONG:
                 two_step.switch_off(account)
-                # Translators: the subject of the e-mail telling the customer two-step login
-                # was switched off.
-                subject = lazy_pgettext("e-mail subject", "Two-step login is off")
-                accounts.tell_customer(account, subject, "two_step_off")
+                _tell_switched(account, on=False)
                 db.session.commit()
+                session.pop(SMS_SWITCH_OFF, None)
                 flash(_("Two-step login is off."), "status")
                 return redirect_to(url_for("security.overview"), leave_panel=True)
             db.session.commit()
@@ -197,3 +258,23 @@ def switch_off() -> ResponseReturnValue:
         page=SIGNED_IN_PAGE,
         status=form.status,
     )
+
+
+@bp.post("/dwuetapowe/wylacz/sms")
+@login_required
+def send_switch_off_code() -> ResponseReturnValue:
+    """An SMS code to switch two-step login by SMS off with (asked for: it costs money)."""
+    account = _account()
+    if account.two_step != two_step.SMS:
+        return redirect_to(url_for("security.overview"), leave_panel=True)
+    try:
+        session[SMS_SWITCH_OFF] = two_step.send_sms_code(account, two_step.SETUP_PURPOSE).id
+    except (RateLimitExceeded, throttle.CountingUnavailable):
+        db.session.rollback()
+        flash(_("We cannot send an SMS code right now. Try again later."), "problem")
+    else:
+        flash(
+            _("We have sent an SMS code to %(phone)s.", phone=format_phone(account.customer.phone)),
+            "status",
+        )
+    return redirect_to(url_for("security.switch_off"))
