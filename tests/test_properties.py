@@ -154,6 +154,13 @@ FORMS = {
     "/moje-konto/bezpieczenstwo/wyloguj-inne": Form(
         "/moje-konto/bezpieczenstwo/wyloguj-inne", (), logged_in
     ),
+    "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz": Form(
+        "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz", ("current_password", "method"), logged_in
+    ),
+    "/moje-konto/bezpieczenstwo/dwuetapowe/aplikacja": Form(
+        "/moje-konto/bezpieczenstwo/dwuetapowe/aplikacja", ("code",), logged_in
+    ),
+    "/logowanie/kod": Form("/logowanie/kod", ("code", "remember")),
 }
 
 
