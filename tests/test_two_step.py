@@ -381,3 +381,25 @@ def test_an_sms_not_sent_leaves_the_recovery_codes(app, make_visitor, customers)
     assert "Nie możemy teraz wysłać kodu SMS." in text_of(response)
     response = follow(visitor, visitor.post("/logowanie/kod", {"code": codes[0]}))
     assert response.request.path == "/strona-glowna"
+
+
+@pytest.mark.config(RATELIMIT_CODE_SENDS_PER_CUSTOMER="20/15 minutes")
+def test_the_sms_code_can_be_sent_again(app, make_visitor, customers):
+    owner = make_visitor()
+    AuthActions(owner).log_in()
+    switch_on_by_sms(app, owner)
+    for htmx in (False, True):
+        visitor = make_visitor(htmx=htmx)
+        response = password_step(visitor)
+        assert "Wyślij kod ponownie" in text_of(response)
+        first = last_code(app, PHONE)
+        response = visitor.post("/logowanie/kod/wyslij-ponownie")
+        assert "Wysłaliśmy kod SMS na numer 600 700 805." in text_of(response)
+        second = last_code(app, PHONE)
+        if first != second:  # the first is superseded
+            assert visitor.post("/logowanie/kod", {"code": first}).status_code == 422
+        response = follow(visitor, visitor.post("/logowanie/kod", {"code": second}))
+        assert response.request.path == "/strona-glowna"
+    # Without a login waiting there is nothing to send.
+    response = make_visitor().post("/logowanie/kod/wyslij-ponownie")
+    assert response.request.path == "/" and "Logowanie wygasło." in text_of(response)

@@ -132,7 +132,33 @@ def second_step() -> ResponseReturnValue:
                 flash(_("Too many wrong codes. Please log in again."), "status")
                 return redirect_to(url_for("auth.login"))
             form.code.errors = [_("The code is incorrect. Check it and try again.")]
-    return render_form("auth/_second_step.html", form, title=title, status=status)
+    return render_form(
+        "auth/_second_step.html",
+        form,
+        title=title,
+        status=status,
+        account_two_step=account.two_step,
+    )
+
+
+@bp.post("/logowanie/kod/wyslij-ponownie")
+def resend_second_step_code() -> ResponseReturnValue:
+    """A new SMS code for the waiting login (the newer supersedes the older)."""
+    account = sessions.pending_login()
+    if account is None or account.two_step != two_step.SMS:
+        return redirect_to(url_for("auth.second_step"))
+    if start_second_step(account, again=True):
+        phone = format_phone(account.customer.phone)
+        flash(_("We have sent an SMS code to %(phone)s.", phone=phone), "status")
+    else:
+        flash(
+            _(
+                "We cannot send an SMS code right now. Enter one of your "
+                "recovery codes, or try again later."
+            ),
+            "problem",
+        )
+    return redirect_to(url_for("auth.second_step"))
 
 
 def _tell_of_last_login(since: SinceLastLogin | None) -> None:

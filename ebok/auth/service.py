@@ -76,10 +76,11 @@ def needs_second_step(account: Account) -> bool:
     return not sessions.take_second_factor_proof(account)
 
 
-def start_second_step(account: Account) -> bool:
-    """The login waits for its second step; by SMS, the code is sent now. False when the
+def start_second_step(account: Account, *, again: bool = False) -> bool:
+    """The login waits for its second step; by SMS, the code is sent now (`again`: a new
+    one for the login already waiting, whose wrong tries still count). False when the
     SMS could not be sent (limits, or no shared counts): a recovery code still works."""
-    sms_verification = None
+    sms_verification = sessions.pending_sms_verification() if again else None
     sent = True
     if account.two_step == two_step.SMS:
         try:
@@ -87,7 +88,10 @@ def start_second_step(account: Account) -> bool:
         except (RateLimitExceeded, throttle.CountingUnavailable):
             db.session.rollback()
             sent = False
-    sessions.await_second_step(account, sms_verification)
+    if again:
+        sessions.replace_pending_sms_verification(sms_verification)
+    else:
+        sessions.await_second_step(account, sms_verification)
     return sent
 
 

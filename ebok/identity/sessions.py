@@ -277,6 +277,13 @@ def pending_sms_verification() -> int | None:
     return (session.get(PENDING_LOGIN) or {}).get("sms")
 
 
+def replace_pending_sms_verification(sms_verification: int | None) -> None:
+    pending = dict(session.get(PENDING_LOGIN) or {})
+    if pending:
+        pending["sms"] = sms_verification
+        session[PENDING_LOGIN] = pending
+
+
 def pending_login() -> Account | None:
     """The account whose login waits for its second step, while the wait is fresh
     (SMS_CODE_LIFETIME, as for codes)."""
