@@ -149,3 +149,25 @@ def test_the_page_needs_a_login_and_posts_need_csrf(app, make_visitor, customers
     AuthActions(visitor).log_in()
     response = visitor.post("/moje-konto/bezpieczenstwo/wyloguj-inne", csrf=False)
     assert response.status_code == 400
+
+
+def test_an_account_can_be_deleted_after_forgetting_its_security_records(
+    app, make_visitor, customers
+):
+    """For the deletion of an account (issue 24): its rows in the tables of issue 25 go
+    first, and its sessions end at once."""
+    from ebok.identity import sessions, two_step
+    from ebok.models import Account
+
+    visitor = browser(make_visitor, ANDROID)
+    AuthActions(visitor).log_in()
+    with app.test_request_context():
+        account = db.session.scalars(select(Account)).one()
+        two_step.switch_on(account, two_step.new_secret(), 1)
+        db.session.commit()
+        sessions.forget_account(account)
+        db.session.delete(account)
+        db.session.commit()
+    for model in (LoginSession, LoginEvent, RememberedDevice):
+        assert rows(app, model) == []
+    assert visitor.client.get("/strona-glowna").status_code == 302

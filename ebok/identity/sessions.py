@@ -19,7 +19,14 @@ from ebok.clients import this_client
 from ebok.extensions import db
 from ebok.identity.devices import remember_device
 from ebok.logs import audit
-from ebok.models import Account, LoginEvent, LoginSession, utcnow
+from ebok.models import (
+    Account,
+    LoginEvent,
+    LoginSession,
+    RecoveryCode,
+    RememberedDevice,
+    utcnow,
+)
 
 # How many logins and failures Bezpieczeństwo lists.
 HISTORY_LENGTH = 20
@@ -151,6 +158,14 @@ def end_all_sessions(account: Account, except_current: bool = False) -> int:
     ended = db.session.execute(statement).rowcount  # type: ignore[attr-defined]
     audit("sessions_ended", account=account.id, count=ended, kept_current=except_current)
     return int(ended or 0)
+
+
+def forget_account(account: Account) -> None:
+    """Before an account is deleted: its sessions (ended at once), login history,
+    remembered devices and recovery codes, whose rows refer to it. The caller commits."""
+    end_all_sessions(account)
+    for model in (LoginEvent, RememberedDevice, RecoveryCode):
+        db.session.execute(delete(model).where(model.account_id == account.id))
 
 
 def end_other_session(account: Account, session_id: str) -> bool:
