@@ -403,3 +403,23 @@ def test_the_sms_code_can_be_sent_again(app, make_visitor, customers):
     # Without a login waiting there is nothing to send.
     response = make_visitor().post("/logowanie/kod/wyslij-ponownie")
     assert response.request.path == "/" and "Logowanie wygasło." in text_of(response)
+
+
+def test_new_recovery_codes_replace_the_old_ones(app, make_visitor, customers, clock):
+    owner = make_visitor()
+    AuthActions(owner).log_in()
+    _secret, old_codes = switch_on(owner, clock)
+    url = "/moje-konto/bezpieczenstwo/dwuetapowe/nowe-kody"
+    owner.get(url)
+    assert owner.post(url, {"current_password": "Zle#Haslo1"}).status_code == 422
+    response = follow(owner, owner.post(url, {"current_password": TEST_PASSWORD}))
+    new_codes = re.findall(
+        r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", response.get_data(as_text=True)
+    )
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    AuthActions(owner).log_out()
+    visitor = make_visitor()
+    password_step(visitor)
+    assert visitor.post("/logowanie/kod", {"code": old_codes[0]}).status_code == 422
+    response = follow(visitor, visitor.post("/logowanie/kod", {"code": new_codes[0]}))
+    assert response.request.path == "/strona-glowna"

@@ -64,3 +64,9 @@ class SwitchOffForm(CurrentPasswordForm):
     def for_sms(self) -> None:
         # Translators: the code field where two-step login by SMS is switched off.
         self.code.label.text = _l("SMS code or a recovery code")
+
+
+class NewRecoveryCodesForm(CurrentPasswordForm):
+    """New recovery codes (the old ones stop working): the password first."""
+
+    change = "recovery_codes"

@@ -11,9 +11,16 @@ from flask_login import current_user, login_required
 from ebok.extensions import db
 from ebok.i18n import _l, lazy_pgettext
 from ebok.identity import accounts, devices, sessions, throttle, two_step
+from ebok.logs import audit
 from ebok.models import LARGEST_ID, Account
 from ebok.operator import current as current_operator
-from ebok.security.forms import ConfirmAppForm, ConfirmSmsForm, SwitchOffForm, SwitchOnForm
+from ebok.security.forms import (
+    ConfirmAppForm,
+    ConfirmSmsForm,
+    NewRecoveryCodesForm,
+    SwitchOffForm,
+    SwitchOnForm,
+)
 from ebok.web.forms import refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
 from ebok.web.templating import format_phone
@@ -208,6 +215,27 @@ def _tell_switched(account: Account, *, on: bool) -> None:
         # was switched off.
         subject = lazy_pgettext("e-mail subject", "Two-step login is off")
     accounts.tell_customer(account, subject, "two_step_on" if on else "two_step_off")
+
+
+@bp.route("/dwuetapowe/nowe-kody", methods=["GET", "POST"])
+@login_required
+def new_recovery_codes() -> ResponseReturnValue:
+    account = _account()
+    if not account.two_step:
+        return redirect_to(url_for("security.overview"), leave_panel=True)
+    form = NewRecoveryCodesForm()
+    if form.validate_with_current_password(account):
+        session[RECOVERY_CODES] = two_step.new_recovery_codes(account)
+        audit("recovery_codes_replaced", account=account.id)
+        db.session.commit()
+        return redirect_to(url_for("security.recovery_codes"))
+    return render_form(
+        "security/_new_recovery_codes.html",
+        form,
+        title=_("New recovery codes"),
+        page=SIGNED_IN_PAGE,
+        status=form.status,
+    )
 
 
 @bp.get("/dwuetapowe/kody")

@@ -37,6 +37,11 @@ def test_two_step_login_on_used_and_off(page, live, axe):
     page.get_by_role("link", name="Kody są zapisane").click()
     page.get_by_text("Masz 10 niewykorzystanych kodów odzyskiwania.").wait_for()
     axe(page, "Bezpieczeństwo with two-step login on")
+    page.get_by_role("link", name="Nowe kody odzyskiwania").click()
+    page.get_by_label("Obecne hasło").wait_for()
+    axe(page, "Nowe kody odzyskiwania")
+    page.get_by_role("link", name="Anuluj").click()
+    page.wait_for_url(live.url + "/moje-konto/bezpieczenstwo")
 
     open_menu(page)
     page.get_by_role("button", name="Wyloguj", exact=True).first.click()
