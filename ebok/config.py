@@ -272,6 +272,14 @@ def check_sms_limits(config: Config) -> None:
             )
 
 
+SECONDS_OR_DURATION = (
+    "PERMANENT_SESSION_LIFETIME",
+    "SESSION_ABSOLUTE_LIFETIME",
+    "SESSION_LAST_SEEN_EVERY",
+    "TWO_STEP_REMEMBER_BROWSER",
+)
+
+
 def finish_config(app: Flask) -> None:
     """Fills in what depends on the mode, after refusing an unsafe production setup."""
     development = development_mode(app)
@@ -283,6 +291,10 @@ def finish_config(app: Flask) -> None:
     else:
         check_production(app)
     check_sms_limits(config)
+    # Durations of the sessions and of two-step login given in seconds (FLASK_…=1800).
+    for name in SECONDS_OR_DURATION:
+        if isinstance(config[name], int | float):
+            config[name] = timedelta(seconds=config[name])
     # Flask-WTF signs with one key only; itsdangerous takes a list, signs with the last
     # and accepts all, so forms rendered before a key rotation still submit after it.
     config.setdefault(
