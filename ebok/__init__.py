@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.payments.routes import bp as payments_bp
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
+    from ebok.security.routes import bp as security_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(health_bp)
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(security_bp)
     app.register_blueprint(einvoice_bp)
     app.register_blueprint(mydata_bp)
     app.register_blueprint(invoices_bp)

@@ -2,10 +2,13 @@
 tell it (the proxy in front)."""
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import TYPE_CHECKING, Any
 
 from flask import request
+from ua_parser import parse as parse_user_agent
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
@@ -15,6 +18,47 @@ if TYPE_CHECKING:
 def client_address() -> str:
     # Behind a trusted proxy, TrustedProxyFix has already put the real address here.
     return request.remote_addr or "unknown"
+
+
+def client_network() -> str:
+    """The client's address shortened to its network, as the customer's session list and
+    login history show it: a /24 of IPv4, a /48 of IPv6 (a site; its /64 would be one
+    household's line, more than the customer needs to recognise it)."""
+    try:
+        address = ip_address(client_address().split("%", 1)[0])
+    except ValueError:
+        return ""
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ip_network(f"{address}/{prefix}", strict=False))
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client as the customer's session list and login history show it."""
+
+    browser: str
+    system: str
+    network: str
+
+
+def this_client() -> Client:
+    """The browser and system in words ("Firefox", "Windows 10"; empty when the
+    User-Agent names nothing known, by ua-parser's maintained rules) and the network of
+    the client's address."""
+    browser, system = _describe_user_agent(request.user_agent.string[:1000])
+    return Client(browser, system, client_network())
+
+
+@lru_cache(maxsize=256)
+def _describe_user_agent(user_agent: str) -> tuple[str, str]:
+    parsed = parse_user_agent(user_agent)
+    browser = parsed.user_agent.family if parsed.user_agent else ""
+    system = ""
+    if parsed.os:
+        system = " ".join(part for part in (parsed.os.family, parsed.os.major) if part)
+    return browser[:100], system[:100]
 
 
 def proxy_headers_trusted(config: Mapping[str, Any]) -> bool:

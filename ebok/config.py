@@ -70,6 +70,10 @@ DEFAULTS = {
     # Sessions: idle timeout (refreshed on every request) and absolute timeout.
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+    # "Remember this browser" at the second step of a login skips it for this long.
+    "TWO_STEP_REMEMBER_BROWSER": timedelta(days=30),
+    # A signed-in session's row records when it was last used at most this often.
+    "SESSION_LAST_SEEN_EVERY": timedelta(minutes=1),
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -101,6 +105,8 @@ DEFAULTS = {
     "RATELIMIT_NUMBER_LOOKUP": "20/hour",
     "RATELIMIT_CONTACT_CHECK": "10/hour",
     "RATELIMIT_CODE_ATTEMPTS": "10/10 minutes",
+    # Wrong codes at the second step of a login (and switching it off), per account.
+    "RATELIMIT_TWO_STEP_PER_ACCOUNT": "5/15 minutes;20/day",
     # Codes and links really sent, per customer and channel; a browser with the account's
     # device cookie has a share of its own.
     "RATELIMIT_CODE_SENDS_PER_CUSTOMER": "3/15 minutes;6/day",
@@ -296,6 +302,14 @@ def check_sms_limits(config: Config) -> None:
             )
 
 
+SECONDS_OR_DURATION = (
+    "PERMANENT_SESSION_LIFETIME",
+    "SESSION_ABSOLUTE_LIFETIME",
+    "SESSION_LAST_SEEN_EVERY",
+    "TWO_STEP_REMEMBER_BROWSER",
+)
+
+
 def finish_config(app: Flask) -> None:
     """Fills in what depends on the mode, after refusing an unsafe production setup."""
     development = development_mode(app)
@@ -309,6 +323,10 @@ def finish_config(app: Flask) -> None:
     check_sms_limits(config)
     if isinstance(config["P24_TIME_LIMIT"], str):
         config["P24_TIME_LIMIT"] = int(config["P24_TIME_LIMIT"])
+    # Durations of the sessions and of two-step login given in seconds (FLASK_…=1800).
+    for name in SECONDS_OR_DURATION:
+        if isinstance(config[name], int | float):
+            config[name] = timedelta(seconds=config[name])
     # Flask-WTF signs with one key only; itsdangerous takes a list, signs with the last
     # and accepts all, so forms rendered before a key rotation still submit after it.
     config.setdefault(
@@ -1041,11 +1059,42 @@ SETTINGS: tuple[SettingsGroup, ...] = (
                     "RATELIMIT_CODE_ATTEMPTS",
                     "RATELIMIT_CODE_SENDS",
                     "RATELIMIT_CODE_SENDS_PER_CUSTOMER",
+                    "RATELIMIT_TWO_STEP_PER_ACCOUNT",
+                    "RATELIMIT_NUMBER_REMINDERS_PER_CONTACT",
                     "RATELIMIT_EINVOICE_LINKS",
                     "RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT",
                 ),
                 'see `ebok/config.py` and "Security notes"',
                 ('throttling, e.g. `"5/15 minutes"`; several limits separated by `;`'),
+            ),
+            Setting(
+                ("PERMANENT_SESSION_LIFETIME", "SESSION_ABSOLUTE_LIFETIME"),
+                "30 minutes, 12 hours",
+                (
+                    "a signed-in session's idle and absolute timeouts (in seconds when set), "
+                    "counted from its row"
+                ),
+            ),
+            Setting(
+                ("SESSION_LAST_SEEN_EVERY",),
+                "60 seconds",
+                (
+                    "how often at most a session's row records that it was used (the idle "
+                    "timeout's precision)"
+                ),
+            ),
+            Setting(
+                ("TWO_STEP_REMEMBER_BROWSER",),
+                "30 days",
+                (
+                    'how long "remember this browser" skips the login\'s second step (in '
+                    "seconds when set)"
+                ),
+            ),
+            Setting(
+                ("DATA_UNLOCK_LIFETIME",),
+                "5 minutes",
+                "how long Pobierz moje dane is shown after the password is typed again",
             ),
             Setting(
                 ("DEVICE_COOKIE_NAME", "DEVICE_COOKIE_LIFETIME"),

@@ -39,10 +39,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(16)
-
-
 class Customer(Model):
     """A customer as the billing system knows them; imported, never deleted here."""
 
@@ -80,8 +76,6 @@ class Account(UserMixin, Model):
     # Stored lower-case; never all digits, so it cannot be mistaken for a customer number.
     login_name: Mapped[str | None] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Part of the session cookie's user id: a new value logs the account out everywhere.
-    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -98,6 +92,12 @@ class Account(UserMixin, Model):
     # sent when the customer is not the one asking; None for accounts from before it was
     # kept (they get the default language).
     language: Mapped[str | None] = mapped_column(String(5))
+    # Two-step login (SPEC §16): None (off) or "totp" (an authenticator app), with the
+    # app's shared secret (base32) and the last time step a code was accepted for, so a
+    # code is never accepted twice.
+    two_step: Mapped[str | None] = mapped_column(String(10))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
 
     customer: Mapped[Customer] = relationship(back_populates="account")
 
@@ -105,11 +105,72 @@ class Account(UserMixin, Model):
     def einvoice_active(self) -> bool:
         return self.einvoice_since is not None
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
 
-    def end_all_sessions(self) -> None:
-        self.session_token = new_session_token()
+class LoginSession(Model):
+    """A signed-in session (SPEC §16): the browser's cookie carries only a random id, kept
+    here as its SHA-256 (a copy of this table lets no one in). Deleting the row ends the
+    session at once, on every worker."""
+
+    __tablename__ = "login_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most once a minute (SESSION_LAST_SEEN_EVERY): the idle timeout counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+    network: Mapped[str] = mapped_column(String(50), default="")  # 203.0.113.0/24
+    # Flask's session (the CSRF token, messages to show), in Flask's tagged JSON.
+    data: Mapped[str] = mapped_column(Text, default="{}")
+
+    # Loaded with the session in one query: the account is needed on every signed-in page.
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class RememberedDevice(Model):
+    """A browser that has logged in to the account (its device cookie names `nonce`):
+    listed in Bezpieczeństwo, where forgetting it (deleting the row) makes it a stranger
+    again."""
+
+    __tablename__ = "remembered_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+    # Until when logging in on this browser skips the second step ("remember this browser").
+    two_step_until: Mapped[datetime | None]
+
+
+class RecoveryCode(Model):
+    """One of an account's 10 single-use recovery codes for the second step, as a keyed
+    hash; used_at once used."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class LoginEvent(Model):
+    """A login or a failed attempt at an account's password, for the customer's history."""
+
+    __tablename__ = "login_events"
+    __table_args__ = (Index("ix_login_events_account_newest", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool]
+    browser: Mapped[str] = mapped_column(String(100), default="")
+    system: Mapped[str] = mapped_column(String(100), default="")
+    network: Mapped[str] = mapped_column(String(50), default="")
 
 
 class Verification(Model):

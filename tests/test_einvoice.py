@@ -192,7 +192,9 @@ def test_concurrent_activations_from_two_tabs(app, make_visitor, customers):
         thread.join()
     assert results == [200] * len(tabs)
     assert len(einvoice_state(app)["consents"]) == 1
-    assert len(outbox(app, "email", "ewa.kaminska@example.com")) == 1
+    # Six test clients are six browsers: each login after the first is told (issue 25).
+    sent = outbox(app, "email", "ewa.kaminska@example.com")
+    assert len([m for m in sent if m.subject != "Nowe logowanie do Strefy Klienta"]) == 1
 
 
 def test_a_changed_address_is_confirmed_by_a_link_first(

@@ -148,13 +148,20 @@ def test_ten_customers_behind_one_address_are_not_locked_out_by_each_other(
         auth.log_in(number)
 
 
-def test_logout_ends_every_session_of_the_account(app, make_visitor, customers):
+def test_logout_ends_this_browsers_session_at_once(app, make_visitor, customers):
+    """Each browser has its own session (SPEC §16): logging out on the phone leaves the
+    desktop signed in (Bezpieczeństwo ends the others), and the phone's old cookie, sent
+    again, is dead."""
     phone, desktop = make_visitor(), make_visitor()
     AuthActions(phone).log_in()
     AuthActions(desktop).log_in()
-    assert desktop.client.get("/strona-glowna").status_code == 200
+    old_cookie = phone.client.get_cookie("session")
+    assert old_cookie is not None and "." not in old_cookie.value  # only the random id
     phone.post("/wyloguj")
-    assert desktop.client.get("/strona-glowna").status_code == 302
+    assert desktop.client.get("/strona-glowna").status_code == 200
+    assert phone.client.get("/strona-glowna").status_code == 302
+    phone.client.set_cookie("session", old_cookie.value)
+    assert phone.client.get("/strona-glowna").status_code == 302
 
 
 def test_login_rehashes_passwords_with_old_parameters(app, visitor, auth, customers):

@@ -172,6 +172,16 @@ FORMS = {
     "/nie-pamietam-numeru": Form("/nie-pamietam-numeru", ("contact",)),
     "/moje-konto/moje-dane": Form("/moje-konto/moje-dane", ("current_password",), logged_in),
     "/moje-konto/usun-konto": Form("/moje-konto/usun-konto", ("current_password",), logged_in),
+    "/moje-konto/bezpieczenstwo/wyloguj-inne": Form(
+        "/moje-konto/bezpieczenstwo/wyloguj-inne", (), logged_in
+    ),
+    "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz": Form(
+        "/moje-konto/bezpieczenstwo/dwuetapowe/wlacz", ("current_password", "method"), logged_in
+    ),
+    "/moje-konto/bezpieczenstwo/dwuetapowe/aplikacja": Form(
+        "/moje-konto/bezpieczenstwo/dwuetapowe/aplikacja", ("code",), logged_in
+    ),
+    "/logowanie/kod": Form("/logowanie/kod", ("code", "remember")),
 }
 
 
@@ -300,6 +310,9 @@ ROUTES = [
     Route("payments.return_page", "/platnosci/{}", signed_in=True),
     Route("payments.dev_page", "/dev/platnosc/{}", signed_in=True),
     Route("einvoice.activate", "/e-faktura/aktywuj?zrodlo={}", signed_in=True),
+    # POST only: a GET is a 405 whatever the parameter; the posts are in test_security_page.
+    Route("security.end_session", "/moje-konto/bezpieczenstwo/sesje/{}/wyloguj", True),
+    Route("security.forget_device", "/moje-konto/bezpieczenstwo/urzadzenia/{}/zapomnij", True),
     Route("registration.open_link", "/rejestracja/link/{}"),
     Route("password_reset.open_link", "/zapomnialem-hasla/link/{}"),
     Route("einvoice.confirm", "/e-faktura/potwierdz/{}", signed_in=True),

@@ -394,14 +394,16 @@ def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_fac
 
 
 def test_a_failing_teardown_is_logged_once_never_a_bare_500(tmp_path_factory, postgres):
-    """A later login saves nothing: the customer is logged in (the session is a signed
-    cookie), and the transaction that cannot be rolled back on the dead connection is
-    logged once instead of turning the answer into gunicorn's bare 500."""
+    """A later login (its language already saved) still saves its session's row (SPEC
+    §16): the customer gets the outage page, no login succeeded, and the transaction that
+    cannot be rolled back on the dead connection is logged at most once instead of
+    turning the answer into gunicorn's bare 500."""
     server = _gunicorn_on(postgres, tmp_path_factory.mktemp("gunicorn"), SLOW_LOGIN, "pl")
-    status, _, log = _in_flight_login(postgres, server)
-    assert status == 303
-    assert log.count('"audit": "login_succeeded"') == 1
-    assert log.count("database session not closed cleanly") == 1, log
+    status, body, log = _in_flight_login(postgres, server)
+    assert status == 503
+    assert OUTAGE_HEADING in body
+    assert "login_succeeded" not in log
+    assert log.count("database session not closed cleanly") <= 1, log
 
 
 def test_audit_events_for_changes_wait_for_their_transaction(make_app, caplog):

@@ -5,8 +5,11 @@ import logging
 
 from flask_limiter import RateLimitExceeded
 
-from ebok.identity import accounts, throttle
-from ebok.identity.devices import trusted_device
+from ebok.clients import this_client
+from ebok.extensions import db
+from ebok.i18n import lazy_pgettext
+from ebok.identity import accounts, sessions, throttle, two_step
+from ebok.identity.devices import second_step_remembered, trusted_device
 from ebok.identity.passwords import needs_rehash, verify_password
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
@@ -45,6 +48,9 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
         raise
     if not password_matches(account, password):
         audit("login_failed", login=fingerprint(accounts.login_key(typed_login)))
+        if account is not None:  # the customer sees it in Bezpieczeństwo
+            sessions.record_login(account, succeeded=False)
+            db.session.commit()
         return None
     throttle.attempt_was_right()
     return account
@@ -60,3 +66,55 @@ def password_matches(account: Account | None, password: str) -> bool:
     ):
         return False  # the password was replaced while this one was being checked
     return True
+
+
+def needs_second_step(account: Account) -> bool:
+    """Two-step login is on, this browser is not remembered for it, and no password reset
+    by SMS has just proved the phone here."""
+    if account.two_step is None or second_step_remembered(account):
+        return False
+    return not sessions.take_second_factor_proof(account)
+
+
+def start_second_step(account: Account, *, again: bool = False) -> bool:
+    """The login waits for its second step; by SMS, the code is sent now (`again`: a new
+    one for the login already waiting, whose wrong tries still count). False when the
+    SMS could not be sent (limits, or no shared counts): a recovery code still works."""
+    sms_verification = sessions.pending_sms_verification() if again else None
+    sent = True
+    if account.two_step == two_step.SMS:
+        try:
+            sms_verification = two_step.send_sms_code(account, two_step.LOGIN_PURPOSE).id
+        except (RateLimitExceeded, throttle.CountingUnavailable):
+            db.session.rollback()
+            sent = False
+    if again:
+        sessions.replace_pending_sms_verification(sms_verification)
+    else:
+        sessions.await_second_step(account, sms_verification)
+    return sent
+
+
+def check_second_step(account: Account, typed: str) -> two_step.Outcome:
+    """A code at the second step, counted against the client's code attempts and the
+    account's (raising RateLimitExceeded when one is used up); a wrong one goes into the
+    login history as a failed attempt."""
+    outcome = two_step.check_code_counted(account, typed, sessions.pending_sms_verification())
+    if outcome is two_step.Outcome.WRONG:
+        sessions.record_login(account, succeeded=False)
+    db.session.commit()
+    return outcome
+
+
+def tell_of_new_browser(account: Account) -> None:
+    """A login from a browser new to the account: the customer hears of it (not on the
+    first login of all, whose browser is new by nature)."""
+    if sessions.logins_recorded(account) <= 1:
+        return
+    client = this_client()
+    # Translators: the subject of the e-mail telling the customer of a login from a new browser.
+    subject = lazy_pgettext("e-mail subject", "A new login to Strefa Klienta")
+    accounts.tell_customer(
+        account, subject, "new_browser", browser=client.browser, system=client.system
+    )
+    db.session.commit()

@@ -5,22 +5,23 @@ import threading
 from datetime import datetime, timedelta
 
 from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import func, select
 
 from ebok.extensions import db
 from ebok.identity import throttle
+from ebok.identity.sessions import Session
 from ebok.models import OutboxMessage, utcnow
+from ebok.web.security import SessionInterface
 
 # The monitoring's paths: no session, and the only ones the health listener answers.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-class NoSessionForProbes(SecureCookieSessionInterface):
+class NoSessionForProbes(SessionInterface):
     """Probes get no session: nothing to load (no account, so no database for /healthz)
     and no cookie to set, whatever cookie the caller sends."""
 
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+    def open_session(self, app: Flask, request: Request) -> Session | None:
         if request.path in PROBE_PATHS:
             return None  # Flask uses a null session, which it never saves
         return super().open_session(app, request)

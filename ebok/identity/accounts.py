@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, func, select, update
 from ebok import messages
 from ebok.extensions import db
 from ebok.i18n import languages, lazy_pgettext
-from ebok.identity import throttle
+from ebok.identity import sessions, throttle
 from ebok.identity.passwords import hash_password, verify_password
 from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
@@ -72,7 +72,7 @@ def replace_password(account: Account, new_password: str) -> None:
     caller commits."""
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
-    account.end_all_sessions()
+    sessions.end_all_sessions(account)
     # Translators: the subject of the e-mail telling the customer their password was changed.
     subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta password has been changed")
     tell_customer(account, subject, "password_changed")

@@ -1,45 +1,355 @@
-"""The signed-in session: started after a login, a registration or a password reset (with
-the device cookie), ended everywhere at logout; and the login the login page fills in."""
+"""The signed-in session (SPEC §16): a row per login, the cookie carrying only its random
+id (ebok.web.security keeps Flask's session data in the row); started after a login, a
+registration or a password reset (with the device cookie) and ended at logout, from
+Bezpieczeństwo, or everywhere when the password changes. Also the login history and the
+login the login page fills in."""
 
+import hashlib
+import secrets
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
-from flask import session
+from flask import current_app, session
+from flask.sessions import SecureCookieSession
 from flask_login import login_user, logout_user
+from sqlalchemy import delete, func, select, update
 
+from ebok.clients import this_client
 from ebok.extensions import db
-from ebok.identity.devices import forget_device, remember_device
+from ebok.identity.devices import forget_this_browser, remember_device
 from ebok.logs import audit
-from ebok.models import Account
+from ebok.models import (
+    Account,
+    LoginEvent,
+    LoginSession,
+    RecoveryCode,
+    RememberedDevice,
+    utcnow,
+)
+
+# How many logins and failures Bezpieczeństwo lists.
+HISTORY_LENGTH = 20
 
 
-def start_session(account: Account) -> None:
-    """A fresh session for the account (nothing from before login carries over), and the
-    device cookie for this browser."""
-    session.clear()
+class Session(SecureCookieSession):
+    """Flask's session, kept in the signed cookie until login and in a LoginSession row
+    (`record`) after it; the cookie then carries only `cookie_id`."""
+
+    record: LoginSession | None = None
+    cookie_id: str | None = None
+    # Set when the cookie named a row that is gone (ended, or past a timeout).
+    timed_out = False
+    # The database error met looking the row up, raised again where error pages answer it.
+    unavailable: Exception | None = None
+
+
+def current_session() -> Session:
+    """This request's session; a blank one where Flask uses its null session (probes)."""
+    current = session._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
+    return current if isinstance(current, Session) else Session()
+
+
+def hash_cookie_id(cookie_id: str) -> str:
+    return hashlib.sha256(cookie_id.encode()).hexdigest()
+
+
+def find_session(cookie_id: str) -> LoginSession | None:
+    """The session row named by a cookie (one primary-key lookup, the account with it), or
+    None; a row past its idle or absolute timeout is deleted and None returned."""
+    record = db.session.get(LoginSession, hash_cookie_id(cookie_id))
+    if record is None or not _expired(record, utcnow()):
+        return record
+    db.session.delete(record)
+    db.session.commit()
+    audit("session_timed_out", account=record.account_id)
+    return None
+
+
+def _expired(record: LoginSession, now: datetime) -> bool:
+    config = current_app.config
+    return (
+        now - record.last_seen_at > config["PERMANENT_SESSION_LIFETIME"]
+        or now - record.created_at > config["SESSION_ABSOLUTE_LIFETIME"]
+    )
+
+
+def save_session(record: LoginSession, data: str | None) -> None:
+    """Writes the session's data when it changed, and when it was last seen at most once
+    per SESSION_LAST_SEEN_EVERY: most signed-in requests write nothing."""
+    now = utcnow()
+    if data is None and now - record.last_seen_at < current_app.config["SESSION_LAST_SEEN_EVERY"]:
+        return
+    values: dict[str, object] = {"last_seen_at": now}
+    if data is not None:
+        values["data"] = data
+    db.session.execute(
+        update(LoginSession).where(LoginSession.id_hash == record.id_hash).values(**values)
+    )
+    db.session.commit()
+
+
+def start_session(account: Account, *, skip_second_step: bool = False) -> bool:
+    """A fresh session for the account (nothing from before login carries over, the id
+    is new), and the device cookie for this browser (remembered at the second step when
+    `skip_second_step`). The caller's transaction is committed with the session's row.
+    True when the browser was new to the account."""
+    current = current_session()
+    if current.record is not None:
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.id_hash == current.record.id_hash)
+        )
+    current.clear()
+    client = this_client()
+    cookie_id = secrets.token_urlsafe(32)
+    record = LoginSession(
+        id_hash=hash_cookie_id(cookie_id),
+        account=account,
+        browser=client.browser,
+        system=client.system,
+        network=client.network,
+    )
+    db.session.add(record)
+    _forget_expired_sessions(account)
+    new_device = remember_device(account, skip_second_step=skip_second_step)
+    db.session.commit()
+    current.record, current.cookie_id = record, cookie_id
     login_user(account)
-    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
-    session["logged_in_at"] = int(time.time())
-    remember_device(account)
+    current.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     audit("login_succeeded", account=account.id)
+    return new_device
+
+
+def _forget_expired_sessions(account: Account) -> None:
+    config = current_app.config
+    now = utcnow()
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.account_id == account.id,
+            (LoginSession.last_seen_at < now - config["PERMANENT_SESSION_LIFETIME"])
+            | (LoginSession.created_at < now - config["SESSION_ABSOLUTE_LIFETIME"]),
+        )
+    )
 
 
 def end_session(account: Account) -> None:
-    """Logs out here and everywhere: the old cookies stop working."""
-    account.end_all_sessions()
-    db.session.commit()
+    """Logs this browser out: its session is dead at once, on every worker."""
+    current = current_session()
+    if current.record is not None:
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.id_hash == current.record.id_hash)
+        )
+        db.session.commit()
+    current.record = current.cookie_id = None
     logout_user()
-    session.clear()
+    current.clear()
     audit("logout", account=account.id)
 
 
+def end_all_sessions(account: Account, except_current: bool = False) -> int:
+    """Ends every session of the account (a new password, the customer's wish, the
+    account's deletion), or every one but this browser's. The caller commits. Returns how
+    many were ended."""
+    statement = delete(LoginSession).where(LoginSession.account_id == account.id)
+    if except_current:
+        current = current_session()
+        if current.record is not None:
+            statement = statement.where(LoginSession.id_hash != current.record.id_hash)
+    ended = db.session.execute(statement).rowcount  # type: ignore[attr-defined]
+    audit("sessions_ended", account=account.id, count=ended, kept_current=except_current)
+    return int(ended or 0)
+
+
+def forget_account(account: Account) -> None:
+    """Before an account is deleted: its sessions (ended at once), login history,
+    remembered devices and recovery codes, whose rows refer to it. The caller commits."""
+    end_all_sessions(account)
+    for model in (LoginEvent, RememberedDevice, RecoveryCode):
+        db.session.execute(delete(model).where(model.account_id == account.id))
+
+
 def end_every_session(account: Account) -> None:
-    """Ends every session of the account, this one included, when the account itself goes
-    (its deletion, SPEC §15): logged out here, and the cookies of every other browser stop
-    working. The caller deletes the account and commits."""
-    account.end_all_sessions()
+    """When the account itself goes (its deletion, SPEC §15): every session ended, this one
+    included, the rows that refer to the account gone (forget_account), and this browser's
+    device cookie taken away. The caller deletes the account and commits."""
+    forget_account(account)
+    current = current_session()
+    current.record = current.cookie_id = None
     logout_user()
-    session.clear()
-    forget_device()
+    current.clear()
+    forget_this_browser()
+
+
+def end_other_session(account: Account, session_id: str) -> bool:
+    """Ends one other session of the account, named as active_sessions() names it (its
+    hash's first 16 characters); False when there is no such session. The caller commits."""
+    current = current_session()
+    for record in active_sessions(account):
+        if public_id(record) == session_id and record is not current.record:
+            db.session.delete(record)
+            audit("session_ended", account=account.id)
+            return True
+    return False
+
+
+def public_id(record: LoginSession) -> str:
+    """How a page names a session: a part of the hash, never the cookie's id."""
+    return record.id_hash[:16]
+
+
+def active_sessions(account: Account) -> list[LoginSession]:
+    """The account's sessions still alive, the most recently used first."""
+    now = utcnow()
+    config = current_app.config
+    return list(
+        db.session.scalars(
+            select(LoginSession)
+            .where(
+                LoginSession.account_id == account.id,
+                LoginSession.last_seen_at >= now - config["PERMANENT_SESSION_LIFETIME"],
+                LoginSession.created_at >= now - config["SESSION_ABSOLUTE_LIFETIME"],
+            )
+            .order_by(LoginSession.last_seen_at.desc())
+        )
+    )
+
+
+def is_current(record: LoginSession) -> bool:
+    return record is current_session().record
+
+
+# -- the login history ----------------------------------------------------------------
+
+
+def record_login(account: Account, succeeded: bool) -> None:
+    """Adds a login or a failed attempt to the account's history. The caller commits."""
+    client = this_client()
+    db.session.add(
+        LoginEvent(
+            account_id=account.id,
+            succeeded=succeeded,
+            browser=client.browser,
+            system=client.system,
+            network=client.network,
+        )
+    )
+
+
+def login_history(account: Account) -> list[LoginEvent]:
+    return list(
+        db.session.scalars(
+            select(LoginEvent)
+            .where(LoginEvent.account_id == account.id)
+            .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
+            .limit(HISTORY_LENGTH)
+        )
+    )
+
+
+def logins_recorded(account: Account) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                LoginEvent.account_id == account.id, LoginEvent.succeeded.is_(True)
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class SinceLastLogin:
+    last_login: datetime
+    failures: int
+
+
+def since_last_login(account: Account) -> SinceLastLogin | None:
+    """Before this login is recorded: when the account last logged in and how many failed
+    attempts there were since; None on the first login."""
+    last_login = db.session.scalar(
+        select(func.max(LoginEvent.at)).where(
+            LoginEvent.account_id == account.id, LoginEvent.succeeded.is_(True)
+        )
+    )
+    if last_login is None:
+        return None
+    failures = db.session.scalar(
+        select(func.count()).where(
+            LoginEvent.account_id == account.id,
+            LoginEvent.succeeded.is_(False),
+            LoginEvent.at > last_login,
+        )
+    )
+    return SinceLastLogin(last_login, int(failures or 0))
+
+
+# -- a login waiting for its second step (SPEC §16) ---------------------------------------
+
+PENDING_LOGIN = "two_step_login"
+SECOND_FACTOR_PROVED = "second_factor_proved"
+
+
+def await_second_step(account: Account, sms_verification: int | None = None) -> None:
+    """The password was right: the login waits for its code, in the visitor's session
+    (with the id of the SMS code sent for it, if one was)."""
+    session[PENDING_LOGIN] = {
+        "account": account.id,
+        "since": int(time.time()),
+        "tries": 0,
+        "sms": sms_verification,
+    }
+
+
+def pending_sms_verification() -> int | None:
+    return (session.get(PENDING_LOGIN) or {}).get("sms")
+
+
+def replace_pending_sms_verification(sms_verification: int | None) -> None:
+    pending = dict(session.get(PENDING_LOGIN) or {})
+    if pending:
+        pending["sms"] = sms_verification
+        session[PENDING_LOGIN] = pending
+
+
+def pending_login() -> Account | None:
+    """The account whose login waits for its second step, while the wait is fresh
+    (SMS_CODE_LIFETIME, as for codes)."""
+    pending = session.get(PENDING_LOGIN)
+    if not pending:
+        return None
+    lifetime = current_app.config["SMS_CODE_LIFETIME"].total_seconds()
+    if time.time() - pending["since"] > lifetime:
+        session.pop(PENDING_LOGIN, None)
+        return None
+    return db.session.get(Account, pending["account"])
+
+
+def count_wrong_code() -> bool:
+    """One more wrong code for the waiting login; False (and the wait ended) once
+    SMS_CODE_MAX_TRIES are used up."""
+    pending = dict(session.get(PENDING_LOGIN) or {})
+    pending["tries"] = pending.get("tries", 0) + 1
+    if pending["tries"] >= current_app.config["SMS_CODE_MAX_TRIES"]:
+        session.pop(PENDING_LOGIN, None)
+        return False
+    session[PENDING_LOGIN] = pending
+    return True
+
+
+def end_pending_login() -> None:
+    session.pop(PENDING_LOGIN, None)
+
+
+def second_factor_proved(account: Account) -> None:
+    """A password reset by SMS code proved the phone: it counts as the second step of the
+    next login to this account from this browser (within SMS_CODE_LIFETIME)."""
+    session[SECOND_FACTOR_PROVED] = {"account": account.id, "at": int(time.time())}
+
+
+def take_second_factor_proof(account: Account) -> bool:
+    proof = session.pop(SECOND_FACTOR_PROVED, None)
+    lifetime = current_app.config["SMS_CODE_LIFETIME"].total_seconds()
+    return bool(proof and proof["account"] == account.id and time.time() - proof["at"] <= lifetime)
 
 
 # The login page fills this in once: after a password reset only the new password is left

@@ -6,7 +6,7 @@ from flask_babel import pgettext
 from markupsafe import Markup
 
 from ebok.extensions import db
-from ebok.identity import accounts
+from ebok.identity import accounts, sessions
 from ebok.identity.devices import remember_device
 from ebok.logs import audit
 from ebok.models import Customer, Verification
@@ -35,8 +35,12 @@ def set_new_password(customer: Customer, record: Verification, password: str) ->
     if account is None:  # the wizard refuses customers without an account
         return Completion.REFUSED
     accounts.replace_password(account, password)
+    remember_device(account)  # the customer has proved who they are on this browser
     db.session.commit()
     accounts.clear_failure_counts(account)
-    remember_device(account)  # the customer has proved who they are on this browser
+    if record.channel == "sms":
+        # The phone on file got the code: that is the second step of the login that
+        # follows here; a reset by e-mail link still asks for it (SPEC §16).
+        sessions.second_factor_proved(account)
     audit("password_reset", account=account.id)
     return Completion.DONE

@@ -38,7 +38,7 @@ SECTION = Section(
         "state": _l("State"),
         "paid_at": _l("Paid at"),
         "provider": _l("Through"),
-        "order_id": _l("The provider's order number"),
+        "order_id": _l("The provider’s order number"),
     },
     payments,
     order=80,

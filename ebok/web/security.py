@@ -1,14 +1,16 @@
 """Response headers and session lifetimes that apply to every page."""
 
-import time
 from typing import Any
 
-from flask import Flask, current_app, flash, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, flash, request
+from flask import Response as FlaskResponse
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
+
+from ebok.identity import sessions
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -43,9 +45,15 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, unchanged but for one thing: the signing serializer
-    is made once per set of keys instead of twice per request (making it, with its key
-    derivation, cost about a tenth of the login page's server time)."""
+    """Flask's signed-cookie sessions for visitors; after login the session lives in its
+    LoginSession row and the cookie carries only the row's random id (no dot in it, unlike
+    a signed cookie), so an ended session is dead at once on every worker (SPEC §16).
+
+    The signing serializer is made once per set of keys instead of twice per request
+    (making it, with its key derivation, cost about a tenth of the login page's server
+    time)."""
+
+    session_class = sessions.Session
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
@@ -56,23 +64,72 @@ class SessionInterface(SecureCookieSessionInterface):
             self._serializers[keys] = super().get_signing_serializer(app)
         return self._serializers[keys]
 
+    def open_session(self, app: Flask, request: Request) -> sessions.Session | None:
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie or "." in cookie:
+            return super().open_session(app, request)  # type: ignore[return-value]
+        if request.path.startswith(f"{app.static_url_path}/"):
+            # Static files never need the customer: no lookup for each stylesheet.
+            return self.session_class()
+        try:
+            record = sessions.find_session(cookie)
+        except SQLAlchemyError as error:
+            # Raised again by the first before_request function, where the error pages
+            # answer it; until then the cookie stays as it is.
+            unavailable = self.session_class()
+            unavailable.unavailable = error
+            return unavailable
+        if record is None:  # ended, timed out or made up: the cookie is deleted
+            ended = self.session_class()
+            ended.modified = True
+            ended.timed_out = True
+            return ended
+        found = self.session_class(self.serializer.loads(record.data))
+        found.record, found.cookie_id = record, cookie
+        return found
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        assert isinstance(session, sessions.Session)
+        if session.unavailable is not None:
+            return  # the row could not be read: the cookie stays for when it can
+        if session.record is None or session.cookie_id is None:
+            return super().save_session(app, session, response)
+        if response.status_code < 500:
+            data = self.serializer.dumps(dict(session)) if session.modified else None
+            sessions.save_session(session.record, data)
+        response.vary.add("Cookie")
+        response.set_cookie(
+            self.get_cookie_name(app),
+            session.cookie_id,
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+            partitioned=self.get_cookie_partitioned(app),
+        )
+
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_unavailable_session)
     app.before_request(_end_expired_session)
     app.after_request(_set_security_headers)
 
 
+def _raise_unavailable_session() -> None:
+    current = sessions.current_session()
+    if current.unavailable is not None:
+        raise current.unavailable
+
+
 def _end_expired_session() -> None:
-    """Idle timeout is the permanent session's lifetime, refreshed on each request;
-    this adds the absolute one, counted from login. Static files skip it: loading the
-    account for every stylesheet would cost a query each."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
-        return
-    logged_in_at = session.get("logged_in_at", 0)
-    if time.time() - logged_in_at > current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds():
-        logout_user()
-        session.clear()
+    """A signed-in session whose row ran out (the idle or the absolute timeout, counted
+    on the server) or was ended elsewhere: the visitor is told why they are logged out."""
+    current = sessions.current_session()
+    if current.timed_out:
+        current.timed_out = False
         flash(_("You have been logged out for your security. Please log in again."), "status")
 
 

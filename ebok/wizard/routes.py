@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ebok.extensions import db
 from ebok.i18n import _l
 from ebok.identity import throttle, verification
-from ebok.identity.sessions import prefill_login, start_session
+from ebok.identity.sessions import prefill_login, record_login, start_session
 from ebok.identity.signing import Outcome
 from ebok.models import Customer, Verification
 from ebok.web.forms import Problem, refuse_throttled
@@ -354,6 +354,7 @@ class Password(Step):
             flash(self.flow.refusal(customer) or "", "status")
             return redirect_to(url_for("auth.login"))
         if self.flow.signs_in and customer.account is not None:
+            record_login(customer.account, succeeded=True)
             start_session(customer.account)
         flash(self.flow.done_message, "status")
         if not self.flow.signs_in and customer.account is not None:

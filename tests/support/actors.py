@@ -213,7 +213,6 @@ def account_of(app, customer) -> dict[str, Any] | None:
         return {
             "id": account.id,
             "password_hash": account.password_hash,
-            "session_token": account.session_token,
             "login_name": account.login_name,
         }
 
