@@ -5,7 +5,7 @@ import re
 
 import pytest
 from sqlalchemy import select
-from support import AuthActions, text_of
+from support import TEST_PASSWORD, AuthActions, text_of
 
 from ebok.extensions import db
 from ebok.models import LoginEvent, LoginSession, RememberedDevice
@@ -171,3 +171,19 @@ def test_an_account_can_be_deleted_after_forgetting_its_security_records(
     for model in (LoginSession, LoginEvent, RememberedDevice):
         assert rows(app, model) == []
     assert visitor.client.get("/strona-glowna").status_code == 302
+
+
+def test_the_customers_data_lists_logins_sessions_and_two_step(app, make_visitor, customers):
+    """Pobierz moje dane: the login history and the open sessions are the customer's data
+    too (docs/personal-data.md)."""
+    visitor = make_visitor()
+    auth = AuthActions(visitor)
+    assert auth.post_login("200005", "Zle#Haslo1").status_code == 422
+    auth.log_in()
+    visitor.post("/moje-konto/moje-dane", {"current_password": TEST_PASSWORD})
+    data = visitor.client.get("/moje-konto/moje-dane/plik").get_json()
+    assert [login["succeeded"] for login in data["logins"]] == [True, False]
+    assert len(data["sessions"]) == 1
+    assert data["two_step_login"] == {"method": None}
+    page = text_of(visitor.get("/moje-konto/moje-dane/podglad"))
+    assert "Logowania i nieudane próby" in page and "Logowanie dwuetapowe" in page

@@ -14,6 +14,7 @@ from ebok.identity import accounts, devices, sessions, throttle, two_step
 from ebok.logs import audit
 from ebok.models import LARGEST_ID, Account
 from ebok.operator import current as current_operator
+from ebok.security import personal_data
 from ebok.security.forms import (
     ConfirmAppForm,
     ConfirmSmsForm,
@@ -26,6 +27,7 @@ from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
 from ebok.web.templating import format_phone
 
 bp = Blueprint("security", __name__, url_prefix="/moje-konto/bezpieczenstwo")
+bp.record_once(lambda state: personal_data.register(state.app))
 
 
 def _account() -> Account:
