@@ -290,6 +290,32 @@ def test_a_notification_verified_makes_the_payment_paid_once(app, p24, started, 
     assert "99,99 zł" in home and "223,44" not in home
 
 
+def test_payments_are_in_the_metrics(app, p24, started):
+    """/metrics: payments by state, and those left waiting past the provider's limit."""
+    from datetime import timedelta
+
+    from prometheus_client.parser import text_string_to_metric_families
+    from sqlalchemy import update
+
+    from ebok.extensions import db
+    from ebok.models import Payment, utcnow
+
+    def scraped() -> dict[tuple[str, tuple], float]:
+        text = app.test_client().get("/metrics").get_data(as_text=True)
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    assert scraped()[("ebok_payments", (("state", "waiting"),))] == 1
+    assert scraped()[("ebok_payments_waiting_past_time_limit", ())] == 0
+    with app.app_context():
+        db.session.execute(update(Payment).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+    assert scraped()[("ebok_payments_waiting_past_time_limit", ())] == 1
+
+
 def test_the_customers_data_lists_their_payments(app, p24, started, visitor):
     """Pobierz moje dane: payments are the customer's data too (docs/personal-data.md)."""
     notify(app, p24.pay(started))

@@ -25,6 +25,7 @@ from ebok.customers.bank_accounts import group_in_fours
 from ebok.extensions import csrf
 from ebok.identity.signing import external_url
 from ebok.models import LARGEST_ID, Invoice, Payment, utcnow
+from ebok.payments import metrics as payments_metrics
 from ebok.payments import personal_data, service
 from ebok.payments.forms import PayForm
 from ebok.payments.providers import PaymentProvider, provider_for
@@ -33,6 +34,7 @@ from ebok.web.htmx import SIGNED_IN_PAGE, VARY, is_partial_request, redirect_to,
 
 bp = Blueprint("payments", __name__)
 bp.record_once(lambda state: personal_data.register(state.app))
+bp.record_once(lambda state: payments_metrics.register())
 
 
 def _provider() -> PaymentProvider | None:
