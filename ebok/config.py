@@ -132,10 +132,24 @@ DEFAULTS = {
     "EINVOICE_LINK_LIFETIME": timedelta(days=3),
     # How long after proving the code or link the customer may take to set a password.
     "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
-    # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.
+    # Password hashing: argon2id, 64 MiB and 3 passes, five times OWASP's floor (19 MiB,
+    # t=2, p=1); one lane, since the hashing slots below already fill the cores (README,
+    # "Login storms"). Hashes with other parameters are redone at the next login.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
-    "ARGON2_PARALLELISM": 4,
+    "ARGON2_PARALLELISM": 1,
+    # Hashes running at once on this machine, across every process (None: its cores);
+    # the lock files that count them are in HASHING_GATE_DIR (None: the instance folder's
+    # hashing-gate/), which every process of the machine must share.
+    "HASHING_SLOTS": None,
+    "HASHING_GATE_DIR": None,
+    # No hash waits longer than this (seconds) for a slot: past it, and when the queue is
+    # already so long, the login is answered 503 "try again in HASHING_RETRY_AFTER seconds".
+    "HASHING_WAIT_LIMIT": 10,
+    "HASHING_RETRY_AFTER": 5,
+    # Places in the machine's queue (None: as many as the slots serve within
+    # HASHING_WAIT_LIMIT at the measured speed of a hash).
+    "HASHING_QUEUE": None,
     # Messages: "dev" keeps them in the database for the development outbox page.
     "MAIL_BACKEND": None,  # "smtp" in production, "dev" in development when not set
     "MAIL_SERVER": "localhost",

@@ -9,8 +9,9 @@ from flask_login import current_user, login_required
 from ebok.auth.forms import LoginForm
 from ebok.auth.service import log_in_attempt
 from ebok.i18n import _l, languages
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.sessions import end_session, start_session, take_prefilled_login
-from ebok.web.forms import refuse_throttled
+from ebok.web.forms import refuse_busy, refuse_throttled
 from ebok.web.htmx import redirect_to, render_form, render_panel
 
 bp = Blueprint("auth", __name__)
@@ -46,6 +47,8 @@ def login() -> ResponseReturnValue:
                     "your password, use Forgotten password."
                 ),
             )
+        except HashingBusy as busy:
+            status = refuse_busy(form, busy)
         else:
             if account is not None:
                 start_session(account)

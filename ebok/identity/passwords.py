@@ -14,6 +14,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ebok.identity import hashing_gate
+
 # The union of the two lists of special characters in the operator's guide.
 SPECIAL_CHARACTERS = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+"
 ALLOWED_CHARACTERS = frozenset(string.ascii_letters + string.digits + SPECIAL_CHARACTERS)
@@ -180,20 +182,26 @@ def _hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    """Raises hashing_gate.HashingBusy when the machine's hashes queue past the bound."""
+    hasher = _hasher()
+    with hashing_gate.admitted():
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches. Without a hash (unknown login) it still spends the
-    same time hashing, so the answer's timing does not tell which accounts exist."""
+    same time hashing, so the answer's timing does not tell which accounts exist. Raises
+    hashing_gate.HashingBusy, having hashed nothing, when the machine's hashes queue past
+    the bound."""
     hasher = _hasher()
-    if password_hash is None or len(password) > INPUT_LIMIT:
-        hasher.hash(password[:INPUT_LIMIT])
-        return False
-    try:
-        return hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with hashing_gate.admitted():
+        if password_hash is None or len(password) > INPUT_LIMIT:
+            hasher.hash(password[:INPUT_LIMIT])
+            return False
+        try:
+            return hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -1,0 +1,178 @@
+"""The machine's hashing slots and the busy answer (ebok/identity/hashing_gate.py): a slot
+held elsewhere is a lock another open file holds, as another process's would be."""
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from support import TEST_PASSWORD, WAIT, field_value, text_of, wait_for
+
+from ebok.identity import hashing_gate
+from ebok.identity.hashing_gate import HashingBusy
+from ebok.identity.passwords import hash_password, verify_password
+
+BUSY_PL = "Wielu klientów loguje się teraz. Spróbuj ponownie za 5 sekund."
+
+
+class HeldSlots:
+    """Locks on the gate's files, as other processes hashing would hold them."""
+
+    def __init__(self, app):
+        self.folder = Path(app.config["HASHING_GATE_DIR"])
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.held: list[int] = []
+
+    def hold(self, kind: str, count: int, first: int = 0) -> None:
+        for number in range(first, first + count):
+            descriptor = os.open(self.folder / f"{kind}-{number}", os.O_RDWR | os.O_CREAT)
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.held.append(descriptor)
+
+    def release(self) -> None:
+        while self.held:
+            os.close(self.held.pop())
+
+
+@pytest.fixture
+def held(app):
+    slots = HeldSlots(app)
+    try:
+        yield slots
+    finally:
+        slots.release()
+
+
+@pytest.mark.config(HASHING_SLOTS=2, HASHING_QUEUE=0)
+def test_a_hash_runs_while_a_slot_is_free_and_is_refused_at_once_when_none_is(app, held):
+    with app.app_context():
+        held.hold("slot", 1)
+        assert verify_password(hash_password(TEST_PASSWORD), TEST_PASSWORD)
+        held.hold("slot", 1, first=1)  # the second too: the machine hashes all it may
+        with pytest.raises(HashingBusy) as refused:
+            verify_password(None, TEST_PASSWORD)
+        assert refused.value.retry_after == 5
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=1)
+def test_a_waiter_takes_the_slot_when_it_is_freed_and_a_second_finds_the_queue_full(app, held):
+    held.hold("slot", 1)
+    outcome = []
+
+    def verify():
+        with app.app_context():
+            outcome.append(verify_password(None, TEST_PASSWORD))
+
+    waiter = threading.Thread(target=verify)
+    waiter.start()
+    wait_for(lambda: hashing_gate._waiting.queue, "the hash to wait for a slot")
+    with app.app_context(), pytest.raises(HashingBusy):
+        verify_password(None, TEST_PASSWORD)  # the queue's one place is taken
+    held.release()
+    waiter.join(WAIT)
+    assert outcome == [False]  # hashed (no account), not refused
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=5, HASHING_WAIT_LIMIT=0.2)
+def test_no_hash_waits_past_the_bound(app, held):
+    held.hold("slot", 1)
+    with app.app_context(), pytest.raises(HashingBusy):
+        verify_password(None, TEST_PASSWORD)
+    assert not hashing_gate._waiting.queue
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=0)
+def test_a_slot_held_by_a_process_that_dies_is_free_again(app):
+    folder = Path(app.config["HASHING_GATE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "d = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(d, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(600)\n",
+            str(folder / "slot-0"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        with app.app_context(), pytest.raises(HashingBusy):
+            verify_password(None, TEST_PASSWORD)
+        holder.send_signal(signal.SIGKILL)  # a worker killed in the middle of a hash
+        holder.wait(WAIT)
+        with app.app_context():
+            assert verify_password(None, TEST_PASSWORD) is False
+    finally:
+        holder.kill()
+        holder.wait(WAIT)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+@pytest.mark.config(HASHING_SLOTS=2, HASHING_QUEUE=None, HASHING_WAIT_LIMIT=10)
+def test_the_queue_is_what_the_slots_serve_within_the_bound(app, monkeypatch):
+    with app.app_context():
+        monkeypatch.setattr(hashing_gate._waiting, "seconds", 0.2)
+        assert hashing_gate.queue_length(2) == 100  # 10 s × 2 slots ÷ 0.2 s
+        monkeypatch.setattr(hashing_gate._waiting, "seconds", 0.4)  # a slower machine
+        assert hashing_gate.queue_length(2) == 50
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=0)
+def test_a_login_past_the_bound_is_answered_503_keeping_the_login(
+    app, visitor, auth, customers, held
+):
+    held.hold("slot", 1)
+    # More than the per-account limit (5): refused logins checked nothing, so none counts.
+    for _ in range(7):
+        response = auth.post_login("200005", TEST_PASSWORD)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert "X-RateLimit-Remaining" not in response.headers
+        assert BUSY_PL in text_of(response)
+        assert field_value(response, "login") == "200005"
+        assert TEST_PASSWORD not in response.get_data(as_text=True)
+    held.release()
+    assert auth.log_in("200005").status_code == 200
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=0)
+def test_the_busy_answer_is_in_the_visitors_language(app, make_visitor, customers, held):
+    held.hold("slot", 1)
+    for language, words in (
+        ("en", "Many customers are logging in right now. Try again in 5 seconds."),
+        ("uk", "Зараз входить багато клієнтів. Спробуйте ще раз через 5 секунд."),
+    ):
+        visitor = make_visitor()
+        visitor.client.set_cookie("language", language)
+        visitor.get("/")
+        response = visitor.post("/", {"login": "200005", "password": TEST_PASSWORD})
+        assert response.status_code == 503
+        assert words in text_of(response)
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=0)
+def test_a_current_password_past_the_bound_is_answered_503(app, visitor, auth, customers, held):
+    auth.log_in("200005")
+    visitor.get("/moje-konto/haslo")
+    held.hold("slot", 1)
+    new_password = "Nowe#Haslo2"
+    response = visitor.post(
+        "/moje-konto/haslo",
+        {
+            "current_password": TEST_PASSWORD,
+            "password": new_password,
+            "password_repeat": new_password,
+        },
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert BUSY_PL in text_of(response)
