@@ -22,8 +22,15 @@ SETTINGS = from_environment()
 # Sync workers need a buffering proxy in front: on_starting() below refuses or warns when
 # the bind reaches beyond this machine.
 bind = ["127.0.0.1:8000"]
-# Logins hash with argon2 and keep a core busy; WEB_CONCURRENCY overrides the rule of thumb.
+# Threads, so that a login waiting for one of the machine's hashing slots (argon2 runs
+# outside the GIL; ebok/identity/hashing_gate.py) holds a thread, not a whole worker, and
+# the cheap pages always find a free one: 2 workers per core + 1 (WEB_CONCURRENCY
+# overrides), each with 32 threads (--threads overrides). Together they must outnumber the
+# logins the hashing queue lets wait (FLASK_HASHING_WAIT_LIMIT × slots ÷ one hash's
+# seconds, about 100 on 2 cores) plus the pages served meanwhile (README, "Login storms").
+worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or multiprocessing.cpu_count() * 2 + 1
+threads = 32
 # A request that takes longer is a stuck worker: it is killed and replaced.
 timeout = 30
 graceful_timeout = 30
