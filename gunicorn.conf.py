@@ -19,7 +19,7 @@ from ebok.config import from_environment
 SETTINGS = from_environment()
 
 # nginx on the same machine proxies to this address (deploy/nginx/strefa-klienta.conf).
-# Sync workers need a buffering proxy in front: on_starting() below refuses or warns when
+# The workers need a buffering proxy in front: on_starting() below refuses or warns when
 # the bind reaches beyond this machine.
 bind = ["127.0.0.1:8000"]
 # Threads, so that a login waiting for one of the machine's hashing slots (argon2 runs
@@ -131,13 +131,12 @@ def on_starting(server):
 
 
 def _refuse_or_warn_if_exposed(server):
-    """A sync worker serves one connection at a time and waits for
-    the whole request, so a handful of clients sending one header line every few seconds
-    hold every worker (slowloris). Only a buffering proxy (nginx) in front, reading whole
-    requests first, keeps them off. And the app trusting X-Forwarded-* makes sense only
-    when no one else can reach gunicorn. So a bind beyond loopback or a unix socket is
-    refused while proxy headers are trusted (unless the operator says the proxy is on
-    another host), and warned about otherwise."""
+    """A worker's thread waits for the whole request, so clients sending one header line
+    every few seconds hold every thread (slowloris). Only a buffering proxy (nginx) in
+    front, reading whole requests first, keeps them off. And the app trusting
+    X-Forwarded-* makes sense only when no one else can reach gunicorn. So a bind beyond
+    loopback or a unix socket is refused while proxy headers are trusted (unless the
+    operator says the proxy is on another host), and warned about otherwise."""
     exposed = [_shown(address) for address in server.cfg.address if not _local(address)]
     if not exposed:
         return
@@ -145,15 +144,15 @@ def _refuse_or_warn_if_exposed(server):
     if proxy_headers_trusted(SETTINGS) and not SETTINGS["PROXY_ON_ANOTHER_HOST"]:
         raise RuntimeError(
             f"gunicorn listens on {where}, beyond this machine, while the app trusts "
-            "X-Forwarded-* headers (FLASK_PROXY_FIX_X_FOR, FLASK_PROXY_FIX_X_PROTO): sync "
+            "X-Forwarded-* headers (FLASK_PROXY_FIX_X_FOR, FLASK_PROXY_FIX_X_PROTO): its "
             "workers must sit behind nginx (or another buffering proxy). Bind 127.0.0.1 or "
             "a unix socket; with the proxy on another host, name it in FLASK_PROXY_TRUSTED "
             "and set FLASK_PROXY_ON_ANOTHER_HOST=true."
         )
     server.log.warning(
-        "!!! gunicorn listens on %s, beyond this machine: sync workers must sit behind "
-        "nginx (or another buffering proxy); reached directly, a few slow clients hold "
-        "every worker and the site stops answering. See README, Production. !!!",
+        "!!! gunicorn listens on %s, beyond this machine: its workers must sit behind "
+        "nginx (or another buffering proxy); reached directly, slow clients hold "
+        "every thread and the site stops answering. See README, Production. !!!",
         where,
     )
 

@@ -4,6 +4,7 @@ held elsewhere is a lock another open file holds, as another process's would be.
 import fcntl
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from support import TEST_PASSWORD, WAIT, field_value, text_of, wait_for
 
-from ebok.identity import hashing_gate
+from ebok.identity import hashing_gate, passwords
 from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import hash_password, verify_password
 
@@ -69,7 +70,7 @@ def test_a_waiter_takes_the_slot_when_it_is_freed_and_a_second_finds_the_queue_f
 
     waiter = threading.Thread(target=verify)
     waiter.start()
-    wait_for(lambda: hashing_gate._waiting.queue, "the hash to wait for a slot")
+    wait_for(hashing_gate.waiting, "the hash to wait for a slot")
     with app.app_context(), pytest.raises(HashingBusy):
         verify_password(None, TEST_PASSWORD)  # the queue's one place is taken
     held.release()
@@ -82,7 +83,7 @@ def test_no_hash_waits_past_the_bound(app, held):
     held.hold("slot", 1)
     with app.app_context(), pytest.raises(HashingBusy):
         verify_password(None, TEST_PASSWORD)
-    assert not hashing_gate._waiting.queue
+    assert hashing_gate.waiting() == 0
 
 
 @pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=0)
@@ -176,3 +177,44 @@ def test_a_current_password_past_the_bound_is_answered_503(app, visitor, auth, c
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert BUSY_PL in text_of(response)
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=1)
+def test_a_ticket_whose_waiter_died_is_passed_over(app):
+    folder = Path(app.config["HASHING_GATE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    # The queue says ticket 0 waits (the next ticket is 1, ticket 0 is served now), but no
+    # process holds its place: its waiter died.
+    (folder / "turns").write_bytes(struct.pack("<QQ", 1, 0))
+    with app.app_context():
+        assert verify_password(None, TEST_PASSWORD) is False
+    assert struct.unpack("<QQ", (folder / "turns").read_bytes()) == (1, 1)
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=3)
+def test_waiters_are_served_in_the_order_they_came(app, held, monkeypatch):
+    served = []
+
+    class Hasher:
+        """Notes which thread hashes, as it hashes (holding the slot)."""
+
+        def hash(self, password):
+            served.append(threading.current_thread().name)
+
+    monkeypatch.setattr(passwords, "_hasher", Hasher)
+    held.hold("slot", 1)
+
+    def verify():
+        with app.app_context():
+            verify_password(None, TEST_PASSWORD)
+
+    waiters = []
+    for count, name in enumerate(("first", "second", "third"), start=1):
+        waiter = threading.Thread(target=verify, name=name)
+        waiter.start()
+        waiters.append(waiter)
+        wait_for(lambda n=count: hashing_gate.waiting() == n, f"the {name} to wait")
+    held.release()
+    for waiter in waiters:
+        waiter.join(WAIT)
+    assert served == ["first", "second", "third"]

@@ -5,27 +5,28 @@ An argon2 hash keeps a core busy for a fifth of a second; everything else the si
 cheap. Every hash (a login's verify, a current password's, a new password's) runs inside
 `admitted()`, which lets at most HASHING_SLOTS of them run on this machine at once (the
 cores, by default), whichever process or thread asks, so the hashes never take every core
-from the pages. A hash that finds no free slot waits in a machine-wide queue of bounded
-length, sized so that its last place is served within HASHING_WAIT_LIMIT seconds at the
-speed the hashes have been going; when the queue is full, or a waiter is still not served
-after that bound, HashingBusy is raised at once: the view answers 503 with Retry-After.
+from the pages. A hash that finds no free slot waits its turn in a machine-wide queue,
+first come first served, of bounded length: as many as the slots serve within
+HASHING_WAIT_LIMIT seconds at the speed the hashes have been going. When the queue is full,
+or a waiter is still not served after that bound, HashingBusy is raised at once: the view
+answers 503 with Retry-After.
 
 The primitive is an exclusive `flock` on one of N files in a folder (HASHING_GATE_DIR):
 the kernel releases it when its file is closed, so a worker killed in the middle of a hash
 (gunicorn's timeout, the OOM killer) gives its slot back; a POSIX counting semaphore would
-lose that slot until the next restart. The queue's places are files locked the same way.
-A process's waiting threads queue in order behind one of them, which tries the slots again
-whenever a slot of this process is freed and every POLL_SECONDS otherwise (a slot freed by
-another process).
+lose that slot until the next restart. The queue is a ticket counter in the folder's
+`turns` file (the next ticket, the ticket served now; read and written under a `flock` of
+that file): each waiter holds a lock on a place file with its ticket written in it, so a
+waiter that gave up or died is seen (its place is not locked) and passed over.
 """
 
 import fcntl
 import math
 import os
 import random
+import struct
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +36,13 @@ from flask.wrappers import Response
 
 from ebok.identity import throttle
 
-# How often the first waiter of a process looks for a slot another process freed: a small
-# part of one hash (~200 ms), and cheap (an open and a flock per slot).
+# How often the first in line looks for a slot another process freed: a small part of one
+# hash (~200 ms), and cheap (an open and a flock per slot); the others look less often, at
+# most MAX_PAUSE apart.
 POLL_SECONDS = 0.005
+MAX_PAUSE = 0.05
+# Place files of the queue, reused in turn: more than any queue's length.
+RING = 4096
 # The estimate of one hash's seconds before any was measured in this process.
 FIRST_ESTIMATE = 0.25
 # Weight of the latest hash in the running estimate.
@@ -54,14 +59,15 @@ class HashingBusy(Exception):
 
 
 class _Waiting:
-    """This process's threads waiting for a slot, in order, and the running estimate of
-    one hash's duration."""
+    """This process's view of the gate: the `turns` file of each folder, the threads of
+    this process waiting, and the running estimate of one hash's duration."""
 
     def __init__(self) -> None:
-        self.changed = threading.Condition()
-        self.queue: deque[object] = deque()
+        self.changed = threading.Condition()  # a slot of this process was freed
+        self.turns_lock = threading.Lock()  # flock does not exclude this process's threads
+        self.turns: dict[str, int] = {}
+        self.waiting = 0
         self.seconds: float | None = None
-        self.folders: set[str] = set()
 
 
 _waiting = _Waiting()
@@ -72,7 +78,7 @@ def _forget_parent() -> None:
     _waiting = _Waiting()
 
 
-# A forked child (a gunicorn worker) starts with its own, empty queue.
+# A forked child (a gunicorn worker) starts with its own descriptors and estimate.
 os.register_at_fork(after_in_child=_forget_parent)
 
 
@@ -101,8 +107,7 @@ def queue_length(slot_count: int) -> int:
     configured = current_app.config["HASHING_QUEUE"]
     if configured is not None:
         return int(configured)
-    seconds = _waiting.seconds or FIRST_ESTIMATE
-    return math.floor(current_app.config["HASHING_WAIT_LIMIT"] * slot_count / seconds)
+    return math.floor(current_app.config["HASHING_WAIT_LIMIT"] * slot_count / _estimate())
 
 
 @contextmanager
@@ -110,8 +115,7 @@ def admitted() -> Iterator[None]:
     """Runs the block holding one of the machine's hashing slots; raises HashingBusy
     (before running it) when the wait would pass HASHING_WAIT_LIMIT."""
     folder = _folder()
-    slot_count = slots()
-    slot = _take_slot(folder, slot_count)
+    slot = _take_slot(folder, slots())
     started = time.perf_counter()
     try:
         yield
@@ -122,61 +126,134 @@ def admitted() -> Iterator[None]:
             _waiting.changed.notify_all()
 
 
+def waiting() -> int:
+    """Threads of this process waiting for a slot."""
+    return _waiting.waiting
+
+
 def _take_slot(folder: Path, slot_count: int) -> int:
-    """A held slot's descriptor. A newcomer never passes a waiting thread of this process;
-    one that must wait takes a place in the queue first."""
-    with _waiting.changed:
-        if not _waiting.queue:
+    """A held slot's descriptor: at once when nobody waits and a slot is free, otherwise
+    after every earlier ticket of the machine's queue."""
+    deadline = time.monotonic() + current_app.config["HASHING_WAIT_LIMIT"]
+    with _turns(folder) as turns:
+        next_ticket, serving = turns.read()
+        serving = turns.pass_over_absent(serving, next_ticket)
+        if serving == next_ticket:
             slot = _lock_any(folder, "slot", slot_count)
             if slot is not None:
+                turns.write(next_ticket, serving)
                 return slot
-    place = _lock_any(folder, "queue", queue_length(slot_count))
-    if place is None:
-        raise _busy()
+        if next_ticket - serving >= min(queue_length(slot_count), RING - 1):
+            turns.write(next_ticket, serving)
+            raise _busy()
+        ticket = next_ticket
+        place = turns.take_place(ticket)
+        turns.write(ticket + 1, serving)
     try:
-        slot = _wait_in_turn(folder, slot_count)
+        slot = _wait_for_turn(folder, slot_count, ticket, deadline)
     finally:
-        os.close(place)
+        os.close(place)  # served or gone: the ticket is passed over from now on
     if slot is None:
         raise _busy()
     return slot
 
 
-def _wait_in_turn(folder: Path, slot_count: int) -> int | None:
-    """Waits behind this process's earlier waiters, then for a slot, until the bound."""
-    deadline = time.monotonic() + current_app.config["HASHING_WAIT_LIMIT"]
-    me = object()
+def _wait_for_turn(folder: Path, slot_count: int, ticket: int, deadline: float) -> int | None:
+    """When every earlier ticket is served or gone, a slot; None at the deadline."""
     with _waiting.changed:
-        _waiting.queue.append(me)
-        try:
-            while True:
-                first = _waiting.queue[0] is me
-                if first:
+        _waiting.waiting += 1
+    try:
+        while True:
+            with _turns(folder) as turns:
+                next_ticket, serving = turns.read()
+                serving = turns.pass_over_absent(serving, ticket)
+                if serving >= ticket:  # this one's turn (or it was passed over: go)
                     slot = _lock_any(folder, "slot", slot_count)
                     if slot is not None:
+                        turns.write(next_ticket, max(serving, ticket + 1))
                         return slot
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                _waiting.changed.wait(min(POLL_SECONDS, remaining) if first else remaining)
+                turns.write(next_ticket, serving)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            # The first in line look often; the others about when their turn may come.
+            ahead = ticket - serving - slot_count
+            pause = ahead * _estimate() / slot_count / 2
+            with _waiting.changed:
+                _waiting.changed.wait(min(max(pause, POLL_SECONDS), MAX_PAUSE, remaining))
+    finally:
+        with _waiting.changed:
+            _waiting.waiting -= 1
+
+
+class _Turns:
+    """The queue's counters, read and written while the `turns` file is locked."""
+
+    def __init__(self, folder: Path, descriptor: int) -> None:
+        self.folder = folder
+        self.descriptor = descriptor
+
+    def read(self) -> tuple[int, int]:
+        data = os.pread(self.descriptor, 16, 0)
+        if len(data) < 16:
+            return 0, 0
+        next_ticket, serving = struct.unpack("<QQ", data)
+        return next_ticket, serving
+
+    def write(self, next_ticket: int, serving: int) -> None:
+        os.pwrite(self.descriptor, struct.pack("<QQ", next_ticket, serving), 0)
+
+    def take_place(self, ticket: int) -> int:
+        """Locks the ticket's place file and writes the ticket in it."""
+        place = _open(self.folder / f"place-{ticket % RING}")
+        fcntl.flock(place, fcntl.LOCK_EX)  # free: its previous ticket is RING behind
+        os.pwrite(place, struct.pack("<Q", ticket), 0)
+        return place
+
+    def pass_over_absent(self, serving: int, upto: int) -> int:
+        """The first ticket from `serving` on (before `upto`) whose waiter still waits."""
+        while serving < upto and not self._waits(serving):
+            serving += 1
+        return serving
+
+    def _waits(self, ticket: int) -> bool:
+        place = _open(self.folder / f"place-{ticket % RING}")
+        try:
+            try:
+                fcntl.flock(place, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return os.pread(place, 8, 0) == struct.pack("<Q", ticket)
+            return False  # nobody holds it: that waiter was served, gave up or died
         finally:
-            _waiting.queue.remove(me)
-            _waiting.changed.notify_all()
+            os.close(place)
+
+
+@contextmanager
+def _turns(folder: Path) -> Iterator[_Turns]:
+    key = str(folder)
+    with _waiting.turns_lock:
+        descriptor = _waiting.turns.get(key)
+        if descriptor is None:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = _waiting.turns[key] = _open(folder / "turns")
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield _Turns(folder, descriptor)
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _open(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
 def _lock_any(folder: Path, kind: str, count: int) -> int | None:
     """An exclusive lock on one of `count` files of `kind`, tried from a random one, or
     None when every one is held. Each try opens the file anew: flock locks belong to an
     open file, so two threads of one process exclude each other too."""
-    if count <= 0:
-        return None
     first = random.randrange(count)  # noqa: S311 (spreading the tries, not a secret)
     for offset in range(count):
-        descriptor = os.open(
-            folder / f"{kind}-{(first + offset) % count}",
-            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-            0o600,
-        )
+        descriptor = _open(folder / f"{kind}-{(first + offset) % count}")
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -188,11 +265,11 @@ def _lock_any(folder: Path, kind: str, count: int) -> int | None:
 
 def _folder() -> Path:
     configured = current_app.config["HASHING_GATE_DIR"]
-    folder = Path(configured or Path(current_app.instance_path) / "hashing-gate")
-    if str(folder) not in _waiting.folders:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _waiting.folders.add(str(folder))
-    return folder
+    return Path(configured or Path(current_app.instance_path) / "hashing-gate")
+
+
+def _estimate() -> float:
+    return _waiting.seconds or FIRST_ESTIMATE
 
 
 def _measured(seconds: float) -> None:
