@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10 s per row instead of 20")
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--clients", default="0,4,16,48")
+    parser.add_argument("--threads", type=int, help="per worker, instead of gunicorn.conf.py's")
     arguments = parser.parse_args()
     seconds = arguments.seconds or (10 if arguments.quick else 20)
     rows = [int(n) for n in arguments.clients.split(",")]
@@ -199,14 +200,14 @@ def main() -> None:
         import runpy
 
         conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        workers, threads = conf["workers"], arguments.threads or conf["threads"]
         server = Gunicorn(
             folder,
             environment,
-            conf["workers"],
+            workers,
             config=ROOT / "gunicorn.conf.py",
-            threads=conf["threads"],
+            threads=threads,
         )
-        workers, threads = conf["workers"], conf["threads"]
         print(f"gunicorn: {workers} {conf['worker_class']} workers × {threads} threads")
         try:
             server.wait_until_serving()

@@ -27,7 +27,7 @@ import random
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -111,11 +111,12 @@ def queue_length(slot_count: int) -> int:
 
 
 @contextmanager
-def admitted() -> Iterator[None]:
+def admitted(before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Runs the block holding one of the machine's hashing slots; raises HashingBusy
-    (before running it) when the wait would pass HASHING_WAIT_LIMIT."""
+    (before running it) when the wait would pass HASHING_WAIT_LIMIT. `before_waiting` is
+    called when there is a wait (to give back what the wait should not hold)."""
     folder = _folder()
-    slot = _take_slot(folder, slots())
+    slot = _take_slot(folder, slots(), before_waiting)
     started = time.perf_counter()
     try:
         yield
@@ -131,7 +132,7 @@ def waiting() -> int:
     return _waiting.waiting
 
 
-def _take_slot(folder: Path, slot_count: int) -> int:
+def _take_slot(folder: Path, slot_count: int, before_waiting: Callable[[], None] | None) -> int:
     """A held slot's descriptor: at once when nobody waits and a slot is free, otherwise
     after every earlier ticket of the machine's queue."""
     deadline = time.monotonic() + current_app.config["HASHING_WAIT_LIMIT"]
@@ -150,6 +151,8 @@ def _take_slot(folder: Path, slot_count: int) -> int:
         place = turns.take_place(ticket)
         turns.write(ticket + 1, serving)
     try:
+        if before_waiting is not None:
+            before_waiting()
         slot = _wait_for_turn(folder, slot_count, ticket, deadline)
     finally:
         os.close(place)  # served or gone: the ticket is passed over from now on
