@@ -6,8 +6,8 @@ cheap. Every hash (a login's verify, a current password's, a new password's) run
 `admitted()`, which lets at most HASHING_SLOTS of them run on this machine at once (the
 cores, by default), whichever process or thread asks, so the hashes never take every core
 from the pages. A hash that finds no free slot waits its turn in a machine-wide queue,
-first come first served, of bounded length: as many as the slots serve within
-HASHING_WAIT_LIMIT seconds at the speed the hashes have been going. When the queue is full,
+first come first served, of bounded length: as many as are served within
+HASHING_WAIT_LIMIT seconds at the pace the queue has been served. When the queue is full,
 or a waiter is still not served after that bound, HashingBusy is raised at once: the view
 answers 503 with Retry-After.
 
@@ -15,9 +15,10 @@ The primitive is an exclusive `flock` on one of N files in a folder (HASHING_GAT
 the kernel releases it when its file is closed, so a worker killed in the middle of a hash
 (gunicorn's timeout, the OOM killer) gives its slot back; a POSIX counting semaphore would
 lose that slot until the next restart. The queue is a ticket counter in the folder's
-`turns` file (the next ticket, the ticket served now; read and written under a `flock` of
-that file): each waiter holds a lock on a place file with its ticket written in it, so a
-waiter that gave up or died is seen (its place is not locked) and passed over.
+`turns` file (the next ticket, the ticket served now, and the pace at which tickets have
+been served; read and written under a `flock` of that file): each waiter holds a lock on
+a place file with its ticket written in it, so a waiter that gave up or died is seen (its
+place is not locked) and passed over.
 """
 
 import fcntl
@@ -143,8 +144,9 @@ def _take_slot(folder: Path, slot_count: int, before_waiting: Callable[[], None]
             slot = _lock_any(folder, "slot", slot_count)
             if slot is not None:
                 turns.write(next_ticket, serving)
+                turns.served(queued=False)
                 return slot
-        if next_ticket - serving >= min(queue_length(slot_count), RING - 1):
+        if _full(turns, next_ticket - serving, slot_count):
             turns.write(next_ticket, serving)
             raise _busy()
         ticket = next_ticket
@@ -161,6 +163,18 @@ def _take_slot(folder: Path, slot_count: int, before_waiting: Callable[[], None]
     return slot
 
 
+def _full(turns: "_Turns", waiting: int, slot_count: int) -> bool:
+    """Whether a new waiter would wait past HASHING_WAIT_LIMIT: HASHING_QUEUE waiters, or
+    else as many as the queue serves within the bound at the pace it has been served
+    (or, before any queue, at the slots' speed)."""
+    if waiting >= min(queue_length(slot_count), RING - 1):
+        return True
+    pace = turns.pace()
+    if current_app.config["HASHING_QUEUE"] is not None or pace is None:
+        return False
+    return (waiting + 1) * pace > current_app.config["HASHING_WAIT_LIMIT"]
+
+
 def _wait_for_turn(folder: Path, slot_count: int, ticket: int, deadline: float) -> int | None:
     """When every earlier ticket is served or gone, a slot; None at the deadline."""
     with _waiting.changed:
@@ -174,6 +188,7 @@ def _wait_for_turn(folder: Path, slot_count: int, ticket: int, deadline: float) 
                     slot = _lock_any(folder, "slot", slot_count)
                     if slot is not None:
                         turns.write(next_ticket, max(serving, ticket + 1))
+                        turns.served(queued=True)
                         return slot
                 turns.write(next_ticket, serving)
             remaining = deadline - time.monotonic()
@@ -205,6 +220,25 @@ class _Turns:
 
     def write(self, next_ticket: int, serving: int) -> None:
         os.pwrite(self.descriptor, struct.pack("<QQ", next_ticket, serving), 0)
+
+    def pace(self) -> float | None:
+        """Seconds between two tickets served, while there was a queue (None: unknown)."""
+        data = os.pread(self.descriptor, 16, 16)
+        if len(data) < 16:
+            return None
+        interval = struct.unpack("<QQ", data)[1]
+        return interval / 1e9 if interval else None
+
+    def served(self, *, queued: bool) -> None:
+        """A slot was taken now: from the queue (its pace is measured) or at once."""
+        now = time.monotonic_ns()  # the same clock in every process of the machine
+        data = os.pread(self.descriptor, 16, 16)
+        last, interval = struct.unpack("<QQ", data) if len(data) == 16 else (0, 0)
+        since = now - last
+        # Only while the slots are busy: a first waiter after a quiet hour says nothing.
+        if queued and last and since < current_app.config["HASHING_WAIT_LIMIT"] * 1e9:
+            interval = since if not interval else int(interval + SMOOTHING * (since - interval))
+        os.pwrite(self.descriptor, struct.pack("<QQ", now, interval), 16)
 
     def take_place(self, ticket: int) -> int:
         """Locks the ticket's place file and writes the ticket in it."""
