@@ -6,12 +6,13 @@ Run on demand: .venv/bin/python bench/storm.py [--quick] [--seconds S] [--client
 The app runs under gunicorn with gunicorn.conf.py (its workers, threads and hooks) and
 production settings (argon2's production parameters, the hashing gate's defaults), on
 SQLite in a temporary folder. For each N it prints logins/s (303 answers), busy answers/s
-(503 "try again in 5 seconds"), the login POST's p50 / p99, and p50 / p99 of GET / and of
-Strona Główna. The baseline is the machine's hashing capacity, measured in the same run:
-the cores this process may use ÷ one verify's CPU time (production's parameters, in
-process). Goals (a quiet machine): at N = 48, GET / p99 <= 150 ms, Strona Główna p99 <=
-250 ms, logins/s >= 0.9 × capacity, no login answered later than the bound
-(HASHING_WAIT_LIMIT) plus one hash. The load average is printed before and after: the
+(503 "try again in 5 seconds", after which that client waits 5 s), the login POST's
+p50 / p99, and p50 / p99 of GET / and of Strona Główna. The baseline is the machine's
+hashing capacity, measured in the same run: the cores this process may use ÷ one verify's
+CPU time (production's parameters, in process); "logins per CPU second of the workers"
+against one verify alone moves less with the machine's load. Goals (a quiet machine): at
+N = 48, GET / p99 <= 150 ms, Strona Główna p99 <= 250 ms, logins/s >= 0.9 × capacity, no
+login answered later than the bound (HASHING_WAIT_LIMIT) plus one hash. The load average is printed before and after: the
 figures mean little when it is above the core count.
 """
 
@@ -39,6 +40,7 @@ from ebok.models import Account, Customer  # noqa: E402
 PERIOD = 0.2  # seconds between the probing clients' requests
 NUMBER = "200005"  # support.CUSTOMERS' registered customer
 HOME = "/strona-glowna"
+RETRY_AFTER = 5  # seconds a client told "try again in 5 seconds" waits
 
 
 def percentile(samples: list[float], which: int) -> float:
@@ -138,6 +140,8 @@ class Storm:
                     self.busy.append(took)
                 else:
                     self.other[status] = self.other.get(status, 0) + 1
+            if status == 503:  # as the message asks: Retry-After
+                self.stop.wait(RETRY_AFTER)
 
     def probe(self, path: str, headers: dict) -> None:
         while not self.stop.is_set():
@@ -244,7 +248,11 @@ def main() -> None:
                 if problems:
                     print(f"  other answers: {problems}")
                 if storm.busy:
-                    print(f"  longest busy answer: {max(storm.busy) * 1000:.0f} ms")
+                    late = sum(1 for took in storm.busy if took > 1)
+                    print(
+                        f"  busy answers: {len(storm.busy)}, {late} of them after a wait "
+                        f"(the bound passed), the longest {max(storm.busy) * 1000:.0f} ms"
+                    )
                 if storm.logins:
                     print(
                         f"  logins per CPU second of the workers: "

@@ -188,7 +188,7 @@ def _wait_for_turn(folder: Path, slot_count: int, ticket: int, deadline: float) 
                     slot = _lock_any(folder, "slot", slot_count)
                     if slot is not None:
                         turns.write(next_ticket, max(serving, ticket + 1))
-                        turns.served(queued=True)
+                        turns.served(queued=True, more_waiting=next_ticket > ticket + 1)
                         return slot
                 turns.write(next_ticket, serving)
             remaining = deadline - time.monotonic()
@@ -229,16 +229,18 @@ class _Turns:
         interval = struct.unpack("<QQ", data)[1]
         return interval / 1e9 if interval else None
 
-    def served(self, *, queued: bool) -> None:
-        """A slot was taken now: from the queue (its pace is measured) or at once."""
+    def served(self, *, queued: bool, more_waiting: bool = False) -> None:
+        """A slot was taken now: from the queue, or at once. The pace is measured only
+        from one ticket to the next while others still waited (the slots busy all along):
+        time with nobody waiting says nothing of how fast a queue moves."""
         now = time.monotonic_ns()  # the same clock in every process of the machine
         data = os.pread(self.descriptor, 16, 16)
         last, interval = struct.unpack("<QQ", data) if len(data) == 16 else (0, 0)
-        since = now - last
-        # Only while the slots are busy: a first waiter after a quiet hour says nothing.
-        if queued and last and since < current_app.config["HASHING_WAIT_LIMIT"] * 1e9:
+        if queued and last:  # the previous ticket served left this one waiting
+            since = now - last
             interval = since if not interval else int(interval + SMOOTHING * (since - interval))
-        os.pwrite(self.descriptor, struct.pack("<QQ", now, interval), 16)
+        last = now if more_waiting else 0
+        os.pwrite(self.descriptor, struct.pack("<QQ", last, interval), 16)
 
     def take_place(self, ticket: int) -> int:
         """Locks the ticket's place file and writes the ticket in it."""
