@@ -12,8 +12,8 @@ hashing capacity, measured in the same run: the cores this process may use ÷ on
 CPU time (production's parameters, in process); "logins per CPU second of the workers"
 against one verify alone moves less with the machine's load. Goals (a quiet machine): at
 N = 48, GET / p99 <= 150 ms, Strona Główna p99 <= 250 ms, logins/s >= 0.9 × capacity, no
-login answered later than the bound (HASHING_WAIT_LIMIT) plus one hash. The load average is printed before and after: the
-figures mean little when it is above the core count.
+login answered later than the bound (HASHING_WAIT_LIMIT) plus one hash. The load average
+is printed before and after: the figures mean little when it is above the core count.
 """
 
 import argparse
