@@ -57,14 +57,14 @@ def ms(samples: list[float]) -> str:
     return f"{percentile(samples, 50) * 1000:.0f} ms / {percentile(samples, 99) * 1000:.0f} ms"
 
 
-def capacity() -> tuple[float, float, int]:
+def capacity(argon2: dict) -> tuple[float, float, int]:
     """(logins/s the cores allow, one verify's CPU seconds, cores)."""
     from argon2 import PasswordHasher
 
     hasher = PasswordHasher(
-        time_cost=DEFAULTS["ARGON2_TIME_COST"],
-        memory_cost=DEFAULTS["ARGON2_MEMORY_COST"],
-        parallelism=DEFAULTS["ARGON2_PARALLELISM"],
+        time_cost=argon2["ARGON2_TIME_COST"],
+        memory_cost=argon2["ARGON2_MEMORY_COST"],
+        parallelism=argon2["ARGON2_PARALLELISM"],
     )
     password_hash = hasher.hash(TEST_PASSWORD)
     rounds = 10
@@ -174,22 +174,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--clients", default="0,4,16,48")
     parser.add_argument("--threads", type=int, help="per worker, instead of gunicorn.conf.py's")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="as it was before the hashing gate: sync workers, argon2 p=4, no bound on hashes",
+    )
     arguments = parser.parse_args()
     seconds = arguments.seconds or (10 if arguments.quick else 20)
     rows = [int(n) for n in arguments.clients.split(",")]
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    per_second, cpu, cores = capacity()
+    argon2 = {key: value for key, value in DEFAULTS.items() if key.startswith("ARGON2_")}
+    if arguments.before:
+        argon2["ARGON2_PARALLELISM"] = 4
+    per_second, cpu, cores = capacity(argon2)
     print(
         f"hashing capacity: {per_second:.1f} logins/s ({cores} cores ÷ {cpu * 1000:.0f} ms "
-        f"CPU per verify, t={DEFAULTS['ARGON2_TIME_COST']}, "
-        f"{DEFAULTS['ARGON2_MEMORY_COST']} KiB, p={DEFAULTS['ARGON2_PARALLELISM']})"
+        f"CPU per verify, t={argon2['ARGON2_TIME_COST']}, "
+        f"{argon2['ARGON2_MEMORY_COST']} KiB, p={argon2['ARGON2_PARALLELISM']})"
     )
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         database_uri = f"sqlite:///{folder}/storm.db"
         settings = {k: v for k, v in TEST_CONFIG.items() if not k.startswith("ARGON2_")}
-        app = create_app({**settings, "SQLALCHEMY_DATABASE_URI": database_uri})
+        app = create_app({**settings, **argon2, "SQLALCHEMY_DATABASE_URI": database_uri})
         with app.app_context():
             db.create_all()
         add_customers(app)  # hashed with production's argon2 parameters
@@ -198,13 +206,18 @@ def main() -> None:
             "FLASK_SQLALCHEMY_DATABASE_URI": database_uri,
             "FLASK_HEALTH_BIND": "",
             "FLASK_HASHING_GATE_DIR": str(folder / "hashing-gate"),
-            **{f"FLASK_{key}": str(DEFAULTS[key]) for key in DEFAULTS if key.startswith("ARGON2_")},
+            **{f"FLASK_{key}": str(value) for key, value in argon2.items()},
         }
+        if arguments.before:
+            environment["FLASK_HASHING_SLOTS"] = "1000"  # as good as no bound
         # gunicorn.conf.py's workers and threads (the command line would override them).
         import runpy
 
         conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
         workers, threads = conf["workers"], arguments.threads or conf["threads"]
+        worker_class = conf["worker_class"]
+        if arguments.before:
+            threads, worker_class = None, "sync"
         server = Gunicorn(
             folder,
             environment,
@@ -212,7 +225,7 @@ def main() -> None:
             config=ROOT / "gunicorn.conf.py",
             threads=threads,
         )
-        print(f"gunicorn: {workers} {conf['worker_class']} workers × {threads} threads")
+        print(f"gunicorn: {workers} {worker_class} workers × {threads or 1} threads")
         try:
             server.wait_until_serving()
             customer = Browser(server, "192.0.2.1")
