@@ -293,7 +293,8 @@ class Gunicorn:
                 *("--config", str(config), "--bind", f"fd://{fd}"),
                 *("--workers", str(workers), "--no-control-socket"),
                 *(
-                    ("--worker-class", "sync")
+                    # One thread: with more (gunicorn.conf.py's), gunicorn makes them gthread.
+                    ("--worker-class", "sync", "--threads", "1")
                     if threads is None
                     else ("--worker-class", "gthread", "--threads", str(threads))
                 ),
