@@ -11,11 +11,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from support import TEST_PASSWORD, WAIT, field_value, text_of, wait_for
 
+from ebok.extensions import db
 from ebok.identity import hashing_gate, passwords
 from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import hash_password, verify_password
+from ebok.models import Account
 
 BUSY_PL = "Wielu klientów loguje się teraz. Spróbuj ponownie za 5 sekund."
 
@@ -232,3 +235,26 @@ def test_a_queue_served_slower_than_the_bound_admits_no_one(app, held):
     held.release()
     with app.app_context():
         assert verify_password(None, TEST_PASSWORD) is False  # a free slot: no queue at all
+
+
+@pytest.mark.config(HASHING_SLOTS=1, HASHING_QUEUE=1)
+def test_a_waiting_check_holds_no_database_connection(app, held):
+    """Waiting logins must not take every pooled connection from the pages."""
+    held.hold("slot", 1)
+    outcome = []
+
+    def log_in():
+        with app.app_context():
+            account = db.session.scalars(select(Account)).first()  # the login's reads
+            outcome.append(verify_password(account.password_hash if account else None, "x"))
+
+    with app.app_context():
+        pool = db.engine.pool
+        before = pool.checkedout()
+    waiter = threading.Thread(target=log_in)
+    waiter.start()
+    wait_for(hashing_gate.waiting, "the check to wait for a slot")
+    assert pool.checkedout() == before
+    held.release()
+    waiter.join(WAIT)
+    assert outcome == [False]
