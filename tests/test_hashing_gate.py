@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.pool import QueuePool
 from support import TEST_PASSWORD, WAIT, field_value, text_of, wait_for
 
 from ebok.extensions import db
@@ -250,6 +251,7 @@ def test_a_waiting_check_holds_no_database_connection(app, held):
 
     with app.app_context():
         pool = db.engine.pool
+        assert isinstance(pool, QueuePool)
         before = pool.checkedout()
     waiter = threading.Thread(target=log_in)
     waiter.start()
