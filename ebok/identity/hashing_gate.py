@@ -237,7 +237,9 @@ class _Turns:
         data = os.pread(self.descriptor, 16, 16)
         last, interval = struct.unpack("<QQ", data) if len(data) == 16 else (0, 0)
         if queued and last:  # the previous ticket served left this one waiting
-            since = now - last
+            # At most half the bound: a queue of two is always let form, so the pace of a
+            # machine that was starved for a while is measured again.
+            since = min(now - last, int(current_app.config["HASHING_WAIT_LIMIT"] * 1e9 / 2))
             interval = since if not interval else int(interval + SMOOTHING * (since - interval))
         last = now if more_waiting else 0
         os.pwrite(self.descriptor, struct.pack("<QQ", last, interval), 16)
