@@ -11,12 +11,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
 from sqlalchemy.pool import QueuePool
 from support import TEST_PASSWORD, WAIT, field_value, text_of, wait_for
 
 from ebok.extensions import db
-from ebok.identity import hashing_gate, passwords
+from ebok.identity import accounts, hashing_gate, passwords
 from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import hash_password, verify_password
 from ebok.models import Account
@@ -260,3 +261,35 @@ def test_a_waiting_check_holds_no_database_connection(app, held):
     held.release()
     waiter.join(WAIT)
     assert outcome == [False]
+
+
+def test_a_hash_of_the_old_parameters_is_redone_at_login(app, visitor, auth, customers):
+    """p=4 (the parameters before the hashing gate) becomes the configured p=1."""
+    with app.app_context():
+        old = PasswordHasher(
+            time_cost=app.config["ARGON2_TIME_COST"],
+            memory_cost=app.config["ARGON2_MEMORY_COST"],
+            parallelism=4,
+        ).hash(TEST_PASSWORD)
+        db.session.execute(update(Account).values(password_hash=old))
+        db.session.commit()
+    auth.log_in()
+    with app.app_context():
+        stored = db.session.scalars(select(Account.password_hash)).one()
+    assert stored != old and ",p=1$" in stored
+
+
+def test_a_rehash_the_machine_is_too_busy_for_waits_for_another_login(
+    app, visitor, auth, customers, monkeypatch
+):
+    with app.app_context():
+        before = db.session.scalars(select(Account.password_hash)).one()
+    app.config["ARGON2_TIME_COST"] += 1  # the stored hash has older parameters
+
+    def busy(password):
+        raise HashingBusy(5)
+
+    monkeypatch.setattr(accounts, "hash_password", busy)
+    assert auth.log_in().status_code == 200  # the password was right: logged in
+    with app.app_context():
+        assert db.session.scalars(select(Account.password_hash)).one() == before
