@@ -42,6 +42,9 @@ from ebok.identity import throttle
 # most MAX_PAUSE apart.
 POLL_SECONDS = 0.005
 MAX_PAUSE = 0.05
+# A waiter far from the front that sees the queue still for this long looks properly
+# (passing over waiters ahead that are gone).
+STUCK_SECONDS = 0.5
 # Place files of the queue, reused in turn: more than any queue's length.
 RING = 4096
 # The estimate of one hash's seconds before any was measured in this process.
@@ -179,18 +182,26 @@ def _wait_for_turn(folder: Path, slot_count: int, ticket: int, deadline: float) 
     """When every earlier ticket is served or gone, a slot; None at the deadline."""
     with _waiting.changed:
         _waiting.waiting += 1
+    seen, moved = -1, time.monotonic()
     try:
         while True:
-            with _turns(folder) as turns:
-                next_ticket, serving = turns.read()
-                serving = turns.pass_over_absent(serving, ticket)
-                if serving >= ticket:  # this one's turn (or it was passed over: go)
-                    slot = _lock_any(folder, "slot", slot_count)
-                    if slot is not None:
-                        turns.write(next_ticket, max(serving, ticket + 1))
-                        turns.served(queued=True, more_waiting=next_ticket > ticket + 1)
-                        return slot
-                turns.write(next_ticket, serving)
+            # Far from the front, a glance at the counter (no lock) is enough; near it, or
+            # when the queue has not moved for a while (a waiter ahead gone), a proper look.
+            serving = _glance(folder)
+            if serving != seen:
+                seen, moved = serving, time.monotonic()
+            if ticket - serving <= slot_count or time.monotonic() - moved > STUCK_SECONDS:
+                with _turns(folder) as turns:
+                    next_ticket, serving = turns.read()
+                    serving = turns.pass_over_absent(serving, ticket)
+                    if serving >= ticket:  # this one's turn (or it was passed over: go)
+                        slot = _lock_any(folder, "slot", slot_count)
+                        if slot is not None:
+                            turns.write(next_ticket, max(serving, ticket + 1))
+                            turns.served(queued=True, more_waiting=next_ticket > ticket + 1)
+                            return slot
+                    turns.write(next_ticket, serving)
+                moved = time.monotonic()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -282,6 +293,12 @@ def _turns(folder: Path) -> Iterator[_Turns]:
             yield _Turns(folder, descriptor)
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _glance(folder: Path) -> int:
+    """The ticket served now, read without the lock (only to decide when to look again)."""
+    data = os.pread(_waiting.turns[str(folder)], 16, 0)
+    return struct.unpack("<QQ", data)[1] if len(data) == 16 else 0
 
 
 def _open(path: Path) -> int:
