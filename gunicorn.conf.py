@@ -55,11 +55,18 @@ if os.environ.get("STREFA_KLIENTA_ENV_FILE"):
 SETTINGS = from_environment()
 
 # nginx on the same machine proxies to this address (deploy/nginx/strefa-klienta.conf).
-# Sync workers need a buffering proxy in front: on_starting() below refuses or warns when
+# The workers need a buffering proxy in front: on_starting() below refuses or warns when
 # the bind reaches beyond this machine.
 bind = ["127.0.0.1:8000"]
-# Logins hash with argon2 and keep a core busy; WEB_CONCURRENCY overrides the rule of thumb.
+# Threads, so that a login waiting for one of the machine's hashing slots (argon2 runs
+# outside the GIL; ebok/identity/hashing_gate.py) holds a thread, not a whole worker, and
+# the cheap pages always find a free one: 2 workers per core + 1 (WEB_CONCURRENCY
+# overrides), each with 32 threads (--threads overrides). Together they must outnumber the
+# logins the hashing queue lets wait (FLASK_HASHING_WAIT_LIMIT × slots ÷ one hash's
+# seconds, about 100 on 2 cores) plus the pages served meanwhile (README, "Login storms").
+worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or multiprocessing.cpu_count() * 2 + 1
+threads = 32
 # A request that takes longer is a stuck worker: it is killed and replaced.
 timeout = 30
 graceful_timeout = 30
@@ -191,13 +198,12 @@ def child_exit(server, worker):
 
 
 def _refuse_or_warn_if_exposed(server):
-    """A sync worker serves one connection at a time and waits for
-    the whole request, so a handful of clients sending one header line every few seconds
-    hold every worker (slowloris). Only a buffering proxy (nginx) in front, reading whole
-    requests first, keeps them off. And the app trusting X-Forwarded-* makes sense only
-    when no one else can reach gunicorn. So a bind beyond loopback or a unix socket is
-    refused while proxy headers are trusted (unless the operator says the proxy is on
-    another host), and warned about otherwise."""
+    """A worker's thread waits for the whole request, so clients sending one header line
+    every few seconds hold every thread (slowloris). Only a buffering proxy (nginx) in
+    front, reading whole requests first, keeps them off. And the app trusting
+    X-Forwarded-* makes sense only when no one else can reach gunicorn. So a bind beyond
+    loopback or a unix socket is refused while proxy headers are trusted (unless the
+    operator says the proxy is on another host), and warned about otherwise."""
     exposed = [_shown(address) for address in server.cfg.address if not _local(address)]
     if not exposed:
         return
@@ -205,15 +211,15 @@ def _refuse_or_warn_if_exposed(server):
     if proxy_headers_trusted(SETTINGS) and not SETTINGS["PROXY_ON_ANOTHER_HOST"]:
         raise RuntimeError(
             f"gunicorn listens on {where}, beyond this machine, while the app trusts "
-            "X-Forwarded-* headers (FLASK_PROXY_FIX_X_FOR, FLASK_PROXY_FIX_X_PROTO): sync "
+            "X-Forwarded-* headers (FLASK_PROXY_FIX_X_FOR, FLASK_PROXY_FIX_X_PROTO): its "
             "workers must sit behind nginx (or another buffering proxy). Bind 127.0.0.1 or "
             "a unix socket; with the proxy on another host, name it in FLASK_PROXY_TRUSTED "
             "and set FLASK_PROXY_ON_ANOTHER_HOST=true."
         )
     server.log.warning(
-        "!!! gunicorn listens on %s, beyond this machine: sync workers must sit behind "
-        "nginx (or another buffering proxy); reached directly, a few slow clients hold "
-        "every worker and the site stops answering. See README, Production. !!!",
+        "!!! gunicorn listens on %s, beyond this machine: its workers must sit behind "
+        "nginx (or another buffering proxy); reached directly, slow clients hold "
+        "every thread and the site stops answering. See README, Production. !!!",
         where,
     )
 

@@ -10,7 +10,7 @@ from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
-from ebok.identity import throttle
+from ebok.identity import hashing_gate, throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     throttle.init_app(app)
     limiter.init_app(app)
+    hashing_gate.init_app(app)
     from ebok import auth, messages, operator
     from ebok.i18n import languages
     from ebok.web import assets, form_input, htmx, security, templating

@@ -143,10 +143,24 @@ DEFAULTS = {
     # "Pobierz moje dane": how long the data is shown after the password is typed again.
     "DATA_UNLOCK_LIFETIME": timedelta(minutes=5),
     "VERIFIED_STEP_LIFETIME": timedelta(minutes=30),
-    # Password hashing: argon2id; above the ASVS floor of t=2, 19 MiB, p=1.
+    # Password hashing: argon2id, 64 MiB and 3 passes, five times OWASP's floor (19 MiB,
+    # t=2, p=1); one lane, since the hashing slots below already fill the cores (README,
+    # "Login storms"). Hashes with other parameters are redone at the next login.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
-    "ARGON2_PARALLELISM": 4,
+    "ARGON2_PARALLELISM": 1,
+    # Hashes running at once on this machine, across every process (None: its cores);
+    # the lock files that count them are in HASHING_GATE_DIR (None: the instance folder's
+    # hashing-gate/), which every process of the machine must share.
+    "HASHING_SLOTS": None,
+    "HASHING_GATE_DIR": None,
+    # No hash waits longer than this (seconds) for a slot: past it, and when the queue is
+    # already so long, the login is answered 503 "try again in HASHING_RETRY_AFTER seconds".
+    "HASHING_WAIT_LIMIT": 10,
+    "HASHING_RETRY_AFTER": 5,
+    # Places in the machine's queue (None: as many as the slots serve within
+    # HASHING_WAIT_LIMIT at the measured speed of a hash).
+    "HASHING_QUEUE": None,
     # Messages: "dev" keeps them in the database for the development outbox page.
     "MAIL_BACKEND": None,  # "smtp" in production, "dev" in development when not set
     "MAIL_SERVER": "localhost",
@@ -1031,6 +1045,29 @@ SETTINGS: tuple[SettingsGroup, ...] = (
     SettingsGroup(
         "Requests, limits and cookies",
         (
+            Setting(
+                ("HASHING_SLOTS",),
+                "the machine's cores",
+                'password hashes running at once on this machine (README, "Login storms")',
+                env=("2", OPTIONAL),
+            ),
+            Setting(
+                ("HASHING_WAIT_LIMIT",),
+                "`10`",
+                (
+                    "the seconds a login waits for a hash at most, past which it is answered "
+                    '"try again in 5 seconds" (503) at once'
+                ),
+                env=("10", OPTIONAL),
+            ),
+            Setting(
+                ("HASHING_GATE_DIR", "HASHING_RETRY_AFTER", "HASHING_QUEUE"),
+                "the instance folder's `hashing-gate/`, `5`, measured",
+                (
+                    "the lock files every worker of the machine shares; the Retry-After of "
+                    "the busy answer; a fixed queue length instead of the measured one"
+                ),
+            ),
             Setting(
                 ("MAX_CONTENT_LENGTH",),
                 "`65536`",

@@ -140,6 +140,8 @@ def make_app(database, tmp_path):
                 **database,
                 # Invoice PDFs (demo seed, imports) never go to the checkout's instance folder.
                 "INVOICE_STORAGE": str(tmp_path / "invoice-storage"),
+                # Each test's hashing slots are its own (ebok/identity/hashing_gate.py).
+                "HASHING_GATE_DIR": str(tmp_path / "hashing-gate"),
                 "RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI,
                 "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_ID},
                 **overrides,

@@ -420,7 +420,7 @@ def serving_log(process: subprocess.Popen, log_path: Path) -> str:
     return log_path.read_text()
 
 
-EXPOSED = "sync workers must sit behind nginx"
+EXPOSED = "workers must sit behind nginx"
 
 
 def test_gunicorn_exposed_with_proxy_headers_trusted_refuses_to_start(tmp_path):

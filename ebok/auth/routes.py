@@ -17,9 +17,10 @@ from ebok.auth.service import (
 )
 from ebok.i18n import _l, languages
 from ebok.identity import sessions, two_step
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.sessions import SinceLastLogin, end_session, take_prefilled_login
 from ebok.models import Account
-from ebok.web.forms import refuse_throttled
+from ebok.web.forms import refuse_busy, refuse_throttled
 from ebok.web.htmx import redirect_to, render_form, render_panel
 from ebok.web.templating import format_phone
 
@@ -56,6 +57,8 @@ def login() -> ResponseReturnValue:
                     "your password, use Forgotten password."
                 ),
             )
+        except HashingBusy as busy:
+            status = refuse_busy(form, busy)
         else:
             if account is not None:
                 if needs_second_step(account):

@@ -10,6 +10,7 @@ from ebok.extensions import db
 from ebok.i18n import lazy_pgettext
 from ebok.identity import accounts, sessions, throttle, two_step
 from ebok.identity.devices import second_step_remembered, trusted_device
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import needs_rehash, verify_password
 from ebok.logs import audit, fingerprint
 from ebok.models import Account
@@ -46,7 +47,12 @@ def log_in_attempt(typed_login: str, password: str) -> Account | None:
         if account is not None and throttle.limit_reached() in accounts.ACCOUNT_LOGIN_LIMITS:
             accounts.warn_of_attack(account)
         raise
-    if not password_matches(account, password):
+    try:
+        matches = password_matches(account, password)
+    except HashingBusy:
+        throttle.attempt_was_right()  # nothing was checked: the attempt is given back
+        raise
+    if not matches:
         audit("login_failed", login=fingerprint(accounts.login_key(typed_login)))
         if account is not None:  # the customer sees it in Bezpieczeństwo
             sessions.record_login(account, succeeded=False)
@@ -61,10 +67,12 @@ def password_matches(account: Account | None, password: str) -> bool:
     password_hash = account.password_hash if account is not None else None
     if not verify_password(password_hash, password) or account is None:
         return False
-    if needs_rehash(account.password_hash) and not accounts.rehash_password(
-        account, account.password_hash, password
-    ):
-        return False  # the password was replaced while this one was being checked
+    if needs_rehash(account.password_hash):
+        try:
+            if not accounts.rehash_password(account, account.password_hash, password):
+                return False  # the password was replaced while this one was being checked
+        except HashingBusy:
+            pass  # the password was right; the new hash waits for a quieter login
     return True
 
 

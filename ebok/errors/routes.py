@@ -17,7 +17,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ebok.extensions import login_manager
 from ebok.identity import throttle
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.throttle import CountingUnavailable
+from ebok.web.forms import busy_message
 from ebok.web.htmx import is_partial_request, render_panel
 
 bp = Blueprint("errors", __name__)
@@ -134,6 +136,13 @@ def sms_unavailable(error: Exception) -> ResponseReturnValue:
             "minutes, or choose a link by e-mail if we have your e-mail address."
         ),
     )
+
+
+@bp.app_errorhandler(HashingBusy)
+def hashing_busy(error: HashingBusy) -> ResponseReturnValue:
+    """A password to hash where no form tells of it (a new password being set) while too
+    many customers log in; hashing_gate sets Retry-After."""
+    return _unavailable(message=busy_message(error.retry_after))
 
 
 def _unavailable(heading: str | None = None, message: str | None = None) -> Response:

@@ -13,6 +13,7 @@ from ebok import messages
 from ebok.extensions import db
 from ebok.i18n import languages, lazy_pgettext
 from ebok.identity import sessions, throttle
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import hash_password, verify_password
 from ebok.logs import audit
 from ebok.models import Account, Customer, utcnow
@@ -97,7 +98,12 @@ def confirm_current_password(account: Account, password: str, change: str) -> bo
     over a limit) and given back when right; a wrong one is audited as
     `{change}_change_refused`."""
     throttle.count_attempt(_current_password_limits(account))
-    if not verify_password(account.password_hash, password):
+    try:
+        matches = verify_password(account.password_hash, password)
+    except HashingBusy:
+        throttle.attempt_was_right()  # nothing was checked: the attempt is given back
+        raise
+    if not matches:
         audit(f"{change}_change_refused", account=account.id)
         return False
     throttle.attempt_was_right()

@@ -14,6 +14,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ebok.extensions import db
+from ebok.identity import hashing_gate
+
 # The union of the two lists of special characters in the operator's guide.
 SPECIAL_CHARACTERS = "!@#$%^&*(){}[]\\:\";'<>?,./-_=+"
 ALLOWED_CHARACTERS = frozenset(string.ascii_letters + string.digits + SPECIAL_CHARACTERS)
@@ -180,20 +183,36 @@ def _hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    """Raises hashing_gate.HashingBusy when the machine's hashes queue past the bound."""
+    hasher = _hasher()
+    with hashing_gate.admitted():
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches. Without a hash (unknown login) it still spends the
-    same time hashing, so the answer's timing does not tell which accounts exist."""
+    same time hashing, so the answer's timing does not tell which accounts exist. Raises
+    hashing_gate.HashingBusy, having hashed nothing, when the machine's hashes queue past
+    the bound."""
     hasher = _hasher()
-    if password_hash is None or len(password) > INPUT_LIMIT:
-        hasher.hash(password[:INPUT_LIMIT])
-        return False
-    try:
-        return hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with hashing_gate.admitted(before_waiting=_end_reading):
+        if password_hash is None or len(password) > INPUT_LIMIT:
+            hasher.hash(password[:INPUT_LIMIT])
+            return False
+        try:
+            return hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _end_reading() -> None:
+    """A check waiting its turn to hash gives its database connection back to the pool, so
+    that waiting logins never take every connection from the pages: a password is checked
+    before its request writes anything, so only reads end (what they loaded is read again
+    when used)."""
+    session = db.session
+    if not (session.new or session.dirty or session.deleted):
+        session.rollback()
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -5,6 +5,7 @@ finds after a form validated, told next to the field they concern."""
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
@@ -12,6 +13,7 @@ from wtforms.validators import EqualTo, StopValidation, ValidationError
 
 from ebok.i18n import LazyText, _l
 from ebok.identity import accounts, throttle
+from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.passwords import password_problems
 from ebok.models import Account
 from ebok.normalising import (
@@ -135,6 +137,8 @@ class CurrentPasswordForm(FlaskForm):
                 # is a sentence saying when to try again ("Try again in 5 minutes (at 16:45).").
                 _l("Too many attempts with a wrong current password. %(wait)s"),
             )
+        except HashingBusy as busy:
+            self.status = refuse_busy(self, busy)
         return False
 
 
@@ -144,6 +148,24 @@ def refuse_throttled(form: FlaskForm, message: LazyText) -> int:
     Retry-After). The status to answer with."""
     form.form_errors.append(message % {"wait": throttle.retry_message()})
     return 429
+
+
+def busy_message(retry_after: int) -> str:
+    """Passwords are being checked for so many customers that this one would wait too long."""
+    # Translators: a form error on the login page (and wherever a password is checked) when
+    # too many customers log in at once; %(num)d is the number of seconds to wait (5).
+    return ngettext(
+        "Many customers are logging in right now. Try again in %(num)d second.",
+        "Many customers are logging in right now. Try again in %(num)d seconds.",
+        retry_after,
+    )
+
+
+def refuse_busy(form: FlaskForm, busy: HashingBusy) -> int:
+    """The password could not be checked now (hashing_gate): told on the form, which keeps
+    what was typed. The status to answer with; hashing_gate adds Retry-After."""
+    form.form_errors.append(busy_message(busy.retry_after))
+    return 503
 
 
 class Problem(Exception):

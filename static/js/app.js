@@ -276,8 +276,10 @@
     announce(document.body.dataset.networkError, true);
   });
 
-  // A server error (5xx: the database or Redis away for a moment): the error fragment
-  // never replaces the form the customer typed into; its words go to the live region.
+  // A server error (5xx: the database or Redis away for a moment, or too many customers
+  // logging in): the answer never replaces the form the customer typed into; its words go
+  // to the live region (a form's own problems when it came back with them, the error
+  // page's heading and message otherwise).
   document.addEventListener("htmx:before:swap", function (event) {
     var response = event.detail.ctx && event.detail.ctx.response;
     if (!response || response.status < 500) return;
@@ -287,7 +289,9 @@
 
   function serverErrorText(html) {
     var fragment = new DOMParser().parseFromString(html || "", "text/html");
-    return Array.prototype.map.call(fragment.querySelectorAll("h1, h1 + p"), function (element) {
+    var problems = fragment.querySelectorAll(".error-summary__list li");
+    var words = problems.length ? problems : fragment.querySelectorAll("h1, h1 + p");
+    return Array.prototype.map.call(words, function (element) {
       return element.textContent.trim();
     }).join(" ");
   }

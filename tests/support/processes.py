@@ -243,15 +243,21 @@ class PostgresServer:
 
 
 class Gunicorn:
-    """The app as production runs it (sync workers), behind one listening socket this test
-    made, configured only by FLASK_ variables, with its access and error logs in
-    `directory`."""
+    """The app under gunicorn (sync workers, or production's gthread ones), behind one
+    listening socket this test made, configured only by FLASK_ variables, with its access
+    and error logs in `directory`."""
 
     def __init__(
-        self, directory: Path, environment: dict, workers: int = 2, config: Path | None = None
+        self,
+        directory: Path,
+        environment: dict,
+        workers: int = 2,
+        config: Path | None = None,
+        threads: int | None = None,
     ):
         """`config`: a gunicorn config file (e.g. the project's, for its hooks); the
-        command line still sets the bind, the workers and the logs."""
+        command line still sets the bind, the workers and the logs. `threads`: gthread
+        workers with that many threads each (production's), instead of sync ones."""
         if importlib.util.find_spec("gunicorn") is None:
             pytest.skip("gunicorn is not installed")
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -273,6 +279,8 @@ class Gunicorn:
             FLASK_ARGON2_TIME_COST=str(TEST_CONFIG["ARGON2_TIME_COST"]),
             FLASK_ARGON2_MEMORY_COST=str(TEST_CONFIG["ARGON2_MEMORY_COST"]),
             FLASK_ARGON2_PARALLELISM=str(TEST_CONFIG["ARGON2_PARALLELISM"]),
+            # The hashing slots of this server's workers only.
+            FLASK_HASHING_GATE_DIR=str(directory / "hashing-gate"),
         )
         clean.update(environment)
         fd = self.listener.fileno()
@@ -283,7 +291,13 @@ class Gunicorn:
             [
                 *(sys.executable, "-m", "gunicorn", "app:app"),
                 *("--config", str(config), "--bind", f"fd://{fd}"),
-                *("--workers", str(workers), "--worker-class", "sync", "--no-control-socket"),
+                *("--workers", str(workers), "--no-control-socket"),
+                *(
+                    # One thread: with more (gunicorn.conf.py's), gunicorn makes them gthread.
+                    ("--worker-class", "sync", "--threads", "1")
+                    if threads is None
+                    else ("--worker-class", "gthread", "--threads", str(threads))
+                ),
                 *("--access-logfile", str(self.access_log)),
                 *("--access-logformat", "%(p)s %(q)s %(s)s"),
                 *("--error-logfile", str(self.error_log)),
@@ -386,6 +400,31 @@ class Browser:
 
     def log_in(self, login: str, password: str, mark: str) -> int | None:
         return self.post(f"/?{mark}=1", {"login": login, "password": password})[0]
+
+    def signed_in_cookies(self, login: str, password: str) -> str:
+        """Logs in; the Cookie header of the signed-in customer's next requests (the
+        session, device and language cookies all come with the login's answer)."""
+        body = urlencode(
+            {"csrf_token": self.csrf_token.decode(), "login": login, "password": password}
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=WAIT)
+        try:
+            headers = {
+                **self._headers(),
+                "Cookie": self.cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            connection.request("POST", "/", body=body, headers=headers)
+            response = connection.getresponse()
+            assert response.status == 303, response.status
+            cookies = [
+                value.split(";", 1)[0]
+                for name, value in response.getheaders()
+                if name == "Set-Cookie"
+            ]
+        finally:
+            connection.close()
+        return "; ".join(cookies)
 
 
 def app_on_database(database_uri: str, **config):
