@@ -916,9 +916,11 @@ def test_a_failing_gateway_is_left_alone_for_the_rest_of_the_batch(msg_ctx, msg_
 
 
 def test_a_long_batch_keeps_its_claim_alive(msg_app, msg_gateway):
-    # Claims last 2 x 0.5 s; the batch takes longer, each send 0.3 s.
-    msg_app.config.update(MAIL_TIMEOUT=0.5, SMS_TIMEOUT=0.5)
-    msg_gateway.delay = 0.3
+    # Claims last 2 x 1.5 s; the batch takes longer: one sender, 5 sends of 0.8 s each. The
+    # margin of each send under its timeout (0.7 s) holds on a loaded machine too (0.2 s
+    # did not: another worker's look at the claims runs inside each request).
+    msg_app.config.update(MAIL_TIMEOUT=1.5, SMS_TIMEOUT=1.5, OUTBOX_SENDERS_PER_CHANNEL=1)
+    msg_gateway.delay = 0.8
     released = []
 
     def another_worker_looks():
