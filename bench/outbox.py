@@ -19,6 +19,13 @@ interleaved and the median of each side is taken. Prints, per database:
     outbox deliver postgresql msg per CPU second: app X, baseline Y, ratio Z
     outbox deliver postgresql 1 sender msg/s: ...   (and msg per CPU second)
     outbox deliver postgresql 3 workers msg/s: app X, baseline Y, ratio Z
+    code to the SMS gateway postgresql ms p50/p95: woken X/Y, polling X/Y, baseline X/Y
+
+Goal for the last line (issue 26): p95 <= 100 ms with the worker woken by LISTEN/NOTIFY.
+It measures from the commit of the request that wrote the code (what "Dalej" does once the
+form is checked) to the gateway receiving it, with a looping worker at the production poll
+interval (1 s); "polling" is the same worker with the listener off, "baseline" a direct
+HTTP POST of the same text to the same gateway (no database, no worker).
 
 Goal: msg/s ratio >= 0.6 with the default senders, and msg per CPU second ratio >= 0.5
 with one sender. That is the price of one commit per message (issue 19.1) against a sink
@@ -306,6 +313,125 @@ def check_sent_once(app, count: int, sent: list[int], received: list[bytes]) -> 
     print(f"  {len(sent)} workers sent {sent} (sum {sum(sent)}): each message once", flush=True)
 
 
+# -- a code from the commit to the SMS gateway (LISTEN/NOTIFY, issue 26) ----------------------
+
+
+class _Gateway:
+    """An SMS gateway on 127.0.0.1 that notes when each request arrived."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.arrived: list[float] = []
+        self.changed = threading.Condition()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the standard library's name)
+                self.rfile.read(int(self.headers["Content-Length"]))
+                with gateway.changed:
+                    gateway.arrived.append(time.perf_counter())
+                    gateway.changed.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/sms"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int) -> float:
+        with self.changed:
+            if not self.changed.wait_for(lambda: len(self.arrived) >= count, timeout=30):
+                raise SystemExit("the SMS gateway never got the code")
+            return self.arrived[count - 1]
+
+
+def _percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return f"{statistics.median(ordered) * 1000:.1f}/{p95 * 1000:.1f}"
+
+
+def code_latency(url: str, schema: str, count: int) -> None:
+    """One line: a code's time from its commit to the gateway, woken and polling."""
+    import random
+    import threading
+
+    import httpx
+
+    from ebok.messages import send_sms, wakeup
+
+    gateway = _Gateway()
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "connect_args": {"options": f"-csearch_path={schema}"},
+            },
+            "SMS_BACKEND": "http",
+            "SMS_GATEWAY_URL": gateway.url,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+
+    def measure(listening: bool) -> list[float]:
+        stop = threading.Event()
+        listens = wakeup.listens
+        if not listening:
+            wakeup.listens = lambda url: False  # the same worker, polling only
+        try:
+
+            def work():
+                with app.app_context():
+                    run_worker(loop=True, interval=1.0, stop=stop)
+
+            worker = threading.Thread(target=work)
+            worker.start()
+            time.sleep(1.5)  # connected and listening, its first looks over
+            latencies = []
+            with app.app_context():
+                for _ in range(count):
+                    time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 (not a secret)
+                    send_sms("+48600700800", "registration_code", code="123456", minutes=10)
+                    started = time.perf_counter()
+                    db.session.commit()
+                    latencies.append(gateway.wait_for(len(gateway.arrived) + 1) - started)
+                db.session.remove()
+        finally:
+            stop.set()
+            worker.join()
+            wakeup.listens = listens
+        return latencies
+
+    woken = measure(listening=True)
+    polling = measure(listening=False)
+    baseline = []
+    with httpx.Client() as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            client.post(gateway.url, json={"to": "+48600700800", "text": "Kod: 123456"})
+            baseline.append(gateway.wait_for(len(gateway.arrived)) - started)
+    with app.app_context():
+        db.engine.dispose()
+    gateway.server.shutdown()
+    print(
+        "code to the SMS gateway postgresql ms p50/p95: "
+        f"woken {_percentiles(woken)}, polling {_percentiles(polling)}, "
+        f"baseline {_percentiles(baseline)} (goal: woken p95 <= 100)",
+        flush=True,
+    )
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -361,6 +487,7 @@ def main() -> None:
                     parallel_workers(pg, port, count * workers, workers, rounds, log_path)
                     with pg.app_context():
                         db.engine.dispose()
+                    code_latency(arguments.postgresql, schema, 40 if arguments.quick else 100)
                 finally:
                     with admin.begin() as connection:
                         connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))

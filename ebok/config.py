@@ -197,7 +197,8 @@ DEFAULTS = {
     # POLL_FOR seconds; then "Sprawdź ponownie".
     "PAYMENTS_POLL_INTERVAL": 3,
     "PAYMENTS_POLL_FOR": 120,
-    # How often a looping worker (flask outbox deliver --loop) looks for new messages.
+    # How often a looping worker (flask outbox deliver --loop) looks for due messages; on
+    # PostgreSQL a committed message also wakes it at once (LISTEN/NOTIFY).
     "OUTBOX_POLL_INTERVAL": 1.0,
     # Messages of one channel a worker sends at once, each over a connection of its own:
     # a slow SMS gateway then delays customers by one answer, not by one per customer ahead.
@@ -777,6 +778,14 @@ SETTINGS: tuple[SettingsGroup, ...] = (
                     "digits of an SMS code and how long it is valid; at most 8 digits and 60 "
                     "minutes (refused at start beyond), so every SMS stays one segment with 8 "
                     "characters to spare"
+                ),
+            ),
+            Setting(
+                ("OUTBOX_POLL_INTERVAL",),
+                "`1`",
+                (
+                    "seconds between a looping worker's looks for due messages (retries; every "
+                    "message on SQLite); on PostgreSQL a new message wakes it at once"
                 ),
             ),
             Setting(

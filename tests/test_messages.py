@@ -47,6 +47,7 @@ from ebok.messages import (
     run_worker,
     send_email,
     send_sms,
+    wakeup,
 )
 from ebok.messages.backends import HttpSmsBackend, SmtpBackend
 from ebok.messages.outbox import backoff, claim_batch, release_stuck
@@ -1409,16 +1410,16 @@ def test_one_message_that_keeps_failing_never_makes_the_site_unready(app, app_ga
 # -- channels never wait for each other; a slow gateway serves customers side by side (19.4) --
 
 
-@pytest.fixture
-def looping_worker(msg_app):
-    """Starts run_worker(loop=True) in a thread; stops it (and joins) at the end."""
+def _looping(app):
+    """start(interval=0.05) runs run_worker(loop=True) on `app` in a thread; stopped (and
+    joined) at the end."""
     stop = threading.Event()
     threads = []
 
-    def start():
+    def start(interval=0.05):
         def work():
-            with msg_app.app_context():
-                run_worker(loop=True, interval=0.05, stop=stop)
+            with app.app_context():
+                run_worker(loop=True, interval=interval, stop=stop)
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
@@ -1429,6 +1430,81 @@ def looping_worker(msg_app):
     for thread in threads:
         thread.join(timeout=30)
         assert not thread.is_alive()
+
+
+@pytest.fixture
+def looping_worker(msg_app):
+    yield from _looping(msg_app)
+
+
+@pytest.fixture
+def looping_pg_worker(msg_pg_app):
+    yield from _looping(msg_pg_app)
+
+
+# -- on PostgreSQL a committed message wakes the worker; polling is the fallback (26) ----------
+
+
+AN_HOUR = 3600.0  # a poll interval no test outlives: only a wake-up delivers in time
+
+
+def test_on_postgresql_a_committed_code_wakes_the_worker_at_once(msg_pg_app, looping_pg_worker):
+    gateway = MsgGateway()
+    try:
+        msg_pg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
+        looping_pg_worker(interval=AN_HOUR)
+        _wait_until_listening(msg_pg_app)
+        with msg_pg_app.app_context():
+            for n in range(3):
+                msg_queue_sms(f"+4860070{n:04d}")
+
+        wait_for(lambda: len(gateway.requests) == 3, "three codes, without a poll")
+    finally:
+        gateway.stop()
+
+
+def _listeners(app, listening: bool = False) -> list[int]:
+    with app.app_context():
+        pids = db.session.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = :name"
+                " AND (NOT :listening OR query LIKE 'LISTEN %')"
+            ),
+            {"name": wakeup.application_name(), "listening": listening},
+        ).all()
+        db.session.remove()
+    return list(pids)
+
+
+def _wait_until_listening(app) -> None:
+    wait_for(lambda: _listeners(app, listening=True), "the listener")
+    # Connecting wakes every channel once (for what came before); let that look be over,
+    # so that only a notification can deliver what comes next. Were it not yet over, the
+    # test would pass for the wrong reason, never fail for one.
+    time.sleep(0.5)
+
+
+def test_a_listener_that_lost_its_connection_listens_again_and_sends_what_came_meanwhile(
+    msg_pg_app, looping_pg_worker, caplog
+):
+    caplog.set_level(logging.INFO, logger="ebok.messages")
+    gateway = MsgGateway()
+    try:
+        msg_pg_app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url)
+        looping_pg_worker(interval=AN_HOUR)
+        (listener,) = wait_for(lambda: _listeners(msg_pg_app), "the listener's connection")
+        with msg_pg_app.app_context():
+            db.session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": listener})
+            msg_queue_sms()  # very likely while nobody listens
+
+        wait_for(lambda: len(gateway.requests) == 1, "the code, after the listener is back")
+        wait_for(lambda: _listeners(msg_pg_app) not in ([], [listener]), "a new connection")
+        lost = [r.getMessage() for r in caplog.records if "not listening" in r.getMessage()]
+        assert lost == [
+            "Outbox worker: not listening for new messages (OperationalError); polling meanwhile"
+        ]
+    finally:
+        gateway.stop()
 
 
 def test_a_hung_sms_gateway_never_holds_up_email(msg_app, msg_gateway, msg_smtp, looping_worker):

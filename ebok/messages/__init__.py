@@ -7,7 +7,9 @@
 A message is written to the outbox table in the same transaction as the change that
 causes it, so it exists exactly when that change does. Requests never talk to SMTP or the
 SMS gateway: the worker process claims due messages, each channel in a loop of its own
-with a few senders, each sender over a connection of its own; a failure stays pending and
+with a few senders, each sender over a connection of its own; on PostgreSQL a committed
+message wakes its channel at once (LISTEN/NOTIFY, messages.wakeup), elsewhere the loop
+polls. A failure stays pending and
 is retried with backoff, a refusal for good is given up at once. A message is claimed
 (and the claim committed) before it is sent and its outcome committed as soon as the
 server answers, so it is sent once, except when a worker dies while it is on the wire:

@@ -22,6 +22,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
+from ebok.extensions import db
+from ebok.messages import wakeup
 from ebok.messages.backends import (
     BACKENDS,
     CONFIG_KEYS,
@@ -429,12 +431,14 @@ class _Loop:
         limit: int,
         report: Report | None,
         stop: threading.Event,
+        wakeups: wakeup.Wakeups,
     ) -> None:
         self.app = app
         self.interval = interval
         self.limit = limit
         self.report = report
         self.stop = stop
+        self.wakeups = wakeups
         self.outage = _DatabaseOutage()
         self.lock = threading.Lock()
         self.totals = DeliveryCounts()
@@ -475,7 +479,8 @@ class _Loop:
                     if free == 0 or claimed >= free:
                         sending.wait_for_room(self.interval)  # busy: more may be due
                     else:
-                        self.stop.wait(self.interval)
+                        # Woken by a new message (PostgreSQL), or the poll interval.
+                        self.wakeups.wait(channel, self.interval)
             finally:
                 sending.close()
                 self.add(sending.take_counts())
@@ -508,18 +513,29 @@ def run_worker(
         return _deliver_all(limit, report)
     own_stop = stop is None
     stop = stop or threading.Event()
-    worker = _Loop(current_app._get_current_object(), interval, limit, report, stop)  # type: ignore[attr-defined]
+    wakeups = wakeup.Wakeups(CHANNELS)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker = _Loop(app, interval, limit, report, stop, wakeups)
     restore = _stop_on_signals(stop) if own_stop else {}
     threads = [
         threading.Thread(target=worker.channel, args=(channel,), name=f"outbox-{channel}")
         for channel in CHANNELS
     ]
+    if wakeup.listens(db.engine.url):
+        threads.append(
+            threading.Thread(
+                target=wakeup.listen,
+                args=(db.engine.url, wakeups, stop),
+                name="outbox-listener",
+            )
+        )
     try:
         for thread in threads:
             thread.start()
         worker.housekeeping()  # in this thread, which also receives the signals
     finally:
         stop.set()
+        wakeups.wake_all()  # the channels' loops notice the stop at once
         for thread in threads:
             thread.join()
         for signum, handler in restore.items():

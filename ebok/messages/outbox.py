@@ -27,6 +27,7 @@ from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Connection, String, and_, case, func, or_, select, update
 
 from ebok.extensions import db
+from ebok.messages import wakeup
 from ebok.messages.backends import Outgoing, mask_recipient
 from ebok.models import OutboxMessage, Verification, utcnow
 
@@ -132,6 +133,7 @@ def _write(message: OutboxMessage) -> OutboxMessage:
     # Only written: the worker process delivers, so no request ever waits on a backend.
     db.session.add(message)
     db.session.flush()  # gives the id; the row exists only if the caller commits
+    wakeup.announce(message.channel)
     return message
 
 
