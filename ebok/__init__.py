@@ -9,7 +9,7 @@ from flask import Flask
 from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
-from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
+from ebok.extensions import babel, csrf, db, limiter, login_manager
 from ebok.identity import hashing_gate, throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
 
@@ -59,7 +59,6 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
     hold_audit_until_saved(app)
-    migrate.init_app(app, db, directory=str(RESOURCES / "migrations"))
     csrf.init_app(app)
     throttle.init_app(app)
     limiter.init_app(app)

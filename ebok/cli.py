@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.config import development_mode
@@ -431,7 +431,37 @@ def write_csv(header: list[str], rows: Iterable[Sequence[object]]) -> None:
     writer.writerows(rows)
 
 
+class _Migrations(click.Group):
+    """`flask db`: Flask-Migrate's commands, bound to the app when one of them is looked
+    up. Flask-Migrate loads Alembic (11 MB in each web worker, which never migrates), so
+    only the command line loads it."""
+
+    def _commands(self, ctx: click.Context) -> click.Group:
+        from flask_migrate import Migrate
+        from flask_migrate.cli import db as commands
+
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        if "migrate" not in app.extensions:
+            from ebok import RESOURCES
+            from ebok.extensions import db
+
+            Migrate(app, db, directory=str(RESOURCES / "migrations"))
+        return commands
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        commands = self._commands(ctx)  # its options (--directory, --x-arg), what sets them
+        self.params, self.callback = commands.params, commands.callback
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands(ctx).list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._commands(ctx).get_command(ctx, name)
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(_Migrations("db", help="Database migrations (Flask-Migrate)."))
     app.cli.add_command(consents_cli)
     app.cli.add_command(contacts_cli)
     app.cli.add_command(customers_cli)

@@ -3,7 +3,6 @@
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -22,7 +21,6 @@ db = SQLAlchemy(
         }
     )
 )
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address)

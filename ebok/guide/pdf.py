@@ -2,8 +2,6 @@
 a font that has the Polish letters embedded, so "Zapomniałem hasła" prints as typed."""
 
 from flask import current_app, render_template
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from ebok import operator
 from ebok.guide import pictures
@@ -29,6 +27,9 @@ def guide_pdf(title: str) -> bytes:
 
 
 def render_guide_pdf(title: str) -> bytes:
+    # fpdf2 (20 MB in a worker) is loaded by the workers that make a PDF, not by all.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_lang(languages.current())
@@ -48,6 +49,8 @@ def render_guide_pdf(title: str) -> bytes:
 
 
 def _heading_styles(color: str) -> dict:
+    from fpdf.fonts import FontFace
+
     return {
         "h1": FontFace(family="DejaVu", emphasis="BOLD", color=color, size_pt=20),
         "h2": FontFace(family="DejaVu", emphasis="BOLD", color="#0b0c0c", size_pt=14),
