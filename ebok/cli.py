@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ebok.config import development_mode
 from ebok.customers.csvfiles import ImportReport, ImportStopped, escaped_for_terminal
 from ebok.customers.demo import seed_demo_customers
+from ebok.customers import retention
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.einvoice import billing_export
@@ -50,6 +51,36 @@ def import_command(csv_file: str) -> None:
     Commits every few thousand rows: stopped halfway, it keeps what it committed, and
     running it again finishes the job. Shows a progress line on a terminal."""
     _run_import("customers", import_customers, csv_file, "CUSTOMERS_IMPORT_BATCH_SIZE")
+
+
+@customers_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="Count who would go; change nothing.")
+def retention_command(dry_run: bool) -> None:
+    """Remove the online account and the personal data of the customers billing's
+    customers files have not carried for CUSTOMERS_RETENTION_DAYS (README, "Retention").
+    Invoices, payments and consent records stay. Safe to run again: those already done
+    are not counted. Prints counts, never who."""
+    days = current_app.config["CUSTOMERS_RETENTION_DAYS"]
+    if not days:
+        click.echo("retention is off (CUSTOMERS_RETENTION_DAYS is 0): nothing removed")
+        return
+    lift_time_bounds()
+    try:
+        report = retention.apply_retention(days, dry_run=dry_run)
+    except SQLAlchemyError as problem:
+        raise click.ClickException(escaped_for_terminal(database_problem(problem))) from None
+    if dry_run:
+        click.echo(
+            f"would remove (absent from billing's files for over {days} days): personal data "
+            f"of {report.customers} customers, {report.accounts} online accounts"
+        )
+    else:
+        click.echo(
+            f"removed (absent from billing's files for over {days} days): personal data of "
+            f"{report.customers} customers, {report.accounts} online accounts, "
+            f"{report.contact_changes} contact changes' values, "
+            f"{report.messages} waiting messages"
+        )
 
 
 @invoices_cli.command("import")
