@@ -16,7 +16,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from ebok.config import development_mode
 from ebok.customers.csvfiles import ImportReport, ImportStopped, escaped_for_terminal
 from ebok.customers.demo import seed_demo_customers
-from ebok.customers import retention
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.einvoice import billing_export
@@ -24,7 +23,7 @@ from ebok.invoices import backup, drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
-from ebok.mydata import consents
+from ebok.mydata import consents, retention
 from ebok.mydata import service as contact_changes
 from ebok.payments import service as payments
 from ebok.payments.providers import provider_for

@@ -10,11 +10,10 @@ from sqlalchemy import select, update
 from support import (
     TEST_PASSWORD,
     WizardActions,
-    activate_einvoice,
     account_of,
+    activate_einvoice,
     last_code,
     outbox,
-    text_of,
 )
 
 from ebok.extensions import db

@@ -221,7 +221,7 @@ def _mark_stale(connection: Connection, message_ids: list[int], now: datetime) -
 
 
 def withdraw_messages_to(recipients: Collection[str]) -> int:
-    """Retention (ebok/customers/retention.py): the portal no longer keeps these contacts.
+    """Retention (ebok/mydata/retention.py): the portal no longer keeps these contacts.
     A message to one of them still waiting (pending, or failed and so retriable) is not
     sent: stale, its body and attachment cleared; every message to them but one being sent
     keeps the recipient only masked. In the caller's transaction; returns how many waiting

@@ -4,7 +4,7 @@ used); what billing and the law keep stays: the customer, the invoices, the cont
 changes, the consents and the e-Faktura record (which then names the customer). The
 customer is told, and may register again.
 
-Retention (ebok/customers/retention.py) removes the account of a customer who left
+Retention (ebok/mydata/retention.py) removes the account of a customer who left
 billing with remove_account, the same steps without a request."""
 
 from datetime import datetime

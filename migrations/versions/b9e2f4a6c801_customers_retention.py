@@ -28,9 +28,7 @@ def upgrade():
     # The customers already here count as carried now: their retention period starts with
     # this upgrade, never before it.
     customers = sa.table("customers", sa.column("last_in_billing_at", sa.DateTime()))
-    op.execute(
-        customers.update().values(last_in_billing_at=datetime.now(UTC).replace(tzinfo=None))
-    )
+    op.execute(customers.update().values(last_in_billing_at=datetime.now(UTC).replace(tzinfo=None)))
 
 
 def downgrade():

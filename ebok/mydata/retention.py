@@ -32,7 +32,7 @@ class RetentionReport:
     messages: int = 0  # waiting messages withdrawn
 
 
-def absent_customers(days: int, now: datetime) -> Select[tuple[Customer]]:
+def absent_customers(days: int, now: datetime) -> Select[Customer]:
     """The customers whose personal data is due to go, oldest absence first."""
     newest = db.session.scalar(select(func.max(Customer.last_in_billing_at)))
     if newest is None:
