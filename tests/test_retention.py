@@ -188,6 +188,10 @@ def test_retention_removes_the_account_and_personal_data_and_keeps_invoices(
             ("withdrawn", gone.id, "retention"),
         ]
 
+    # Billing is not sent the emptied change.
+    exported = runner.invoke(args=["contacts", "export", "--since", "2000-01-01"])
+    assert exported.exit_code == 0 and "200005" not in exported.output
+
     # Signed out everywhere: the session the customer had is over.
     response = visitor.client.get("/moje-konto", follow_redirects=False)
     assert response.status_code in (302, 303)
