@@ -272,3 +272,18 @@ def test_the_audit_line_has_counts_and_no_personal_data(app, runner, customers, 
     assert "retention_applied" in logged and "customers=4" in logged
     for personal in ("Kamińska", "ewa.kaminska", "600700805", "200005"):
         assert personal not in logged
+
+
+@pytest.mark.config(CUSTOMERS_RETENTION_DAYS=0)
+def test_a_customer_billing_marked_as_gone_goes_at_once(app, runner, customers, tmp_path):
+    import_file(runner, tmp_path, list(ROWS))  # billing's file still carries everyone
+    dry = retention(runner, "--dry-run", "--customer", "200 005", "--customer", "999999")
+    assert "(named by --customer): personal data of 1 customers, 1 online accounts" in dry
+    assert account_of(app, customers["registered"]) is not None
+    assert "personal data of 1 customers, 1 online accounts" in retention(
+        runner, "--customer", "200005"
+    )
+    assert account_of(app, customers["registered"]) is None
+    assert customer(app, "200005").email is None
+    assert customer(app, "200001").email == "anna.nowak@example.com"
+    assert "personal data of 0 customers" in retention(runner, "--customer", "200005")
