@@ -23,8 +23,9 @@ from ebok.invoices import backup, drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
-from ebok.mydata import consents
+from ebok.mydata import consents, retention
 from ebok.mydata import service as contact_changes
+from ebok.normalising import normalize_customer_number
 from ebok.payments import service as payments
 from ebok.payments.providers import provider_for
 from ebok.web.pdf_fonts import MissingFonts
@@ -50,6 +51,44 @@ def import_command(csv_file: str) -> None:
     Commits every few thousand rows: stopped halfway, it keeps what it committed, and
     running it again finishes the job. Shows a progress line on a terminal."""
     _run_import("customers", import_customers, csv_file, "CUSTOMERS_IMPORT_BATCH_SIZE")
+
+
+@customers_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="Count who would go; change nothing.")
+@click.option(
+    "--customer",
+    "numbers",
+    multiple=True,
+    metavar="NUMBER",
+    help="A customer billing marked as gone: at once, whatever billing's files say (repeatable).",
+)
+def retention_command(dry_run: bool, numbers: tuple[str, ...]) -> None:
+    """Remove the online account and the personal data of the customers billing's
+    customers files have not carried for CUSTOMERS_RETENTION_DAYS (README, "Retention"),
+    or of the customers named by --customer. Invoices, payments and consent records stay.
+    Safe to run again: those already done are not counted. Prints counts, never who."""
+    days = current_app.config["CUSTOMERS_RETENTION_DAYS"]
+    if not days and not numbers:
+        click.echo("retention is off (CUSTOMERS_RETENTION_DAYS is 0): nothing removed")
+        return
+    wanted = [normalize_customer_number(number.strip()) for number in numbers]
+    lift_time_bounds()
+    try:
+        report = retention.apply_retention(days, numbers=wanted, dry_run=dry_run)
+    except SQLAlchemyError as problem:
+        raise click.ClickException(escaped_for_terminal(database_problem(problem))) from None
+    why = "named by --customer" if numbers else f"absent from billing's files for over {days} days"
+    if dry_run:
+        click.echo(
+            f"would remove ({why}): personal data of {report.customers} customers, "
+            f"{report.accounts} online accounts"
+        )
+    else:
+        click.echo(
+            f"removed ({why}): personal data of {report.customers} customers, "
+            f"{report.accounts} online accounts, {report.contact_changes} contact changes' "
+            f"values, {report.messages} waiting messages"
+        )
 
 
 @invoices_cli.command("import")

@@ -47,6 +47,10 @@ DEFAULTS = {
     # Customers import: rows per transaction; a rerun after an interruption resumes from
     # the last commit.
     "CUSTOMERS_IMPORT_BATCH_SIZE": 5000,
+    # Retention (README, "Retention"): days a customer may be absent from billing's
+    # customers files before `flask customers retention` removes their online account and
+    # personal data; 0 switches it off.
+    "CUSTOMERS_RETENTION_DAYS": 90,
     # Request limits, answered with 413 before the body is read: the whole body, each
     # non-file field, and the number of fields. No form here comes near them.
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -803,6 +807,22 @@ SETTINGS: tuple[SettingsGroup, ...] = (
                     "seconds between tries of a channel that keeps failing; when one gets "
                     "through, its waiting messages go out at once"
                 ),
+            ),
+        ),
+    ),
+    SettingsGroup(
+        "Customers",
+        (
+            Setting(
+                ("CUSTOMERS_RETENTION_DAYS",),
+                "`90`",
+                (
+                    "days a customer may be absent from billing's customers files before "
+                    "`flask customers retention` removes their online account and personal "
+                    'data (README, "Retention"); `0` switches retention off (billing sending '
+                    "changes only, not every customer)"
+                ),
+                env=("90", OPTIONAL),
             ),
         ),
     ),

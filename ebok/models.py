@@ -40,7 +40,8 @@ def utcnow() -> datetime:
 
 
 class Customer(Model):
-    """A customer as the billing system knows them; imported, never deleted here."""
+    """A customer as the billing system knows them; imported, never deleted here (past
+    retention only their personal data goes, the row stays for their invoices)."""
 
     __tablename__ = "customers"
 
@@ -53,6 +54,11 @@ class Customer(Model):
     # The customer's own account number for transfers (NRB, 26 digits, checksum checked).
     bank_account: Mapped[str | None] = mapped_column(String(26))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Retention (README, "Retention"): when a customers file from billing last carried
+    # the customer (refreshed at most daily), and when the portal removed their personal
+    # data after they had been absent past CUSTOMERS_RETENTION_DAYS (None: kept).
+    last_in_billing_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
+    personal_data_removed_at: Mapped[datetime | None]
 
     account: Mapped["Account | None"] = relationship(back_populates="customer")
 

@@ -10,6 +10,7 @@ not in memory: memory stays flat however long the file is.
 
 import json
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
@@ -20,6 +21,11 @@ from ebok.models import utcnow
 # A row to write is (number, first_name, last_name, email, phone, bank_account); the
 # stored values of a known customer are the same without the number.
 Row = tuple
+
+# Retention (README, "Retention") needs to know when billing's file last carried each
+# customer; refreshing that once a day is precise enough for a period counted in days, and
+# a file imported again within the day writes nothing.
+CARRIED_PRECISION = timedelta(days=1)
 
 
 class Batches:
@@ -32,6 +38,7 @@ class Batches:
     # Each database's subclass gives these.
     KNOWN: TextClause
     SEEN_BEFORE: TextClause
+    MARK_CARRIED: TextClause
     PENDING_CONTACTS: TextClause
     # Billing's file now carries the portal's change (SPEC §15): it is settled.
     SETTLE = text("UPDATE contact_changes SET settled_at = :now WHERE id IN :ids").bindparams(
@@ -62,12 +69,18 @@ class Batches:
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         self.connection.commit()
 
-    def known(self, numbers: list[str]) -> dict[str, Row]:
-        """number -> stored values, for the numbers already in the customers table."""
+    def known(self, numbers: list[str], now: datetime) -> tuple[dict[str, Row], list[str]]:
+        """number -> stored values, for the numbers already in the customers table; and
+        those of them whose carried time is older than CARRIED_PRECISION (or unknown)."""
         if not numbers:
-            return {}
-        rows = self.connection.execute(self.KNOWN, {"numbers": self.number_list(numbers)})
-        return {number: tuple(stored) for number, *stored in rows}
+            return {}, []
+        parameters = {"numbers": self.number_list(numbers), "fresh": now - CARRIED_PRECISION}
+        known, stale = {}, []
+        for number, *stored, is_stale in self.connection.execute(self.KNOWN, parameters):
+            known[number] = tuple(stored)
+            if is_stale:
+                stale.append(number)
+        return known, stale
 
     def seen_before(self, numbers: list[str]) -> dict[str, int]:
         """number -> line, for the numbers met on a line of an earlier batch."""
@@ -92,12 +105,17 @@ class Batches:
         return pending
 
     def write(
-        self, changes: list[Row], first_lines: dict[str, int], settled: list[int] | None = None
+        self,
+        changes: list[Row],
+        first_lines: dict[str, int],
+        settled: list[int] | None = None,
+        carried: list[str] | None = None,
     ) -> None:
         """Adds and updates the changed customers, remembers the numbers met for the first
-        time in this batch with their lines, and settles the portal's contact changes the
-        file carries."""
-        if not changes and not first_lines and not settled:
+        time in this batch with their lines, settles the portal's contact changes the
+        file carries, and records that the file carried the known customers `carried`
+        (added and changed ones are recorded by the upsert)."""
+        if not changes and not first_lines and not settled and not carried:
             return
         self.begin_writing()
         if changes:
@@ -106,6 +124,10 @@ class Batches:
             self.remember(first_lines)
         if settled:
             self.connection.execute(self.SETTLE, {"now": utcnow(), "ids": settled})
+        if carried:
+            self.connection.execute(
+                self.MARK_CARRIED, {"now": utcnow(), "numbers": self.number_list(carried)}
+            )
 
     def begin_writing(self) -> None:
         """Nothing to do before writing, unless a database says otherwise."""
@@ -120,7 +142,12 @@ class PostgreSQLBatches(Batches):
         "ON COMMIT DELETE ROWS",
     }
     KNOWN = text(
-        "SELECT number, first_name, last_name, email, phone, bank_account FROM customers "
+        "SELECT number, first_name, last_name, email, phone, bank_account, "
+        "(last_in_billing_at IS NULL OR last_in_billing_at < :fresh) FROM customers "
+        "WHERE number = ANY(string_to_array(:numbers, ','))"
+    )
+    MARK_CARRIED = text(
+        "UPDATE customers SET last_in_billing_at = :now "
         "WHERE number = ANY(string_to_array(:numbers, ','))"
     )
     SEEN_BEFORE = text(
@@ -135,13 +162,16 @@ class PostgreSQLBatches(Batches):
         "AND customers.number = ANY(string_to_array(:numbers, ',')) "
         "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
+    # A customer carried again after retention removed their data has it back, and is
+    # no longer marked as removed.
     MERGE_BATCH = text(
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
-        "updated_at) "
-        "SELECT *, CAST(:now AS timestamp) FROM import_batch_rows "
+        "updated_at, last_in_billing_at) "
+        "SELECT *, CAST(:now AS timestamp), CAST(:now AS timestamp) FROM import_batch_rows "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
-        "bank_account = excluded.bank_account, updated_at = excluded.updated_at"
+        "bank_account = excluded.bank_account, updated_at = excluded.updated_at, "
+        "last_in_billing_at = excluded.last_in_billing_at, personal_data_removed_at = NULL"
     )
 
     @staticmethod
@@ -172,7 +202,12 @@ class PostgreSQLBatches(Batches):
 
 class SQLiteBatches(Batches):
     KNOWN = text(
-        "SELECT number, first_name, last_name, email, phone, bank_account FROM customers "
+        "SELECT number, first_name, last_name, email, phone, bank_account, "
+        "(last_in_billing_at IS NULL OR last_in_billing_at < :fresh) FROM customers "
+        "WHERE number IN (SELECT value FROM json_each(:numbers))"
+    )
+    MARK_CARRIED = text(
+        "UPDATE customers SET last_in_billing_at = :now "
         "WHERE number IN (SELECT value FROM json_each(:numbers))"
     )
     SEEN_BEFORE = text(
@@ -189,11 +224,12 @@ class SQLiteBatches(Batches):
     )
     UPSERT = (
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
-        "updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "updated_at, last_in_billing_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
-        "bank_account = excluded.bank_account, updated_at = excluded.updated_at"
+        "bank_account = excluded.bank_account, updated_at = excluded.updated_at, "
+        "last_in_billing_at = excluded.last_in_billing_at, personal_data_removed_at = NULL"
     )
     REMEMBER = "INSERT INTO import_seen_numbers (number, line) VALUES (?, ?)"
 
@@ -210,7 +246,7 @@ class SQLiteBatches(Batches):
     def upsert(self, rows: list[Row]) -> None:
         # The time is stored as SQLAlchemy stores it in SQLite.
         now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-        self.connection.exec_driver_sql(self.UPSERT, [(*row, now) for row in rows])
+        self.connection.exec_driver_sql(self.UPSERT, [(*row, now, now) for row in rows])
 
     def remember(self, first_lines: dict[str, int]) -> None:
         self.connection.exec_driver_sql(self.REMEMBER, list(first_lines.items()))

@@ -27,6 +27,7 @@ from ebok.customers.csvfiles import (
     records,
 )
 from ebok.extensions import db
+from ebok.models import utcnow
 from ebok.normalising import (
     CUSTOMER_NUMBER_MAX_DIGITS,
     normalize_customer_number,
@@ -102,7 +103,7 @@ def _import_batch(
             report.rejected.append((line, problem))
         else:
             candidates.append((line, cast(str, number), cast(list[str], fields)))
-    known = batches.known([number for _, number, _ in candidates])
+    known, stale = batches.known([number for _, number, _ in candidates], utcnow())
     valid = []  # (line, values)
     for line, number, fields in candidates:
         values, problem = _clean_row(number, fields, known.get(number))
@@ -113,7 +114,9 @@ def _import_batch(
     first_rows = _drop_repeated_numbers(batches, valid, report)
     rows, settled = _keep_portal_contacts(batches, [values for _, values in first_rows], report)
     changes = _changes(rows, known, report)
-    batches.write(changes, {values[0]: line for line, values in first_rows}, settled)
+    # Every line with a valid number counts as billing carrying the customer, a rejected
+    # one too: retention must not take a customer whose row billing sent wrong.
+    batches.write(changes, {values[0]: line for line, values in first_rows}, settled, stale)
 
 
 # Where a contact datum is in a row: (number, first_name, last_name, email, phone, …).

@@ -173,6 +173,12 @@ def end_every_session(account: Account) -> None:
     included, the rows that refer to the account gone (forget_account), and this browser's
     device cookie taken away. The caller deletes the account and commits."""
     forget_account(account)
+    sign_this_browser_out()
+
+
+def sign_this_browser_out() -> None:
+    """This request's session ended and its device cookie taken away, the account they
+    named being deleted."""
     current = current_session()
     current.record = current.cookie_id = None
     logout_user()

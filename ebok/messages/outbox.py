@@ -16,7 +16,7 @@ own as soon as the server has answered.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -220,6 +220,35 @@ def _mark_stale(connection: Connection, message_ids: list[int], now: datetime) -
         .returning(_outbox.c.id)
     )
     return set(stale.scalars())
+
+
+def withdraw_messages_to(recipients: Collection[str]) -> int:
+    """Retention (ebok/mydata/retention.py): the portal no longer keeps these contacts.
+    A message to one of them still waiting (pending, or failed and so retriable) is not
+    sent: stale, its body and attachment cleared; every message to them but one being sent
+    keeps the recipient only masked. In the caller's transaction; returns how many waiting
+    messages were withdrawn."""
+    if not recipients:
+        return 0
+    rows = db.session.execute(
+        select(_outbox.c.id, _outbox.c.channel, _outbox.c.recipient, _outbox.c.status).where(
+            _outbox.c.recipient.in_(list(recipients)), _outbox.c.status != "sending"
+        )
+    ).all()
+    withdrawn = 0
+    for message_id, channel, recipient, status in rows:
+        values: dict[str, Any] = {"recipient": mask_recipient(channel, recipient)}
+        if status in ("pending", "failed"):
+            withdrawn += 1
+            values.update(
+                status="stale",
+                body_text=CLEARED_BODY,
+                body_html=None,
+                attachment=None,
+                attachment_filename=None,
+            )
+        db.session.execute(update(_outbox).where(_outbox.c.id == message_id).values(**values))
+    return withdrawn
 
 
 def _outgoing(row: Any) -> Outgoing:

@@ -248,6 +248,8 @@ def export_rows(since: datetime) -> Iterator[tuple[str, str, str, str, str]]:
         select(Customer.number, ContactChange)
         .join(ContactChange.customer)
         .where(ContactChange.changed_at >= since, ContactChange.field.in_(BILLING_FIELDS))
+        # Retention emptied their values: nothing left to tell billing.
+        .where(Customer.personal_data_removed_at.is_(None))
         .order_by(ContactChange.changed_at, ContactChange.id)
         .execution_options(yield_per=1000)
     )
