@@ -8,6 +8,7 @@ import time
 
 from flask import Blueprint, Response, current_app, flash, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask.views import View
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
@@ -61,44 +62,43 @@ def _too_many_sends(form: FlaskForm) -> int:
     )
 
 
-# Zmień adres e-mail and Zmień numer telefonu: one view, the field its parameter.
-CONTACT_FORMS: dict[str, type[NewEmailForm | NewPhoneForm]] = {
-    "email": NewEmailForm,
-    "phone": NewPhoneForm,
-}
+class ChangeContact(View):
+    """Zmień adres e-mail and Zmień numer telefonu, one view with the field its parameter:
+    the current password and the new value, then the proof goes to the new value."""
+
+    methods = ["GET", "POST"]
+    decorators = [login_required]
+    forms: dict[str, type[NewEmailForm | NewPhoneForm]] = {
+        "email": NewEmailForm,
+        "phone": NewPhoneForm,
+    }
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        account = current_user._get_current_object()
+        form = self.forms[self.field]()
+        status = None
+        if form.validate_with_current_password(account):
+            try:
+                change = service.request_change(account, self.field, form.new_value())
+            except (RateLimitExceeded, CountingUnavailable):
+                status = _too_many_sends(form)
+            else:
+                return _proof_sent(change)
+        return render_form(
+            f"mydata/_change_{self.field}.html",
+            form,
+            title=_contact_title(self.field),
+            page=SIGNED_IN_PAGE,
+            customer=account.customer,
+            status=status or form.status,
+        )
 
 
-@login_required
-def change_contact(field: str) -> ResponseReturnValue:
-    """The current password and the new value; then the proof goes to the new value."""
-    account = current_user._get_current_object()
-    form = CONTACT_FORMS[field]()
-    status = None
-    if form.validate_with_current_password(account):
-        try:
-            change = service.request_change(account, field, form.new_value())
-        except (RateLimitExceeded, CountingUnavailable):
-            status = _too_many_sends(form)
-        else:
-            return _proof_sent(change)
-    return render_form(
-        f"mydata/_change_{field}.html",
-        form,
-        title=_contact_title(field),
-        page=SIGNED_IN_PAGE,
-        customer=account.customer,
-        status=status or form.status,
-    )
-
-
-for _field, _path in (("email", "/moje-konto/adres-email"), ("phone", "/moje-konto/telefon")):
-    bp.add_url_rule(
-        _path,
-        f"change_{_field}",
-        change_contact,
-        methods=["GET", "POST"],
-        defaults={"field": _field},
-    )
+bp.add_url_rule("/moje-konto/adres-email", view_func=ChangeContact.as_view("change_email", "email"))
+bp.add_url_rule("/moje-konto/telefon", view_func=ChangeContact.as_view("change_phone", "phone"))
 
 
 def _contact_title(field: str) -> str:

@@ -185,3 +185,34 @@ def test_a_new_password_ends_every_proof_waiting(app, make_visitor, customers):
         assert "Ten link nie jest już aktywny" in text_of(dead)
     owner.post("/moje-konto/telefon/kod", {"code": code})
     assert history(app) == []
+
+
+def test_a_waiting_einvoice_address_dies_with_a_resend_a_cancel_or_switching_off(
+    app, make_visitor, customers
+):
+    """The e-Faktura address waits as an activation's does (Moje Konto says so, with "send
+    again" and "cancel"), and its link stops working as the contact e-mail's does."""
+    url, data, proof, row, _ = KINDS["einvoice_address"]
+    activate_einvoice(app)
+    owner, mail_app = make_visitor(), make_visitor()
+    owner.post("/", {"login": "200005", "password": TEST_PASSWORD})
+    owner.post(url, {**data, "current_password": TEST_PASSWORD})
+    first = proof_of(app, proof)
+    waiting = "Czekamy na potwierdzenie adresu nowe.faktury@example.com"
+    assert waiting in text_of(owner.get("/moje-konto"))
+
+    owner.post("/e-faktura/oczekujacy/wyslij-ponownie", {"zrodlo": "account"})
+    second = proof_of(app, proof)
+    assert second != first and mail_app.post(first).status_code == 410
+    owner.post("/e-faktura/oczekujacy/anuluj", {"zrodlo": "account"})
+    assert waiting not in text_of(owner.get("/moje-konto"))
+    cancelled = mail_app.post(second)
+    assert cancelled.status_code == 410
+    assert "Ten link nie jest już aktywny" in text_of(cancelled)
+
+    owner.post(url, {**data, "current_password": TEST_PASSWORD})
+    third = proof_of(app, proof)
+    owner.post("/e-faktura/wylacz")
+    assert mail_app.post(third).status_code == 410
+    assert history(app) == []
+    assert "nieaktywna" in text_of(owner.get("/moje-konto"))
