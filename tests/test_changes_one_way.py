@@ -169,6 +169,7 @@ def test_a_new_password_ends_every_proof_waiting(app, make_visitor, customers):
         owner.post(url, {**data, "current_password": TEST_PASSWORD})
     links = [proof_of(app, KINDS[kind][2]) for kind in LINKED]
     code = proof_of(app, KINDS["phone"][2])
+    assert "Czekamy, aż otworzysz link" in text_of(owner.get("/moje-konto"))
     changed = owner.post(
         "/moje-konto/haslo",
         {
@@ -178,6 +179,7 @@ def test_a_new_password_ends_every_proof_waiting(app, make_visitor, customers):
         },
     )
     assert changed.status_code in (200, 303)
+    assert "Czekamy, aż otworzysz link" not in text_of(owner.get("/moje-konto"))
     mail_app = make_visitor()
     for link in links:
         dead = mail_app.post(link)

@@ -187,11 +187,7 @@ def waiting(customer: Customer, field: str) -> ContactChange | None:
         )
         .order_by(ContactChange.id.desc())
     ).first()
-    if change is None:
-        return None
-    record = proof_of(change)
-    live = record.used_at is None and record.superseded_at is None
-    return change if live and record.expires_at > utcnow() else None
+    return change if change is not None and verification.still_open(proof_of(change)) else None
 
 
 def cancel(customer: Customer, field: str) -> None:
