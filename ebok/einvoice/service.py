@@ -92,9 +92,9 @@ def withdraw(account: Account) -> bool:
 
 def peek_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """What a confirmation link would do, without doing it: the page before the button."""
-    outcome, change = _open_change_link(token)
-    if change is not None or outcome is not Outcome.INVALID:
-        db.session.commit()  # opening it proves the address
+    opened = _open_change_link(token)
+    if opened is not None:
+        outcome, change = opened
         address = change.new_value if change is not None else None
         return outcome, (Result.ADDRESS_CHANGED if outcome is Outcome.OK else None), address
     outcome, account, payload = _open_link(token)
@@ -110,10 +110,10 @@ def peek_link(token: str) -> tuple[Outcome, Result | None, str | None]:
 
 def confirm_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """Applies the change a confirmation link stands for, once."""
-    outcome, change = _open_change_link(token)
-    if change is not None or outcome is not Outcome.INVALID:
+    opened = _open_change_link(token)
+    if opened is not None:
+        outcome, change = opened
         if outcome is not Outcome.OK or change is None:
-            db.session.commit()
             return outcome, None, change.new_value if change is not None else None
         return _confirm_change(change)
     outcome, account, payload = _open_link(token)
@@ -127,10 +127,14 @@ def confirm_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     return outcome, Result.ADDRESS_CHANGED, address
 
 
-def _open_change_link(token: str) -> tuple[Outcome, ContactChange | None]:
-    """A link of an address change, for active e-Faktura (INVALID with None when the token
-    is not one: an activation's link, or nobody's)."""
+def _open_change_link(token: str) -> tuple[Outcome, ContactChange | None] | None:
+    """The link of an address change of active e-Faktura, opened (which proves the
+    address; committed); None when the token is not one (an activation's link, or
+    nobody's: the signing purposes' salts differ)."""
     outcome, change = changes.open_link(token, "einvoice_address")
+    db.session.commit()
+    if change is None and outcome is Outcome.INVALID:
+        return None
     if outcome is Outcome.OK and change is not None and not change.customer.account:
         return Outcome.INVALID, None
     return outcome, change
