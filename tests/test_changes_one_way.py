@@ -218,3 +218,22 @@ def test_a_waiting_einvoice_address_dies_with_a_resend_a_cancel_or_switching_off
     assert mail_app.post(third).status_code == 410
     assert history(app) == []
     assert "nieaktywna" in text_of(owner.get("/moje-konto"))
+
+
+@pytest.mark.parametrize("kind", LINKED)
+def test_a_link_confirmed_twice_changes_once_and_tells_once(app, make_visitor, customers, kind):
+    url, data, proof, row, (told_by_email, _) = KINDS[kind]
+    activate_einvoice(app)
+    owner = make_visitor()
+    owner.post("/", {"login": "200005", "password": TEST_PASSWORD})
+    owner.post(url, {**data, "current_password": TEST_PASSWORD})
+    link = proof_of(app, proof)
+    first, second = make_visitor(), make_visitor(htmx=True)  # two tabs
+    assert first.post(link).status_code == 200
+    again = second.post(link)
+    assert again.status_code == 410
+    assert "Ten link został już wykorzystany" in text_of(again)
+    assert history(app) == [row]
+    for address in told_by_email:
+        notices = [m for m in outbox(app, "email", address) if WHAT_TO_DO in m.body_text]
+        assert len(notices) == 1, address
