@@ -344,11 +344,12 @@ class Payment(Model):
 
 
 class ContactChange(Model):
-    """A change of the contact e-mail or phone the customer made in Strefa Klienta (SPEC
-    §15). Written when asked for, with the proof (a link or code) it waits for; changed_at
-    is set once the new contact is proved. Billing learns of it from `flask contacts
-    export`; the customers import keeps the new value until billing's file carries it,
-    which settles the change (settled_at)."""
+    """A change of what reaches the customer, made in Strefa Klienta (SPEC §15,
+    identity/changes.py). Written when asked for, with the proof (a link or code) it waits
+    for; changed_at is set once the new value is proved (at once for a login name). For
+    the contact e-mail and phone, billing learns of it from `flask contacts export`; the
+    customers import keeps the new value until billing's file carries it, which settles
+    the change (settled_at); the others are settled as they are made."""
 
     __tablename__ = "contact_changes"
 

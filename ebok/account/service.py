@@ -4,7 +4,6 @@ forms have checked the current password (CurrentPasswordForm) before anything he
 from sqlalchemy.exc import IntegrityError
 
 from ebok.extensions import db
-from ebok.i18n import lazy_pgettext
 from ebok.identity import accounts, changes
 from ebok.logs import audit
 from ebok.models import Account
@@ -20,19 +19,18 @@ def change_password(account: Account, new_password: str) -> None:
 
 
 def set_login_name(account: Account, typed: str | None) -> bool:
-    """Sets, changes or (when empty) removes the login name; the form has checked it. The
-    customer is told on every contact channel, since someone else holding the session
-    could have done it. False when another account took the name after the form's check
-    (the unique index decides; nothing is changed)."""
+    """Sets, changes or (when empty) removes the login name; the form has checked it (the
+    current password among it). A change like any other of what reaches the customer
+    (identity.changes): written to the history, and the customer told on every contact
+    channel, since someone else holding the session could have done it. False when another
+    account took the name after the form's check (the unique index decides; nothing is
+    changed)."""
     login_name = normalize_login_name(typed) or None
     if login_name == account.login_name:
         return True
-    # Told first, in the same transaction: setting the name first would let the notice's
-    # queries flush it before the commit below, which is where a taken name is caught.
-    # Translators: the subject of the e-mail telling the customer their login was changed.
-    subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta login has been changed")
-    accounts.tell_customer(account, subject, "login_name_changed")
-    changes.record_change(account.customer, "login_name", account.login_name, login_name)
+    # Written and told first, in the same transaction: setting the name first would let the
+    # notice's queries flush it before the commit below, which is where a taken name is caught.
+    changes.made(account, "login_name", account.login_name, login_name)
     account.login_name = login_name
     try:
         db.session.commit()

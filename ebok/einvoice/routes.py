@@ -21,7 +21,12 @@ from ebok.web.titles import link_problem_heading
 bp = Blueprint("einvoice", __name__, url_prefix="/e-faktura")
 
 # A link that does not work: gone for good (410), or never ours (400).
-LINK_PROBLEM_STATUS = {Outcome.EXPIRED: 410, Outcome.USED: 410, Outcome.INVALID: 400}
+LINK_PROBLEM_STATUS = {
+    Outcome.EXPIRED: 410,
+    Outcome.USED: 410,
+    Outcome.SUPERSEDED: 410,
+    Outcome.INVALID: 400,
+}
 
 
 def _source() -> str:

@@ -2,8 +2,10 @@
 
 Each change is one conditional UPDATE, so a double click or a second tab changes the
 service once and sends one e-mail. An address other than the customer's verified contact
-address is confirmed by a signed link first; the link carries the service's version and
-stops working once anything changes.
+address is confirmed by a signed link first: at activation the link carries the
+service's version and stops working once anything changes; a change of the address of
+active e-Faktura goes the way every change of what reaches the customer goes
+(identity.changes: the password, the link, the history row, the old address told).
 """
 
 import enum
@@ -15,11 +17,10 @@ from sqlalchemy import CursorResult, update
 
 from ebok import messages
 from ebok.extensions import db
-from ebok.i18n import lazy_pgettext
-from ebok.identity import accounts, changes, signing, throttle
+from ebok.identity import changes, signing, throttle
 from ebok.identity.signing import Key, Outcome, external_url
 from ebok.logs import audit
-from ebok.models import Account, EInvoiceConsent, utcnow
+from ebok.models import Account, ContactChange, EInvoiceConsent, utcnow
 from ebok.normalising import mask_email, normalize_email
 
 # Which terms the customer accepted; change it whenever the terms' text changes.
@@ -57,10 +58,14 @@ def request_activation(account: Account, address: str, source: str) -> Result:
 
 def request_address_change(account: Account, address: str) -> Result:
     """For an account with e-Faktura active and a new address (the view and its form
-    check, the current password among them)."""
+    check, the current password among them). The contact address is proved already; any
+    other gets a link (changes.start), and waits as an activation's address does."""
     if address == verified_address(account):
         return _change_address(account, address, account.einvoice_version)
-    _send_confirmation_link(account, address, "account")
+    changes.start(account, "einvoice_address", address, count=lambda: _count_links(account))
+    _mark_pending(account, address, "account")
+    db.session.commit()
+    audit("einvoice_link_sent", account=account.id, to=mask_email(address))
     return Result.CONFIRMATION_SENT
 
 
@@ -87,6 +92,11 @@ def withdraw(account: Account) -> bool:
 
 def peek_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """What a confirmation link would do, without doing it: the page before the button."""
+    opened = _open_change_link(token)
+    if opened is not None:
+        outcome, change = opened
+        address = change.new_value if change is not None else None
+        return outcome, (Result.ADDRESS_CHANGED if outcome is Outcome.OK else None), address
     outcome, account, payload = _open_link(token)
     address = payload[Key.ADDRESS] if payload else None
     if account is None or outcome is not Outcome.OK:
@@ -100,6 +110,12 @@ def peek_link(token: str) -> tuple[Outcome, Result | None, str | None]:
 
 def confirm_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     """Applies the change a confirmation link stands for, once."""
+    opened = _open_change_link(token)
+    if opened is not None:
+        outcome, change = opened
+        if outcome is not Outcome.OK or change is None:
+            return outcome, None, change.new_value if change is not None else None
+        return _confirm_change(change)
     outcome, account, payload = _open_link(token)
     if account is None or payload is None or outcome is not Outcome.OK:
         return outcome, None, payload[Key.ADDRESS] if payload else None
@@ -109,6 +125,35 @@ def confirm_link(token: str) -> tuple[Outcome, Result | None, str | None]:
     if _change_address(account, address, payload[Key.VERSION]) is Result.CHANGED_MEANWHILE:
         return Outcome.USED, None, address
     return outcome, Result.ADDRESS_CHANGED, address
+
+
+def _open_change_link(token: str) -> tuple[Outcome, ContactChange | None] | None:
+    """The link of an address change of active e-Faktura, opened (which proves the
+    address; committed); None when the token is not one (an activation's link, or
+    nobody's: the signing purposes' salts differ)."""
+    outcome, change = changes.open_link(token, "einvoice_address")
+    db.session.commit()
+    if change is None and outcome is Outcome.INVALID:
+        return None
+    if outcome is Outcome.OK and change is not None and not change.customer.account:
+        return Outcome.INVALID, None
+    return outcome, change
+
+
+def _confirm_change(change: ContactChange) -> tuple[Outcome, Result | None, str | None]:
+    account, address = change.customer.account, change.new_value
+    assert account is not None, "_open_change_link checked"
+    previous = account.einvoice_address
+
+    def put() -> bool:
+        # e-Faktura switched off meanwhile: nothing to re-address.
+        return _update_if(account, Account.einvoice_since.is_not(None), einvoice_address=address)
+
+    applied = changes.apply(account, change, previous, put)
+    if applied is not changes.Applied.CHANGED:
+        return Outcome.USED, None, address
+    _address_changed(account, address, previous)
+    return Outcome.OK, Result.ADDRESS_CHANGED, address
 
 
 def _open_link(token: str) -> tuple[Outcome, Account | None, dict[str, Any] | None]:
@@ -146,8 +191,8 @@ def _activate(account: Account, address: str, source: str) -> Result:
 
 
 def _change_address(account: Account, address: str, version: int) -> Result:
-    """Re-addresses the notices; the previous address and the customer's contacts are
-    told, so that an address redirected by someone else holding the session is noticed."""
+    """Re-addresses the notices to the contact address, which needs no link; the change
+    is written and told as every change is (identity.changes)."""
     previous = account.einvoice_address
     if not _update_if(
         account,
@@ -156,17 +201,14 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         einvoice_address=address,
     ):
         return Result.CHANGED_MEANWHILE
-    changes.record_change(account.customer, "einvoice_address", previous, address)
-    told = [previous, verified_address(account)]
-    accounts.tell_customer(
-        account,
-        # Translators: the subject of the e-mail telling the previous address (and the
-        # customer's contact e-mail) that invoice notices now go to another address.
-        lazy_pgettext("e-mail subject", "The address for your e-Faktura notices has been changed"),
-        "einvoice_address_replaced",
-        emails=[email for email in told if email != address],  # the new one has its own
-        address=address,
-    )
+    changes.made(account, "einvoice_address", previous, address)
+    _address_changed(account, address, previous)
+    return Result.ADDRESS_CHANGED
+
+
+def _address_changed(account: Account, address: str, previous: str | None) -> None:
+    """e-Faktura's own part of a change made: the consent record and the e-mail to the new
+    address (the previous one and the contacts were told by identity.changes). Commits."""
     _record_and_tell(
         account,
         "address_changed",
@@ -183,19 +225,20 @@ def _change_address(account: Account, address: str, version: int) -> Result:
         to=mask_email(address),
         previous=mask_email(previous or ""),
     )
-    return Result.ADDRESS_CHANGED
 
 
 def _update_if(account: Account, *conditions: Any, **values: Any) -> bool:
     """One conditional UPDATE that also moves the e-Faktura version on: of two requests
     racing, only one changes the service. The other's transaction is rolled back, which
-    makes the session read the account afresh, and it gets False."""
+    makes the session read the account afresh, and it gets False. An address change
+    waiting for its link is forgotten with the pending address."""
     statement = (
         update(Account)
         .where(Account.id == account.id, *conditions)
         .values(einvoice_version=Account.einvoice_version + 1, **{**NO_PENDING, **values})
     )
     if cast(CursorResult, db.session.execute(statement)).rowcount == 1:
+        changes.cancel(account.customer, "einvoice_address")
         return True
     db.session.rollback()
     return False
@@ -230,6 +273,8 @@ def resend_confirmation(account: Account) -> Result:
     if not account.einvoice_pending_address:
         return Result.NOTHING_PENDING
     throttle.hit("RATELIMIT_CODE_SENDS")
+    if account.einvoice_active:  # an address change, proved as every change is
+        return request_address_change(account, account.einvoice_pending_address)
     source = account.einvoice_pending_source or "account"
     _send_confirmation_link(account, account.einvoice_pending_address, source)
     return Result.CONFIRMATION_SENT
@@ -249,18 +294,8 @@ def _send_confirmation_link(account: Account, address: str, source: str) -> None
     a link; moving the version on makes any older link stop working. Raises RateLimitExceeded past
     the limits: the address may be anyone's, so the account and the client may send only
     so many."""
-    throttle.hit("RATELIMIT_EINVOICE_LINKS")
-    throttle.hit("RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT", f"account:{account.id}")
-    db.session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(
-            einvoice_version=Account.einvoice_version + 1,
-            einvoice_pending_address=address,
-            einvoice_pending_source=source,
-        )
-    )
-    db.session.refresh(account)
+    _count_links(account)
+    _mark_pending(account, address, source)
     token = signing.dumps(
         LINK_PURPOSE,
         {
@@ -281,3 +316,25 @@ def _send_confirmation_link(account: Account, address: str, source: str) -> None
     )
     db.session.commit()
     audit("einvoice_link_sent", account=account.id, to=mask_email(address))
+
+
+def _count_links(account: Account) -> None:
+    """The address may be anyone's: the client and the account may send only so many
+    links (RateLimitExceeded)."""
+    throttle.hit("RATELIMIT_EINVOICE_LINKS")
+    throttle.hit("RATELIMIT_EINVOICE_LINKS_PER_ACCOUNT", f"account:{account.id}")
+
+
+def _mark_pending(account: Account, address: str, source: str) -> None:
+    """The address waits for its link (Strona Główna and Moje Konto say so); moving the
+    version on makes any older activation link stop working."""
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(
+            einvoice_version=Account.einvoice_version + 1,
+            einvoice_pending_address=address,
+            einvoice_pending_source=source,
+        )
+    )
+    db.session.refresh(account)

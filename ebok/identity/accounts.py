@@ -156,13 +156,14 @@ def tell_customer(
     template: str,
     *,
     emails: Iterable[str | None] | None = None,
+    phones: Iterable[str | None] | None = None,
     **context: Any,
 ) -> None:
     """A notice on every contact channel the customer has (e-mail, mobile phone), in the
     account's stored language: the notices matter when somebody else made the request (a
     stranger's wrong passwords, someone else's new password), whose language says nothing
-    about the customer's. `emails` replaces the contact address with the addresses given
-    (each written to once). The caller commits."""
+    about the customer's. `emails` and `phones` replace the contact address and mobile
+    number with those given (each written to once). The caller commits."""
     customer, language = account.customer, languages.of_account(account)
     written: set[str] = set()
     for email in filter(None, [customer.email] if emails is None else emails):
@@ -172,7 +173,5 @@ def tell_customer(
             messages.send_email(
                 email, subject, template, customer=customer, language=language, **context
             )
-    if customer.sms_phone:
-        messages.send_sms(
-            customer.sms_phone, template, customer=customer, language=language, **context
-        )
+    for phone in dict.fromkeys(filter(None, [customer.sms_phone] if phones is None else phones)):
+        messages.send_sms(phone, template, customer=customer, language=language, **context)

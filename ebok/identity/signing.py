@@ -60,6 +60,11 @@ PURPOSES = {
     "contact_email": Purpose(
         "ebok.contact-email-link", "REGISTRATION_LINK_LIFETIME", _VERIFICATION_LINK
     ),
+    # A new address for the notices of active e-Faktura (SPEC §15), proved the same way.
+    "einvoice_change": Purpose(
+        "ebok.einvoice-change-link", "EINVOICE_LINK_LIFETIME", _VERIFICATION_LINK
+    ),
+    # The address e-Faktura is activated with, bound to the service's version.
     "einvoice_address": Purpose(
         "ebok.einvoice-address",
         "EINVOICE_LINK_LIFETIME",

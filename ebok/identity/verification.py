@@ -128,6 +128,12 @@ def _state(verification: Verification | None, now: datetime, *, reopening: bool)
     return Outcome.OK
 
 
+def still_open(verification: Verification) -> bool:
+    """Whether the code or link can still be given: not used, superseded, expired or
+    outlived by a new password."""
+    return _state(verification, utcnow(), reopening=True) is Outcome.OK
+
+
 def _outlived_the_password(verification: Verification) -> bool:
     """A code or link sent before the account's password last changed died with it (Django
     binds its reset tokens to the password the same way): a reset someone started cannot

@@ -10,7 +10,7 @@ from wtforms.validators import StopValidation, ValidationError
 from ebok.i18n import _l
 from ebok.mydata.reminders import contact_of
 from ebok.normalising import normalize_email, normalize_phone, sms_number
-from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given
+from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given, email_address
 
 
 class NewEmailForm(CurrentPasswordForm):
@@ -24,6 +24,9 @@ class NewEmailForm(CurrentPasswordForm):
         current = current_user.customer.email
         if current and normalize_email(field.data) == normalize_email(current):
             raise ValidationError(_("This is already your contact e-mail address."))
+
+    def new_value(self) -> str:
+        return email_address(self.email)
 
 
 class NewPhoneForm(CurrentPasswordForm):
@@ -46,7 +49,7 @@ class NewPhoneForm(CurrentPasswordForm):
         if phone == current_user.customer.phone:
             raise ValidationError(_("This is already your contact phone number."))
 
-    def new_phone(self) -> str:
+    def new_value(self) -> str:
         phone = normalize_phone(self.phone.data or "")
         if phone is None:
             raise ValueError("the form has not been validated")

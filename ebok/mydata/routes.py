@@ -8,6 +8,7 @@ import time
 
 from flask import Blueprint, Response, current_app, flash, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask.views import View
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
@@ -18,7 +19,7 @@ from ebok.identity import throttle
 from ebok.identity.signing import Outcome
 from ebok.identity.throttle import CountingUnavailable
 from ebok.logs import audit
-from ebok.models import utcnow
+from ebok.models import ContactChange, utcnow
 from ebok.mydata import consents as consent_records
 from ebok.mydata import deletion, personal_data, reminders, service
 from ebok.mydata.forms import (
@@ -30,7 +31,7 @@ from ebok.mydata.forms import (
     NewPhoneForm,
 )
 from ebok.mydata.service import Result, einvoice_records
-from ebok.web.forms import Problem, email_address, refuse_throttled
+from ebok.web.forms import Problem, refuse_throttled
 from ebok.web.htmx import SIGNED_IN_PAGE, redirect_to, render_form, render_panel
 from ebok.web.personal_data import as_json, collect, readable
 from ebok.web.templating import format_phone
@@ -61,66 +62,71 @@ def _too_many_sends(form: FlaskForm) -> int:
     )
 
 
-@bp.route("/moje-konto/adres-email", methods=["GET", "POST"])
-@login_required
-def change_email() -> ResponseReturnValue:
-    account = current_user._get_current_object()
-    form = NewEmailForm()
-    status = None
-    if form.validate_with_current_password(account):
-        address = email_address(form.email)
-        try:
-            service.request_email_change(account, address)
-        except RateLimitExceeded:
-            status = _too_many_sends(form)
-        else:
-            flash(
-                # Translators: a status message; %(address)s is the new contact e-mail address.
-                _(
-                    "We have sent a link to %(address)s. Your contact address will change "
-                    "when you open it.",
-                    address=address,
-                ),
-                "status",
-            )
-            return redirect_to(url_for("account.my_account"), leave_panel=True)
-    return render_form(
-        "mydata/_change_email.html",
-        form,
-        title=_("Change your e-mail address"),
-        page=SIGNED_IN_PAGE,
-        customer=account.customer,
-        status=status or form.status,
-    )
+class ChangeContact(View):
+    """Zmień adres e-mail and Zmień numer telefonu, one view with the field its parameter:
+    the current password and the new value, then the proof goes to the new value."""
+
+    methods = ["GET", "POST"]
+    decorators = [login_required]
+    forms: dict[str, type[NewEmailForm | NewPhoneForm]] = {
+        "email": NewEmailForm,
+        "phone": NewPhoneForm,
+    }
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        account = current_user._get_current_object()
+        form = self.forms[self.field]()
+        status = None
+        if form.validate_with_current_password(account):
+            try:
+                change = service.request_change(account, self.field, form.new_value())
+            except (RateLimitExceeded, CountingUnavailable):
+                status = _too_many_sends(form)
+            else:
+                return _proof_sent(change)
+        return render_form(
+            f"mydata/_change_{self.field}.html",
+            form,
+            title=_contact_title(self.field),
+            page=SIGNED_IN_PAGE,
+            customer=account.customer,
+            status=status or form.status,
+        )
 
 
-@bp.route("/moje-konto/telefon", methods=["GET", "POST"])
-@login_required
-def change_phone() -> ResponseReturnValue:
-    account = current_user._get_current_object()
-    form = NewPhoneForm()
-    status = None
-    if form.validate_with_current_password(account):
-        try:
-            change = service.request_phone_change(account, form.new_phone())
-        except (RateLimitExceeded, CountingUnavailable):
-            status = _too_many_sends(form)
-        else:
-            session[PHONE_CHANGE] = change.id
-            flash(
-                # Translators: a status message; %(phone)s is the new mobile number.
-                _("We have sent an SMS code to %(phone)s.", phone=format_phone(change.new_value)),
-                "status",
-            )
-            return redirect_to(url_for("mydata.phone_code"))
-    return render_form(
-        "mydata/_change_phone.html",
-        form,
-        title=_("Change your phone number"),
-        page=SIGNED_IN_PAGE,
-        customer=account.customer,
-        status=status or form.status,
+bp.add_url_rule("/moje-konto/adres-email", view_func=ChangeContact.as_view("change_email", "email"))
+bp.add_url_rule("/moje-konto/telefon", view_func=ChangeContact.as_view("change_phone", "phone"))
+
+
+def _contact_title(field: str) -> str:
+    if field == "email":
+        return _("Change your e-mail address")
+    return _("Change your phone number")
+
+
+def _proof_sent(change: ContactChange) -> ResponseReturnValue:
+    """Where the link or the code went; a code is typed on the next page."""
+    if change.field == "email":
+        flash(
+            # Translators: a status message; %(address)s is the new contact e-mail address.
+            _(
+                "We have sent a link to %(address)s. Your contact address will change "
+                "when you open it.",
+                address=change.new_value,
+            ),
+            "status",
+        )
+        return redirect_to(url_for("account.my_account"), leave_panel=True)
+    session[PHONE_CHANGE] = change.id
+    flash(
+        # Translators: a status message; %(phone)s is the new mobile number.
+        _("We have sent an SMS code to %(phone)s.", phone=format_phone(change.new_value)),
+        "status",
     )
+    return redirect_to(url_for("mydata.phone_code"))
 
 
 @bp.route("/moje-konto/telefon/kod", methods=["GET", "POST"])
@@ -152,7 +158,7 @@ def phone_code() -> ResponseReturnValue:
     return render_form(
         "mydata/_phone_code.html",
         form,
-        title=_("Change your phone number"),
+        title=_contact_title("phone"),
         heading=_("Enter the SMS code"),
         page=SIGNED_IN_PAGE,
         phone=change.new_value,
@@ -168,7 +174,9 @@ def resend_phone_code() -> ResponseReturnValue:
     if change is None:
         return redirect_to(url_for("mydata.change_phone"))
     try:
-        change = service.resend_phone_code(account, change)
+        # A new change request for the same number, counted like the first; the older
+        # code stops working.
+        change = service.request_change(account, "phone", change.new_value)
     except (RateLimitExceeded, CountingUnavailable):
         flash(
             # Translators: a status message (a problem); %(wait)s is a sentence saying when to try
@@ -177,11 +185,7 @@ def resend_phone_code() -> ResponseReturnValue:
             "problem",
         )
     else:
-        session[PHONE_CHANGE] = change.id
-        flash(
-            _("We have sent an SMS code to %(phone)s.", phone=format_phone(change.new_value)),
-            "status",
-        )
+        return _proof_sent(change)
     return redirect_to(url_for("mydata.phone_code"))
 
 
