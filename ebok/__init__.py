@@ -9,9 +9,10 @@ from flask import Flask
 from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
-from ebok.extensions import babel, csrf, db, limiter, login_manager, migrate
+from ebok.extensions import babel, db, limiter, login_manager, migrate
 from ebok.identity import hashing_gate, throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
+from ebok.web.csrf import csrf
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Templates, static files, catalogs and migrations: inside the package when installed from

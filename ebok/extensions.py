@@ -5,7 +5,6 @@ from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
 from ebok.clients import client_address
@@ -23,7 +22,6 @@ db = SQLAlchemy(
     )
 )
 migrate = Migrate()
-csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address)
 babel = Babel()

@@ -8,7 +8,6 @@ import phonenumbers
 from flask import Flask, current_app, render_template, request, session
 from flask_babel import get_translations
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context, pass_eval_context
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
@@ -23,6 +22,7 @@ from ebok.identity.passwords import (
     length_limits,
     password_rule,
 )
+from ebok.web.csrf import masked_token
 from ebok.web.titles import page_title
 
 
@@ -77,9 +77,9 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())
-        pages[cache_key] = body.replace(generate_csrf(), _TOKEN_PLACEHOLDER)
+        pages[cache_key] = body.replace(masked_token(), _TOKEN_PLACEHOLDER)
         return body
-    return page.replace(_TOKEN_PLACEHOLDER, generate_csrf())
+    return page.replace(_TOKEN_PLACEHOLDER, masked_token())
 
 
 # -- translations in templates ------------------------------------------------------------
