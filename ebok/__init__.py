@@ -67,7 +67,7 @@ def _init_extensions(app: Flask) -> None:
     hashing_gate.init_app(app)
     from ebok import auth, messages, operator
     from ebok.i18n import languages
-    from ebok.web import assets, form_input, htmx, security, templating
+    from ebok.web import assets, compression, form_input, htmx, security, templating
 
     babel.init_app(
         app,
@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     # customer never loads the account (an error page must render with the database away).
     login_manager.init_app(app, add_context_processor=False)
     security.init_app(app)
+    compression.init_app(app)
     assets.init_app(app)
     form_input.init_app(app)
     templating.init_app(app)

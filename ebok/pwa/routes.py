@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from ebok import operator
 from ebok.i18n import languages
+from ebok.web import compression
 
 bp = Blueprint("pwa", __name__)
 
@@ -79,6 +80,7 @@ def _manifest_response() -> Response:
     response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
     response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-cache"
+    compression.allow()
     return response
 
 
@@ -101,6 +103,7 @@ def service_worker() -> ResponseReturnValue:
     response = Response(body, mimetype="text/javascript")
     # Browsers check for a new worker on each visit; never let a cache pin an old one.
     response.headers["Cache-Control"] = "no-cache"
+    compression.allow()
     return response
 
 
@@ -113,6 +116,7 @@ def offline(language: str) -> ResponseReturnValue:
     with force_locale(language):
         response = Response(_offline_page(), mimetype="text/html")
     response.headers["Content-Language"] = language
+    compression.allow()
     return response
 
 

@@ -22,6 +22,7 @@ from ebok.identity.passwords import (
     length_limits,
     password_rule,
 )
+from ebok.web import compression
 from ebok.web.csrf import masked_token
 from ebok.web.titles import page_title
 
@@ -69,9 +70,11 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     the page) gets a fresh render, and so does a URL with a query string: the language
     switcher carries the page's path and query back, and the query is the visitor's to
     choose (kept, any number of them would fill the memory). Every occurrence of the token
-    (the meta tag, the page's form, both switchers) is the visitor's."""
+    (the meta tag, the page's form, both switchers) is the visitor's. Kept pages are sent
+    compressed (ebok.web.compression)."""
     if "_flashes" in session or request.query_string:
         return render_template(template, **make_context())
+    compression.allow()  # nothing in it but what every visitor gets, and a masked token
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
     cache_key = (template, key, languages.current(), request.script_root, request.path)
     page = pages.get(cache_key)
