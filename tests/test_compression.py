@@ -23,6 +23,10 @@ def get(visitor, url, headers):
     return response
 
 
+def tokens_in(response) -> list[str]:
+    return TOKEN.findall(response.get_data(as_text=True))
+
+
 def decoded(response) -> str:
     body = response.get_data()
     decode = {"br": brotli.decompress, "gzip": gzip.decompress}
@@ -76,3 +80,16 @@ def test_what_echoes_the_request_or_is_personal_goes_uncompressed(app, visitor, 
         assert "Content-Encoding" not in response.headers, url
     # Nor an error page, which echoes the path.
     assert get(visitor, "/nie-ma-takiej", BR).headers.get("Content-Encoding") is None
+
+
+def test_the_pages_kept_per_process_are_bounded(app, make_visitor, monkeypatch):
+    """A cache keyed by what requests bring may not grow without end."""
+    from ebok.web import templating
+
+    monkeypatch.setattr(templating, "PUBLIC_PAGES_KEPT", 2)
+    visitor = make_visitor()
+    for language in ("pl", "en", "uk"):
+        visitor.client.set_cookie("language", language)
+        page = visitor.get("/")
+        assert page.status_code == 200 and len(tokens_in(page)) == 4
+    assert len(app.extensions["ebok.public_pages"]) == 2

@@ -59,6 +59,9 @@ def format_phone(phone: str | None) -> str:
 
 # Stands for the visitor's CSRF token in a rendered page kept for everyone.
 _TOKEN_PLACEHOLDER = "csrf-token-" + secrets.token_hex(16)
+# The pages kept per process: the login page's two paths in each language, as a full page
+# and as htmx's fragment, need a few dozen; whatever asks for more is rendered each time.
+PUBLIC_PAGES_KEPT = 64
 
 
 def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -> str:
@@ -80,7 +83,8 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())
-        pages[cache_key] = body.replace(masked_token(), _TOKEN_PLACEHOLDER)
+        if len(pages) < PUBLIC_PAGES_KEPT:
+            pages[cache_key] = body.replace(masked_token(), _TOKEN_PLACEHOLDER)
         return body
     return page.replace(_TOKEN_PLACEHOLDER, masked_token())
 
