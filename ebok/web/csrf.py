@@ -1,8 +1,8 @@
 """CSRF tokens masked afresh in every response, so that pages can be compressed (BREACH).
 
 Flask-WTF keeps a raw token in the session and puts a signed copy of it into pages; the
-signed copy carries the raw token in base64, and it is the same on every page of a
-session. Compressed next to text an attacker can put into a page, a constant secret leaks
+signed copy carries the raw token in base64, the same on every page of a session.
+Compressed next to text an attacker can put into a page, a constant secret leaks
 byte by byte through the sizes of the responses (BREACH). So no page gets it as it is:
 each response gets `pad + (pad XOR signed token)` with a pad of its own from `secrets`
 (Django's `_mask_cipher_secret`), which looks different every time, and a request's token
