@@ -63,7 +63,9 @@ def report(name: str, app: float, baseline: float, unit_format: str = "{:.1f}") 
 class Server:
     """gunicorn on a socket bound here to a free loopback port (port 0), stopped on exit."""
 
-    def __init__(self, app_spec: str, env: dict, cwd: Path, workers: int = 2):
+    def __init__(
+        self, app_spec: str, env: dict, cwd: Path, workers: int = 2, extra_args: tuple = ()
+    ):
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.socket.listen(128)
@@ -78,6 +80,7 @@ class Server:
             f"fd://{self.socket.fileno()}",
             "--log-level",
             "warning",
+            *extra_args,
             app_spec,
         ]
         self.process = subprocess.Popen(  # noqa: S603
@@ -276,7 +279,7 @@ def first_visit(base_url: str, encoding: str) -> dict[str, tuple[int, int]]:
             queue += [icon["src"] for icon in json.loads(body)["icons"]]
         elif path == "/sw.js":
             queue += json.loads(re.search(rb"PRECACHE = (\[.*?\]);", body).group(1))
-            queue += json.loads(re.search(rb"OFFLINE_URLS = (\{.*?\});", body).group(1)).values()
+            queue.append(json.loads(re.search(rb"OFFLINE_URL = (\".*?\");", body).group(1)))
     return sizes
 
 

@@ -9,9 +9,10 @@ from flask import Flask
 from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
-from ebok.extensions import babel, csrf, db, limiter, login_manager
+from ebok.extensions import babel, db, limiter, login_manager
 from ebok.identity import hashing_gate, throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
+from ebok.web.csrf import csrf
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Templates, static files, catalogs and migrations: inside the package when installed from
@@ -65,7 +66,7 @@ def _init_extensions(app: Flask) -> None:
     hashing_gate.init_app(app)
     from ebok import auth, messages, operator
     from ebok.i18n import languages
-    from ebok.web import assets, form_input, htmx, security, templating
+    from ebok.web import assets, compression, form_input, htmx, security, templating
 
     babel.init_app(
         app,
@@ -80,6 +81,7 @@ def _init_extensions(app: Flask) -> None:
     # customer never loads the account (an error page must render with the database away).
     login_manager.init_app(app, add_context_processor=False)
     security.init_app(app)
+    compression.init_app(app)
     assets.init_app(app)
     form_input.init_app(app)
     templating.init_app(app)

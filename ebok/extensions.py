@@ -4,7 +4,6 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
 from ebok.clients import client_address
@@ -21,7 +20,6 @@ db = SQLAlchemy(
         }
     )
 )
-csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address)
 babel = Babel()

@@ -47,7 +47,12 @@ def test_pages_link_fingerprinted_assets_cached_as_immutable(built_app):
     assert "immutable" in response.headers["Cache-Control"]
     assert "max-age=315360000" in response.headers["Cache-Control"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.get_data() == (STATIC / "css/app.css").read_bytes()
+    assert response.get_data() == built_css(built_app)
+
+
+def built_css(app) -> bytes:
+    """app.css as the build wrote it (without its comments)."""
+    return (Path(app.config["STATIC_BUILD_FOLDER"]) / "css/app.css").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -60,7 +65,7 @@ def test_assets_are_served_precompressed(built_app, accept, encoding, decode):
     response = fetch(client, css, headers={"Accept-Encoding": accept})
     assert response.headers["Content-Encoding"] == encoding
     assert "Accept-Encoding" in response.headers["Vary"]
-    assert decode(response.get_data()) == (STATIC / "css/app.css").read_bytes()
+    assert decode(response.get_data()) == built_css(built_app)
 
 
 def test_unfingerprinted_names_still_work_with_a_short_cache(built_app):
@@ -121,3 +126,38 @@ def test_a_waiting_message_is_shown_on_the_rendered_once_page(app, make_visitor)
         session["_flashes"] = [("status", "Wylogowano.")]
     assert "Wylogowano." in plain.get("/").get_data(as_text=True)
     assert "Wylogowano." not in plain.get("/").get_data(as_text=True)
+
+
+def test_the_build_leaves_out_the_comments_of_our_css_and_javascript(tmp_path):
+    source, target = tmp_path / "source", tmp_path / "build"
+    for folder in ("css", "js", "vendor"):
+        (source / folder).mkdir(parents=True)
+    (source / "css/app.css").write_text(
+        "/* why */\n.a { color: red; } /* more\n  lines */\n\n"
+        '.b::before { content: "/* kept */"; }\n'
+    )
+    (source / "js/app.js").write_text(
+        "// why\n(function () {\n  // more\n"
+        '  var u = "http://example.pl"; // after code: kept\n})();\n'
+    )
+    (source / "vendor/lib.js").write_text("// a vendored file stays as it is\nx();\n")
+    manifest = build(source, target)
+    css = (target / manifest["css/app.css"]).read_text()
+    assert css == '.a { color: red; } \n.b::before { content: "/* kept */"; }\n'
+    assert (target / "css/app.css").read_text() == css
+    javascript = (target / manifest["js/app.js"]).read_text()
+    assert javascript == (
+        '(function () {\n  var u = "http://example.pl"; // after code: kept\n})();\n'
+    )
+    assert (target / "vendor/lib.js").read_text() == (source / "vendor/lib.js").read_text()
+
+
+def test_the_built_css_and_javascript_have_every_rule_and_statement(tmp_path):
+    """Against the real files: only comments and blank lines go."""
+    manifest = build(STATIC, tmp_path / "build")
+    for name in ("css/app.css", "js/app.js"):
+        built = (tmp_path / "build" / manifest[name]).read_text()
+        assert not re.search(r"^\s*//", built, re.M)
+        assert name.endswith(".js") or "/*" not in built
+        kept = [line for line in (STATIC / name).read_text().splitlines() if line in built]
+        assert len(kept) > 100 and len(built) < 0.9 * len((STATIC / name).read_text())

@@ -484,16 +484,33 @@ def test_an_offline_page_per_language(app, make_visitor):
         assert f"<h1>{heading}</h1>" in page
     assert CYRILLIC.search(translated(app, "uk", "No internet connection"))
     assert visitor.get(f"/offline/{NOT_OFFERED}").status_code == 404
-    # Only the worker asks for an offline page, and always for one in a language.
-    assert visitor.get("/offline").status_code == 404
 
 
-def test_the_service_worker_keeps_every_offline_page(make_visitor):
+def test_the_offline_page_without_a_language_is_in_the_visitors(make_visitor):
+    """The one the worker keeps when it is installed: the language chosen, else the
+    browser's, as for any page."""
+    for language in DEFAULT_LANGUAGES:
+        by_browser = speaking(make_visitor(), language).get("/offline")
+        chosen = speaking(make_visitor(), "uk")
+        chosen.client.set_cookie("language", language)
+        for response in (by_browser, chosen.get("/offline")):
+            assert response.headers["Content-Language"] == language
+            assert page_language(response) == language
+            assert {"Accept-Language", "Cookie"} <= set(response.vary)
+
+
+def test_the_service_worker_keeps_only_the_visitors_offline_page(make_visitor):
+    """Not one per language: only the visitor's is downloaded, and another language's
+    replaces it when a page comes in that language."""
     script = speaking(make_visitor(), "uk").get("/sw.js").get_data(as_text=True)
-    urls = json.loads(found(r"const OFFLINE_URLS = (\{.*?\});", script).group(1))
-    assert urls == {language: f"/offline/{language}" for language in DEFAULT_LANGUAGES}
-    assert 'const DEFAULT_LANGUAGE = "pl";' in script
-    assert 'response.headers.get("Content-Language")' in script
+    assert 'const OFFLINE_URL = "/offline";' in script
+    assert 'const OFFLINE_URL_IN = "/offline/LANGUAGE";' in script
+    precache = json.loads(found(r"const PRECACHE = (\[.*?\]);", script).group(1))
+    assert not [url for url in precache if "offline" in url]
+    assert "cache.addAll([...PRECACHE, OFFLINE_URL])" in script
+    assert 'page.headers.get("Content-Language")' in script
+    # Nor the icons for installing: the browser fetches them when it installs.
+    assert not [url for url in precache if url.endswith(".png")]
 
 
 def test_the_service_worker_is_the_same_in_every_language(make_visitor):

@@ -2,14 +2,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from ebok.i18n import _l
+from ebok.web.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField(
         _l("Customer number or login"),
         validators=[InputRequired(_l("Enter your customer number or login."))],
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
 
 
-class SecondStepForm(FlaskForm):
+class SecondStepForm(Form):
     """The login's second step (SPEC §16): the authenticator app's code, or a recovery
     code, pasted or typed with spaces and dashes as they come."""
 

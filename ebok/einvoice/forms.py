@@ -1,14 +1,13 @@
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, HiddenField
 from wtforms.validators import ValidationError
 
 from ebok.i18n import _l
 from ebok.normalising import normalize_email
-from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given
+from ebok.web.forms import CurrentPasswordForm, EmailAddress, Form, Given
 
 
-class ActivationForm(FlaskForm):
+class ActivationForm(Form):
     email = EmailField(
         _l("E-mail address for invoice notices"),
         validators=[
@@ -38,5 +37,5 @@ class AddressForm(CurrentPasswordForm):
             raise ValidationError(_l("Invoice notices already go to this address."))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     pass

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from ebok import metrics
-from ebok.extensions import csrf
 from ebok.health.checks import readiness_problems
+from ebok.web.csrf import csrf
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)

@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectField, ValidationError
 from wtforms.validators import Optional
 
 from ebok.i18n import _l
 from ebok.models import LARGEST_ID
+from ebok.web.forms import Form
 
 
-class InvoiceFilterForm(FlaskForm):
+class InvoiceFilterForm(Form):
     class Meta:
         csrf = False
 

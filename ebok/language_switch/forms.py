@@ -1,8 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from ebok.web.forms import Form
 
-class LanguageForm(FlaskForm):
+
+class LanguageForm(Form):
     """The switcher's post: the chosen language (the pressed button; the view checks it
     is one of the configured ones) and the page to go back to."""
 

@@ -3,14 +3,13 @@ validated as registration validates what the customer types (a mobile number onl
 
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, StringField, TelField
 from wtforms.validators import StopValidation, ValidationError
 
 from ebok.i18n import _l
 from ebok.mydata.reminders import contact_of
 from ebok.normalising import normalize_email, normalize_phone, sms_number
-from ebok.web.forms import CurrentPasswordForm, EmailAddress, Given, email_address
+from ebok.web.forms import CurrentPasswordForm, EmailAddress, Form, Given, email_address
 
 
 class NewEmailForm(CurrentPasswordForm):
@@ -56,7 +55,7 @@ class NewPhoneForm(CurrentPasswordForm):
         return phone
 
 
-class ConsentsForm(FlaskForm):
+class ConsentsForm(Form):
     """Each channel on or off; nothing is ticked until the customer ticks it."""
 
     email = BooleanField(_l("I agree to receive marketing information by e-mail"))
@@ -67,7 +66,7 @@ class ConsentsForm(FlaskForm):
         return {"email": self.email.data, "sms": self.sms.data, "phone": self.phone.data}
 
 
-class ForgottenNumberForm(FlaskForm):
+class ForgottenNumberForm(Form):
     contact = StringField(
         _l("Your e-mail address or mobile phone number"),
         validators=[Given(_l("Enter your e-mail address or mobile phone number."))],

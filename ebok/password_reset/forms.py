@@ -1,13 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from ebok.i18n import _l
-from ebok.web.forms import Given
+from ebok.web.forms import Form, Given
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 from ebok.wizard.forms import NumberLength
 
 
-class NumberOrLoginForm(FlaskForm):
+class NumberOrLoginForm(Form):
     """The wizard's first step: a forgotten password is found by number or login."""
 
     number = StringField(

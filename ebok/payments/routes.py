@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ebok.customers.bank_accounts import group_in_fours
-from ebok.extensions import csrf
 from ebok.identity.signing import external_url
 from ebok.models import LARGEST_ID, Invoice, Payment, utcnow
 from ebok.payments import metrics as payments_metrics
@@ -30,6 +29,7 @@ from ebok.payments import personal_data, service
 from ebok.payments.forms import PayForm
 from ebok.payments.providers import PaymentProvider, provider_for
 from ebok.payments.providers.dev import DevProvider
+from ebok.web.csrf import csrf
 from ebok.web.htmx import SIGNED_IN_PAGE, VARY, is_partial_request, redirect_to, render_panel
 
 bp = Blueprint("payments", __name__)

@@ -13,18 +13,18 @@ from flask_babel import gettext as _
 
 from ebok import operator
 from ebok.i18n import languages
+from ebok.web import compression
 
 bp = Blueprint("pwa", __name__)
 
-# What the service worker keeps: static assets only, never pages with personal data.
+# What the service worker keeps: static assets only, never pages with personal data. What
+# the pages use, which the browser has just fetched (the worker gets them from its HTTP
+# cache); not the icons for installing, which the browser fetches when it installs.
 PRECACHED_STATIC = [
     "css/app.css",
     "js/app.js",
     "vendor/htmx.min.js",
     "icons/icon.svg",
-    "icons/icon-192.png",
-    "icons/icon-512.png",
-    "icons/icon-maskable-512.png",
 ]
 
 
@@ -79,40 +79,52 @@ def _manifest_response() -> Response:
     response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
     response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-cache"
+    compression.allow()
     return response
 
 
 @bp.get("/sw.js")
 def service_worker() -> ResponseReturnValue:
-    """The worker keeps an offline page per language and shows the one in the language
-    of the last page the visitor loaded (its Content-Language). It is the same for every
-    visitor: a worker whose bytes changed with the language would be installed again,
-    and its precache downloaded again, whenever the customer switched."""
+    """The worker keeps one offline page, in the visitor's language: the first from
+    /offline, then, when a page comes in another language (its Content-Language), that
+    language's. It is the same for every visitor: a worker whose bytes changed with the
+    language would be installed again, and its precache downloaded again, whenever the
+    customer switched."""
     body = render_template(
         "pwa/sw.js",
         version=_assets_version(),
-        default_language=languages.default_language(),
-        offline_urls={
-            language: url_for("pwa.offline", language=language)
-            for language in languages.configured()
-        },
+        offline_url=url_for("pwa.offline_in_visitors_language"),
+        offline_url_in=url_for("pwa.offline", language="LANGUAGE"),
         precache=[url_for("static", filename=name) for name in PRECACHED_STATIC],
     )
     response = Response(body, mimetype="text/javascript")
     # Browsers check for a new worker on each visit; never let a cache pin an old one.
     response.headers["Cache-Control"] = "no-cache"
+    compression.allow()
     return response
+
+
+@bp.get("/offline")
+def offline_in_visitors_language() -> ResponseReturnValue:
+    """The offline page in the visitor's language (chosen, else the browser's): the one
+    the worker keeps when it is installed."""
+    return _offline_response(languages.current())
 
 
 @bp.get("/offline/<language>")
 def offline(language: str) -> ResponseReturnValue:
-    """The page the service worker shows without a network, in the language the URL
-    names: the worker keeps one per language."""
+    """The offline page in the language the URL names: the worker fetches it when a page
+    came in another language than the page it keeps."""
     if languages.valid(language) is None:
         abort(404)
+    return _offline_response(language)
+
+
+def _offline_response(language: str) -> Response:
     with force_locale(language):
         response = Response(_offline_page(), mimetype="text/html")
     response.headers["Content-Language"] = language
+    compression.allow()
     return response
 
 

@@ -1,10 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than the stubs
 from wtforms.validators import InputRequired
 
 from ebok.i18n import LazyText, _l
-from ebok.web.forms import CurrentPasswordForm
+from ebok.web.forms import CurrentPasswordForm, Form
 
 
 def code_field(label: LazyText, *, numeric: bool) -> StringField:
@@ -43,13 +42,13 @@ class SwitchOnForm(CurrentPasswordForm):
             self.method.choices = [choice for choice in METHODS if choice.value != "sms"]
 
 
-class ConfirmSmsForm(FlaskForm):
+class ConfirmSmsForm(Form):
     """The first SMS code proves the mobile number on file gets them."""
 
     code = code_field(_l("Enter the SMS code"), numeric=True)
 
 
-class ConfirmAppForm(FlaskForm):
+class ConfirmAppForm(Form):
     """The app's first code proves it was set up with the secret shown."""
 
     code = code_field(_l("Code from the authenticator app"), numeric=True)

@@ -22,6 +22,14 @@ from ebok.normalising import (
     needs_smtputf8,
     normalize_email,
 )
+from ebok.web.csrf import MaskedFormCSRF
+
+
+class Form(FlaskForm):
+    """Every form of the portal: its CSRF token masked afresh in each response."""
+
+    class Meta:
+        csrf_class = MaskedFormCSRF
 
 
 class Given:
@@ -104,7 +112,7 @@ class NewPasswordFormMixin:
     password_repeat = password_repeat_field(_l("Repeat the password"))
 
 
-class CurrentPasswordForm(FlaskForm):
+class CurrentPasswordForm(Form):
     """A change in Moje Konto that the current password guards (the password, the login
     name, the e-Faktura address), so that whoever finds a session open cannot make it.
     Set `change` (the audit's name for it) in the subclass."""

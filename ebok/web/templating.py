@@ -8,7 +8,6 @@ import phonenumbers
 from flask import Flask, current_app, render_template, request, session
 from flask_babel import get_translations
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context, pass_eval_context
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
@@ -23,6 +22,8 @@ from ebok.identity.passwords import (
     length_limits,
     password_rule,
 )
+from ebok.web import compression
+from ebok.web.csrf import masked_token
 from ebok.web.titles import page_title
 
 
@@ -58,6 +59,9 @@ def format_phone(phone: str | None) -> str:
 
 # Stands for the visitor's CSRF token in a rendered page kept for everyone.
 _TOKEN_PLACEHOLDER = "csrf-token-" + secrets.token_hex(16)
+# The pages kept per process: the login page's two paths in each language, as a full page
+# and as htmx's fragment, need a few dozen; whatever asks for more is rendered each time.
+PUBLIC_PAGES_KEPT = 64
 
 
 def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -> str:
@@ -69,17 +73,20 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     the page) gets a fresh render, and so does a URL with a query string: the language
     switcher carries the page's path and query back, and the query is the visitor's to
     choose (kept, any number of them would fill the memory). Every occurrence of the token
-    (the meta tag, the page's form, both switchers) is the visitor's."""
+    (the meta tag, the page's form, both switchers) is the visitor's. Kept pages are sent
+    compressed (ebok.web.compression)."""
     if "_flashes" in session or request.query_string:
         return render_template(template, **make_context())
+    compression.allow()  # nothing in it but what every visitor gets, and a masked token
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
     cache_key = (template, key, languages.current(), request.script_root, request.path)
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())
-        pages[cache_key] = body.replace(generate_csrf(), _TOKEN_PLACEHOLDER)
+        if len(pages) < PUBLIC_PAGES_KEPT:
+            pages[cache_key] = body.replace(masked_token(), _TOKEN_PLACEHOLDER)
         return body
-    return page.replace(_TOKEN_PLACEHOLDER, generate_csrf())
+    return page.replace(_TOKEN_PLACEHOLDER, masked_token())
 
 
 # -- translations in templates ------------------------------------------------------------

@@ -22,7 +22,7 @@ from ebok.normalising import (
     normalize_email,
     normalize_phone,
 )
-from ebok.web.forms import NewPasswordFormMixin
+from ebok.web.forms import Form, NewPasswordFormMixin
 from ebok.web.templating import with_links
 from ebok.wizard.flow import WHERE_TO_FIND_THE_NUMBER
 
@@ -62,7 +62,7 @@ class NumberLength:
             )
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(Form):
     """The channel, and the contact datum typed for it; set the offered channels first
     with `offer()`. Whether the datum matches the one on file is the logic's to say."""
 
@@ -129,7 +129,7 @@ def code_lifetime_text() -> str:
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("Enter the SMS code"),
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
@@ -167,5 +167,5 @@ class CodeForm(FlaskForm):
             )
 
 
-class PasswordForm(NewPasswordFormMixin, FlaskForm):
+class PasswordForm(NewPasswordFormMixin, Form):
     pass

@@ -144,6 +144,10 @@ def test_the_offline_page_is_in_the_language_chosen(page, live):
     page.reload()  # now the worker controls the page
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
     switch_to(page, "footer", "uk")
+    # The worker fetches the Ukrainian offline page for the one it kept.
+    page.wait_for_function(
+        "() => caches.match('/offline').then(r => r.headers.get('Content-Language') === 'uk')"
+    )
     page.allowed_console_errors.append("net::ERR_INTERNET_DISCONNECTED")
     page.context.set_offline(True)
     page.goto(live.url + "/instrukcja")
@@ -157,9 +161,13 @@ def test_before_any_page_said_its_language_the_offline_page_is_in_the_browsers(b
     context = browser.new_context(locale="uk-UA")
     page = context.new_page()
     page.goto(live.url + "/instrukcja")
-    # The worker takes the page over when it activates, having seen no page load yet.
+    # The worker takes the page over when it activates, having seen no page load yet: it
+    # kept the offline page in the language the server chose from the browser's.
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
-    assert page.evaluate("() => caches.match('/sw-language').then(r => r === undefined)")
+    assert (
+        page.evaluate("() => caches.match('/offline').then(r => r.headers.get('Content-Language'))")
+        == "uk"
+    )
     context.set_offline(True)
     page.goto(live.url + "/instrukcja")
     heading = translated(live, "uk", "No internet connection")
