@@ -16,9 +16,10 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ebok.extensions import login_manager
-from ebok.identity import throttle
+from ebok.identity import sessions, throttle
 from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.throttle import CountingUnavailable
+from ebok.session_timeout.routes import logged_out
 from ebok.web.forms import busy_message
 from ebok.web.htmx import is_partial_request, render_panel
 
@@ -28,6 +29,9 @@ log = logging.getLogger("ebok.errors")
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: Exception) -> ResponseReturnValue:
+    if sessions.current_session().timed_out:
+        # The session ended (and its token with it) while the form was open.
+        return logged_out()
     return _error_page(
         400,
         _("The form has expired"),
