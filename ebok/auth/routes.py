@@ -80,7 +80,7 @@ def _logged_in(account: Account, *, skip_second_step: bool = False) -> ResponseR
     """Both steps done: the session, the history, the notice of the last login."""
     since = sessions.since_last_login(account)
     sessions.record_login(account, succeeded=True)
-    # Back to the page where the last session timed out, if it did (ebok.session_timeout).
+    # Back to the page where the last session timed out, if it did (ebok.errors.routes.logged_out).
     page = sessions.take_page_after_login() or url_for("account.home")
     if sessions.start_session(account, skip_second_step=skip_second_step):
         tell_of_new_browser(account)

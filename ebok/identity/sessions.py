@@ -5,6 +5,7 @@ Bezpieczeństwo, or everywhere when the password changes. Also the login history
 login the login page fills in."""
 
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ def time_left() -> timedelta | None:
         record.created_at + config["SESSION_ABSOLUTE_LIFETIME"],
     )
     return max(ends - utcnow(), timedelta(0))
+
+
+def idle_minutes() -> int:
+    """The idle timeout in whole minutes, as pages tell it (at least 1)."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return max(1, math.ceil(lifetime.total_seconds() / 60))
 
 
 def save_session(current: Session, data: str | None) -> None:

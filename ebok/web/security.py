@@ -113,7 +113,7 @@ class SessionInterface(SecureCookieSessionInterface):
             session.cookie_id,
             # Kept to the absolute timeout, past the idle one: a form sent after the
             # session timed out still names it, so the answer can say the customer was
-            # logged out (ebok.session_timeout) instead of "the form has expired".
+            # logged out (ebok.errors.routes.logged_out), not "the form has expired".
             expires=expires,
             httponly=self.get_cookie_httponly(app),
             domain=self.get_cookie_domain(app),
