@@ -92,7 +92,8 @@ def test_stay_logged_in_takes_a_post_with_its_token_from_a_customer(app, visitor
     assert the_row(app).last_seen_at == before
     stranger = visitor.__class__(app.test_client(), htmx=visitor.htmx)
     stranger.get("/")
-    assert stranger.post("/sesja/przedluz").status_code == 401
+    # Someone never logged in: to the login page, as for any signed-in page.
+    assert stranger.post("/sesja/przedluz", follow_redirects=False).status_code == 302
 
 
 def test_a_form_sent_after_the_session_timed_out_says_so(app, visitor, auth, customers):
@@ -137,3 +138,18 @@ def test_a_visitors_expired_form_is_still_the_expired_form(app, visitor, custome
     visitor.get("/")
     response = visitor.post("/", {"login": "200005", "password": "x"}, csrf=False)
     assert response.status_code == 400 and "Formularz wygasł" in text_of(response)
+
+
+def test_a_page_asked_for_after_the_session_timed_out_comes_back_after_the_login(
+    app, visitor, auth, customers
+):
+    auth.log_in()
+    last_seen_ago(app, timedelta(minutes=31))
+    response = visitor.get("/faktury")
+    assert response.request.path == "/"
+    assert "Ze względów bezpieczeństwa wylogowaliśmy Cię." in text_of(response)
+    landed = follow(visitor, AuthActions(visitor).post_login())
+    assert landed.request.path == "/faktury"
+    # Once: the next login lands on Strona Główna again.
+    auth.log_out()
+    auth.log_in()

@@ -8,9 +8,10 @@ is away too.
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import login_url
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
@@ -79,14 +80,17 @@ def _page_of_the_form() -> str | None:
 
 
 def unauthorized() -> ResponseReturnValue:
-    """A signed-in page asked for without a session: a form sent answers as logged_out;
-    a page redirects to the login page, to come back to it after the login."""
-    if request.method == "POST":
+    """A signed-in page asked for without a session: a form sent after the session timed
+    out answers as logged_out; otherwise Flask-Login's redirect to the login page, and
+    when the session timed out, the page is remembered to come back to after the login."""
+    timed_out = sessions.current_session().timed_out
+    if request.method == "POST" and timed_out:
         return logged_out()
-    # For an htmx request (a part of a page refreshing itself), the page it came from.
-    page = _page_of_the_form() if is_partial_request() else request.full_path.rstrip("?")
-    sessions.remember_page_after_login(page)
-    answer: BaseResponse = redirect(url_for("auth.login"))
+    if timed_out:
+        # For an htmx request (a part of a page refreshing itself), the page it came from.
+        page = _page_of_the_form() if is_partial_request() else request.full_path.rstrip("?")
+        sessions.remember_page_after_login(page)
+    answer: BaseResponse = redirect(login_url("auth.login", next_url=request.url))
     return answer
 
 

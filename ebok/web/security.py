@@ -142,7 +142,6 @@ def _end_expired_session() -> None:
     on the server) or was ended elsewhere: the visitor is told why they are logged out."""
     current = sessions.current_session()
     if current.timed_out:
-        current.timed_out = False
         flash(_("You have been logged out for your security. Please log in again."), "status")
 
 
