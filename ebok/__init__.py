@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebok.pwa.routes import bp as pwa_bp
     from ebok.registration.routes import bp as registration_bp
     from ebok.security.routes import bp as security_bp
+    from ebok.session_timeout.routes import bp as session_timeout_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(health_bp)
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(security_bp)
+    app.register_blueprint(session_timeout_bp)
     app.register_blueprint(einvoice_bp)
     app.register_blueprint(mydata_bp)
     app.register_blueprint(invoices_bp)

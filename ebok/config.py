@@ -78,6 +78,9 @@ DEFAULTS = {
     "TWO_STEP_REMEMBER_BROWSER": timedelta(days=30),
     # A signed-in session's row records when it was last used at most this often.
     "SESSION_LAST_SEEN_EVERY": timedelta(minutes=1),
+    # Signed-in pages warn this long before the idle timeout, offering to stay logged in
+    # (WCAG 2.2.1).
+    "SESSION_WARNING_BEFORE": timedelta(minutes=2),
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -325,6 +328,7 @@ SECONDS_OR_DURATION = (
     "PERMANENT_SESSION_LIFETIME",
     "SESSION_ABSOLUTE_LIFETIME",
     "SESSION_LAST_SEEN_EVERY",
+    "SESSION_WARNING_BEFORE",
     "TWO_STEP_REMEMBER_BROWSER",
 )
 
@@ -1147,6 +1151,14 @@ SETTINGS: tuple[SettingsGroup, ...] = (
                 (
                     "how often at most a session's row records that it was used (the idle "
                     "timeout's precision)"
+                ),
+            ),
+            Setting(
+                ("SESSION_WARNING_BEFORE",),
+                "120 seconds",
+                (
+                    'how long before the idle timeout a signed-in page offers "Zostań '
+                    'zalogowany" (in seconds when set)'
                 ),
             ),
             Setting(

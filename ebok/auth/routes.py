@@ -80,10 +80,12 @@ def _logged_in(account: Account, *, skip_second_step: bool = False) -> ResponseR
     """Both steps done: the session, the history, the notice of the last login."""
     since = sessions.since_last_login(account)
     sessions.record_login(account, succeeded=True)
+    # Back to the page where the last session timed out, if it did (ebok.errors.routes.logged_out).
+    page = sessions.take_page_after_login() or url_for("account.home")
     if sessions.start_session(account, skip_second_step=skip_second_step):
         tell_of_new_browser(account)
     _tell_of_last_login(since)
-    response = redirect_to(url_for("account.home"), leave_panel=True)
+    response = redirect_to(page, leave_panel=True)
     languages.sync_at_login(response, account)
     return response
 

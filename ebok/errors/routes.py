@@ -6,21 +6,24 @@ is away too.
 """
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import login_url
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 
 from ebok.extensions import login_manager
-from ebok.identity import throttle
+from ebok.identity import sessions, throttle
 from ebok.identity.hashing_gate import HashingBusy
 from ebok.identity.throttle import CountingUnavailable
 from ebok.web.forms import busy_message
-from ebok.web.htmx import is_partial_request, render_panel
+from ebok.web.htmx import PANEL_PAGE, VARY, is_partial_request, render_panel
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("ebok.errors")
@@ -28,6 +31,9 @@ log = logging.getLogger("ebok.errors")
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: Exception) -> ResponseReturnValue:
+    if sessions.current_session().timed_out:
+        # The session ended (and its token with it) while the form was open.
+        return logged_out()
     return _error_page(
         400,
         _("The form has expired"),
@@ -37,6 +43,60 @@ def csrf_error(error: Exception) -> ResponseReturnValue:
             "again."
         ),
     )
+
+
+def logged_out() -> Response:
+    """A form sent after the session ended (its CSRF token went with it): 401 with a page
+    that says so, never "the form has expired". With htmx, app.js keeps the form and what
+    was typed in it, takes this page's header (no longer signed in) and shows the notice;
+    without JavaScript the page sends the customer back to the form to copy it. After the
+    next login the customer comes back to the form's page."""
+    sessions.remember_page_after_login(_page_of_the_form())
+    heading = _("You have been logged out")
+    response = Response(
+        render_template(
+            PANEL_PAGE,
+            fragment="errors/_logged_out.html",
+            title=heading,
+            heading=heading,
+            idle_minutes=sessions.idle_minutes(),
+            has_errors=False,
+            in_dialog=False,
+        ),
+        status=401,
+    )
+    response.headers["Vary"] = VARY
+    return response
+
+
+def _page_of_the_form() -> str | None:
+    """The page the form (or htmx request) was on: the Referer's path when it is this
+    site's (browsers send it here, Referrer-Policy strict-origin-when-cross-origin); None
+    (Strona Główna) else."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc == request.host and referrer.path != "/":
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return None
+
+
+def unauthorized() -> ResponseReturnValue:
+    """A signed-in page asked for without a session: a form sent after the session timed
+    out answers as logged_out; otherwise Flask-Login's redirect to the login page, and
+    when the session timed out, the page is remembered to come back to after the login."""
+    timed_out = sessions.current_session().timed_out
+    if request.method == "POST" and timed_out:
+        return logged_out()
+    if timed_out:
+        # For an htmx request (a part of a page refreshing itself), the page it came from.
+        page = _page_of_the_form() if is_partial_request() else request.full_path.rstrip("?")
+        sessions.remember_page_after_login(page)
+    answer: BaseResponse = redirect(login_url("auth.login", next_url=request.url))
+    return answer
+
+
+@bp.record_once
+def _install_unauthorized(state: object) -> None:
+    login_manager.unauthorized_handler(unauthorized)
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)

@@ -5,10 +5,11 @@ Bezpieczeństwo, or everywhere when the password changes. Also the login history
 login the login page fills in."""
 
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, session
 from flask.sessions import SecureCookieSession
@@ -42,6 +43,8 @@ class Session(SecureCookieSession):
     timed_out = False
     # The database error met looking the row up, raised again where error pages answer it.
     unavailable: Exception | None = None
+    # When the row will say the session was last used once this request is saved (seen_at).
+    seen: datetime | None = None
 
 
 def current_session() -> Session:
@@ -74,15 +77,59 @@ def _expired(record: LoginSession, now: datetime) -> bool:
     )
 
 
-def save_session(record: LoginSession, data: str | None) -> None:
+def seen_at(current: Session) -> datetime:
+    """When this request counts as the session's last use, decided once per request: now
+    when SESSION_LAST_SEEN_EVERY has passed since the row's last_seen_at, else that. The
+    page tells the time the session ends from it, so it must be what save_session writes."""
+    assert current.record is not None
+    if current.seen is None:
+        now = utcnow()
+        due = now - current.record.last_seen_at >= current_app.config["SESSION_LAST_SEEN_EVERY"]
+        current.seen = now if due else current.record.last_seen_at
+    return current.seen
+
+
+def keep_alive() -> None:
+    """ "Zostań zalogowany": this request counts as the session's last use, whenever the
+    row last recorded one (save_session writes it)."""
+    current_session().seen = utcnow()
+
+
+def time_left() -> timedelta | None:
+    """How long this browser's signed-in session lasts if nothing else reaches the server:
+    to its idle timeout, counted from this request, or to its absolute timeout when that
+    comes first. None when not signed in."""
+    current = current_session()
+    record = current.record
+    if record is None:
+        return None
+    config = current_app.config
+    ends = min(
+        seen_at(current) + config["PERMANENT_SESSION_LIFETIME"],
+        record.created_at + config["SESSION_ABSOLUTE_LIFETIME"],
+    )
+    return max(ends - utcnow(), timedelta(0))
+
+
+def idle_minutes() -> int:
+    """The idle timeout in whole minutes, as pages tell it (at least 1)."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return max(1, math.ceil(lifetime.total_seconds() / 60))
+
+
+def save_session(current: Session, data: str | None) -> None:
     """Writes the session's data when it changed, and when it was last seen at most once
-    per SESSION_LAST_SEEN_EVERY: most signed-in requests write nothing."""
-    now = utcnow()
-    if data is None and now - record.last_seen_at < current_app.config["SESSION_LAST_SEEN_EVERY"]:
-        return
-    values: dict[str, object] = {"last_seen_at": now}
+    per SESSION_LAST_SEEN_EVERY (seen_at): most signed-in requests write nothing."""
+    record = current.record
+    assert record is not None
+    values: dict[str, object] = {}
+    seen = seen_at(current)
+    if seen != record.last_seen_at:
+        values["last_seen_at"] = seen
     if data is not None:
         values["data"] = data
+    if not values:
+        return
     db.session.execute(
         update(LoginSession).where(LoginSession.id_hash == record.id_hash).values(**values)
     )
@@ -113,7 +160,7 @@ def start_session(account: Account, *, skip_second_step: bool = False) -> bool:
     _forget_expired_sessions(account)
     new_device = remember_device(account, skip_second_step=skip_second_step)
     db.session.commit()
-    current.record, current.cookie_id = record, cookie_id
+    current.record, current.cookie_id, current.seen = record, cookie_id, None
     login_user(account)
     current.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     audit("login_succeeded", account=account.id)
@@ -369,3 +416,19 @@ def prefill_login(login: str) -> None:
 
 def take_prefilled_login() -> str | None:
     return session.pop(LOGIN_PREFILL, None)
+
+
+# The signed-in page to go back to after the next login (a session that timed out while
+# the customer was on it), kept in the visitor's session, never in the URL.
+PAGE_AFTER_LOGIN = "page_after_login"
+
+
+def remember_page_after_login(path: str | None) -> None:
+    # Only a path of this site: "//host" and "/\\host" would leave it.
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")) and path != "/":
+        session[PAGE_AFTER_LOGIN] = path
+
+
+def take_page_after_login() -> str | None:
+    """Before start_session, which clears the visitor's session."""
+    return session.pop(PAGE_AFTER_LOGIN, None)

@@ -1,5 +1,6 @@
 """Response headers and session lifetimes that apply to every page."""
 
+import math
 from typing import Any
 
 from flask import Flask, Request, flash, request
@@ -41,6 +42,8 @@ SECURITY_HEADERS = (
     # cross-window leaks).
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+# Seconds until a signed-in session times out, on every signed-in answer.
+SESSION_TIME_LEFT_HEADER = "X-Session-Time-Left"
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
@@ -94,14 +97,24 @@ class SessionInterface(SecureCookieSessionInterface):
             return  # the row could not be read: the cookie stays for when it can
         if session.record is None or session.cookie_id is None:
             return super().save_session(app, session, response)
+        # Read before save_session commits (which expires the row's attributes).
+        expires = session.record.created_at + app.config["SESSION_ABSOLUTE_LIFETIME"]
         if response.status_code < 500:
+            # For app.js's warning before the idle timeout after an htmx request (a page
+            # carries it in signed_in.html): seconds, so the browser's clock does not matter.
+            left = sessions.time_left()
+            if left is not None:
+                response.headers[SESSION_TIME_LEFT_HEADER] = str(math.ceil(left.total_seconds()))
             data = self.serializer.dumps(dict(session)) if session.modified else None
-            sessions.save_session(session.record, data)
+            sessions.save_session(session, data)
         response.vary.add("Cookie")
         response.set_cookie(
             self.get_cookie_name(app),
             session.cookie_id,
-            expires=self.get_expiration_time(app, session),
+            # Kept to the absolute timeout, past the idle one: a form sent after the
+            # session timed out still names it, so the answer can say the customer was
+            # logged out (ebok.errors.routes.logged_out), not "the form has expired".
+            expires=expires,
             httponly=self.get_cookie_httponly(app),
             domain=self.get_cookie_domain(app),
             path=self.get_cookie_path(app),
@@ -129,7 +142,6 @@ def _end_expired_session() -> None:
     on the server) or was ended elsewhere: the visitor is told why they are logged out."""
     current = sessions.current_session()
     if current.timed_out:
-        current.timed_out = False
         flash(_("You have been logged out for your security. Please log in again."), "status")
 
 

@@ -185,6 +185,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     setUpDialog();
+    setUpSessionWarning();
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
   });
@@ -282,10 +283,51 @@
   // page's heading and message otherwise).
   document.addEventListener("htmx:before:swap", function (event) {
     var response = event.detail.ctx && event.detail.ctx.response;
-    if (!response || response.status < 500) return;
+    if (!response) return;
+    if (response.status === 401) {  // the session ended while the form was open
+      event.preventDefault();
+      showLoggedOut(event.detail.ctx.text);
+      return;
+    }
+    if (response.status < 500) return;
     event.preventDefault();
     announce(serverErrorText(event.detail.ctx.text) || document.body.dataset.networkError);
   });
+
+  // A form sent after the session ended: like a server error, the answer never replaces
+  // the form, so what was typed stays; the page's header is the answer's (no longer
+  // signed in), and its notice (logged out, log in again) goes above the form, in the
+  // activation window when the form is there.
+  function showLoggedOut(html) {
+    var page = new DOMParser().parseFromString(html || "", "text/html");
+    var header = page.querySelector(".site-header");
+    var notice = page.getElementById("logged-out-notice");
+    var currentHeader = document.querySelector(".site-header");
+    if (header && currentHeader) currentHeader.replaceWith(document.importNode(header, true));
+    endSessionTimers();
+    var warning = document.getElementById("session-warning");
+    if (warning && warning.open) warning.close();
+    if (!notice) return;
+    notice = document.importNode(notice, true);
+    // Not a second <h1> in the page: the heading becomes the notice's first, strong line.
+    var heading = notice.querySelector("h1");
+    if (heading) {
+      var line = document.createElement("p");
+      var strong = document.createElement("strong");
+      strong.textContent = heading.textContent;
+      line.appendChild(strong);
+      heading.replaceWith(line);
+    }
+    notice.className = "status__problem";
+    notice.tabIndex = -1;
+    var dialog = document.getElementById("dialog");
+    var container = dialog && dialog.open ? document.getElementById("dialog-content") : statusRegion();
+    var old = document.getElementById("logged-out-notice");
+    if (old) old.remove();
+    if (container === statusRegion()) container.textContent = "";
+    container.insertBefore(notice, container.firstChild);
+    notice.focus();
+  }
 
   function serverErrorText(html) {
     var fragment = new DOMParser().parseFromString(html || "", "text/html");
@@ -295,4 +337,89 @@
       return element.textContent.trim();
     }).join(" ");
   }
+  // The idle timeout told in time (WCAG 2.2.1): SESSION_WARNING_BEFORE the end of the
+  // session (data- attributes of #session-warning, rendered by the server), an alert
+  // dialog says when it ends and offers "Zostań zalogowany"; every answer to a signed-in
+  // request says how long the session has left (X-Session-Time-Left), and the timers
+  // start again from it. At the end the login page says why the customer was logged out.
+  var sessionTimers = { warn: null, end: null, ends: 0, returnFocus: null };
+
+  function endSessionTimers() {
+    clearTimeout(sessionTimers.warn);
+    clearTimeout(sessionTimers.end);
+  }
+
+  function scheduleSessionWarning(secondsLeft) {
+    var dialog = document.getElementById("session-warning");
+    if (!dialog || !(secondsLeft >= 0)) return;
+    endSessionTimers();
+    if (dialog.open) closeSessionWarning();
+    sessionTimers.ends = Date.now() + secondsLeft * 1000;
+    var warnIn = Math.max(0, secondsLeft - Number(dialog.dataset.warnBefore)) * 1000;
+    sessionTimers.warn = setTimeout(openSessionWarning, warnIn);
+    // A second past the end, so that the server has ended the session too.
+    sessionTimers.end = setTimeout(function () {
+      location.assign(dialog.dataset.loggedOutUrl);
+    }, secondsLeft * 1000 + 1000);
+  }
+
+  function openSessionWarning() {
+    var dialog = document.getElementById("session-warning");
+    if (!dialog || dialog.open) return;
+    var time = new Date(sessionTimers.ends).toLocaleTimeString(
+      document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+    document.getElementById("session-warning-text").textContent =
+      dialog.dataset.text.replace("{time}", time);
+    sessionTimers.returnFocus = document.activeElement;
+    dialog.showModal();
+    dialog.querySelector("[data-stay-logged-in] button").focus();
+  }
+
+  function closeSessionWarning() {
+    var dialog = document.getElementById("session-warning");
+    if (!dialog || !dialog.open) return;
+    dialog.close();
+    var target = sessionTimers.returnFocus;
+    sessionTimers.returnFocus = null;
+    if (target && target.focus && document.contains(target)) target.focus();
+  }
+
+  function stayLoggedIn() {
+    var dialog = document.getElementById("session-warning");
+    var form = dialog.querySelector("[data-stay-logged-in]");
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status !== 204) {  // it had ended already (another tab logged out)
+          location.assign(dialog.dataset.loggedOutUrl);
+          return;
+        }
+        scheduleSessionWarning(Number(response.headers.get("X-Session-Time-Left")));
+      }, function () {
+        // The dialog stays open: say why nothing happened, inside it (the page is inert).
+        document.getElementById("session-warning-text").textContent =
+          document.body.dataset.networkError;
+      });
+  }
+
+  function setUpSessionWarning() {
+    var dialog = document.getElementById("session-warning");
+    if (!dialog) return;
+    dialog.querySelector("[data-stay-logged-in]").addEventListener("submit", function (event) {
+      event.preventDefault();
+      stayLoggedIn();
+    });
+    // Escape answers as "Zostań zalogowany" does (GOV.UK's timeout warning): the customer
+    // is plainly there.
+    dialog.addEventListener("cancel", function (event) {
+      event.preventDefault();
+      stayLoggedIn();
+    });
+    scheduleSessionWarning(Number(dialog.dataset.secondsLeft));
+  }
+
+  document.addEventListener("htmx:after:request", function (event) {
+    var response = event.detail.ctx && event.detail.ctx.response;
+    var left = response && response.headers.get("X-Session-Time-Left");
+    if (left) scheduleSessionWarning(Number(left));
+  });
 })();

@@ -3,12 +3,18 @@
 from support import TEST_PASSWORD
 
 
-def log_in(page, live, number: str = "200005", password: str = TEST_PASSWORD) -> None:
+def log_in(
+    page,
+    live,
+    number: str = "200005",
+    password: str = TEST_PASSWORD,
+    landing: str = "/strona-glowna",
+) -> None:
     page.goto(live.url + "/")
     page.get_by_label("Numer klienta lub login").fill(number)
     page.get_by_label("Hasło", exact=True).fill(password)
     page.get_by_role("button", name="Zaloguj").click()
-    page.wait_for_url(live.url + "/strona-glowna")
+    page.wait_for_url(live.url + landing)
 
 
 def to_code_step(page, live, number: str, typed_phone: str) -> None:
