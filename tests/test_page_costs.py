@@ -94,3 +94,29 @@ def test_strona_glowna_costs_the_same_for_12_and_1200_invoices(app, signed_in):
     # The latest invoice, and the one unpaid invoice "Zapłać wszystko" would pay.
     assert costs[1_200].invoices_loaded == costs[12].invoices_loaded <= 2
     assert len(costs[1_200].statements) == len(costs[12].statements)
+
+
+@pytest.mark.parametrize("url", ["/faktury", "/faktury?rok=2026", "/faktury?strona=2"])
+def test_faktury_takes_three_queries(app, signed_in, url):
+    """The session with its account and customer; the years with their counts (one GROUP
+    BY); one page of invoices, each with whether it is paid online. (Payments off: tests
+    run in development, where the dev provider is the default.)"""
+    app.config["PAYMENTS_PROVIDER"] = None
+    give_invoices(app, 30)
+    with counted(app) as costs:
+        response = signed_in.get(url)
+    assert response.status_code == 200
+    assert "tag--due" in response.text or "tag--paid" in response.text
+    assert len(costs.statements) <= 3, costs.statements
+    assert costs.invoices_loaded <= 12
+
+
+def test_faktury_with_payments_adds_only_the_payments_queries(app, signed_in):
+    """With "Zapłać": the invoices paid online and those with a payment waiting, once per
+    page however many rows have a button."""
+    give_invoices(app, 30)
+    with counted(app) as costs:
+        response = signed_in.get("/faktury")
+    assert response.status_code == 200
+    assert response.text.count('class="pay-form pay-form--compact"') == 1
+    assert len(costs.statements) <= 5, costs.statements

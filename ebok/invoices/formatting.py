@@ -35,8 +35,8 @@ def status_of(invoice: Invoice, today: date, paid_online: bool = False) -> Statu
     return Status.OVERDUE if invoice.due_date < today else Status.DUE
 
 
-def status_text(invoice: Invoice, today: date, paid_online: bool = False) -> str:
-    status = status_of(invoice, today, paid_online)
+def status_label(status: Status) -> str:
+    """The status as the customer reads it, in a table and on a tag."""
     if status is Status.PAID_ONLINE:
         # Translators: an invoice's status, a table value and a tag: paid online in Strefa
         # Klienta, and the billing system has not booked the payment yet (Polish:

@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -31,24 +31,6 @@ def invoice_period(invoice: Invoice) -> str:
     return formatting.period(invoice.period_from, invoice.period_to)
 
 
-@bp.app_template_global("invoice_status")
-def invoice_status(invoice: Invoice) -> dict[str, str]:
-    today = date.today()
-    online = invoice.paid_on is None and invoice.id in _paid_online(invoice.customer_id)
-    return {
-        "kind": formatting.status_of(invoice, today, online).value,
-        "text": formatting.status_text(invoice, today, online),
-    }
-
-
-def _paid_online(customer_id: int) -> set[int]:
-    """One query per request, however many invoices the page shows."""
-    cache = g.setdefault("invoices_paid_online", {})
-    if customer_id not in cache:
-        cache[customer_id] = service.paid_online(customer_id)
-    return cache[customer_id]
-
-
 @bp.app_template_filter("file_size")
 def file_size(size: int) -> str:
     return formatting.file_size(size)
@@ -63,7 +45,8 @@ def invoice_home_summary(customer: Customer) -> service.HomeSummary:
 @login_required
 def invoice_list() -> ResponseReturnValue:
     customer_id = current_user.customer_id
-    form = InvoiceFilterForm(service.years_with_invoices(customer_id), formdata=request.args)
+    years = service.invoice_years(customer_id)
+    form = InvoiceFilterForm(list(years), formdata=request.args)
     valid = form.validate()
     year, page = (form.year, form.page) if valid else (None, 1)
     per_page = current_app.config["INVOICES_PER_PAGE"]
@@ -73,7 +56,7 @@ def invoice_list() -> ResponseReturnValue:
         title=_("Invoices"),
         status=200 if valid else 422,
         page=SIGNED_IN_PAGE,
-        listing=service.invoice_page(customer_id, year, page, per_page),
+        listing=service.invoice_page(customer_id, year, page, per_page, years),
     )
 
 
