@@ -13,7 +13,9 @@ from sqlalchemy import event, insert, select
 from support import AuthActions
 
 from ebok.extensions import db
+from ebok.invoices import formatting
 from ebok.models import Customer, Invoice
+from ebok.web import templating
 
 
 @dataclass
@@ -120,3 +122,30 @@ def test_faktury_with_payments_adds_only_the_payments_queries(app, signed_in):
     assert response.status_code == 200
     assert response.text.count('class="pay-form pay-form--compact"') == 1
     assert len(costs.statements) <= 5, costs.statements
+
+
+def test_faktury_asks_for_the_language_once_per_render(app, signed_in, monkeypatch):
+    """The catalog and the language are bound once per render (ebok/web/templating.py),
+    not looked up in Flask-Babel's context for each label, date and amount."""
+    app.config["PAYMENTS_PROVIDER"] = None
+    give_invoices(app, 12)
+    asked = {"catalog": 0, "locale": 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            asked[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        templating, "get_translations", counting("catalog", templating.get_translations)
+    )
+    monkeypatch.setattr(formatting, "get_locale", counting("locale", formatting.get_locale))
+    response = signed_in.get("/faktury")
+    assert response.status_code == 200
+    assert "89,99\N{NO-BREAK SPACE}zł" in response.text
+    # Once per render, and in macros imported without the page's context (about 40 and
+    # 48 before: one for each label, date and amount).
+    assert asked["catalog"] <= 4, asked
+    assert asked["locale"] == 0, asked

@@ -3,6 +3,7 @@
 import enum
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_interval
@@ -54,27 +55,34 @@ def status_label(status: Status) -> str:
     return pgettext("invoice status", "To pay")
 
 
-def format_locale() -> Locale:
-    """The locale dates and amounts are written in: the interface language's, or the
-    variant FORMAT_LOCALES names for it."""
-    language = str(get_locale())
+def format_locale(language: str | None = None) -> Locale:
+    """The locale dates and amounts are written in: the interface language's (or
+    `language`, a page's bound one), or the variant FORMAT_LOCALES names for it."""
+    return _format_locale(language or str(get_locale()))
+
+
+# Parsed once per language, not for each date and amount of a page (one entry per
+# configured language).
+@lru_cache(maxsize=16)
+def _format_locale(language: str) -> Locale:
     return Locale.parse(FORMAT_LOCALES.get(language, language))
 
 
-def long_date(value: date) -> str:
+def long_date(value: date, language: str | None = None) -> str:
     """15 grudnia 2026; 15 December 2026"""
-    return format_date(value, "long", locale=format_locale())
+    return format_date(value, "long", locale=format_locale(language))
 
 
-def period(start: date, end: date) -> str:
+def period(start: date, end: date, language: str | None = None) -> str:
     """1–31 grudnia 2026: what the two dates share is written once (CLDR's intervals)."""
-    return format_interval(start, end, "yMMMMd", locale=format_locale())
+    return format_interval(start, end, "yMMMMd", locale=format_locale(language))
 
 
-def amount(value: Decimal, currency: str) -> str:
+def amount(value: Decimal, currency: str, language: str | None = None) -> str:
     """1 234,56 zł; PLN 1,234.56"""
-    pattern = AMOUNT_PATTERNS.get(str(get_locale()))
-    return format_currency(value, currency, pattern, locale=format_locale())
+    language = language or str(get_locale())
+    pattern = AMOUNT_PATTERNS.get(language)
+    return format_currency(value, currency, pattern, locale=_format_locale(language))
 
 
 def pdf_filename(invoice_number: str) -> str:

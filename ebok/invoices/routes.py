@@ -7,28 +7,35 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
 from ebok.models import LARGEST_ID, Customer, Invoice
 from ebok.web.htmx import SIGNED_IN_PAGE, render_form
+from ebok.web.templating import bound_language
 
 bp = Blueprint("invoices", __name__)
 
 
+# In the page's language, bound once per render (ebok/web/templating.py).
 @bp.app_template_filter("invoice_amount")
-def invoice_amount(value: Decimal, currency: str) -> str:
-    return formatting.amount(value, currency)
+@pass_context
+def invoice_amount(context: Context, value: Decimal, currency: str) -> str:
+    return formatting.amount(value, currency, bound_language(context))
 
 
 @bp.app_template_filter("long_date")
-def long_date(value: date) -> str:
-    return formatting.long_date(value)
+@pass_context
+def long_date(context: Context, value: date) -> str:
+    return formatting.long_date(value, bound_language(context))
 
 
 @bp.app_template_global("invoice_period")
-def invoice_period(invoice: Invoice) -> str:
-    return formatting.period(invoice.period_from, invoice.period_to)
+@pass_context
+def invoice_period(context: Context, invoice: Invoice) -> str:
+    return formatting.period(invoice.period_from, invoice.period_to, bound_language(context))
 
 
 @bp.app_template_filter("file_size")
