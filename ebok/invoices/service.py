@@ -63,9 +63,9 @@ def invoice_years(customer_id: int) -> dict[int, int]:
 def invoice_page(
     customer_id: int, year: int | None, page: int, per_page: int, years: dict[int, int]
 ) -> InvoicePage:
-    """One page of the customer's invoices, newest first, of one year or all (`years`:
-    invoice_years'); a page past the last gives the last. The invoices come with whether
-    each is paid online, in the same query."""
+    """One page of the customer's invoices, newest first, of one year or all (`years` as
+    invoice_years gives them: the count without a query of its own); a page past the last
+    gives the last. Each invoice comes with whether it is paid online, in the same query."""
     chosen = [Invoice.customer_id == customer_id]
     if year is not None:
         chosen += [Invoice.issue_date >= date(year, 1, 1), Invoice.issue_date <= date(year, 12, 31)]
