@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_interval
-from babel.numbers import format_currency
-from flask_babel import format_decimal, get_locale, pgettext
+from babel.numbers import format_currency, format_decimal
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 
 from ebok.models import Invoice
@@ -90,12 +90,13 @@ def pdf_filename(invoice_number: str) -> str:
     return invoice_number.replace("/", "-") + ".pdf"
 
 
-def file_size(size: int) -> str:
+def file_size(size: int, language: str | None = None) -> str:
     """The PDF's size as people read it: 48 KB, 1,2 MB."""
+    locale = format_locale(language)
     if size < 1024 * 1024:
         # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of
         # kilobytes.
-        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024)), locale=locale))
     # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of megabytes
     # ("1,2").
-    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
+    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1), locale=locale))

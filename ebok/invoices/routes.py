@@ -39,8 +39,9 @@ def invoice_period(context: Context, invoice: Invoice) -> str:
 
 
 @bp.app_template_filter("file_size")
-def file_size(size: int) -> str:
-    return formatting.file_size(size)
+@pass_context
+def file_size(context: Context, size: int) -> str:
+    return formatting.file_size(size, bound_language(context))
 
 
 @bp.app_template_global("invoice_home_summary")
