@@ -2,6 +2,7 @@
 measured in the same run.
 
 Run on demand: .venv/bin/python bench/invoices.py [--quick] [--databases sqlite,postgresql]
+  [--parts import,list,home]
 
 For each database, on a fresh database with the app's schema:
 - import: `import_invoices` (the code behind `flask invoices import FOLDER`) on a folder of
@@ -14,6 +15,8 @@ For each database, on a fresh database with the app's schema:
   /faktury through the test client, signed in; baseline: the page's two queries alone
   (count, and one page newest first), so the ratio is what the app adds to the database.
   The best of 3 rounds of 30 requests counts.
+- Strona Główna: a customer with 1 200 invoices against one with 12 in the same database
+  (the baseline), GET /strona-glowna signed in, best of 3 rounds of 30 (goal: ratio ≤ 1.1).
 Prints `name: app X, baseline Y, ratio Z` lines. PostgreSQL is skipped, saying so, when
 it does not answer.
 """
@@ -24,7 +27,7 @@ import hashlib
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -235,16 +238,78 @@ def best_of(action, rounds: int = 3, requests: int = 30) -> float:
     return best
 
 
+# -- Strona Główna ---------------------------------------------------------------------------
+
+
+def bench_home(kind: str, folder: str) -> None:
+    """Strona Główna of a customer with 1 200 invoices against one with 12 (the baseline),
+    in the same database: the ratio is what a long history adds (goal: at most 1.1)."""
+    with database(kind, folder) as url:
+        if url is None:
+            return
+        app = make_app(url, f"{folder}/storage-home-{kind}")
+        clients = {}
+        for number, count in (("900012", 12), ("901200", 1_200)):
+            with app.app_context():
+                customer = Customer(number=number, first_name="Jan", last_name="Lis")
+                db.session.add(customer)
+                db.session.add(Account(customer=customer, password_hash=hash_password(PASSWORD)))
+                db.session.flush()
+                db.session.execute(
+                    Invoice.__table__.insert(),
+                    [home_invoice(customer.id, number, n) for n in range(count)],
+                )
+                db.session.commit()
+            client = app.test_client()
+            client.post("/", data={"login": number, "password": PASSWORD})
+            assert client.get("/strona-glowna").status_code == 200
+            clients[count] = client
+        many, few = (
+            best_of(lambda c=clients[count]: c.get("/strona-glowna").close())
+            for count in (1_200, 12)
+        )
+        line(f"strona glowna 1200 vs 12 invoices, {kind} (ms)", many, few)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def home_invoice(customer_id: int, number: str, n: int) -> dict:
+    """The n-th invoice back from today, monthly; the newest unpaid, the rest paid."""
+    issued = date.today().replace(day=1) - timedelta(days=30 * n)
+    return {
+        "customer_id": customer_id,
+        "number": f"FV/{number}/{n:06d}",
+        "issue_date": issued,
+        "period_from": issued,
+        "period_to": issued,
+        "due_date": issued + timedelta(days=14),
+        "gross_amount": Decimal("89.99"),
+        "currency": "PLN",
+        "paid_on": None if n == 0 else issued + timedelta(days=7),
+        "delivery": "paper",
+        "pdf_sha256": "0" * 64,
+        "pdf_size": 48_000,
+        "pdf_storage_key": "x",
+        "imported_at": datetime.now(UTC),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 000 rows, 1 000 000 invoices")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--parts", default="import,list,home", help="which figures")
     arguments = parser.parse_args()
+    parts = arguments.parts.split(",")
     rows, total = (10_000, 1_000_000) if arguments.quick else (100_000, 10_000_000)
     with tempfile.TemporaryDirectory(prefix="ebok-bench-invoices-") as folder:
         for kind in arguments.databases.split(","):
-            bench_import(kind, rows, folder)
-            bench_list_page(kind, total, folder)
+            if "import" in parts:
+                bench_import(kind, rows, folder)
+            if "list" in parts:
+                bench_list_page(kind, total, folder)
+            if "home" in parts:
+                bench_home(kind, folder)
 
 
 if __name__ == "__main__":

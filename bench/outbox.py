@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402
-from support import TEST_CONFIG  # noqa: E402
+from support import TEST_CONFIG, ensure_database  # noqa: E402
 
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
@@ -438,6 +438,7 @@ def code_latency(url: str, schema: str, count: int) -> None:
 def postgresql_schema(url: str):
     """A schema of our own in the PostgreSQL database, dropped afterwards; None if down."""
     try:
+        ensure_database(url)  # ebok_outbox on a fresh machine
         admin = sa.create_engine(url, connect_args={"connect_timeout": 2})
         with admin.begin() as connection:
             schema = f"bench_outbox_{uuid.uuid4().hex[:10]}"

@@ -115,13 +115,24 @@ class Server:
         self.socket.close()
 
 
-def wrk(server: "Server", seconds: int) -> tuple[float, float, float]:
+def wrk(
+    server: "Server", seconds: int, path: str = "/", headers: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     """Requests per second, the 99th percentile latency in ms, and requests per second of
     the workers' CPU time (less moved by other work on the machine than the first two)."""
     cpu_before = server.worker_cpu_seconds()
-    url = server.url + "/"
+    url = server.url + path
+    header_options = [option for header in headers for option in ("-H", header)]
     output = subprocess.run(  # noqa: S603
-        [shutil.which("wrk") or "wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
+        [
+            shutil.which("wrk") or "wrk",
+            "-t2",
+            "-c8",
+            f"-d{seconds}s",
+            "--latency",
+            *header_options,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -265,6 +265,9 @@ class Invoice(Model):
         # range of this index read backwards, at any size; ascending columns keep the
         # index plain, so both databases and the migration compare alike.
         Index("ix_invoices_customer_newest", "customer_id", "issue_date", "id"),
+        # "This customer's unpaid invoices" (paid_on IS NULL: what is owed, "Zapłać
+        # wszystko", paid online): read without the paid ones, however long the history.
+        Index("ix_invoices_customer_unpaid", "customer_id", "paid_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from support import (
     TEST_CONFIG,
     TEST_PASSWORD,
@@ -15,6 +16,7 @@ from support import (
     account_of,
     app_on_database,
     assert_shape,
+    ensure_database,
     follow,
     last_code,
     outbox,
@@ -195,11 +197,9 @@ def test_nul_characters_on_postgresql(tmp_path):
     """PostgreSQL refuses NUL in text (a 500 before); where it runs, the forms go on."""
     uri = "postgresql+psycopg://postgres@127.0.0.1:5432/ebok_abuse"
     try:
-        import psycopg
-
-        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=ebok_abuse").close()
-    except Exception as problem:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({problem})")
+        ensure_database(uri)
+    except OperationalError as problem:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({problem.orig})")
     app = app_on_database(uri)
     with app.app_context():
         db.drop_all()

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from support import (
     PRODUCTION_ENVIRONMENT,
     app_on_database,
+    ensure_database,
     found,
     last_link,
     outbox,
@@ -641,13 +642,10 @@ def msg_pg_app():
     url = os.environ.get(
         "EBOK_TEST_DATABASE_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
-    probe = sa.create_engine(url, connect_args={"connect_timeout": 2})
     try:
-        probe.connect().close()
+        ensure_database(url)
     except sa.exc.OperationalError as error:
         pytest.skip(f"PostgreSQL at {url} is not reachable: {error.orig}")
-    finally:
-        probe.dispose()
     schema = f"msg_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url)
     with admin.begin() as connection:

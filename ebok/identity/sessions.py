@@ -15,6 +15,7 @@ from flask import current_app, session
 from flask.sessions import SecureCookieSession
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import joinedload
 
 from ebok.clients import this_client
 from ebok.extensions import db
@@ -58,9 +59,14 @@ def hash_cookie_id(cookie_id: str) -> str:
 
 
 def find_session(cookie_id: str) -> LoginSession | None:
-    """The session row named by a cookie (one primary-key lookup, the account with it), or
-    None; a row past its idle or absolute timeout is deleted and None returned."""
-    record = db.session.get(LoginSession, hash_cookie_id(cookie_id))
+    """The session row named by a cookie (one primary-key lookup, the account and its
+    customer with it: every signed-in page shows the customer), or None; a row past its
+    idle or absolute timeout is deleted and None returned."""
+    record = db.session.get(
+        LoginSession,
+        hash_cookie_id(cookie_id),
+        options=[joinedload(LoginSession.account).joinedload(Account.customer)],
+    )
     if record is None or not _expired(record, utcnow()):
         return record
     db.session.delete(record)

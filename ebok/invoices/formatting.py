@@ -3,11 +3,12 @@
 import enum
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_interval
-from babel.numbers import format_currency
-from flask_babel import format_decimal, get_locale, pgettext
+from babel.numbers import format_currency, format_decimal
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 
 from ebok.models import Invoice
@@ -35,8 +36,8 @@ def status_of(invoice: Invoice, today: date, paid_online: bool = False) -> Statu
     return Status.OVERDUE if invoice.due_date < today else Status.DUE
 
 
-def status_text(invoice: Invoice, today: date, paid_online: bool = False) -> str:
-    status = status_of(invoice, today, paid_online)
+def status_label(status: Status) -> str:
+    """The status as the customer reads it, in a table and on a tag."""
     if status is Status.PAID_ONLINE:
         # Translators: an invoice's status, a table value and a tag: paid online in Strefa
         # Klienta, and the billing system has not booked the payment yet (Polish:
@@ -54,27 +55,34 @@ def status_text(invoice: Invoice, today: date, paid_online: bool = False) -> str
     return pgettext("invoice status", "To pay")
 
 
-def format_locale() -> Locale:
-    """The locale dates and amounts are written in: the interface language's, or the
-    variant FORMAT_LOCALES names for it."""
-    language = str(get_locale())
+def format_locale(language: str | None = None) -> Locale:
+    """The locale dates and amounts are written in: the interface language's (or
+    `language`, a page's bound one), or the variant FORMAT_LOCALES names for it."""
+    return _format_locale(language or str(get_locale()))
+
+
+# Parsed once per language, not for each date and amount of a page (one entry per
+# configured language).
+@lru_cache(maxsize=16)
+def _format_locale(language: str) -> Locale:
     return Locale.parse(FORMAT_LOCALES.get(language, language))
 
 
-def long_date(value: date) -> str:
+def long_date(value: date, language: str | None = None) -> str:
     """15 grudnia 2026; 15 December 2026"""
-    return format_date(value, "long", locale=format_locale())
+    return format_date(value, "long", locale=format_locale(language))
 
 
-def period(start: date, end: date) -> str:
+def period(start: date, end: date, language: str | None = None) -> str:
     """1–31 grudnia 2026: what the two dates share is written once (CLDR's intervals)."""
-    return format_interval(start, end, "yMMMMd", locale=format_locale())
+    return format_interval(start, end, "yMMMMd", locale=format_locale(language))
 
 
-def amount(value: Decimal, currency: str) -> str:
+def amount(value: Decimal, currency: str, language: str | None = None) -> str:
     """1 234,56 zł; PLN 1,234.56"""
-    pattern = AMOUNT_PATTERNS.get(str(get_locale()))
-    return format_currency(value, currency, pattern, locale=format_locale())
+    language = language or str(get_locale())
+    pattern = AMOUNT_PATTERNS.get(language)
+    return format_currency(value, currency, pattern, locale=_format_locale(language))
 
 
 def pdf_filename(invoice_number: str) -> str:
@@ -82,12 +90,13 @@ def pdf_filename(invoice_number: str) -> str:
     return invoice_number.replace("/", "-") + ".pdf"
 
 
-def file_size(size: int) -> str:
+def file_size(size: int, language: str | None = None) -> str:
     """The PDF's size as people read it: 48 KB, 1,2 MB."""
+    locale = format_locale(language)
     if size < 1024 * 1024:
         # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of
         # kilobytes.
-        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024)), locale=locale))
     # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of megabytes
     # ("1,2").
-    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
+    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1), locale=locale))

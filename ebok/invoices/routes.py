@@ -3,55 +3,45 @@
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
 from ebok.models import LARGEST_ID, Customer, Invoice
 from ebok.web.htmx import SIGNED_IN_PAGE, render_form
+from ebok.web.templating import bound_language
 
 bp = Blueprint("invoices", __name__)
 
 
+# In the page's language, bound once per render (ebok/web/templating.py).
 @bp.app_template_filter("invoice_amount")
-def invoice_amount(value: Decimal, currency: str) -> str:
-    return formatting.amount(value, currency)
+@pass_context
+def invoice_amount(context: Context, value: Decimal, currency: str) -> str:
+    return formatting.amount(value, currency, bound_language(context))
 
 
 @bp.app_template_filter("long_date")
-def long_date(value: date) -> str:
-    return formatting.long_date(value)
+@pass_context
+def long_date(context: Context, value: date) -> str:
+    return formatting.long_date(value, bound_language(context))
 
 
 @bp.app_template_global("invoice_period")
-def invoice_period(invoice: Invoice) -> str:
-    return formatting.period(invoice.period_from, invoice.period_to)
-
-
-@bp.app_template_global("invoice_status")
-def invoice_status(invoice: Invoice) -> dict[str, str]:
-    today = date.today()
-    online = invoice.paid_on is None and invoice.id in _paid_online(invoice.customer_id)
-    return {
-        "kind": formatting.status_of(invoice, today, online).value,
-        "text": formatting.status_text(invoice, today, online),
-    }
-
-
-def _paid_online(customer_id: int) -> set[int]:
-    """One query per request, however many invoices the page shows."""
-    cache = g.setdefault("invoices_paid_online", {})
-    if customer_id not in cache:
-        cache[customer_id] = service.paid_online(customer_id)
-    return cache[customer_id]
+@pass_context
+def invoice_period(context: Context, invoice: Invoice) -> str:
+    return formatting.period(invoice.period_from, invoice.period_to, bound_language(context))
 
 
 @bp.app_template_filter("file_size")
-def file_size(size: int) -> str:
-    return formatting.file_size(size)
+@pass_context
+def file_size(context: Context, size: int) -> str:
+    return formatting.file_size(size, bound_language(context))
 
 
 @bp.app_template_global("invoice_home_summary")
@@ -63,7 +53,8 @@ def invoice_home_summary(customer: Customer) -> service.HomeSummary:
 @login_required
 def invoice_list() -> ResponseReturnValue:
     customer_id = current_user.customer_id
-    form = InvoiceFilterForm(service.years_with_invoices(customer_id), formdata=request.args)
+    years = service.invoice_years(customer_id)
+    form = InvoiceFilterForm(list(years), formdata=request.args)
     valid = form.validate()
     year, page = (form.year, form.page) if valid else (None, 1)
     per_page = current_app.config["INVOICES_PER_PAGE"]
@@ -73,7 +64,7 @@ def invoice_list() -> ResponseReturnValue:
         title=_("Invoices"),
         status=200 if valid else 422,
         page=SIGNED_IN_PAGE,
-        listing=service.invoice_page(customer_id, year, page, per_page),
+        listing=service.invoice_page(customer_id, year, page, per_page, years),
     )
 
 

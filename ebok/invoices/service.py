@@ -13,7 +13,7 @@ from sqlalchemy import exists, extract, func, select
 
 from ebok.customers.bank_accounts import group_in_fours, iban_in_fours
 from ebok.extensions import db
-from ebok.invoices.formatting import pdf_filename
+from ebok.invoices.formatting import Status, pdf_filename, status_label, status_of
 from ebok.invoices.storage import CorruptFile, invoice_storage
 from ebok.models import Customer, Invoice, Payment, payment_invoices
 
@@ -25,39 +25,69 @@ NEWEST_FIRST = (Invoice.issue_date.desc(), Invoice.id.desc())
 
 
 @dataclass(frozen=True)
+class ListedInvoice:
+    """An invoice as a page lists it, with its status worked out here, not in a template."""
+
+    invoice: Invoice
+    status: Status
+    status_text: str
+
+    @property
+    def kind(self) -> str:
+        """The status as a CSS modifier: invoice--overdue, tag--paid-online."""
+        return self.status.value
+
+
+@dataclass(frozen=True)
 class InvoicePage:
-    invoices: list[Invoice]
+    invoices: list[ListedInvoice]
     page: int
     pages: int
     total: int
     year: int | None
 
 
-def years_with_invoices(customer_id: int) -> list[int]:
+def invoice_years(customer_id: int) -> dict[int, int]:
+    """The years the customer has invoices from, newest first, each with how many: one
+    GROUP BY gives both the year filter's choices and the page's count."""
     year = extract("year", Invoice.issue_date)
-    rows = db.session.scalars(
-        select(year).where(Invoice.customer_id == customer_id).distinct().order_by(year.desc())
+    rows = db.session.execute(
+        select(year, func.count())
+        .where(Invoice.customer_id == customer_id)
+        .group_by(year)
+        .order_by(year.desc())
     )
-    return [int(value) for value in rows]
+    return {int(value): count for value, count in rows}
 
 
-def invoice_page(customer_id: int, year: int | None, page: int, per_page: int) -> InvoicePage:
-    """One page of the customer's invoices, newest first, of one year or all; a page past
-    the last gives the last."""
+def invoice_page(
+    customer_id: int, year: int | None, page: int, per_page: int, years: dict[int, int]
+) -> InvoicePage:
+    """One page of the customer's invoices, newest first, of one year or all (`years` as
+    invoice_years gives them: the count without a query of its own); a page past the last
+    gives the last. Each invoice comes with whether it is paid online, in the same query."""
     chosen = [Invoice.customer_id == customer_id]
     if year is not None:
         chosen += [Invoice.issue_date >= date(year, 1, 1), Invoice.issue_date <= date(year, 12, 31)]
-    total = db.session.scalar(select(func.count()).select_from(Invoice).where(*chosen)) or 0
+    total = years.get(year, 0) if year is not None else sum(years.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    invoices = db.session.scalars(
-        select(Invoice)
+    rows = db.session.execute(
+        select(Invoice, _paid_online().label("paid_online"))
         .where(*chosen)
         .order_by(*NEWEST_FIRST)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return InvoicePage(list(invoices), page, pages, total, year)
+    today = date.today()
+    texts: dict[Status, str] = {}  # each status translated once per page
+    listed = []
+    for invoice, online in rows:
+        status = status_of(invoice, today, bool(online))
+        if status not in texts:
+            texts[status] = status_label(status)
+        listed.append(ListedInvoice(invoice, status, texts[status]))
+    return InvoicePage(listed, page, pages, total, year)
 
 
 def find_invoice(
@@ -106,18 +136,9 @@ def _paid_online() -> "ColumnElement[bool]":
     )
 
 
-def paid_online(customer_id: int) -> set[int]:
-    """The customer's invoices paid online that billing has not booked yet: "Opłacona
-    (płatność w trakcie księgowania)" until an import sets paid_on."""
-    query = select(Invoice.id).where(
-        Invoice.customer_id == customer_id, Invoice.paid_on.is_(None), _paid_online()
-    )
-    return set(db.session.scalars(query))
-
-
 @dataclass(frozen=True)
 class HomeSummary:
-    latest: Invoice | None
+    latest: ListedInvoice | None
     to_pay: Decimal
     currency: str
     nearest_due_date: date | None
@@ -127,9 +148,17 @@ class HomeSummary:
 
 
 def home_summary(customer: Customer, today: date) -> HomeSummary:
-    latest = db.session.scalars(
-        select(Invoice).where(Invoice.customer_id == customer.id).order_by(*NEWEST_FIRST)
+    # LIMIT 1: without it the ORM builds every invoice the customer ever had to keep one.
+    newest = db.session.execute(
+        select(Invoice, _paid_online().label("paid_online"))
+        .where(Invoice.customer_id == customer.id)
+        .order_by(*NEWEST_FIRST)
+        .limit(1)
     ).first()
+    latest = None
+    if newest is not None:
+        status = status_of(newest[0], today, bool(newest[1]))
+        latest = ListedInvoice(newest[0], status, status_label(status))
     # Invoices paid online are left out: billing books them soon.
     unpaid = (Invoice.customer_id == customer.id, Invoice.paid_on.is_(None), ~_paid_online())
     to_pay, nearest = db.session.execute(
@@ -140,7 +169,7 @@ def home_summary(customer: Customer, today: date) -> HomeSummary:
     return HomeSummary(
         latest=latest,
         to_pay=Decimal(to_pay),
-        currency=latest.currency if latest else "PLN",
+        currency=latest.invoice.currency if latest else "PLN",
         nearest_due_date=nearest,
         overdue=nearest is not None and nearest < today,
         bank_account=group_in_fours(customer.bank_account) if customer.bank_account else None,

@@ -2,14 +2,14 @@
 
 import secrets
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 from flask import Flask, current_app, render_template, request, session
 from flask_babel import get_translations
 from flask_login import current_user
-from jinja2 import pass_context, pass_eval_context
-from jinja2.nodes import EvalContext
+from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from wtforms import Field
@@ -102,51 +102,98 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
 _EMAIL_NOWRAP = '<span style="white-space: nowrap">'
 
 
-def _finish(context: Context, translation: str, variables: dict) -> str:
+# The catalog and the language every translation of a page uses, bound once per render
+# by a context processor instead of asked of Flask-Babel's context at each `_()`. A
+# template rendered without render_template (or a macro imported without context) has no
+# binding and asks.
+BOUND_I18N = "_ebok_i18n"
+
+
+def _bind_i18n() -> dict:
+    return {BOUND_I18N: (get_translations(), languages.current())}
+
+
+def bound_language(context: Context) -> str:
+    bound = context.get(BOUND_I18N)
+    return bound[1] if bound is not None else languages.current()
+
+
+def _bound(context: Context) -> tuple[Any, str]:
+    bound = context.get(BOUND_I18N)
+    return bound if bound is not None else (get_translations(), languages.current())
+
+
+def _finish(context: Context, translation: str, variables: dict, language: str) -> str:
     if not context.eval_ctx.autoescape:
         return translation % variables
     text = escape(translation) % variables
     if context.get("html_email"):
-        return typography.html(text, languages.current(), nowrap_tag=_EMAIL_NOWRAP)
-    return typography.html(text, languages.current())
+        return typography.html(text, language, nowrap_tag=_EMAIL_NOWRAP)
+    return typography.html(text, language)
+
+
+# A page's constant labels (no values put in) come out the same for every visitor: each
+# is translated, escaped and typeset once per catalog and language, not on every call.
+# Keyed by the catalog object itself, so an app with other catalogs never shares an entry.
+@lru_cache(maxsize=4096)
+def _constant(
+    translations: Any, language: str, message_context: str | None, string: str, email: bool
+) -> Markup:
+    if message_context is None:
+        translation = translations.ugettext(string)
+    else:
+        translation = translations.upgettext(message_context, string)
+    nowrap = {"nowrap_tag": _EMAIL_NOWRAP} if email else {}
+    return typography.html(escape(translation) % {}, language, **nowrap)
 
 
 @pass_context
 def _gettext(context: Context, string: str, **variables: Any) -> str:
-    return _finish(context, get_translations().ugettext(string), variables)
+    translations, language = _bound(context)
+    if not variables and context.eval_ctx.autoescape:
+        email = bool(context.get("html_email"))
+        return _constant(translations, language, None, string, email)
+    return _finish(context, translations.ugettext(string), variables, language)
 
 
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+    translations, language = _bound(context)
     variables.setdefault("num", num)
-    return _finish(context, get_translations().ungettext(singular, plural, num), variables)
+    translation = translations.ungettext(singular, plural, num)
+    return _finish(context, translation, variables, language)
 
 
 @pass_context
 def _pgettext(context: Context, message_context: str, string: str, **variables: Any) -> str:
-    translation = get_translations().upgettext(message_context, string)
-    return _finish(context, translation, variables)
+    translations, language = _bound(context)
+    if not variables and context.eval_ctx.autoescape:
+        email = bool(context.get("html_email"))
+        return _constant(translations, language, message_context, string, email)
+    translation = translations.upgettext(message_context, string)
+    return _finish(context, translation, variables, language)
 
 
 @pass_context
 def _npgettext(
     context: Context, message_context: str, singular: str, plural: str, num: int, **variables: Any
 ) -> str:
+    translations, language = _bound(context)
     variables.setdefault("num", num)
-    translation = get_translations().unpgettext(message_context, singular, plural, num)
-    return _finish(context, translation, variables)
+    translation = translations.unpgettext(message_context, singular, plural, num)
+    return _finish(context, translation, variables, language)
 
 
-@pass_eval_context
-def typography_filter(eval_context: EvalContext, value: object) -> object:
+@pass_context
+def typography_filter(context: Context, value: object) -> object:
     """`{{ message|typography }}`: text translated in Python (a flashed message, a form
     error, a hint) or a phone number, with the same typography as the templates' own
     translations. Unchanged in plain-text templates."""
-    if not eval_context.autoescape or value is None:
+    if not context.eval_ctx.autoescape or value is None:
         return value
     # A lazy translation of Markup too: Markup() takes what its __html__ gives.
     markup = Markup(value) if hasattr(value, "__html__") else str(value)  # noqa: S704
-    return typography.html(markup, languages.current())
+    return typography.html(markup, bound_language(context))
 
 
 def without_links(message: str) -> str:
@@ -179,6 +226,7 @@ def install_gettext(app: Flask) -> None:
     app.jinja_env.globals.update(
         gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext
     )
+    app.context_processor(_bind_i18n)
 
 
 def first_sight(what: str) -> bool:

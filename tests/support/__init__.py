@@ -1,8 +1,9 @@
 """What the tests share, in two halves: HTTP actors (actors.py: the test configuration,
 the customers, a customer's browser speaking plain HTTP or htmx, logging in, walking the
 wizard, readers of the database and the outbox) and process harnesses (processes.py: real
-SMTP, redis-server, PostgreSQL and gunicorn servers to start, stop and freeze), and a fake
-Przelewy24 (przelewy24.py). Both are
+SMTP, redis-server, PostgreSQL and gunicorn servers to start, stop and freeze), a fake
+Przelewy24 (przelewy24.py), and `ensure_database` (databases.py), which creates the named
+PostgreSQL databases the tests and bench/ use on the local server. Both are
 re-exported here, so a test imports `from support import X` whichever half X lives in."""
 
 from support.actors import (
@@ -35,6 +36,7 @@ from support.actors import (
     text_of,
     with_test_templates,
 )
+from support.databases import ensure_database
 from support.processes import (
     PROJECT_ROOT,
     WAIT,
@@ -78,6 +80,7 @@ __all__ = [
     "activate_einvoice",
     "add_customers",
     "assert_shape",
+    "ensure_database",
     "existing_account",
     "field_value",
     "follow",
