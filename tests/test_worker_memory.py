@@ -18,6 +18,7 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 
+# `flask db` still migrates: tests/test_operations.py runs `db upgrade` through the CLI.
 def test_a_worker_serving_pages_loads_neither_alembic_nor_fpdf(tmp_path):
     environment = {
         **PRODUCTION_ENVIRONMENT,
@@ -40,9 +41,3 @@ def test_a_worker_serving_pages_loads_neither_alembic_nor_fpdf(tmp_path):
     assert "flask" in loaded
     assert not {"alembic", "flask_migrate", "mako", "fpdf", "fontTools"} & set(loaded)
 
-
-def test_the_command_line_still_migrates(make_app, empty_database):
-    app = make_app(**empty_database)
-    result = app.test_cli_runner().invoke(args=["db", "heads"])
-    assert result.exit_code == 0, result.output
-    assert "(head)" in result.output
