@@ -40,4 +40,3 @@ def test_a_worker_serving_pages_loads_neither_alembic_nor_fpdf(tmp_path):
     )
     assert "flask" in loaded
     assert not {"alembic", "flask_migrate", "mako", "fpdf", "fontTools"} & set(loaded)
-
