@@ -102,33 +102,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ebok-bench-faktury-") as name:
         folder = Path(name)
         env = app_environment(folder)
-        app = prepare(folder, env)
-        add_invoices(app)
-        cookie_name, cookie = sign_in(app)
-        os.environ.update(
-            BENCH_TEMPLATE_FOLDER=str(folder / "baseline"),
-            BENCH_DATABASE_URI=env["FLASK_SQLALCHEMY_DATABASE_URI"],
-            BENCH_COOKIE_NAME=cookie_name,
-        )
-        import baseline_app
-
-        client = app.test_client()
-        client.set_cookie(cookie_name, cookie, domain="localhost")
-        html = client.get("/faktury", base_url=HTTPS).get_data(as_text=True)
-        with baseline_app.app.test_request_context():
-            rows = baseline_rows(baseline_app, cookie_name, cookie)
-        (folder / "baseline" / "faktury.html").write_text(baseline_template(html, rows))
-        baseline_client = baseline_app.app.test_client()
-        baseline_client.set_cookie(cookie_name, cookie)
-        baseline_html = baseline_client.get("/faktury").get_data(as_text=True)
-        if TOKEN.sub(r"\1", baseline_html) != TOKEN.sub(r"\1", html):
-            raise SystemExit("the baseline's Faktury differs from the app's")
+        app, baseline_app, cookie_name, cookie = prepare_both(folder, env)
         bench_in_process(app, baseline_app, cookie_name, cookie, 8 if arguments.quick else 20)
         if not shutil.which("wrk"):
             print("Faktury under gunicorn: skipped, wrk is missing (apt-get install wrk)")
             return
         header = (f"Cookie: {cookie_name}={cookie}",)
         bench_under_gunicorn(folder, env, rounds, seconds, header)
+
+
+def prepare_both(folder: Path, env: dict):
+    """(app, baseline_app module, session cookie name, value): the app's database with the
+    bench customer signed in and 12 invoices, and the baseline's templates (BENCH_
+    variables set for a gunicorn started after this), its Faktury checked against the
+    app's."""
+    app = prepare(folder, env)
+    add_invoices(app)
+    cookie_name, cookie = sign_in(app)
+    os.environ.update(
+        BENCH_TEMPLATE_FOLDER=str(folder / "baseline"),
+        BENCH_DATABASE_URI=env["FLASK_SQLALCHEMY_DATABASE_URI"],
+        BENCH_COOKIE_NAME=cookie_name,
+    )
+    import baseline_app
+
+    client = app.test_client()
+    client.set_cookie(cookie_name, cookie, domain="localhost")
+    html = client.get("/faktury", base_url=HTTPS).get_data(as_text=True)
+    with baseline_app.app.test_request_context():
+        rows = baseline_rows(baseline_app, cookie_name, cookie)
+    (folder / "baseline" / "faktury.html").write_text(baseline_template(html, rows))
+    baseline_client = baseline_app.app.test_client()
+    baseline_client.set_cookie(cookie_name, cookie)
+    baseline_html = baseline_client.get("/faktury").get_data(as_text=True)
+    if TOKEN.sub(r"\1", baseline_html) != TOKEN.sub(r"\1", html):
+        raise SystemExit("the baseline's Faktury differs from the app's")
+    return app, baseline_app, cookie_name, cookie
 
 
 def baseline_rows(baseline_app, cookie_name: str, cookie: str) -> list[dict]:

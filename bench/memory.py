@@ -3,12 +3,13 @@
 Run on demand: .venv/bin/python bench/memory.py [--quick] [--requests N]
 
 Both run under the same gunicorn (2 sync workers, gunicorn's defaults), the app in
-production mode on SQLite with one registered customer (bench/pages.py's preparation),
-the baseline being bench/baseline_app.py (a bare Flask app rendering the login page's
-HTML with a session). The app gets N mixed requests (default 10 000): the login page, a
-stylesheet, the service worker, the manifest, and a signed-in customer's Strona Główna,
-Faktury and Moje Konto; the baseline gets N of its one page. Prints the workers' resident
-memory (VmRSS, the largest of the two) after starting, halfway and at the end:
+production mode on SQLite with one registered customer with 12 invoices (bench/faktury.py's
+preparation), the baseline being bench/baseline_app.py: a bare Flask app with a session
+that renders the login page's HTML, and Faktury from the same database with SQLAlchemy
+Core. The app gets N mixed requests (default 10 000): the login page, a stylesheet, the
+service worker, the manifest, and a signed-in customer's Strona Główna, Faktury and Moje
+Konto; the baseline gets N of its two pages, in turn. Prints the workers' resident memory
+(VmRSS, the largest of the two) after starting, halfway and at the end:
 
     worker memory MB after 10000 requests: app X, baseline Y, ratio Z
     worker memory MB: app after 0 / 5000 / 10000 requests: A / B / C (flat: C / B)
@@ -19,6 +20,7 @@ depend on the machine's load, so one run is enough.
 
 import argparse
 import http.client
+import os
 import re
 import sys
 import tempfile
@@ -29,7 +31,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-import pages  # noqa: E402  (bench/pages.py: its gunicorn Server and the preparation)
+import faktury  # noqa: E402  (bench/faktury.py: the customer, invoices and baseline pages)
+import pages  # noqa: E402  (bench/pages.py: its gunicorn Server)
 
 
 def worker_rss_mb(server: "pages.Server") -> float:
@@ -110,9 +113,14 @@ def load_app(server: "pages.Server", requests: int) -> list[float]:
     return sizes
 
 
-def load_baseline(server: "pages.Server", requests: int) -> float:
-    for _ in range(requests):
-        Client(server).get("/")
+def load_baseline(server: "pages.Server", requests: int, cookie: tuple[str, str]) -> float:
+    customer = Client(server)
+    customer.cookies[cookie[0]] = cookie[1]
+    for n in range(requests):
+        if n % 2:
+            customer.get("/faktury")
+        else:
+            Client(server).get("/")
     return worker_rss_mb(server)
 
 
@@ -125,17 +133,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         env = pages.app_environment(folder)
-        pages.prepare(folder, env)
+        _, _, cookie_name, cookie = faktury.prepare_both(folder, env)
         app_server = pages.Server("app:app", env, ROOT)
         try:
             start, half, end = load_app(app_server, requests)
         finally:
             app_server.stop()
-        baseline_server = pages.Server(
-            "baseline_app:app", {"BENCH_TEMPLATE_FOLDER": str(folder / "baseline")}, BENCH
-        )
+        bench = {key: value for key, value in os.environ.items() if key.startswith("BENCH_")}
+        baseline_server = pages.Server("baseline_app:app", bench, BENCH)
         try:
-            baseline = load_baseline(baseline_server, requests)
+            baseline = load_baseline(baseline_server, requests, (cookie_name, cookie))
         finally:
             baseline_server.stop()
     pages.report(f"worker memory MB after {requests} requests", end, baseline)

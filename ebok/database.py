@@ -5,11 +5,10 @@ outage page within seconds, never a worker blocked until gunicorn kills it."""
 
 import logging
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-import psycopg
 from flask import Flask
-from psycopg.errors import _WaitTimeout
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,7 +53,7 @@ def unbound_connection(dbapi_connection: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET statement_timeout = 0")
         cursor.execute("SET lock_timeout = 0")
-    if isinstance(dbapi_connection, BoundedConnection):
+    if hasattr(dbapi_connection, "answer_timeout"):  # a bounded connection
         dbapi_connection.answer_timeout = None
 
 
@@ -88,31 +87,39 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return set_pragmas
 
 
-class BoundedConnection(psycopg.Connection):
-    """A connection that waits at most `answer_timeout` seconds for any answer (a query,
-    a commit, the pool's ping). The server-side timeouts do not help when the server
-    itself is frozen, nor does TCP: the kernel still acknowledges what is sent."""
+@cache
+def _bounded_connection_class() -> type[Any]:
+    """Defined on first use: psycopg (11 MB in a worker) is loaded on PostgreSQL only."""
+    import psycopg
+    from psycopg.errors import _WaitTimeout
 
-    answer_timeout: float | None = None
+    class BoundedConnection(psycopg.Connection):
+        """A connection that waits at most `answer_timeout` seconds for any answer (a query,
+        a commit, the pool's ping). The server-side timeouts do not help when the server
+        itself is frozen, nor does TCP: the kernel still acknowledges what is sent."""
 
-    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        try:
-            bound = timeout if timeout is not None else self.answer_timeout
-            return super().wait(gen, interval, bound)
-        except _WaitTimeout:
-            # Halfway through the protocol nothing more can be sent on it: closed, it is
-            # dropped by the pool (SQLAlchemy sees a disconnect) and replaced later.
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {self.answer_timeout:g} s"
-            ) from None
+        answer_timeout: float | None = None
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            try:
+                bound = timeout if timeout is not None else self.answer_timeout
+                return super().wait(gen, interval, bound)
+            except _WaitTimeout:
+                # Halfway through the protocol nothing more can be sent on it: closed, it is
+                # dropped by the pool (SQLAlchemy sees a disconnect) and replaced later.
+                self.pgconn.finish()
+                raise psycopg.OperationalError(
+                    f"the database did not answer within {self.answer_timeout:g} s"
+                ) from None
+
+    return BoundedConnection
 
 
-def _bounded_connections(answer_timeout: float) -> Callable[..., BoundedConnection]:
+def _bounded_connections(answer_timeout: float) -> Callable[..., Any]:
     def connect(
         _dialect: Any, _connection_record: Any, cargs: list[Any], cparams: dict[str, Any]
-    ) -> BoundedConnection:
-        connection = BoundedConnection.connect(*cargs, **cparams)
+    ) -> Any:
+        connection = _bounded_connection_class().connect(*cargs, **cparams)
         connection.answer_timeout = answer_timeout
         return connection
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ebok.normalising import mask_email, mask_phone
 from ebok.outside import http
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class HttpSmsBackend:
         self.sender = config["SMS_SENDER"]
         self.timeout = http.timeout(float(config["SMS_TIMEOUT"]))
 
-    def request(self, message: Outgoing) -> httpx.Request:
+    def request(self, message: Outgoing) -> "httpx.Request":
         if not self.url or urllib.parse.urlsplit(self.url).scheme not in ("http", "https"):
             raise DeliveryError("SMS_GATEWAY_URL is not set to an http(s) URL")
         key = idempotency_key(message)
@@ -233,6 +234,8 @@ class HttpSmsBackend:
         )
 
     def send(self, message: Outgoing) -> None:
+        import httpx  # loaded with the shared client, by the worker that sends SMS
+
         request = self.request(message)
         try:
             response = http.shared_client().send(request)

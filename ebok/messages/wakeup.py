@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Iterable
 
-import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
@@ -72,6 +71,8 @@ def listen(url: URL, wakeups: Wakeups, stop: threading.Event) -> None:
     wake the channel each notification names. A lost connection is logged once and
     tried again every RETRY_EVERY seconds; on each (re)connection every channel is
     woken, for what was committed while nobody listened."""
+    import psycopg  # the driver, loaded where PostgreSQL is used only
+
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     lost = False
     while not stop.is_set():

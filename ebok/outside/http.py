@@ -11,8 +11,10 @@ the caller decides (the outbox retries later, a payment is reconciled).
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 # Opening a TCP (and TLS) connection to a service on a good network takes milliseconds.
 CONNECT_TIMEOUT = 3.0
@@ -21,14 +23,17 @@ CONNECT_RETRIES = 1
 MAX_CONNECTIONS = 20
 
 _lock = threading.Lock()
-_clients: dict[int, httpx.Client] = {}
+_clients: dict[int, "httpx.Client"] = {}
 # Clients a fork inherited: kept (never closed, never used), since closing one here could
 # end the parent's TLS sessions on the sockets both processes hold.
-_inherited: list[httpx.Client] = []
+_inherited: list["httpx.Client"] = []
 
 
-def shared_client() -> httpx.Client:
-    """This process's client (a new one after a fork)."""
+def shared_client() -> "httpx.Client":
+    """This process's client (a new one after a fork). httpx is loaded here, by the
+    processes that call an outside service (4 MB a web worker need not carry)."""
+    import httpx
+
     pid = os.getpid()
     client = _clients.get(pid)
     if client is None:
@@ -49,9 +54,11 @@ def shared_client() -> httpx.Client:
     return client
 
 
-def timeout(seconds: float) -> httpx.Timeout:
+def timeout(seconds: float) -> "httpx.Timeout":
     """A call's bounds: `seconds` for each read and write and for a free connection, the
     connection itself at most CONNECT_TIMEOUT."""
+    import httpx
+
     return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
 

@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from ebok.outside import http
 from ebok.payments.providers import (
     Notification,
@@ -97,6 +95,8 @@ class Przelewy24:
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         """One call; the answer's JSON object. Anything else is ProviderUnavailable."""
+        import httpx  # loaded with the shared client, by the workers that take payments
+
         try:
             response = http.shared_client().request(
                 method,
