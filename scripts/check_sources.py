@@ -5,6 +5,8 @@ this beside ruff and mypy. Prints each breach and exits 1 if there is any.
   `_(...) | safe`): a translation is text, escaped like any other (issue 12).
 - The password checklist script has no rule numbers of its own (a length, the special
   characters): it reads them from the form, which reads the settings.
+- No two test modules share a file name (tests/ and tests/browser/ have no __init__.py:
+  pytest imports both as the same module and stops at collection).
 """
 
 import re
@@ -27,6 +29,11 @@ def breaches() -> list[str]:
     text = script.read_text()
     if LENGTH_RULE.search(text) or SPECIAL_CHARACTERS in text:
         found.append(f"{script.relative_to(ROOT)}: a password rule of its own")
+    seen: dict[str, Path] = {}
+    for path in sorted(ROOT.glob("tests/**/test_*.py")):
+        if path.name in seen:
+            found.append(f"{path.relative_to(ROOT)}: the same file name as {seen[path.name]}")
+        seen.setdefault(path.name, path.relative_to(ROOT))
     return found
 
 
