@@ -1,18 +1,20 @@
 """Sessions on the server (SPEC §16, issue 25): a row per login, the cookie carrying only
 its random id; timeouts counted from the row; ending sessions; last-seen writes bounded."""
 
+import math
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import OperationalError
-from support import NEW_PASSWORD, TEST_PASSWORD, AuthActions, text_of
+from support import NEW_PASSWORD, TEST_PASSWORD, AuthActions, give_account, text_of
 
 from ebok.clients import this_client
 from ebok.extensions import db
 from ebok.identity import sessions
 from ebok.identity.sessions import hash_cookie_id
-from ebok.models import LoginSession, utcnow
+from ebok.models import Account, Customer, LoginSession, utcnow
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 ANDROID = (
@@ -177,3 +179,26 @@ def test_a_lost_database_answers_503_and_keeps_the_cookie(
     assert "Set-Cookie" not in response.headers
     assert cookie_of(visitor) == cookie
     assert visitor.client.get("/strona-glowna").status_code == 200
+
+
+def test_a_login_forgets_every_accounts_timed_out_sessions_now_and_then(
+    app, make_visitor, customers, monkeypatch
+):
+    give_account(app, customers["both"])
+    AuthActions(make_visitor()).log_in("200001")  # and never again
+    AuthActions(make_visitor()).log_in()
+    with app.app_context():
+        db.session.execute(
+            update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=31))
+        )
+        db.session.commit()
+    monkeypatch.setattr(sessions, "_expired_forgotten_at", time.monotonic())
+    AuthActions(make_visitor()).log_in()
+    assert len(session_rows(app)) == 3  # within FORGET_EXPIRED_EVERY of the last time
+
+    monkeypatch.setattr(sessions, "_expired_forgotten_at", -math.inf)
+    AuthActions(make_visitor()).log_in()
+
+    with app.app_context():
+        numbers = db.session.scalars(select(Customer.number).join(Account).join(LoginSession)).all()
+    assert numbers == ["200005", "200005"]
