@@ -202,3 +202,24 @@ def test_a_login_forgets_every_accounts_timed_out_sessions_now_and_then(
     with app.app_context():
         numbers = db.session.scalars(select(Customer.number).join(Account).join(LoginSession)).all()
     assert numbers == ["200005", "200005"]
+
+
+def test_what_is_the_same_for_everyone_costs_no_lookup(app, make_visitor, customers):
+    visitor = make_visitor()
+    AuthActions(visitor).log_in()
+    # The operator's files (none configured here: answered 404, still without a lookup).
+    paths = {"/sw.js": 200, "/operator/logo-0123456789ab.svg": 404}
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            for path, status in paths.items():
+                assert visitor.client.get(path).status_code == status, path
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+    assert visitor.client.get("/moje-konto").status_code == 200  # still signed in

@@ -47,6 +47,12 @@ SESSION_TIME_LEFT_HEADER = "X-Session-Time-Left"
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
+# Paths answered the same for every visitor (besides static/): the service worker and the
+# operator's theme, logo and font. The manifest and the offline page are in the visitor's
+# language, which a customer's session may hold.
+NO_CUSTOMER_PATHS = ("/sw.js", "/operator/")
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions for visitors; after login the session lives in its
     LoginSession row and the cookie carries only the row's random id (no dot in it, unlike
@@ -71,8 +77,8 @@ class SessionInterface(SecureCookieSessionInterface):
         cookie = request.cookies.get(self.get_cookie_name(app))
         if not cookie or "." in cookie:
             return super().open_session(app, request)  # type: ignore[return-value]
-        if request.path.startswith(f"{app.static_url_path}/"):
-            # Static files never need the customer: no lookup for each stylesheet.
+        if self._same_for_everyone(app, request):
+            # No lookup for each stylesheet, worker or logo.
             return self.session_class()
         try:
             record = sessions.find_session(cookie)
@@ -91,8 +97,14 @@ class SessionInterface(SecureCookieSessionInterface):
         found.record, found.cookie_id = record, cookie
         return found
 
+    @staticmethod
+    def _same_for_everyone(app: Flask, request: Request) -> bool:
+        return request.path.startswith((f"{app.static_url_path}/", *NO_CUSTOMER_PATHS))
+
     def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
         assert isinstance(session, sessions.Session)
+        if self._same_for_everyone(app, request):
+            return  # the session was not read: its cookie stays as it is
         if session.unavailable is not None:
             return  # the row could not be read: the cookie stays for when it can
         if session.record is None or session.cookie_id is None:
