@@ -169,7 +169,9 @@ def test_a_new_password_ends_every_proof_waiting(app, make_visitor, customers):
         owner.post(url, {**data, "current_password": TEST_PASSWORD})
     links = [proof_of(app, KINDS[kind][2]) for kind in LINKED]
     code = proof_of(app, KINDS["phone"][2])
-    assert "Czekamy, aż otworzysz link" in text_of(owner.get("/moje-konto"))
+    account_page = text_of(owner.get("/moje-konto"))
+    assert "Czekamy, aż otworzysz link" in account_page
+    assert "Czekamy na potwierdzenie adresu nowe.faktury@example.com" in account_page
     changed = owner.post(
         "/moje-konto/haslo",
         {
@@ -179,7 +181,9 @@ def test_a_new_password_ends_every_proof_waiting(app, make_visitor, customers):
         },
     )
     assert changed.status_code in (200, 303)
-    assert "Czekamy, aż otworzysz link" not in text_of(owner.get("/moje-konto"))
+    account_page = text_of(owner.get("/moje-konto"))
+    assert "Czekamy, aż otworzysz link" not in account_page
+    assert "Czekamy na potwierdzenie adresu" not in account_page
     mail_app = make_visitor()
     for link in links:
         dead = mail_app.post(link)

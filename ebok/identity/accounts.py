@@ -73,6 +73,11 @@ def replace_password(account: Account, new_password: str) -> None:
     caller commits."""
     account.password_hash = hash_password(new_password)
     account.password_changed_at = utcnow()
+    if account.einvoice_active:
+        # An e-Faktura address change's link died with the password, as every change's
+        # proof does (identity.changes): the address no longer waits. An activation's
+        # link is not a change and stays.
+        account.einvoice_pending_address = account.einvoice_pending_source = None
     sessions.end_all_sessions(account)
     # Translators: the subject of the e-mail telling the customer their password was changed.
     subject = lazy_pgettext("e-mail subject", "Your Strefa Klienta password has been changed")
