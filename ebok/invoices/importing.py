@@ -8,11 +8,13 @@ run changes nothing. New-invoice e-mails are written after each batch (notices.p
 """
 
 import errno
+import io
 import json
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import String, any_, bindparam, select, text, update
+from sqlalchemy import String, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +31,7 @@ from ebok.customers.csvfiles import (
     ImportReport,
     ImportStopped,
     Record,
+    ahead,
     chunks,
     count_lines_of_utf8_file,
     read_header,
@@ -96,12 +99,16 @@ def import_invoices(
     storage = invoice_storage()
     with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
         read_header(csv_file.readline(), CSV_HEADER)
+        parsed = _parsed(chunks(records(csv_file), batch_size))
+        # Batch N+1 is parsed in a thread while batch N is written; closing: the thread
+        # stops before the file closes, whatever happens here.
         try:
-            for batch in chunks(records(csv_file), batch_size):
-                _check_free_space(storage, first_line=batch[0][0])
-                _import_batch(Path(folder).resolve(), storage, batch, report)
-                if on_progress:
-                    on_progress(batch[-1][0], total_lines)
+            with closing(ahead(parsed)) as ready:
+                for batch in ready:
+                    _check_free_space(storage, first_line=batch.first_line)
+                    _import_batch(Path(folder).resolve(), storage, batch, report)
+                    if on_progress:
+                        on_progress(batch.last_line, total_lines)
         except _Stop as stop:
             report.rejected.sort()
             raise ImportStopped(str(stop), report) from stop.__cause__
@@ -160,8 +167,34 @@ def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_lin
     )
 
 
+@dataclass
+class _Parsed:
+    """One batch's lines read and checked on their own, before any lookup."""
+
+    first_line: int
+    last_line: int
+    rows: list[InvoiceRow]
+    rejected: list[tuple[int, str]]
+
+
+def _parsed(batches: Iterator[list[Record]]) -> Iterator[_Parsed]:
+    """Each batch parsed, in ahead()'s thread: no database, no files, no app."""
+    for batch in batches:
+        rows: list[InvoiceRow] = []
+        rejected: list[tuple[int, str]] = []
+        for line, fields, problem in batch:
+            row = None
+            if problem is None and fields is not None:
+                row, problem = _parse(line, fields)
+            if row is None:
+                rejected.append((line, problem or "the line could not be read"))
+            else:
+                rows.append(row)
+        yield _Parsed(batch[0][0], batch[-1][0], rows, rejected)
+
+
 def _import_batch(
-    folder: Path, storage: InvoiceStorage, batch: list[Record], report: ImportReport
+    folder: Path, storage: InvoiceStorage, batch: _Parsed, report: ImportReport
 ) -> None:
     """One transaction, all or nothing: when anything fails (a full disk, the database,
     Ctrl-C) it is rolled back and the PDFs it wrote are removed, except those a committed
@@ -172,7 +205,7 @@ def _import_batch(
         to_notify = _write_batch(folder, storage, batch, batch_report, written)
     except _StorageFailed as failure:
         _roll_back(storage, written)
-        raise _storage_failure(storage, failure, first_line=batch[0][0]) from failure.__cause__
+        raise _storage_failure(storage, failure, first_line=batch.first_line) from failure.__cause__
     except BaseException:
         _roll_back(storage, written)
         raise
@@ -201,24 +234,20 @@ def _roll_back(storage: InvoiceStorage, written: list[str]) -> None:
 def _write_batch(
     folder: Path,
     storage: InvoiceStorage,
-    batch: list[Record],
+    batch: _Parsed,
     report: ImportReport,
     written: list[str],
 ) -> list[int]:
-    """Validates, stores the PDFs and writes the batch, and commits; returns the ids of
-    the invoices whose new-invoice e-mail is still to be written."""
-    rows: list[InvoiceRow] = []
-    for line, fields, problem in batch:
-        row = None
-        if problem is None and fields is not None:
-            row, problem = _parse(line, fields)
-        if row is None:
-            report.rejected.append((line, problem or "the line could not be read"))
-        else:
-            rows.append(row)
+    """Looks up, stores the PDFs and writes the parsed batch, and commits; returns the
+    ids of the invoices whose new-invoice e-mail is still to be written."""
+    report.rejected.extend(batch.rejected)
+    rows = batch.rows
     _begin_writing()
+    # The session's connection, not the session: plain rows, without the ORM's result
+    # machinery for each of thousands.
+    connection = db.session.connection()
     customers = dict(
-        db.session.execute(
+        connection.execute(
             select(Customer.number, Customer.id).where(
                 _among(Customer.number, {row.customer_number for row in rows})
             )
@@ -226,7 +255,7 @@ def _write_batch(
     )
     known = {
         stored.number: stored
-        for stored in db.session.execute(
+        for stored in connection.execute(
             select(
                 Invoice.id,
                 Invoice.number,
@@ -237,20 +266,24 @@ def _write_batch(
             ).where(_among(Invoice.number, {row.number for row in rows}))
         )
     }
-    plan = _plan(_PdfSource(folder, storage), rows, customers, known, report, written)
-    added_ids = _write(plan)
-    report.unchanged += len(plan.new) - len(added_ids)  # added meanwhile by another import
-    report.added += len(added_ids)
+    with _PdfSource(folder, storage) as pdfs:
+        plan = _plan(pdfs, rows, customers, known, report, written)
+    added = _write(plan)
+    report.unchanged += len(plan.new) - len(added)  # added meanwhile by another import
+    report.added += len(added)
     db.session.commit()
-    return added_ids + plan.not_yet_notified
+    # Only an electronic invoice is announced: the paper ones need no look in notices.
+    electronic = [invoice_id for invoice_id, delivery in added if delivery == "electronic"]
+    return electronic + plan.not_yet_notified
 
 
 def _among(column: Any, values: set[str]) -> Any:
-    """`column IN values`; on PostgreSQL as one array parameter, which it plans at once
-    where a list of thousands of parameters costs it a parse of each."""
+    """`column IN values`, with the values as one parameter (an array on PostgreSQL, a
+    JSON list on SQLite), not thousands of them that each must be bound and parsed."""
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return column.in_(values)
+    listed = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _begin_writing() -> None:
@@ -262,7 +295,7 @@ def _begin_writing() -> None:
 
 @dataclass
 class _Plan:
-    new: list[dict]
+    new: list[tuple]  # the columns of _NEW_COLUMNS, in its order
     paid_on_changes: list[dict]
     not_yet_notified: list[int]  # known invoices a stopped run did not announce
 
@@ -337,22 +370,23 @@ def _new_invoice(
     customer_id: int,
     stored_file: StoredFile,
     electronic: Callable[[int, date], bool],
-) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "number": row.number,
-        "issue_date": row.issue_date,
-        "period_from": row.period_from,
-        "period_to": row.period_to,
-        "due_date": row.due_date,
-        "gross_amount": row.gross_amount,
-        "currency": row.currency,
-        "paid_on": row.paid_on,
-        "delivery": "electronic" if electronic(customer_id, row.issue_date) else "paper",
-        "pdf_sha256": stored_file.sha256,
-        "pdf_size": stored_file.size,
-        "pdf_storage_key": stored_file.key,
-    }
+) -> tuple:
+    """The values of _NEW_COLUMNS, in its order."""
+    return (
+        customer_id,
+        row.number,
+        row.issue_date,
+        row.period_from,
+        row.period_to,
+        row.due_date,
+        row.gross_amount,
+        row.currency,
+        row.paid_on,
+        "electronic" if electronic(customer_id, row.issue_date) else "paper",
+        stored_file.sha256,
+        stored_file.size,
+        stored_file.key,
+    )
 
 
 class _PdfSource:
@@ -363,14 +397,21 @@ class _PdfSource:
         self.folder, self.storage = folder, storage
         self.max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
 
+    def __enter__(self) -> "_PdfSource":
+        self.descriptor = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        os.close(self.descriptor)
+
     def store(self, pdf_file: str) -> tuple[StoredFile | None, str | None]:
         try:
-            descriptor = _open_regular_file(self.folder, pdf_file)
+            descriptor = _open_regular_file(self.descriptor, pdf_file)
         except _Unusable as problem:
             return None, f"pdf_file {pdf_file} {problem}"
         try:
             # Unbuffered: the storage reads it once, in large chunks.
-            with os.fdopen(descriptor, "rb", buffering=0) as source:
+            with io.FileIO(descriptor, "rb") as source:
                 return self.storage.put(source, self.max_size), None
         except NotAPdf:
             return None, f"pdf_file {pdf_file} is not a PDF"
@@ -387,8 +428,9 @@ _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-def _open_regular_file(folder: Path, pdf_file: str) -> int:
-    """A descriptor of the regular file `pdf_file` names inside `folder`, opened one
+def _open_regular_file(folder: int, pdf_file: str) -> int:
+    """A descriptor of the regular file `pdf_file` names inside the directory open as
+    `folder` (opened once per batch; the caller closes it), opened one
     component at a time without following any symbolic link: a link (to a stored PDF, to
     a file outside, through a linked directory) or anything that is not a regular file
     (a pipe, a device, a directory) is refused, and never read. The path is normalised
@@ -397,20 +439,22 @@ def _open_regular_file(folder: Path, pdf_file: str) -> int:
     if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
         raise _Unusable("is outside the folder")
     *directories, name = relative.split(os.sep)
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    descriptor = folder
     try:
         for depth, directory in enumerate(directories, start=1):
             inner = _open_component(descriptor, directory, _DIRECTORY_FLAGS)
             if inner is None:
                 linked = os.sep.join(directories[:depth])
                 raise _Unusable(f"goes through a symbolic link ({linked})")
-            os.close(descriptor)
+            if descriptor != folder:
+                os.close(descriptor)
             descriptor = inner
         opened = _open_component(descriptor, name, _FILE_FLAGS)
         if opened is None:
             raise _Unusable("is a symbolic link")
     finally:
-        os.close(descriptor)
+        if descriptor != folder:
+            os.close(descriptor)
     if not stat.S_ISREG(os.fstat(opened).st_mode):
         os.close(opened)
         raise _Unusable("is not a regular file")
@@ -434,36 +478,43 @@ def _open_component(directory: int, name: str, flags: int) -> int | None:
         raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
-def _write(plan: _Plan) -> list[int]:
-    """Inserts the new invoices and updates the changed ones; returns the ids added. A
-    number another import added in the meantime is left as it is."""
+def _write(plan: _Plan) -> list[tuple[int, str]]:
+    """Inserts the new invoices and updates the changed ones; returns the (id, delivery)
+    of each added. A number another import added in the meantime is left as it is."""
     if plan.paid_on_changes:
         db.session.execute(update(Invoice), plan.paid_on_changes)
     if not plan.new:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
         # One statement with one array per column: no query of thousands of parameters.
-        columns = {name: [row[name] for row in plan.new] for name in _NEW_COLUMNS}
-        return list(db.session.scalars(_INSERT_ARRAYS, columns))
+        columns = dict(zip(_NEW_COLUMNS, map(list, zip(*plan.new, strict=True)), strict=True))
+        return [(row.id, row.delivery) for row in db.session.execute(_INSERT_ARRAYS, columns)]
     # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
     # other import can have added these numbers. The driver's executemany (a loop in C)
     # gets the values as SQLAlchemy would store them, without its per-row processing.
     connection = db.session.connection()
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-    connection.exec_driver_sql(_SQLITE_INSERT, [(*_sqlite_values(row), now) for row in plan.new])
-    numbers = json.dumps([row["number"] for row in plan.new])
-    return list(connection.exec_driver_sql(_SQLITE_IDS, (numbers,)).scalars())
+    connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
+    numbers = json.dumps([row[1] for row in plan.new])
+    return [(row.id, row.delivery) for row in connection.exec_driver_sql(_SQLITE_IDS, (numbers,))]
 
 
-def _sqlite_values(row: dict[str, Any]) -> tuple:
-    """Dates as ISO text and amounts as REAL: what SQLAlchemy's Date and Numeric store."""
-    return tuple(
-        row[name].isoformat()
-        if kind == "date" and row[name] is not None
-        else float(row[name])
-        if kind == "numeric"
-        else row[name]
-        for name, kind in _NEW_COLUMNS.items()
+def _sqlite_values(row: tuple, now: str) -> tuple:
+    """Dates as ISO text and the amount as REAL: what SQLAlchemy's Date and Numeric store."""
+    customer_id, number, issued, period_from, period_to, due, amount, *rest = row
+    currency, paid_on, *stored = rest
+    return (
+        customer_id,
+        number,
+        issued.isoformat(),
+        period_from.isoformat(),
+        period_to.isoformat(),
+        due.isoformat(),
+        float(amount),
+        currency,
+        paid_on and paid_on.isoformat(),
+        *stored,
+        now,
     )
 
 
@@ -487,13 +538,13 @@ _SQLITE_INSERT = (
     f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
     f"VALUES ({', '.join('?' * (len(_NEW_COLUMNS) + 1))})"
 )
-_SQLITE_IDS = "SELECT id FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
+_SQLITE_IDS = "SELECT id, delivery FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
 _INSERT_ARRAYS = text(
     "INSERT INTO invoices ("  # noqa: S608 (our own column names)
     + _INSERTED_COLUMNS
     + ") SELECT *, now() AT TIME ZONE 'UTC' FROM unnest("
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _NEW_COLUMNS.items())
-    + ") ON CONFLICT (number) DO NOTHING RETURNING id"
+    + ") ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
 )
 
 
