@@ -210,7 +210,8 @@ def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tup
     per row. Without a bank_account column the stored account stays."""
     email: str | None
     phone: str | None
-    first_name, last_name, email, phone = (value.strip() for value in fields[1:5])
+    first_name, last_name = fields[1].strip(), fields[2].strip()
+    email, phone = fields[3].strip(), fields[4].strip()
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if not value:
             return (), f"{name} is empty"
