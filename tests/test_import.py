@@ -3,6 +3,7 @@ working while a long file goes in, a killed import resumes, and broken files get
 line each. Long imports run as real `flask customers import` processes, on SQLite and on
 PostgreSQL (skipped when no server answers)."""
 
+import csv
 import itertools
 import os
 import pty
@@ -28,6 +29,7 @@ from support import (
     text_of,
 )
 
+from ebok.customers.csvfiles import records
 from ebok.extensions import db
 from ebok.identity.passwords import hash_password
 from ebok.models import Account, Customer
@@ -450,3 +452,13 @@ def test_a_database_error_is_one_line_without_personal_data(new_database, tmp_pa
     assert "Zofia" not in errors.replace("first_name Zofia is refused", "")
     assert "@example.com" not in errors and "+48" not in errors
     assert customer_count(url) == 4
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["a,b,c\n", "a, b ,c\r\n", "x,,\r", ",,,\n", "a\tb,c", " a , b \n", "ą,ł,€\n", 'a,"b,c"\n'],
+)
+def test_a_line_is_read_as_the_csv_module_reads_it(line):
+    # Lines without quotes are split on commas without the csv module (issue 26).
+    [(_, fields, problem)] = records([line])
+    assert (fields, problem) == (next(csv.reader([line], strict=True)), None)

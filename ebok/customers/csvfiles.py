@@ -4,10 +4,15 @@ batches, with every rejected line reported by its number and reason."""
 
 import codecs
 import csv
+import queue
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TypeVar, cast
+
+T = TypeVar("T")
 
 # One line of the file: its number, its fields (None when it could not be read) and why
 # it is rejected (None when it can be imported as far as parsing goes).
@@ -104,13 +109,18 @@ def read_header(first_line: str, *accepted: list[str]) -> list[str]:
 def records(csv_file: Iterable[str]) -> Iterator[Record]:
     """Each line after the header, parsed on its own: no field of these files may hold a
     line break, so an unbalanced quote spoils its own line only, not the rows after it."""
+    size_limit = csv.field_size_limit()
     for line_number, line in enumerate(csv_file, start=2):
         if not line.strip():
             continue
         if "\x00" in line:
             yield line_number, None, "the line contains a NUL character"
-        elif len(line) > csv.field_size_limit():
+        elif len(line) > size_limit:
             yield line_number, None, "field too long"
+        elif '"' not in line:
+            # Most lines: without quotes, the csv module's fields are the text between
+            # the commas (a line break can only end the line: see the file's newline="").
+            yield line_number, line.rstrip("\r\n").split(","), None
         else:
             try:
                 yield line_number, next(csv.reader([line], strict=True)), None
@@ -121,3 +131,51 @@ def records(csv_file: Iterable[str]) -> Iterator[Record]:
 def chunks(lines: Iterator[Record], size: int) -> Iterator[list[Record]]:
     while batch := list(islice(lines, size)):
         yield batch
+
+
+def ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
+    """What `items` yields, each next one made in a thread while the caller works on the
+    one before: an import validates batch N+1 (CPU) while it writes batch N (waiting on the
+    database, which releases the GIL). At most `depth` made items wait, so memory stays
+    bounded: one item with the caller, `depth` waiting, one being made. An exception in
+    the thread is raised here; when the caller stops early (an error, Ctrl-C) the thread
+    stops too, `items` is closed in it, and nothing the thread read is lost: it writes
+    nothing, so a stopped import resumes as before."""
+    handoff: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(more: bool, item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((more, item), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(True, item):
+                    return
+            offer(False, None)
+        except BaseException as error:  # handed to the caller, who raises it
+            offer(False, error)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="import-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield cast(T, item)  # the thread put a T
+    finally:
+        stop.set()
+        thread.join()

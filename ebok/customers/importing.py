@@ -9,10 +9,11 @@ the job; rows written by the stopped run then count as unchanged.
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.customers.bank_accounts import normalize_bank_account
@@ -21,6 +22,7 @@ from ebok.customers.csvfiles import (
     ImportRefused,
     ImportReport,
     Record,
+    ahead,
     chunks,
     count_lines_of_utf8_file,
     read_header,
@@ -53,18 +55,24 @@ def import_customers(
     """Adds new customers and updates known ones; never deletes anything. Each rejected
     row is reported with its line number and why; a customer number repeated in the file
     is imported from its first valid line. Commits every `batch_size` lines and calls
-    `on_progress(lines done, lines in the file)` after each commit."""
+    `on_progress(lines done, lines in the file)` after each commit. Batch N+1 is read
+    and validated in a thread while batch N is written (csvfiles.ahead)."""
     total_lines = count_lines_of_utf8_file(path)
     report = ImportReport()
     with open(path, encoding="utf-8-sig", newline="") as csv_file:
         header = read_header(csv_file.readline(), CSV_HEADER, BANK_ACCOUNT_HEADER)
         with db.engine.connect() as connection:
             with _batches_of(connection) as batches:
-                for batch in chunks(records(csv_file), batch_size):
-                    _import_batch(batches, batch, report, len(header))
-                    connection.commit()
-                    if on_progress:
-                        on_progress(batch[-1][0], total_lines)
+                checked = _checked_batches(
+                    db.engine, type(batches), chunks(records(csv_file), batch_size), len(header)
+                )
+                # closing: the thread stops before the file closes, whatever happens here.
+                with closing(ahead(checked)) as ready:
+                    for batch in ready:
+                        _write_batch(batches, batch, report)
+                        connection.commit()
+                        if on_progress:
+                            on_progress(batch.last_line, total_lines)
     report.rejected.sort()
     return report
 
@@ -88,11 +96,35 @@ def _batches_of(connection: Connection) -> Iterator[Batches]:
             batches.finish()
 
 
-def _import_batch(
-    batches: Batches, batch: list[Record], report: ImportReport, columns: int
-) -> None:
-    """Validates one batch, looking up its known customers in one query, and writes the
-    new and changed ones in one statement."""
+@dataclass
+class _Checked:
+    """One batch validated, ready to be written."""
+
+    last_line: int
+    rejected: list[tuple[int, str]]
+    valid: list[tuple[int, tuple]]  # (line, values as stored)
+    known: dict[str, tuple]  # number -> stored values, for the batch's known customers
+    stale: list[str]  # known numbers whose carried time is to be refreshed
+
+
+def _checked_batches(
+    engine: Engine, dialect: type[Batches], batches: Iterator[list[Record]], columns: int
+) -> Iterator[_Checked]:
+    """Each batch validated, in ahead()'s thread, on a connection of its own that only
+    reads. Looking up batch N+1 before batch N is committed is safe: a number of batch N
+    met again in N+1 is rejected there as repeated (the writer checks that), so what N
+    writes is never what N+1 looked up."""
+    with engine.connect() as connection:
+        lookups = dialect(connection)
+        for batch in batches:
+            checked = _check_batch(lookups, batch, columns)
+            connection.rollback()  # holds no read transaction while the writer works
+            yield checked
+
+
+def _check_batch(lookups: Batches, batch: list[Record], columns: int) -> _Checked:
+    """Validates one batch, looking up its known customers in one query."""
+    rejected: list[tuple[int, str]] = []
     candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
     for line, fields, problem in batch:
         number = None
@@ -100,23 +132,30 @@ def _import_batch(
             # A record without a problem has its fields.
             number, problem = _check_columns_and_number(cast(list[str], fields), columns)
         if problem:
-            report.rejected.append((line, problem))
+            rejected.append((line, problem))
         else:
             candidates.append((line, cast(str, number), cast(list[str], fields)))
-    known, stale = batches.known([number for _, number, _ in candidates], utcnow())
+    known, stale = lookups.known([number for _, number, _ in candidates], utcnow())
     valid = []  # (line, values)
     for line, number, fields in candidates:
         values, problem = _clean_row(number, fields, known.get(number))
         if problem:
-            report.rejected.append((line, problem))
+            rejected.append((line, problem))
         else:
             valid.append((line, values))
-    first_rows = _drop_repeated_numbers(batches, valid, report)
+    return _Checked(batch[-1][0], rejected, valid, known, stale)
+
+
+def _write_batch(batches: Batches, batch: _Checked, report: ImportReport) -> None:
+    """Writes the new and changed customers of a validated batch in one statement."""
+    report.rejected.extend(batch.rejected)
+    first_rows = _drop_repeated_numbers(batches, batch.valid, report)
     rows, settled = _keep_portal_contacts(batches, [values for _, values in first_rows], report)
-    changes = _changes(rows, known, report)
+    changes = _changes(rows, batch.known, report)
     # Every line with a valid number counts as billing carrying the customer, a rejected
     # one too: retention must not take a customer whose row billing sent wrong.
-    batches.write(changes, {values[0]: line for line, values in first_rows}, settled, stale)
+    lines = {values[0]: line for line, values in first_rows}
+    batches.write(changes, lines, settled, batch.stale)
 
 
 # Where a contact datum is in a row: (number, first_name, last_name, email, phone, …).
@@ -171,7 +210,8 @@ def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tup
     per row. Without a bank_account column the stored account stays."""
     email: str | None
     phone: str | None
-    first_name, last_name, email, phone = (value.strip() for value in fields[1:5])
+    first_name, last_name = fields[1].strip(), fields[2].strip()
+    email, phone = fields[3].strip(), fields[4].strip()
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if not value:
             return (), f"{name} is empty"

@@ -8,10 +8,13 @@ run changes nothing. New-invoice e-mails are written after each batch (notices.p
 """
 
 import errno
+import io
+import json
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,7 +22,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import String, select, text, update
+from sqlalchemy import String, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.customers.csvfiles import (
@@ -27,6 +31,7 @@ from ebok.customers.csvfiles import (
     ImportReport,
     ImportStopped,
     Record,
+    ahead,
     chunks,
     count_lines_of_utf8_file,
     read_header,
@@ -35,7 +40,7 @@ from ebok.customers.csvfiles import (
 from ebok.extensions import db
 from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
-from ebok.models import Customer, Invoice
+from ebok.models import Customer, Invoice, utcnow
 from ebok.normalising import CUSTOMER_NUMBER_MAX_DIGITS, normalize_customer_number
 
 CSV_NAME = "invoices.csv"
@@ -94,12 +99,16 @@ def import_invoices(
     storage = invoice_storage()
     with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
         read_header(csv_file.readline(), CSV_HEADER)
+        parsed = _parsed(chunks(records(csv_file), batch_size))
+        # Batch N+1 is parsed in a thread while batch N is written; closing: the thread
+        # stops before the file closes, whatever happens here.
         try:
-            for batch in chunks(records(csv_file), batch_size):
-                _check_free_space(storage, first_line=batch[0][0])
-                _import_batch(Path(folder).resolve(), storage, batch, report)
-                if on_progress:
-                    on_progress(batch[-1][0], total_lines)
+            with closing(ahead(parsed)) as ready:
+                for batch in ready:
+                    _check_free_space(storage, first_line=batch.first_line)
+                    _import_batch(Path(folder).resolve(), storage, batch, report)
+                    if on_progress:
+                        on_progress(batch.last_line, total_lines)
         except _Stop as stop:
             report.rejected.sort()
             raise ImportStopped(str(stop), report) from stop.__cause__
@@ -158,8 +167,34 @@ def _storage_failure(storage: InvoiceStorage, failure: _StorageFailed, first_lin
     )
 
 
+@dataclass
+class _Parsed:
+    """One batch's lines read and checked on their own, before any lookup."""
+
+    first_line: int
+    last_line: int
+    rows: list[InvoiceRow]
+    rejected: list[tuple[int, str]]
+
+
+def _parsed(batches: Iterator[list[Record]]) -> Iterator[_Parsed]:
+    """Each batch parsed, in ahead()'s thread: no database, no files, no app."""
+    for batch in batches:
+        rows: list[InvoiceRow] = []
+        rejected: list[tuple[int, str]] = []
+        for line, fields, problem in batch:
+            row = None
+            if problem is None and fields is not None:
+                row, problem = _parse(line, fields)
+            if row is None:
+                rejected.append((line, problem or "the line could not be read"))
+            else:
+                rows.append(row)
+        yield _Parsed(batch[0][0], batch[-1][0], rows, rejected)
+
+
 def _import_batch(
-    folder: Path, storage: InvoiceStorage, batch: list[Record], report: ImportReport
+    folder: Path, storage: InvoiceStorage, batch: _Parsed, report: ImportReport
 ) -> None:
     """One transaction, all or nothing: when anything fails (a full disk, the database,
     Ctrl-C) it is rolled back and the PDFs it wrote are removed, except those a committed
@@ -167,10 +202,10 @@ def _import_batch(
     batch_report = ImportReport()
     written: list[str] = []  # keys of the files this batch stored, not already there
     try:
-        to_notify = _write_batch(folder, batch, batch_report, written)
+        to_notify = _write_batch(folder, storage, batch, batch_report, written)
     except _StorageFailed as failure:
         _roll_back(storage, written)
-        raise _storage_failure(storage, failure, first_line=batch[0][0]) from failure.__cause__
+        raise _storage_failure(storage, failure, first_line=batch.first_line) from failure.__cause__
     except BaseException:
         _roll_back(storage, written)
         raise
@@ -197,30 +232,30 @@ def _roll_back(storage: InvoiceStorage, written: list[str]) -> None:
 
 
 def _write_batch(
-    folder: Path, batch: list[Record], report: ImportReport, written: list[str]
+    folder: Path,
+    storage: InvoiceStorage,
+    batch: _Parsed,
+    report: ImportReport,
+    written: list[str],
 ) -> list[int]:
-    """Validates, stores the PDFs and writes the batch, and commits; returns the ids of
-    the invoices whose new-invoice e-mail is still to be written."""
-    rows: list[InvoiceRow] = []
-    for line, fields, problem in batch:
-        row = None
-        if problem is None and fields is not None:
-            row, problem = _parse(line, fields)
-        if row is None:
-            report.rejected.append((line, problem or "the line could not be read"))
-        else:
-            rows.append(row)
+    """Looks up, stores the PDFs and writes the parsed batch, and commits; returns the
+    ids of the invoices whose new-invoice e-mail is still to be written."""
+    report.rejected.extend(batch.rejected)
+    rows = batch.rows
     _begin_writing()
+    # The session's connection, not the session: plain rows, without the ORM's result
+    # machinery for each of thousands.
+    connection = db.session.connection()
     customers = dict(
-        db.session.execute(
+        connection.execute(
             select(Customer.number, Customer.id).where(
-                Customer.number.in_({row.customer_number for row in rows})
+                _among(Customer.number, {row.customer_number for row in rows})
             )
         ).all()
     )
     known = {
         stored.number: stored
-        for stored in db.session.execute(
+        for stored in connection.execute(
             select(
                 Invoice.id,
                 Invoice.number,
@@ -228,15 +263,27 @@ def _write_batch(
                 Invoice.paid_on,
                 Invoice.delivery,
                 Invoice.new_invoice_notified_at,
-            ).where(Invoice.number.in_({row.number for row in rows}))
+            ).where(_among(Invoice.number, {row.number for row in rows}))
         )
     }
-    plan = _plan(folder, rows, customers, known, report, written)
-    added_ids = _write(plan)
-    report.unchanged += len(plan.new) - len(added_ids)  # added meanwhile by another import
-    report.added += len(added_ids)
+    with _PdfSource(folder, storage) as pdfs:
+        plan = _plan(pdfs, rows, customers, known, report, written)
+    added = _write(plan)
+    report.unchanged += len(plan.new) - len(added)  # added meanwhile by another import
+    report.added += len(added)
     db.session.commit()
-    return added_ids + plan.not_yet_notified
+    # Only an electronic invoice is announced: the paper ones need no look in notices.
+    electronic = [invoice_id for invoice_id, delivery in added if delivery == "electronic"]
+    return electronic + plan.not_yet_notified
+
+
+def _among(column: Any, values: set[str]) -> Any:
+    """`column IN values`, with the values as one parameter (an array on PostgreSQL, a
+    JSON list on SQLite), not thousands of them that each must be bound and parsed."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    listed = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _begin_writing() -> None:
@@ -248,13 +295,13 @@ def _begin_writing() -> None:
 
 @dataclass
 class _Plan:
-    new: list[dict]
+    new: list[tuple]  # the columns of _NEW_COLUMNS, in its order
     paid_on_changes: list[dict]
     not_yet_notified: list[int]  # known invoices a stopped run did not announce
 
 
 def _plan(
-    folder: Path,
+    pdfs: "_PdfSource",
     rows: list[InvoiceRow],
     customers: dict[str, int],
     known: dict[str, Any],
@@ -279,7 +326,7 @@ def _plan(
             _plan_known(row, stored, plan, report)
             continue
         try:
-            stored_file, problem = _store_pdf(folder, row.pdf_file)
+            stored_file, problem = pdfs.store(row.pdf_file)
         except OSError as error:  # the storage's, not the source's: a full disk
             raise _StorageFailed(row.line) from error
         if problem:
@@ -323,37 +370,53 @@ def _new_invoice(
     customer_id: int,
     stored_file: StoredFile,
     electronic: Callable[[int, date], bool],
-) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "number": row.number,
-        "issue_date": row.issue_date,
-        "period_from": row.period_from,
-        "period_to": row.period_to,
-        "due_date": row.due_date,
-        "gross_amount": row.gross_amount,
-        "currency": row.currency,
-        "paid_on": row.paid_on,
-        "delivery": "electronic" if electronic(customer_id, row.issue_date) else "paper",
-        "pdf_sha256": stored_file.sha256,
-        "pdf_size": stored_file.size,
-        "pdf_storage_key": stored_file.key,
-    }
+) -> tuple:
+    """The values of _NEW_COLUMNS, in its order."""
+    return (
+        customer_id,
+        row.number,
+        row.issue_date,
+        row.period_from,
+        row.period_to,
+        row.due_date,
+        row.gross_amount,
+        row.currency,
+        row.paid_on,
+        "electronic" if electronic(customer_id, row.issue_date) else "paper",
+        stored_file.sha256,
+        stored_file.size,
+        stored_file.key,
+    )
 
 
-def _store_pdf(folder: Path, pdf_file: str) -> tuple[StoredFile | None, str | None]:
-    try:
-        descriptor = _open_regular_file(folder, pdf_file)
-    except _Unusable as problem:
-        return None, f"pdf_file {pdf_file} {problem}"
-    max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
-    try:
-        with os.fdopen(descriptor, "rb") as source:
-            return invoice_storage().put(source, max_size), None
-    except NotAPdf:
-        return None, f"pdf_file {pdf_file} is not a PDF"
-    except TooLarge:
-        return None, f"pdf_file {pdf_file} is larger than {max_size} bytes"
+class _PdfSource:
+    """The folder's PDFs into the storage, with what every file shares looked up once
+    per batch rather than per row."""
+
+    def __init__(self, folder: Path, storage: InvoiceStorage) -> None:
+        self.folder, self.storage = folder, storage
+        self.max_size = current_app.config["INVOICE_MAX_PDF_BYTES"]
+
+    def __enter__(self) -> "_PdfSource":
+        self.descriptor = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        os.close(self.descriptor)
+
+    def store(self, pdf_file: str) -> tuple[StoredFile | None, str | None]:
+        try:
+            descriptor = _open_regular_file(self.descriptor, pdf_file)
+        except _Unusable as problem:
+            return None, f"pdf_file {pdf_file} {problem}"
+        try:
+            # Unbuffered: the storage reads it once, in large chunks.
+            with io.FileIO(descriptor, "rb") as source:
+                return self.storage.put(source, self.max_size), None
+        except NotAPdf:
+            return None, f"pdf_file {pdf_file} is not a PDF"
+        except TooLarge:
+            return None, f"pdf_file {pdf_file} is larger than {self.max_size} bytes"
 
 
 class _Unusable(Exception):
@@ -365,8 +428,9 @@ _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-def _open_regular_file(folder: Path, pdf_file: str) -> int:
-    """A descriptor of the regular file `pdf_file` names inside `folder`, opened one
+def _open_regular_file(folder: int, pdf_file: str) -> int:
+    """A descriptor of the regular file `pdf_file` names inside the directory open as
+    `folder` (opened once per batch; the caller closes it), opened one
     component at a time without following any symbolic link: a link (to a stored PDF, to
     a file outside, through a linked directory) or anything that is not a regular file
     (a pipe, a device, a directory) is refused, and never read. The path is normalised
@@ -375,20 +439,22 @@ def _open_regular_file(folder: Path, pdf_file: str) -> int:
     if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
         raise _Unusable("is outside the folder")
     *directories, name = relative.split(os.sep)
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    descriptor = folder
     try:
         for depth, directory in enumerate(directories, start=1):
             inner = _open_component(descriptor, directory, _DIRECTORY_FLAGS)
             if inner is None:
                 linked = os.sep.join(directories[:depth])
                 raise _Unusable(f"goes through a symbolic link ({linked})")
-            os.close(descriptor)
+            if descriptor != folder:
+                os.close(descriptor)
             descriptor = inner
         opened = _open_component(descriptor, name, _FILE_FLAGS)
         if opened is None:
             raise _Unusable("is a symbolic link")
     finally:
-        os.close(descriptor)
+        if descriptor != folder:
+            os.close(descriptor)
     if not stat.S_ISREG(os.fstat(opened).st_mode):
         os.close(opened)
         raise _Unusable("is not a regular file")
@@ -412,22 +478,44 @@ def _open_component(directory: int, name: str, flags: int) -> int | None:
         raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
-def _write(plan: _Plan) -> list[int]:
-    """Inserts the new invoices and updates the changed ones; returns the ids added. A
-    number another import added in the meantime is left as it is."""
+def _write(plan: _Plan) -> list[tuple[int, str]]:
+    """Inserts the new invoices and updates the changed ones; returns the (id, delivery)
+    of each added. A number another import added in the meantime is left as it is."""
     if plan.paid_on_changes:
         db.session.execute(update(Invoice), plan.paid_on_changes)
     if not plan.new:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
         # One statement with one array per column: no query of thousands of parameters.
-        columns = {name: [row[name] for row in plan.new] for name in _NEW_COLUMNS}
-        return list(db.session.scalars(_INSERT_ARRAYS, columns))
+        columns = dict(zip(_NEW_COLUMNS, map(list, zip(*plan.new, strict=True)), strict=True))
+        return [(row.id, row.delivery) for row in db.session.execute(_INSERT_ARRAYS, columns)]
     # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
-    # other import can have added these numbers; executemany is a loop in C.
-    db.session.execute(Invoice.__table__.insert(), plan.new)
-    numbers = [row["number"] for row in plan.new]
-    return list(db.session.scalars(select(Invoice.id).where(Invoice.number.in_(numbers))))
+    # other import can have added these numbers. The driver's executemany (a loop in C)
+    # gets the values as SQLAlchemy would store them, without its per-row processing.
+    connection = db.session.connection()
+    now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+    connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
+    numbers = json.dumps([row[1] for row in plan.new])
+    return [(row.id, row.delivery) for row in connection.exec_driver_sql(_SQLITE_IDS, (numbers,))]
+
+
+def _sqlite_values(row: tuple, now: str) -> tuple:
+    """Dates as ISO text and the amount as REAL: what SQLAlchemy's Date and Numeric store."""
+    customer_id, number, issued, period_from, period_to, due, amount, *rest = row
+    currency, paid_on, *stored = rest
+    return (
+        customer_id,
+        number,
+        issued.isoformat(),
+        period_from.isoformat(),
+        period_to.isoformat(),
+        due.isoformat(),
+        float(amount),
+        currency,
+        paid_on and paid_on.isoformat(),
+        *stored,
+        now,
+    )
 
 
 _NEW_COLUMNS = {
@@ -446,12 +534,17 @@ _NEW_COLUMNS = {
     "pdf_storage_key": "varchar",
 }
 _INSERTED_COLUMNS = ", ".join([*_NEW_COLUMNS, "imported_at"])
+_SQLITE_INSERT = (
+    f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
+    f"VALUES ({', '.join('?' * (len(_NEW_COLUMNS) + 1))})"
+)
+_SQLITE_IDS = "SELECT id, delivery FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
 _INSERT_ARRAYS = text(
     "INSERT INTO invoices ("  # noqa: S608 (our own column names)
     + _INSERTED_COLUMNS
     + ") SELECT *, now() AT TIME ZONE 'UTC' FROM unnest("
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _NEW_COLUMNS.items())
-    + ") ON CONFLICT (number) DO NOTHING RETURNING id"
+    + ") ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
 )
 
 

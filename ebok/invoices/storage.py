@@ -60,6 +60,7 @@ class DirectoryStorage:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        self._root = os.fspath(root)  # strings for the per-file work: pathlib costs
 
     def __str__(self) -> str:
         return str(self.root)
@@ -69,32 +70,28 @@ class DirectoryStorage:
         return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.pdf"
 
     def put(self, source: BinaryIO, max_size: int) -> StoredFile:
-        """Hashes the file first: one already stored (the same PDF again, a rerun) costs a
-        read, not a write. A new one is copied to a temporary file, synced, and renamed."""
-        sha256, size = _check_and_hash(source, max_size)
-        stored = StoredFile(self.key_for(sha256), sha256, size)
-        final = self.root / stored.key
-        if final.exists():
-            return stored
-        final.parent.mkdir(parents=True, exist_ok=True)
-        source.seek(0)
-        descriptor, temporary = tempfile.mkstemp(dir=final.parent, suffix=".part")
+        """Reads the file once, hashing it as it goes, into memory (at most `max_size`
+        bytes): one already stored (the same PDF again, a rerun) costs that read, not a
+        write. A new one is written to a temporary file, synced, and renamed."""
+        chunks, sha256, size = _read_and_hash(source, max_size)
+        key = self.key_for(sha256)
+        final = os.path.join(self._root, key)
+        if os.path.exists(final):
+            return StoredFile(key, sha256, size)
+        directory = os.path.dirname(final)
+        os.makedirs(directory, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, suffix=".part")
         try:
             with os.fdopen(descriptor, "wb") as target:
-                digest = hashlib.sha256()
-                while chunk := source.read(CHUNK):
-                    digest.update(chunk)
-                    target.write(chunk)
+                target.writelines(chunks)
                 target.flush()
                 os.fsync(target.fileno())
-            if digest.hexdigest() != sha256:
-                raise CorruptFile("the file changed while it was being stored")
             os.chmod(temporary, 0o644)  # other app servers may run as other users
             os.replace(temporary, final)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        return StoredFile(stored.key, sha256, size, written=True)
+        return StoredFile(key, sha256, size, written=True)
 
     def read(self, key: str, sha256: str) -> bytes:
         try:
@@ -113,17 +110,21 @@ class DirectoryStorage:
         return shutil.disk_usage(self.root).free
 
 
-def _check_and_hash(source: BinaryIO, max_size: int) -> tuple[str, int]:
-    if source.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
-        raise NotAPdf
-    source.seek(0)
-    digest, size = hashlib.sha256(), 0
+def _read_and_hash(source: BinaryIO, max_size: int) -> tuple[list[bytes], str, int]:
+    """The file's bytes (in chunks), SHA-256 and size, read once; raises NotAPdf or
+    TooLarge as soon as it can tell."""
+    digest, size, chunks = hashlib.sha256(), 0, list[bytes]()
     while chunk := source.read(CHUNK):
+        if not chunks and not chunk.startswith(PDF_SIGNATURE[: len(chunk)]):
+            raise NotAPdf
         size += len(chunk)
         if size > max_size:
             raise TooLarge
         digest.update(chunk)
-    return digest.hexdigest(), size
+        chunks.append(chunk)
+    if size < len(PDF_SIGNATURE):
+        raise NotAPdf
+    return chunks, digest.hexdigest(), size
 
 
 def invoice_storage() -> InvoiceStorage:
