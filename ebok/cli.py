@@ -19,6 +19,7 @@ from ebok.customers.demo import seed_demo_customers
 from ebok.customers.importing import ImportRefused, import_customers
 from ebok.database import lift_time_bounds
 from ebok.einvoice import billing_export
+from ebok.identity.sessions import forget_expired_sessions
 from ebok.invoices import backup, drop_folder
 from ebok.invoices.importing import import_invoices
 from ebok.messages import requeue, run_worker, summary
@@ -241,7 +242,11 @@ def deliver_command(loop: bool, interval: float | None, batch: int) -> None:
     if interval is None:
         interval = float(current_app.config["OUTBOX_POLL_INTERVAL"])
     totals = run_worker(
-        loop=loop, interval=interval, limit=batch, report=lambda counts: click.echo(counts)
+        loop=loop,
+        interval=interval,
+        limit=batch,
+        report=lambda counts: click.echo(counts),
+        chores=(forget_expired_sessions,),
     )
     click.echo(f"total: {totals}")
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from support import (
     PRODUCTION_ENVIRONMENT,
     app_on_database,
@@ -1459,6 +1459,49 @@ def test_on_postgresql_a_committed_code_wakes_the_worker_at_once(msg_pg_app, loo
         wait_for(lambda: len(gateway.requests) == 3, "three codes, without a poll")
     finally:
         gateway.stop()
+
+
+def test_a_transaction_notifies_once_per_channel_and_only_when_it_commits(msg_pg_app):
+    notified = []
+
+    def note(conn, cursor, statement, *args):
+        if "pg_notify" in statement:
+            notified.append(statement)
+
+    with msg_pg_app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            for n in range(5):
+                send_sms(f"+4860070{n:04d}", "_test/hello", code=CODE)
+            db.session.rollback()
+            assert notified == []
+            for n in range(3):
+                send_sms(f"+4860070{n:04d}", "_test/hello", code=CODE)
+            send_email(EMAIL, SUBJECT, "_test/hello", name="Jan", code=CODE, link=LINK)
+            db.session.commit()
+            assert len(notified) == 2  # sms and email, not one per message
+            db.session.execute(update(OutboxMessage).values(attempts=0))
+            db.session.commit()
+            assert len(notified) == 2  # a later transaction without messages: none
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_the_looping_worker_runs_its_chores(msg_app):
+    done = threading.Event()
+    stop = threading.Event()
+
+    def work():
+        with msg_app.app_context():
+            run_worker(loop=True, interval=0.05, stop=stop, chores=(done.set,))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        assert done.wait(10), "the chore did not run"
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _listeners(app, listening: bool = False) -> list[int]:

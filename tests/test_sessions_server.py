@@ -1,8 +1,6 @@
 """Sessions on the server (SPEC §16, issue 25): a row per login, the cookie carrying only
 its random id; timeouts counted from the row; ending sessions; last-seen writes bounded."""
 
-import math
-import time
 from datetime import timedelta
 
 import pytest
@@ -181,8 +179,8 @@ def test_a_lost_database_answers_503_and_keeps_the_cookie(
     assert visitor.client.get("/strona-glowna").status_code == 200
 
 
-def test_a_login_forgets_every_accounts_timed_out_sessions_now_and_then(
-    app, make_visitor, customers, monkeypatch
+def test_the_outbox_worker_deletes_every_accounts_timed_out_sessions_not_a_login(
+    app, make_visitor, customers
 ):
     give_account(app, customers["both"])
     AuthActions(make_visitor()).log_in("200001")  # and never again
@@ -192,16 +190,15 @@ def test_a_login_forgets_every_accounts_timed_out_sessions_now_and_then(
             update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=31))
         )
         db.session.commit()
-    monkeypatch.setattr(sessions, "_expired_forgotten_at", time.monotonic())
     AuthActions(make_visitor()).log_in()
-    assert len(session_rows(app)) == 3  # within FORGET_EXPIRED_EVERY of the last time
+    assert len(session_rows(app)) == 3  # a login pays for no delete
 
-    monkeypatch.setattr(sessions, "_expired_forgotten_at", -math.inf)
-    AuthActions(make_visitor()).log_in()
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver"])
 
+    assert result.exit_code == 0, result.output
     with app.app_context():
         numbers = db.session.scalars(select(Customer.number).join(Account).join(LoginSession)).all()
-    assert numbers == ["200005", "200005"]
+    assert numbers == ["200005"]  # the live one
 
 
 def test_what_is_the_same_for_everyone_costs_no_lookup(app, make_visitor, customers):

@@ -32,11 +32,6 @@ from ebok.models import (
 
 # How many logins and failures Bezpieczeństwo lists.
 HISTORY_LENGTH = 20
-# How often a process deletes the rows of sessions that have timed out, whoever's (at
-# the next login after this many seconds): a row is dead once timed out (find_session
-# says so), the delete only keeps the table small.
-FORGET_EXPIRED_EVERY = 600.0
-_expired_forgotten_at = -math.inf
 
 
 class Session(SecureCookieSession):
@@ -168,7 +163,6 @@ def start_session(account: Account, *, skip_second_step: bool = False) -> bool:
         network=client.network,
     )
     db.session.add(record)
-    _forget_expired_sessions()
     new_device = remember_device(account, skip_second_step=skip_second_step)
     db.session.commit()
     current.record, current.cookie_id, current.seen = record, cookie_id, None
@@ -178,22 +172,20 @@ def start_session(account: Account, *, skip_second_step: bool = False) -> bool:
     return new_device
 
 
-def _forget_expired_sessions() -> None:
-    """Every account's timed-out sessions, at most once per FORGET_EXPIRED_EVERY in this
-    process: those of accounts that never log in again go too, and a storm of logins does
-    not pay a delete each."""
-    global _expired_forgotten_at
-    if time.monotonic() - _expired_forgotten_at < FORGET_EXPIRED_EVERY:
-        return
-    _expired_forgotten_at = time.monotonic()
+def forget_expired_sessions() -> int:
+    """Deletes every account's timed-out sessions, and commits; how many. A row is dead
+    once timed out (find_session says so): this only keeps the table small. The outbox
+    worker runs it now and then (a chore of its housekeeping), so no login pays for it."""
     config = current_app.config
     now = utcnow()
-    db.session.execute(
+    result = db.session.execute(
         delete(LoginSession).where(
             (LoginSession.last_seen_at < now - config["PERMANENT_SESSION_LIFETIME"])
             | (LoginSession.created_at < now - config["SESSION_ABSOLUTE_LIFETIME"])
         )
     )
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def end_session(account: Account) -> None:

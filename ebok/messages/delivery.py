@@ -9,11 +9,12 @@ mid-batch can repeat at most the messages it had on the wire (one per sender).
 """
 
 import logging
+import math
 import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from types import FrameType
@@ -22,6 +23,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
+from ebok.config import engine_options
 from ebok.extensions import db
 from ebok.messages import wakeup
 from ebok.messages.backends import (
@@ -61,6 +63,8 @@ BREAKER_FAILURES = 3
 # A worker looks for stopped workers' claims and dead given-up messages this often (in
 # seconds), not before every batch.
 HOUSEKEEPING_EVERY = 5.0
+# How often the looping worker runs its caller's chores (the app's other cleanups).
+CHORES_EVERY = 600.0
 # A sender closes its connection after this many seconds with nothing to send.
 IDLE_CONNECTION = 2.0
 
@@ -432,6 +436,7 @@ class _Loop:
         report: Report | None,
         stop: threading.Event,
         wakeups: wakeup.Wakeups,
+        chores: Sequence[Callable[[], object]],
     ) -> None:
         self.app = app
         self.interval = interval
@@ -439,6 +444,7 @@ class _Loop:
         self.report = report
         self.stop = stop
         self.wakeups = wakeups
+        self.chores = chores
         self.outage = _DatabaseOutage()
         self.lock = threading.Lock()
         self.totals = DeliveryCounts()
@@ -472,6 +478,8 @@ class _Loop:
             sending = _Channel(channel, self.app, self.stop, Breaker(), senders)
             try:
                 while not self.stop.is_set():
+                    # A wake-up from here on is for a message this look may miss.
+                    self.wakeups.clear(channel)
                     free = sending.free
                     claimed = self.guarded(sending.fill, min(free, self.limit)) or 0
                     self.guarded(sending.renew_if_due, queries=False)
@@ -486,10 +494,15 @@ class _Loop:
                 self.add(sending.take_counts())
 
     def housekeeping(self) -> None:
+        chores_done_at = -math.inf
         while not self.stop.is_set():
             released = self.guarded(_housekeeping)
             if released:
                 self.add(DeliveryCounts(released=released))
+            if time.monotonic() - chores_done_at >= CHORES_EVERY:
+                chores_done_at = time.monotonic()
+                for chore in self.chores:
+                    self.guarded(chore)
             self.stop.wait(HOUSEKEEPING_EVERY)
 
 
@@ -500,6 +513,7 @@ def run_worker(
     limit: int = 100,
     report: Callable[[DeliveryCounts], None] | None = None,
     stop: threading.Event | None = None,
+    chores: Sequence[Callable[[], object]] = (),
 ) -> DeliveryCounts:
     """Deliver every due message; with `loop`, keep doing so every `interval` seconds.
 
@@ -508,24 +522,29 @@ def run_worker(
     end it. With `loop`, each channel runs in a thread of its own, database errors are
     logged (once per outage) and the loop carries on, and it returns after SIGTERM or
     Ctrl+C (finishing the messages under way) or when `stop` is set. Returns the totals.
+    `chores` are the app's other cleanups (deleting timed-out sessions, say): run once
+    without `loop`, every CHORES_EVERY seconds with it.
     """
     if not loop:
+        for chore in chores:
+            chore()
         return _deliver_all(limit, report)
     own_stop = stop is None
     stop = stop or threading.Event()
     wakeups = wakeup.Wakeups(CHANNELS)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker = _Loop(app, interval, limit, report, stop, wakeups)
+    worker = _Loop(app, interval, limit, report, stop, wakeups, chores)
     restore = _stop_on_signals(stop) if own_stop else {}
     threads = [
         threading.Thread(target=worker.channel, args=(channel,), name=f"outbox-{channel}")
         for channel in CHANNELS
     ]
     if wakeup.listens(db.engine.url):
+        connect_args = engine_options(app.config).get("connect_args", {})
         threads.append(
             threading.Thread(
                 target=wakeup.listen,
-                args=(db.engine.url, wakeups, stop),
+                args=(db.engine.url, connect_args, wakeups, stop),
                 name="outbox-listener",
             )
         )
