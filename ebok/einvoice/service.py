@@ -150,6 +150,8 @@ def _confirm_change(change: ContactChange) -> tuple[Outcome, Result | None, str 
         return _update_if(account, Account.einvoice_since.is_not(None), einvoice_address=address)
 
     applied = changes.apply(account, change, previous, put)
+    if applied is changes.Applied.CHANGED_MEANWHILE:
+        return Outcome.SUPERSEDED, None, address  # "Ten link nie jest już aktywny"
     if applied is not changes.Applied.CHANGED:
         return Outcome.USED, None, address
     _address_changed(account, address, previous)

@@ -224,14 +224,6 @@ def forget_account(account: Account) -> None:
         db.session.execute(delete(model).where(model.account_id == account.id))
 
 
-def end_every_session(account: Account) -> None:
-    """When the account itself goes (its deletion, SPEC §15): every session ended, this one
-    included, the rows that refer to the account gone (forget_account), and this browser's
-    device cookie taken away. The caller deletes the account and commits."""
-    forget_account(account)
-    sign_this_browser_out()
-
-
 def sign_this_browser_out() -> None:
     """This request's session ended and its device cookie taken away, the account they
     named being deleted."""

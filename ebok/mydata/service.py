@@ -21,7 +21,6 @@ from ebok.models import Account, ContactChange, Customer, EInvoiceConsent
 from ebok.normalising import mask_email, mask_phone
 from ebok.wizard.service import check_code, count_send
 
-FIELDS = ("email", "phone")
 # How a proof goes out, for the wizard's counts of sends.
 CHANNELS = {"email": "email", "phone": "sms"}
 
