@@ -5,6 +5,7 @@ outage page within seconds, never a worker blocked until gunicorn kills it."""
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -34,6 +35,12 @@ def init_app(app: Flask) -> None:
     elif engine.dialect.driver == "psycopg" and app.config["DATABASE_STATEMENT_TIMEOUT"]:
         answer_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"] + ANSWER_MARGIN
         event.listen(engine, "do_connect", _bounded_connections(answer_timeout))
+
+
+def sqlite_timestamp(moment: datetime) -> str:
+    """A time as SQLAlchemy's DateTime stores it in SQLite, for the imports' raw bulk
+    inserts (the driver's executemany, without SQLAlchemy's per-row processing)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def lift_time_bounds() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
+from ebok.database import sqlite_timestamp
 from ebok.models import utcnow
 
 # A row to write is (number, first_name, last_name, email, phone, bank_account); the
@@ -244,8 +245,7 @@ class SQLiteBatches(Batches):
         self.connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def upsert(self, rows: list[Row]) -> None:
-        # The time is stored as SQLAlchemy stores it in SQLite.
-        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+        now = sqlite_timestamp(utcnow())
         self.connection.exec_driver_sql(self.UPSERT, [(*row, now, now) for row in rows])
 
     def remember(self, first_lines: dict[str, int]) -> None:

@@ -37,6 +37,7 @@ from ebok.customers.csvfiles import (
     read_header,
     records,
 )
+from ebok.database import sqlite_timestamp
 from ebok.extensions import db
 from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
@@ -493,7 +494,7 @@ def _write(plan: _Plan) -> list[tuple[int, str]]:
     # other import can have added these numbers. The driver's executemany (a loop in C)
     # gets the values as SQLAlchemy would store them, without its per-row processing.
     connection = db.session.connection()
-    now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = sqlite_timestamp(utcnow())
     connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
     numbers = json.dumps([row[1] for row in plan.new])
     return [(row.id, row.delivery) for row in connection.exec_driver_sql(_SQLITE_IDS, (numbers,))]
