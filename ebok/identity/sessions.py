@@ -319,22 +319,25 @@ class SinceLastLogin:
 
 def since_last_login(account: Account) -> SinceLastLogin | None:
     """Before this login is recorded: when the account last logged in and how many failed
-    attempts there were since; None on the first login."""
-    last_login = db.session.scalar(
-        select(func.max(LoginEvent.at)).where(
-            LoginEvent.account_id == account.id, LoginEvent.succeeded.is_(True)
-        )
+    attempts there were since; None on the first login. One query (every login asks)."""
+    last_login = (
+        select(func.max(LoginEvent.at))
+        .where(LoginEvent.account_id == account.id, LoginEvent.succeeded.is_(True))
+        .scalar_subquery()
     )
-    if last_login is None:
-        return None
-    failures = db.session.scalar(
-        select(func.count()).where(
+    failures = (
+        select(func.count())
+        .where(
             LoginEvent.account_id == account.id,
             LoginEvent.succeeded.is_(False),
             LoginEvent.at > last_login,
         )
+        .scalar_subquery()
     )
-    return SinceLastLogin(last_login, int(failures or 0))
+    row = db.session.execute(select(last_login, failures)).one()
+    if row[0] is None:
+        return None
+    return SinceLastLogin(row[0], int(row[1] or 0))
 
 
 # -- a login waiting for its second step (SPEC §16) ---------------------------------------
