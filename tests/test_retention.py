@@ -108,6 +108,41 @@ def test_an_import_records_when_billing_carried_each_customer(app, runner, custo
     assert customer(app, "200003").last_in_billing_at > fresh
 
 
+def test_a_line_rejected_for_its_shape_still_carries_its_customer(app, runner, customers, tmp_path):
+    """Billing sent the customer's row, if wrongly: whenever the first field is a valid
+    customer number, the customer counts as carried, whatever else is wrong."""
+    age(app, 10)
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        HEADER
+        + "200001,Anna,Nowak\n"  # wrong number of columns
+        + '200002,Jan,"Kowalski,jan.kowalski@example.com,\n'  # unbalanced quote
+        + "200 003,Maria,Wi\x00śniewska,,\n"  # a NUL; the number as typed, with a space
+        + f"200004,Piotr,{'x' * 200_000},,\n"  # a field too long for the csv module
+        + '"200005",Ewa,"Kamińska"x,,\n'  # quoted number, a misplaced quote after it
+        + '"200001,Anna",Nowak",,\n'  # no first field to be read alone: nobody's
+        + "abc,Piotr,Wójcik,,\n",
+        encoding="utf-8",
+    )
+    output = runner.invoke(args=["customers", "import", str(path)]).output
+    assert "rejected: 7" in output, output
+    fresh = utcnow() - timedelta(minutes=5)
+    for number in ROWS:
+        assert customer(app, number).last_in_billing_at > fresh, number
+    assert customer(app, "200004").first_name == "Piotr"  # nothing else changed
+
+
+def test_a_line_without_a_readable_number_carries_nobody(app, runner, customers, tmp_path):
+    age(app, 10)
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        HEADER + '"200001,Anna,Nowak,,\n' + "200\x00002,Jan,Kowalski,,\n", encoding="utf-8"
+    )
+    assert "rejected: 2" in runner.invoke(args=["customers", "import", str(path)]).output
+    fresh = utcnow() - timedelta(minutes=5)
+    assert all(customer(app, number).last_in_billing_at < fresh for number in ROWS)
+
+
 def test_the_same_file_again_within_the_day_writes_nothing(app, runner, customers, tmp_path):
     import_file(runner, tmp_path, list(ROWS))
     first = {n: customer(app, n).last_in_billing_at for n in ROWS}
