@@ -6,7 +6,8 @@ CLI (`flask customers retention`) on the suite's database, SQLite or PostgreSQL.
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 from support import (
     TEST_PASSWORD,
     WizardActions,
@@ -16,6 +17,7 @@ from support import (
     outbox,
 )
 
+from ebok.customers.importing import import_customers
 from ebok.extensions import db
 from ebok.messages.outbox import send_email
 from ebok.models import (
@@ -28,6 +30,7 @@ from ebok.models import (
     OutboxMessage,
     utcnow,
 )
+from ebok.mydata.retention import apply_retention
 
 HEADER = "customer_number,first_name,last_name,email,phone\n"
 # Every customer of support.CUSTOMERS as billing's file carries them.
@@ -141,6 +144,49 @@ def test_a_line_without_a_readable_number_carries_nobody(app, runner, customers,
     assert "rejected: 2" in runner.invoke(args=["customers", "import", str(path)]).output
     fresh = utcnow() - timedelta(minutes=5)
     assert all(customer(app, number).last_in_billing_at < fresh for number in ROWS)
+
+
+def test_an_import_during_retention_keeps_the_customer_it_carries(app, runner, customers, tmp_path):
+    """Retention reads who is absent, then removes them one by one: a file that carries
+    one of them again in between wins."""
+    age(app, 91)
+    import_file(runner, tmp_path, ["200001"])
+    again = tmp_path / "again.csv"
+    again.write_text(HEADER + ROWS["200005"], encoding="utf-8")
+    imported = []
+
+    def import_once_the_list_is_read(state):
+        # Right after the first query that picks absent customers, billing's file comes.
+        if imported or "last_in_billing_at <" not in str(state.statement):
+            return None
+        result = state.invoke_statement().freeze()
+        imported.append(import_customers(str(again)))
+        return result()
+
+    event.listen(Session, "do_orm_execute", import_once_the_list_is_read)
+    try:
+        output = retention(runner)
+    finally:
+        event.remove(Session, "do_orm_execute", import_once_the_list_is_read)
+    assert imported and imported[0].unchanged == 1
+    assert "personal data of 3 customers, 0 online accounts" in output
+    assert customer(app, "200005").first_name == "Ewa"
+    assert account_of(app, customers["registered"]) is not None
+    assert customer(app, "200004").personal_data_removed_at is not None
+
+
+@pytest.mark.parametrize("days", [0, -1])
+def test_the_function_itself_removes_nobody_when_off(app, customers, days):
+    age(app, 400)
+    with app.app_context():
+        db.session.execute(
+            update(Customer).where(Customer.number == "200001").values(last_in_billing_at=utcnow())
+        )
+        db.session.commit()
+        assert apply_retention(days).customers == 0
+        assert apply_retention(days, dry_run=True).customers == 0
+    assert customer(app, "200005").first_name == "Ewa"
+    assert account_of(app, customers["registered"]) is not None
 
 
 def test_the_same_file_again_within_the_day_writes_nothing(app, runner, customers, tmp_path):
