@@ -189,6 +189,17 @@ def test_the_function_itself_removes_nobody_when_off(app, customers, days):
     assert account_of(app, customers["registered"]) is not None
 
 
+def test_a_customer_number_that_is_not_one_fails_loudly(app, runner, customers):
+    for wrong in ("abc", "", "1" * 21):
+        result = runner.invoke(
+            args=["customers", "retention", "--customer", "200005", "--customer", wrong]
+        )
+        assert result.exit_code != 0, result.output
+        assert f"'{wrong}'" in result.output and "not a customer number" in result.output
+    assert account_of(app, customers["registered"]) is not None
+    assert customer(app, "200005").first_name == "Ewa"
+
+
 def test_the_same_file_again_within_the_day_writes_nothing(app, runner, customers, tmp_path):
     import_file(runner, tmp_path, list(ROWS))
     first = {n: customer(app, n).last_in_billing_at for n in ROWS}
