@@ -73,7 +73,11 @@ def retention_command(dry_run: bool, numbers: tuple[str, ...]) -> None:
     Safe to run again: those already done are not counted. Prints counts, never who."""
     days = current_app.config["CUSTOMERS_RETENTION_DAYS"]
     if not days and not numbers:
-        click.echo("retention is off (CUSTOMERS_RETENTION_DAYS is 0): nothing removed")
+        click.echo(
+            "retention is off (CUSTOMERS_RETENTION_DAYS is 0, the default): nothing removed. "
+            "Once billing's customers files are full (every current customer in each file), "
+            "switch it on with FLASK_CUSTOMERS_RETENTION_DAYS=90 (README, \"Retention\")"
+        )
         return
     wanted = [_customer_number(number) for number in numbers]
     lift_time_bounds()

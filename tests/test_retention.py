@@ -32,6 +32,10 @@ from ebok.models import (
 )
 from ebok.mydata.retention import apply_retention
 
+# Retention is off by default (billing may send changes only); these tests switch it on,
+# as an operator whose billing sends full files does.
+pytestmark = pytest.mark.config(CUSTOMERS_RETENTION_DAYS=90)
+
 HEADER = "customer_number,first_name,last_name,email,phone\n"
 # Every customer of support.CUSTOMERS as billing's file carries them.
 ROWS = {
@@ -198,6 +202,14 @@ def test_a_customer_number_that_is_not_one_fails_loudly(app, runner, customers):
         assert f"'{wrong}'" in result.output and "not a customer number" in result.output
     assert account_of(app, customers["registered"]) is not None
     assert customer(app, "200005").first_name == "Ewa"
+
+
+def test_retention_is_off_by_default(make_app, tmp_path):
+    app = make_app()
+    assert app.config["CUSTOMERS_RETENTION_DAYS"] == 0
+    output = app.test_cli_runner().invoke(args=["customers", "retention"]).output
+    assert "retention is off" in output
+    assert "FLASK_CUSTOMERS_RETENTION_DAYS=90" in output and "full" in output
 
 
 def test_the_same_file_again_within_the_day_writes_nothing(app, runner, customers, tmp_path):
