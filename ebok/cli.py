@@ -76,7 +76,7 @@ def retention_command(dry_run: bool, numbers: tuple[str, ...]) -> None:
         click.echo(
             "retention is off (CUSTOMERS_RETENTION_DAYS is 0, the default): nothing removed. "
             "Once billing's customers files are full (every current customer in each file), "
-            "switch it on with FLASK_CUSTOMERS_RETENTION_DAYS=90 (README, \"Retention\")"
+            'switch it on with FLASK_CUSTOMERS_RETENTION_DAYS=90 (README, "Retention")'
         )
         return
     wanted = [_customer_number(number) for number in numbers]

@@ -17,7 +17,7 @@ from support import (
     outbox,
 )
 
-from ebok.customers.importing import import_customers
+from ebok.customers.importing import ImportReport, import_customers
 from ebok.extensions import db
 from ebok.messages.outbox import send_email
 from ebok.models import (
@@ -157,7 +157,7 @@ def test_an_import_during_retention_keeps_the_customer_it_carries(app, runner, c
     import_file(runner, tmp_path, ["200001"])
     again = tmp_path / "again.csv"
     again.write_text(HEADER + ROWS["200005"], encoding="utf-8")
-    imported = []
+    imported: list[ImportReport] = []
 
     def import_once_the_list_is_read(state):
         # Right after the first query that picks absent customers, billing's file comes.
