@@ -71,7 +71,7 @@ def apply_retention(
         return report
     chosen = customers_numbered(numbers) if numbers else absent_customers(days, now)
     if dry_run:
-        for customer in db.session.scalars(chosen):
+        for customer in db.session.scalars(chosen).all():
             report.customers += 1
             report.accounts += customer.account is not None
     else:
