@@ -26,7 +26,11 @@ from ebok.messages import requeue, run_worker, summary
 from ebok.models import utcnow
 from ebok.mydata import consents, retention
 from ebok.mydata import service as contact_changes
-from ebok.normalising import normalize_customer_number
+from ebok.normalising import (
+    CUSTOMER_NUMBER_MAX_DIGITS,
+    customer_number_problem,
+    normalize_customer_number,
+)
 from ebok.payments import service as payments
 from ebok.payments.providers import provider_for
 from ebok.web.pdf_fonts import MissingFonts
@@ -70,9 +74,13 @@ def retention_command(dry_run: bool, numbers: tuple[str, ...]) -> None:
     Safe to run again: those already done are not counted. Prints counts, never who."""
     days = current_app.config["CUSTOMERS_RETENTION_DAYS"]
     if not days and not numbers:
-        click.echo("retention is off (CUSTOMERS_RETENTION_DAYS is 0): nothing removed")
+        click.echo(
+            "retention is off (CUSTOMERS_RETENTION_DAYS is 0, the default): nothing removed. "
+            "Once billing's customers files are full (every current customer in each file), "
+            'switch it on with FLASK_CUSTOMERS_RETENTION_DAYS=90 (README, "Retention")'
+        )
         return
-    wanted = [normalize_customer_number(number.strip()) for number in numbers]
+    wanted = [_customer_number(number) for number in numbers]
     lift_time_bounds()
     try:
         report = retention.apply_retention(days, numbers=wanted, dry_run=dry_run)
@@ -90,6 +98,19 @@ def retention_command(dry_run: bool, numbers: tuple[str, ...]) -> None:
             f"{report.accounts} online accounts, {report.contact_changes} contact changes' "
             f"values, {report.messages} waiting messages"
         )
+
+
+def _customer_number(typed: str) -> str:
+    """A --customer value as billing writes it; one that is no number stops the command
+    before anything is removed."""
+    number = normalize_customer_number(typed.strip())
+    if customer_number_problem(number):
+        raise click.BadParameter(
+            f"{escaped_for_terminal(repr(typed))} is not a customer number "
+            f"(1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits)",
+            param_hint="--customer",
+        )
+    return number
 
 
 @invoices_cli.command("import")

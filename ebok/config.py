@@ -49,8 +49,9 @@ DEFAULTS = {
     "CUSTOMERS_IMPORT_BATCH_SIZE": 5000,
     # Retention (README, "Retention"): days a customer may be absent from billing's
     # customers files before `flask customers retention` removes their online account and
-    # personal data; 0 switches it off.
-    "CUSTOMERS_RETENTION_DAYS": 90,
+    # personal data; 0, the default, is off: the import never deletes (SPEC §8), and a
+    # billing that sends only changes would otherwise lose every unchanged customer.
+    "CUSTOMERS_RETENTION_DAYS": 0,
     # Request limits, answered with 413 before the body is read: the whole body, each
     # non-file field, and the number of fields. No form here comes near them.
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -819,12 +820,12 @@ SETTINGS: tuple[SettingsGroup, ...] = (
         (
             Setting(
                 ("CUSTOMERS_RETENTION_DAYS",),
-                "`90`",
+                "`0`",
                 (
                     "days a customer may be absent from billing's customers files before "
                     "`flask customers retention` removes their online account and personal "
-                    'data (README, "Retention"); `0` switches retention off (billing sending '
-                    "changes only, not every customer)"
+                    'data (README, "Retention"); `0`, the default, is off: set it, e.g. to '
+                    "`90`, once billing sends full files (every current customer in each)"
                 ),
                 env=("90", OPTIONAL),
             ),

@@ -30,6 +30,16 @@ def normalize_customer_number(typed: str) -> str:
     return _NUMBER_SEPARATORS.sub("", typed or "")
 
 
+def customer_number_problem(number: str) -> str | None:
+    """Why a normalised customer number from billing's files or an operator is not one
+    (None when it is)."""
+    if not number:
+        return "customer_number is empty"
+    if not number.isdecimal() or len(number) > CUSTOMER_NUMBER_MAX_DIGITS:
+        return f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
+    return None
+
+
 def looks_like_customer_number(typed: str) -> bool:
     return normalize_customer_number(typed).isdecimal()
 

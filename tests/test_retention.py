@@ -6,7 +6,8 @@ CLI (`flask customers retention`) on the suite's database, SQLite or PostgreSQL.
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 from support import (
     TEST_PASSWORD,
     WizardActions,
@@ -16,6 +17,7 @@ from support import (
     outbox,
 )
 
+from ebok.customers.importing import ImportReport, import_customers
 from ebok.extensions import db
 from ebok.messages.outbox import send_email
 from ebok.models import (
@@ -28,6 +30,11 @@ from ebok.models import (
     OutboxMessage,
     utcnow,
 )
+from ebok.mydata.retention import apply_retention
+
+# Retention is off by default (billing may send changes only); these tests switch it on,
+# as an operator whose billing sends full files does.
+pytestmark = pytest.mark.config(CUSTOMERS_RETENTION_DAYS=90)
 
 HEADER = "customer_number,first_name,last_name,email,phone\n"
 # Every customer of support.CUSTOMERS as billing's file carries them.
@@ -106,6 +113,103 @@ def test_an_import_records_when_billing_carried_each_customer(app, runner, custo
     path.write_text(HEADER + "200003,Maria,Wiśniewska,,not a phone\n", encoding="utf-8")
     assert "rejected: 1" in runner.invoke(args=["customers", "import", str(path)]).output
     assert customer(app, "200003").last_in_billing_at > fresh
+
+
+def test_a_line_rejected_for_its_shape_still_carries_its_customer(app, runner, customers, tmp_path):
+    """Billing sent the customer's row, if wrongly: whenever the first field is a valid
+    customer number, the customer counts as carried, whatever else is wrong."""
+    age(app, 10)
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        HEADER
+        + "200001,Anna,Nowak\n"  # wrong number of columns
+        + '200002,Jan,"Kowalski,jan.kowalski@example.com,\n'  # unbalanced quote
+        + "200 003,Maria,Wi\x00śniewska,,\n"  # a NUL; the number as typed, with a space
+        + f"200004,Piotr,{'x' * 200_000},,\n"  # a field too long for the csv module
+        + '"200005",Ewa,"Kamińska"x,,\n'  # quoted number, a misplaced quote after it
+        + '"200001,Anna",Nowak",,\n'  # no first field to be read alone: nobody's
+        + "abc,Piotr,Wójcik,,\n",
+        encoding="utf-8",
+    )
+    output = runner.invoke(args=["customers", "import", str(path)]).output
+    assert "rejected: 7" in output, output
+    fresh = utcnow() - timedelta(minutes=5)
+    for number in ROWS:
+        assert customer(app, number).last_in_billing_at > fresh, number
+    assert customer(app, "200004").first_name == "Piotr"  # nothing else changed
+
+
+def test_a_line_without_a_readable_number_carries_nobody(app, runner, customers, tmp_path):
+    age(app, 10)
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        HEADER + '"200001,Anna,Nowak,,\n' + "200\x00002,Jan,Kowalski,,\n", encoding="utf-8"
+    )
+    assert "rejected: 2" in runner.invoke(args=["customers", "import", str(path)]).output
+    fresh = utcnow() - timedelta(minutes=5)
+    assert all(customer(app, number).last_in_billing_at < fresh for number in ROWS)
+
+
+def test_an_import_during_retention_keeps_the_customer_it_carries(app, runner, customers, tmp_path):
+    """Retention reads who is absent, then removes them one by one: a file that carries
+    one of them again in between wins."""
+    age(app, 91)
+    import_file(runner, tmp_path, ["200001"])
+    again = tmp_path / "again.csv"
+    again.write_text(HEADER + ROWS["200005"], encoding="utf-8")
+    imported: list[ImportReport] = []
+
+    def import_once_the_list_is_read(state):
+        # Right after the first query that picks absent customers, billing's file comes.
+        if imported or "last_in_billing_at <" not in str(state.statement):
+            return None
+        result = state.invoke_statement().freeze()
+        imported.append(import_customers(str(again)))
+        return result()
+
+    event.listen(Session, "do_orm_execute", import_once_the_list_is_read)
+    try:
+        output = retention(runner)
+    finally:
+        event.remove(Session, "do_orm_execute", import_once_the_list_is_read)
+    assert imported and imported[0].unchanged == 1
+    assert "personal data of 3 customers, 0 online accounts" in output
+    assert customer(app, "200005").first_name == "Ewa"
+    assert account_of(app, customers["registered"]) is not None
+    assert customer(app, "200004").personal_data_removed_at is not None
+
+
+@pytest.mark.parametrize("days", [0, -1])
+def test_the_function_itself_removes_nobody_when_off(app, customers, days):
+    age(app, 400)
+    with app.app_context():
+        db.session.execute(
+            update(Customer).where(Customer.number == "200001").values(last_in_billing_at=utcnow())
+        )
+        db.session.commit()
+        assert apply_retention(days).customers == 0
+        assert apply_retention(days, dry_run=True).customers == 0
+    assert customer(app, "200005").first_name == "Ewa"
+    assert account_of(app, customers["registered"]) is not None
+
+
+def test_a_customer_number_that_is_not_one_fails_loudly(app, runner, customers):
+    for wrong in ("abc", "", "1" * 21):
+        result = runner.invoke(
+            args=["customers", "retention", "--customer", "200005", "--customer", wrong]
+        )
+        assert result.exit_code != 0, result.output
+        assert f"'{wrong}'" in result.output and "not a customer number" in result.output
+    assert account_of(app, customers["registered"]) is not None
+    assert customer(app, "200005").first_name == "Ewa"
+
+
+def test_retention_is_off_by_default(make_app, tmp_path):
+    app = make_app()
+    assert app.config["CUSTOMERS_RETENTION_DAYS"] == 0
+    output = app.test_cli_runner().invoke(args=["customers", "retention"]).output
+    assert "retention is off" in output
+    assert "FLASK_CUSTOMERS_RETENTION_DAYS=90" in output and "full" in output
 
 
 def test_the_same_file_again_within_the_day_writes_nothing(app, runner, customers, tmp_path):

@@ -14,8 +14,9 @@ from typing import TypeVar, cast
 
 T = TypeVar("T")
 
-# One line of the file: its number, its fields (None when it could not be read) and why
-# it is rejected (None when it can be imported as far as parsing goes).
+# One line of the file: its number, its fields and why it is rejected (None when it can be
+# imported as far as parsing goes). A line that could not be read has only its first field
+# (see first_field), or None.
 Record = tuple[int, list[str] | None, str | None]
 
 
@@ -114,9 +115,9 @@ def records(csv_file: Iterable[str]) -> Iterator[Record]:
         if not line.strip():
             continue
         if "\x00" in line:
-            yield line_number, None, "the line contains a NUL character"
+            yield line_number, first_field(line), "the line contains a NUL character"
         elif len(line) > size_limit:
-            yield line_number, None, "field too long"
+            yield line_number, first_field(line), "field too long"
         elif '"' not in line:
             # Most lines: without quotes, the csv module's fields are the text between
             # the commas (a line break can only end the line: see the file's newline="").
@@ -125,7 +126,18 @@ def records(csv_file: Iterable[str]) -> Iterator[Record]:
             try:
                 yield line_number, next(csv.reader([line], strict=True)), None
             except csv.Error:
-                yield line_number, None, 'unbalanced or misplaced quote (")'
+                yield line_number, first_field(line), 'unbalanced or misplaced quote (")'
+
+
+def first_field(line: str) -> list[str] | None:
+    """The first field of a line that could not be read as a whole, when the text before
+    its first comma reads as one field: an import can still tell whose line it was."""
+    head = line.split(",", 1)[0].rstrip("\r\n")
+    try:
+        fields = next(csv.reader([head], strict=True))
+    except csv.Error:
+        return None
+    return fields if len(fields) == 1 else None
 
 
 def chunks(lines: Iterator[Record], size: int) -> Iterator[list[Record]]:

@@ -31,7 +31,7 @@ from ebok.customers.csvfiles import (
 from ebok.extensions import db
 from ebok.models import utcnow
 from ebok.normalising import (
-    CUSTOMER_NUMBER_MAX_DIGITS,
+    customer_number_problem,
     normalize_customer_number,
     normalize_email,
     normalize_phone,
@@ -126,16 +126,21 @@ def _check_batch(lookups: Batches, batch: list[Record], columns: int) -> _Checke
     """Validates one batch, looking up its known customers in one query."""
     rejected: list[tuple[int, str]] = []
     candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
+    carried: list[str] = []  # every valid number on a line, a rejected one included
     for line, fields, problem in batch:
-        number = None
-        if problem is None:
-            # A record without a problem has its fields.
-            number, problem = _check_columns_and_number(cast(list[str], fields), columns)
+        number, number_problem = _number_of(fields)
+        if number:
+            carried.append(number)
+        if problem is None and len(cast(list[str], fields)) != columns:
+            problem = "wrong number of columns"
+        problem = problem or number_problem
         if problem:
             rejected.append((line, problem))
         else:
             candidates.append((line, cast(str, number), cast(list[str], fields)))
-    known, stale = lookups.known([number for _, number, _ in candidates], utcnow())
+    # Billing sent the customer's row, if wrongly: retention must not take them (README,
+    # "Retention"), so the carried time of every known number on a line is refreshed.
+    known, stale = lookups.known(carried, utcnow())
     valid = []  # (line, values)
     for line, number, fields in candidates:
         values, problem = _clean_row(number, fields, known.get(number))
@@ -152,9 +157,8 @@ def _write_batch(batches: Batches, batch: _Checked, report: ImportReport) -> Non
     first_rows = _drop_repeated_numbers(batches, batch.valid, report)
     rows, settled = _keep_portal_contacts(batches, [values for _, values in first_rows], report)
     changes = _changes(rows, batch.known, report)
-    # Every line with a valid number counts as billing carrying the customer, a rejected
-    # one too: retention must not take a customer whose row billing sent wrong.
     lines = {values[0]: line for line, values in first_rows}
+    # batch.stale: the known customers of every line with a valid number, rejected or not.
     batches.write(changes, lines, settled, batch.stale)
 
 
@@ -192,15 +196,13 @@ def _keep_portal_contacts(
     return kept_rows, settled
 
 
-def _check_columns_and_number(fields: list[str], columns: int) -> tuple[str | None, str | None]:
-    if len(fields) != columns:
-        return None, "wrong number of columns"
-    number = normalize_customer_number(fields[0].strip())
-    if not number:
+def _number_of(fields: list[str] | None) -> tuple[str | None, str | None]:
+    """The customer number in a line's first field, or why it is not one."""
+    if not fields:
         return None, "customer_number is empty"
-    if not number.isdecimal() or len(number) > CUSTOMER_NUMBER_MAX_DIGITS:
-        return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
-    return number, None
+    number = normalize_customer_number(fields[0].strip())
+    problem = customer_number_problem(number)
+    return (None, problem) if problem else (number, None)
 
 
 def _clean_row(number: str, fields: list[str], known: tuple | None) -> tuple[tuple, str | None]:

@@ -63,18 +63,28 @@ def apply_retention(
     customers at once), one transaction each (a run stopped halfway keeps what it did;
     the next one goes on). Idempotent: a customer whose data went is marked and never
     counted again, until a customers file carries them again. `dry_run` counts and
-    changes nothing."""
+    changes nothing. `days` of 0 or less is retention switched off: without `numbers`,
+    nobody goes."""
     now = now or utcnow()
     report = RetentionReport()
+    if days <= 0 and not numbers:
+        return report
     chosen = customers_numbered(numbers) if numbers else absent_customers(days, now)
-    customers = db.session.scalars(chosen).all()
-    for customer in customers:
-        report.customers += 1
-        if dry_run:
+    if dry_run:
+        for customer in db.session.scalars(chosen).all():
+            report.customers += 1
             report.accounts += customer.account is not None
-            continue
-        _remove_personal_data(customer, now, report)
-        db.session.commit()
+    else:
+        due = db.session.scalars(chosen.with_only_columns(Customer.id)).all()
+        db.session.commit()  # ends the read: each customer is read again in its own turn
+        for customer_id in due:
+            locked = _still_due(chosen, customer_id)
+            if locked is None:
+                db.session.rollback()
+                continue
+            report.customers += 1
+            _remove_personal_data(locked, now, report)
+            db.session.commit()
     audit(
         "retention_dry_run" if dry_run else "retention_applied",
         days=days,
@@ -85,6 +95,15 @@ def apply_retention(
         messages=report.messages,
     )
     return report
+
+
+def _still_due(chosen: Select[Customer], customer_id: int) -> Customer | None:
+    """The customer, locked until the commit, if `chosen` still takes them: an import that
+    carried them again since the list was read wins, and one that comes now waits (a row
+    lock on PostgreSQL; on SQLite the write lock, taken before reading)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.scalars(chosen.where(Customer.id == customer_id).with_for_update()).first()
 
 
 def _remove_personal_data(customer: Customer, now: datetime, report: RetentionReport) -> None:
