@@ -101,8 +101,8 @@ def seen_at(current: Session) -> datetime:
 
 
 def keep_alive() -> None:
-    """ "Zostań zalogowany": this request counts as the session's last use, whenever the
-    row last recorded one (save_session writes it)."""
+    """The button "Nie wylogowuj mnie": this request counts as the session's last use,
+    whenever the row last recorded one (save_session writes it)."""
     current_session().seen = utcnow()
 
 

@@ -37,8 +37,8 @@ def session_timing() -> SessionTiming:
 @bp.post("/sesja/przedluz")
 @login_required
 def stay_logged_in() -> ResponseReturnValue:
-    """Zostań zalogowany" (a POST with the CSRF token): the session's idle time starts
-    again. 204: app.js reads the new time left from the answer's header, and a browser
-    without JavaScript would stay on its page."""
+    """The button "Nie wylogowuj mnie" (a POST with the CSRF token): the session's idle
+    time starts again. 204: app.js reads the new time left from the answer's header, and a
+    browser without JavaScript would stay on its page."""
     sessions.keep_alive()
     return Response(status=204)

@@ -1,5 +1,5 @@
 """The idle timeout told in time in a real browser (issue 28 item 7f, WCAG 2.2.1): the
-alert dialog before the end, focus in it, "Zostań zalogowany" keeping the session, Escape
+alert dialog before the end, focus in it, "Nie wylogowuj mnie" keeping the session, Escape
 doing the same, the login page after the end; and a form sent after the session ended
 keeping what was typed, with the header no longer signed in. The idle timeout is made
 short here; only waits, no timing assertions."""
@@ -42,14 +42,14 @@ def test_the_warning_before_the_idle_timeout(page, live, axe):
     dialog = page.get_by_role("alertdialog", name="Czy nadal korzystasz ze Strefy Klienta?")
     assert dialog.is_visible()
     assert "Ze względów bezpieczeństwa wylogujemy Cię o " in dialog.inner_text()
-    assert page.evaluate("document.activeElement.textContent.trim()") == "Zostań zalogowany"
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Nie wylogowuj mnie"
     assert page.evaluate(
         "document.getElementById('session-warning').contains(document.activeElement)"
     )
     axe(page, "the warning before the idle timeout", forced_colors=False)
 
-    # "Zostań zalogowany": the dialog closes and the session's row says it was used now.
-    page.get_by_role("button", name="Zostań zalogowany").click()
+    # "Nie wylogowuj mnie": the dialog closes and the session's row says it was used now.
+    page.get_by_role("button", name="Nie wylogowuj mnie").click()
     page.wait_for_function("() => !document.getElementById('session-warning').open")
     (extended,) = rows(live)
     assert extended.id_hash == row.id_hash and extended.last_seen_at > row.last_seen_at
