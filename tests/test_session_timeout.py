@@ -54,6 +54,16 @@ def test_signed_in_pages_say_how_long_a_session_lasts(app, visitor, auth, custom
     assert 1740 <= int(answer.headers["X-Session-Time-Left"]) <= 1800
 
 
+def test_the_page_and_its_header_count_the_same_seconds_rounded_up(app, visitor, auth, customers):
+    auth.log_in()
+    visitor.get("/moje-konto")
+    # Half a second into a second: 1759.5 seconds left, told as 1760 by both.
+    last_seen_ago(app, timedelta(seconds=40, milliseconds=500))
+    response = visitor.client.get("/moje-konto")
+    assert data_attribute(response, "data-seconds-left") == "1760"
+    assert response.headers["X-Session-Time-Left"] == "1760"
+
+
 @pytest.mark.config(PERMANENT_SESSION_LIFETIME=timedelta(minutes=1))
 def test_the_minutes_come_from_the_setting(app, make_visitor, customers):
     visitor = make_visitor()

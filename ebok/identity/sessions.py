@@ -122,6 +122,13 @@ def time_left() -> timedelta | None:
     return max(ends - utcnow(), timedelta(0))
 
 
+def seconds_left() -> int | None:
+    """time_left in whole seconds, as the page and the X-Session-Time-Left header tell it:
+    rounded up, so that the browser's timer never runs out before the server's."""
+    left = time_left()
+    return None if left is None else math.ceil(left.total_seconds())
+
+
 def idle_minutes() -> int:
     """The idle timeout in whole minutes, as pages tell it (at least 1)."""
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]

@@ -25,11 +25,9 @@ class SessionTiming:
 @bp.app_template_global()
 def session_timing() -> SessionTiming:
     config = current_app.config
-    left = sessions.time_left()
     return SessionTiming(
         idle_minutes=sessions.idle_minutes(),
-        # Rounded up: the browser's timer must never run out before the server's.
-        seconds_left=math.ceil(left.total_seconds()) if left is not None else 0,
+        seconds_left=sessions.seconds_left() or 0,
         warn_before=math.ceil(config["SESSION_WARNING_BEFORE"].total_seconds()),
     )
 
