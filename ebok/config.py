@@ -1158,8 +1158,8 @@ SETTINGS: tuple[SettingsGroup, ...] = (
                 ("SESSION_WARNING_BEFORE",),
                 "120 seconds",
                 (
-                    'how long before the idle timeout a signed-in page offers "Zostań '
-                    'zalogowany" (in seconds when set)'
+                    'how long before the idle timeout a signed-in page offers "Nie '
+                    'wylogowuj mnie" (in seconds when set)'
                 ),
             ),
             Setting(

@@ -1,6 +1,6 @@
 """The idle timeout told in time (issue 28 item 7f, WCAG 2.2.1): signed-in pages say how
-long a session lasts and carry what app.js needs to warn before it ends; "Zostań
-zalogowany" extends the session on the server; a form sent after the session ended says
+long a session lasts and carry what app.js needs to warn before it ends; "Nie wylogowuj
+mnie" extends the session on the server; a form sent after the session ended says
 plainly that the customer was logged out, and the login brings them back to its page."""
 
 import re
@@ -45,11 +45,23 @@ def test_signed_in_pages_say_how_long_a_session_lasts(app, visitor, auth, custom
     assert 1740 <= int(data_attribute(response, "data-seconds-left")) <= 1800
     assert data_attribute(response, "data-warn-before") == "120"
     text = text_of(response)
-    assert "Zostań zalogowany" in text and "Czy nadal korzystasz ze Strefy Klienta?" in text
+    # Gender-neutral (SPEC §12): not "Zostań zalogowany".
+    assert "Nie wylogowuj mnie" in text and "Zostań zalogowany" not in text
+    assert "Czy nadal korzystasz ze Strefy Klienta?" in text
     assert "wylogujemy Cię o {time}" in data_attribute(response, "data-text")
     # Every signed-in answer, an htmx one included, says how long the session has left.
     answer = visitor.get("/moje-konto/login")
     assert 1740 <= int(answer.headers["X-Session-Time-Left"]) <= 1800
+
+
+def test_the_page_and_its_header_count_the_same_seconds_rounded_up(app, visitor, auth, customers):
+    auth.log_in()
+    visitor.get("/moje-konto")
+    # Half a second into a second: 1759.5 seconds left, told as 1760 by both.
+    last_seen_ago(app, timedelta(seconds=40, milliseconds=500))
+    response = visitor.client.get("/moje-konto")
+    assert data_attribute(response, "data-seconds-left") == "1760"
+    assert response.headers["X-Session-Time-Left"] == "1760"
 
 
 @pytest.mark.config(PERMANENT_SESSION_LIFETIME=timedelta(minutes=1))

@@ -96,8 +96,8 @@ def seen_at(current: Session) -> datetime:
 
 
 def keep_alive() -> None:
-    """ "Zostań zalogowany": this request counts as the session's last use, whenever the
-    row last recorded one (save_session writes it)."""
+    """The button "Nie wylogowuj mnie": this request counts as the session's last use,
+    whenever the row last recorded one (save_session writes it)."""
     current_session().seen = utcnow()
 
 
@@ -115,6 +115,13 @@ def time_left() -> timedelta | None:
         record.created_at + config["SESSION_ABSOLUTE_LIFETIME"],
     )
     return max(ends - utcnow(), timedelta(0))
+
+
+def seconds_left() -> int | None:
+    """time_left in whole seconds, as the page and the X-Session-Time-Left header tell it:
+    rounded up, so that the browser's timer never runs out before the server's."""
+    left = time_left()
+    return None if left is None else math.ceil(left.total_seconds())
 
 
 def idle_minutes() -> int:

@@ -25,11 +25,9 @@ class SessionTiming:
 @bp.app_template_global()
 def session_timing() -> SessionTiming:
     config = current_app.config
-    left = sessions.time_left()
     return SessionTiming(
         idle_minutes=sessions.idle_minutes(),
-        # Rounded up: the browser's timer must never run out before the server's.
-        seconds_left=math.ceil(left.total_seconds()) if left is not None else 0,
+        seconds_left=sessions.seconds_left() or 0,
         warn_before=math.ceil(config["SESSION_WARNING_BEFORE"].total_seconds()),
     )
 
@@ -37,8 +35,8 @@ def session_timing() -> SessionTiming:
 @bp.post("/sesja/przedluz")
 @login_required
 def stay_logged_in() -> ResponseReturnValue:
-    """Zostań zalogowany" (a POST with the CSRF token): the session's idle time starts
-    again. 204: app.js reads the new time left from the answer's header, and a browser
-    without JavaScript would stay on its page."""
+    """The button "Nie wylogowuj mnie" (a POST with the CSRF token): the session's idle
+    time starts again. 204: app.js reads the new time left from the answer's header, and a
+    browser without JavaScript would stay on its page."""
     sessions.keep_alive()
     return Response(status=204)

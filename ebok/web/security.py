@@ -1,6 +1,5 @@
 """Response headers and session lifetimes that apply to every page."""
 
-import math
 from typing import Any
 
 from flask import Flask, Request, flash, request
@@ -114,9 +113,9 @@ class SessionInterface(SecureCookieSessionInterface):
         if response.status_code < 500:
             # For app.js's warning before the idle timeout after an htmx request (a page
             # carries it in signed_in.html): seconds, so the browser's clock does not matter.
-            left = sessions.time_left()
+            left = sessions.seconds_left()
             if left is not None:
-                response.headers[SESSION_TIME_LEFT_HEADER] = str(math.ceil(left.total_seconds()))
+                response.headers[SESSION_TIME_LEFT_HEADER] = str(left)
             data = self.serializer.dumps(dict(session)) if session.modified else None
             sessions.save_session(session, data)
         response.vary.add("Cookie")

@@ -305,6 +305,7 @@
     var currentHeader = document.querySelector(".site-header");
     if (header && currentHeader) currentHeader.replaceWith(document.importNode(header, true));
     endSessionTimers();
+    sessionTimers.ends = 0;  // no longer signed in: another tab's session is not followed
     var warning = document.getElementById("session-warning");
     if (warning && warning.open) warning.close();
     if (!notice) return;
@@ -339,33 +340,83 @@
   }
   // The idle timeout told in time (WCAG 2.2.1): SESSION_WARNING_BEFORE the end of the
   // session (data- attributes of #session-warning, rendered by the server), an alert
-  // dialog says when it ends and offers "Zostań zalogowany"; every answer to a signed-in
+  // dialog says when it ends and offers "Nie wylogowuj mnie"; every answer to a signed-in
   // request says how long the session has left (X-Session-Time-Left), and the timers
   // start again from it. At the end the login page says why the customer was logged out.
   var sessionTimers = { warn: null, end: null, ends: 0, returnFocus: null };
+
+  // The tabs of one browser share one session: each writes its end (a time on this
+  // browser's clock) where the others see it, so a tab left alone neither warns nor
+  // leaves while the customer works in another. Without storage (a private window may
+  // refuse it), each tab counts on its own.
+  var SESSION_END_KEY = "ebok-session-ends-at";
+  // Two tabs' ends of the same session differ by the rounding up and the answer's way.
+  var SAME_SESSION_END_MS = 2000;
+
+  function sharedSessionEnd() {
+    try {
+      return Number(window.localStorage.getItem(SESSION_END_KEY)) || 0;
+    } catch (error) {
+      return 0;
+    }
+  }
+
+  function shareSessionEnd(ends) {
+    try {
+      window.localStorage.setItem(SESSION_END_KEY, String(ends));
+    } catch (error) { /* this tab's own timer is all there is */ }
+  }
+
+  // Another tab's end, when it kept the session going past this tab's.
+  function laterSessionEnd() {
+    var shared = sharedSessionEnd();
+    return shared > sessionTimers.ends + SAME_SESSION_END_MS ? shared : 0;
+  }
 
   function endSessionTimers() {
     clearTimeout(sessionTimers.warn);
     clearTimeout(sessionTimers.end);
   }
 
+  // What the server said of this session: the latest end any tab knows of (the session's
+  // end only moves later while it lasts), shared when it is this tab's.
   function scheduleSessionWarning(secondsLeft) {
+    if (!document.getElementById("session-warning") || !(secondsLeft >= 0)) return;
+    var ends = Date.now() + secondsLeft * 1000;
+    var shared = sharedSessionEnd();
+    if (ends > shared) shareSessionEnd(ends);
+    scheduleSessionEnd(Math.max(ends, shared));
+  }
+
+  function scheduleSessionEnd(ends) {
     var dialog = document.getElementById("session-warning");
-    if (!dialog || !(secondsLeft >= 0)) return;
     endSessionTimers();
     if (dialog.open) closeSessionWarning();
-    sessionTimers.ends = Date.now() + secondsLeft * 1000;
-    var warnIn = Math.max(0, secondsLeft - Number(dialog.dataset.warnBefore)) * 1000;
+    sessionTimers.ends = ends;
+    var left = Math.max(0, ends - Date.now());
+    var warnIn = Math.max(0, left - Number(dialog.dataset.warnBefore) * 1000);
     sessionTimers.warn = setTimeout(openSessionWarning, warnIn);
     // A second past the end, so that the server has ended the session too.
-    sessionTimers.end = setTimeout(function () {
-      location.assign(dialog.dataset.loggedOutUrl);
-    }, secondsLeft * 1000 + 1000);
+    sessionTimers.end = setTimeout(leaveEndedSession, left + 1000);
+  }
+
+  function leaveEndedSession() {
+    var later = laterSessionEnd();
+    if (later) {
+      scheduleSessionEnd(later);
+      return;
+    }
+    location.assign(document.getElementById("session-warning").dataset.loggedOutUrl);
   }
 
   function openSessionWarning() {
     var dialog = document.getElementById("session-warning");
     if (!dialog || dialog.open) return;
+    var later = laterSessionEnd();
+    if (later) {
+      scheduleSessionEnd(later);
+      return;
+    }
     var time = new Date(sessionTimers.ends).toLocaleTimeString(
       document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
     document.getElementById("session-warning-text").textContent =
@@ -408,7 +459,7 @@
       event.preventDefault();
       stayLoggedIn();
     });
-    // Escape answers as "Zostań zalogowany" does (GOV.UK's timeout warning): the customer
+    // Escape answers as "Nie wylogowuj mnie" does (GOV.UK's timeout warning): the customer
     // is plainly there.
     dialog.addEventListener("cancel", function (event) {
       event.preventDefault();
@@ -416,6 +467,13 @@
     });
     scheduleSessionWarning(Number(dialog.dataset.secondsLeft));
   }
+
+  // Another tab kept the session going: this one's timers follow (its open warning closes).
+  window.addEventListener("storage", function (event) {
+    if (event.key !== SESSION_END_KEY || !sessionTimers.ends) return;
+    var later = laterSessionEnd();
+    if (later) scheduleSessionEnd(later);
+  });
 
   document.addEventListener("htmx:after:request", function (event) {
     var response = event.detail.ctx && event.detail.ctx.response;
