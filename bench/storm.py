@@ -8,8 +8,8 @@ production settings (argon2's production parameters, the hashing gate's defaults
 SQLite in a temporary folder. Each storming client is a returning customer's browser: a
 new session (the login page) for every login, but the device cookie of its first login
 kept, as a customer's own browser keeps it, so its later logins are not a new browser's
-(which would also queue an e-mail and an SMS each). For each N it prints logins/s (303 answers), busy answers/s
-(503 "try again in 5 seconds", after which that client waits 5 s), the login POST's
+(which would also queue an e-mail and an SMS each). For each N it prints logins/s (303
+answers), busy answers/s (503 "try again in 5 seconds", after which that client waits 5 s), the login POST's
 p50 / p99, and p50 / p99 of GET / and of Strona Główna. The baseline is the machine's
 hashing capacity, measured in the same run: the cores this process may use ÷ one verify's
 CPU time (production's parameters, in process); "logins per CPU second of the workers"
