@@ -9,14 +9,15 @@ SQLite in a temporary folder. Each storming client is a returning customer's bro
 new session (the login page) for every login, but the device cookie of its first login
 kept, as a customer's own browser keeps it, so its later logins are not a new browser's
 (which would also queue an e-mail and an SMS each). For each N it prints logins/s (303
-answers), busy answers/s (503 "try again in 5 seconds", after which that client waits 5 s), the login POST's
-p50 / p99, and p50 / p99 of GET / and of Strona Główna. The baseline is the machine's
-hashing capacity, measured in the same run: the cores this process may use ÷ one verify's
-CPU time (production's parameters, in process); "logins per CPU second of the workers"
-against one verify alone moves less with the machine's load. Goals (a quiet machine): at
-N = 48, GET / p99 <= 150 ms, Strona Główna p99 <= 250 ms, logins/s >= 0.9 × capacity, no
-login answered later than the bound (HASHING_WAIT_LIMIT) plus one hash. The load average
-is printed before and after: the figures mean little when it is above the core count.
+answers), busy answers/s (503 "try again in 5 seconds", after which that client waits 5
+s), the login POST's p50 / p99, and p50 / p99 of GET / and of Strona Główna. The
+baseline is the machine's hashing capacity, measured in the same run: the cores this
+process may use ÷ one verify's CPU time (production's parameters, in process); "logins
+per CPU second of the workers" against one verify alone moves less with the machine's
+load. Goals (a quiet machine): at N = 48, GET / p99 <= 150 ms, Strona Główna p99 <= 250
+ms, logins/s >= 0.9 × capacity, no login answered later than the bound
+(HASHING_WAIT_LIMIT) plus one hash. The load average is printed before and after: the
+figures mean little when it is above the core count.
 """
 
 import argparse
