@@ -199,7 +199,9 @@ def test_the_portal_works_while_a_long_import_runs(new_database, tmp_path):
     url = new_database()
     app = app_with_schema(url)
     add_portal_customers(app)
-    csv_path = write_customers_csv(tmp_path / "customers.csv", 50_000)
+    # Long enough to outlast the visit on a fast machine (50 000 rows no longer did).
+    rows = 250_000
+    csv_path = write_customers_csv(tmp_path / "customers.csv", rows)
     importing = start_import(url, csv_path)
     try:
         wait_for_customers(url, importing, at_least=3)  # a first batch is committed
@@ -210,7 +212,7 @@ def test_the_portal_works_while_a_long_import_runs(new_database, tmp_path):
         output = finish(importing)
         with app.app_context():
             db.engine.dispose()
-    assert output == "added: 50000, updated: 0, unchanged: 0, rejected: 0\n"
+    assert output == f"added: {rows}, updated: 0, unchanged: 0, rejected: 0\n"
 
 
 def write_file_with_problems(path: Path, rows: int) -> Path:
