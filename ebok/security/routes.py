@@ -1,6 +1,9 @@
 """Bezpieczeństwo (SPEC §16): where the account is signed in, its last logins and failed
 attempts, and the browsers it remembers; ending sessions and forgetting devices."""
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -144,21 +147,15 @@ def set_up_app() -> ResponseReturnValue:
     form = ConfirmAppForm()
     status = None
     if form.validate_on_submit():
-        try:
-            throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
-        except RateLimitExceeded:
-            status = refuse_throttled(form, TOO_MANY_CODES)
-        else:
-            step = two_step.matching_step(secret, form.code.data or "")
-            if step is not None:
-                throttle.attempt_was_right()
-                codes = two_step.switch_on(account, secret, step)
-                _tell_switched(account, on=True)
-                db.session.commit()
-                session.pop(SETUP_SECRET, None)
-                session[RECOVERY_CODES] = codes
-                return redirect_to(url_for("security.recovery_codes"))
-            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+        switched_on, status = _switch_on_with_first_code(
+            account,
+            form,
+            SETUP_SECRET,
+            check=lambda code: two_step.matching_step(secret, code),
+            switch_on=lambda step: two_step.switch_on(account, secret, step),
+        )
+        if switched_on:
+            return redirect_to(url_for("security.recovery_codes"))
     uri = two_step.provisioning_uri(account, secret, current_operator().portal_name)
     return render_form(
         "security/_set_up_app.html",
@@ -182,21 +179,15 @@ def set_up_sms() -> ResponseReturnValue:
     form = ConfirmSmsForm()
     status = None
     if form.validate_on_submit():
-        try:
-            throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
-        except RateLimitExceeded:
-            status = refuse_throttled(form, TOO_MANY_CODES)
-        else:
-            if two_step.check_sms_code(account, sent, form.code.data or ""):
-                throttle.attempt_was_right()
-                codes = two_step.switch_on_sms(account)
-                _tell_switched(account, on=True)
-                db.session.commit()
-                session.pop(SMS_SETUP, None)
-                session[RECOVERY_CODES] = codes
-                return redirect_to(url_for("security.recovery_codes"))
-            db.session.commit()
-            form.code.errors = [_("The code is incorrect. Check it and try again.")]
+        switched_on, status = _switch_on_with_first_code(
+            account,
+            form,
+            SMS_SETUP,
+            check=lambda code: True if two_step.check_sms_code(account, sent, code) else None,
+            switch_on=lambda _: two_step.switch_on_sms(account),
+        )
+        if switched_on:
+            return redirect_to(url_for("security.recovery_codes"))
     return render_form(
         "security/_set_up_sms.html",
         form,
@@ -205,6 +196,36 @@ def set_up_sms() -> ResponseReturnValue:
         status=status,
         phone=account.customer.phone,
     )
+
+
+def _switch_on_with_first_code(
+    account: Account,
+    form: ConfirmAppForm | ConfirmSmsForm,
+    setup_key: str,
+    *,
+    check: Callable[[str], Any],
+    switch_on: Callable[[Any], list[str]],
+) -> tuple[bool, int | None]:
+    """The first code proves the chosen way works: counted like every code, then two-step
+    login is switched on (`switch_on` given what `check` found; None from `check` is a
+    wrong code), the customer told and the recovery codes kept to be shown once.
+    (Switched on, the status to announce.)"""
+    try:
+        throttle.count_attempt([("RATELIMIT_CODE_ATTEMPTS", None)])
+    except RateLimitExceeded:
+        return False, refuse_throttled(form, TOO_MANY_CODES)
+    proof = check(form.code.data or "")
+    if proof is None:
+        db.session.commit()  # the SMS code's tries
+        form.code.errors = [_("The code is incorrect. Check it and try again.")]
+        return False, None
+    throttle.attempt_was_right()
+    codes = switch_on(proof)
+    _tell_switched(account, on=True)
+    db.session.commit()
+    session.pop(setup_key, None)
+    session[RECOVERY_CODES] = codes
+    return True, None
 
 
 def _tell_switched(account: Account, *, on: bool) -> None:
