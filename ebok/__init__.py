@@ -9,7 +9,7 @@ from flask import Flask
 from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
-from ebok.extensions import babel, db, limiter, login_manager
+from ebok.extensions import babel, db, login_manager
 from ebok.identity import hashing_gate, throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
 from ebok.web.csrf import csrf
@@ -62,7 +62,6 @@ def _init_extensions(app: Flask) -> None:
     hold_audit_until_saved(app)
     csrf.init_app(app)
     throttle.init_app(app)
-    limiter.init_app(app)
     hashing_gate.init_app(app)
     from ebok import auth, messages, operator
     from ebok.i18n import languages

@@ -328,3 +328,21 @@ def test_each_form_over_a_limit_answers_with_retry_after(app, visitor, auth, wiz
     _assert_form_over_the_limit(_change_password(visitor, TEST_PASSWORD), "1")
     _activate_to(visitor, STRANGER)
     _assert_form_over_the_limit(_activate_to(visitor, STRANGER), "1")
+
+
+# Flask-Limiter's check before every request is left out when no limit of that kind is
+# configured (ebok.identity.throttle.init_app); an operator who configures one gets it.
+@pytest.mark.config(RATELIMIT_DEFAULT="2/minute")
+def test_a_configured_default_limit_still_applies_to_every_page(app, visitor):
+    assert visitor.get("/").status_code == 200
+    assert visitor.get("/").status_code == 200
+    assert visitor.get("/").status_code == 429
+
+
+def test_without_a_default_limit_pages_are_not_counted(app, visitor):
+    from ebok.identity import throttle
+
+    for _ in range(3):
+        assert visitor.get("/").status_code == 200
+    counted = throttle.counted()
+    assert counted == [], counted

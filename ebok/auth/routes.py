@@ -31,7 +31,7 @@ bp = Blueprint("auth", __name__)
 @bp.route("/logowanie", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    if current_user.is_authenticated:
+    if sessions.logged_in():
         return redirect_to(url_for("account.home"), leave_panel=True)
     if request.method != "POST":
         prefilled = take_prefilled_login()
@@ -96,7 +96,7 @@ SECOND_STEP_TITLE = _l("Enter the code from the authenticator app")
 @bp.route("/logowanie/kod", methods=["GET", "POST"])
 def second_step() -> ResponseReturnValue:
     """The login's second step (SPEC §16), reached only after the right password."""
-    if current_user.is_authenticated:
+    if sessions.logged_in():
         return redirect_to(url_for("account.home"), leave_panel=True)
     account = sessions.pending_login()
     if account is None or account.two_step is None:

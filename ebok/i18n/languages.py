@@ -9,8 +9,10 @@ worker, or caused by somebody else's request) go out in the customer's language.
 """
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
@@ -33,7 +35,7 @@ COOKIE_LIFETIME = timedelta(days=365)
 # language still finds their own.
 NAMES = {"pl": "Polski", "en": "English", "uk": "Українська"}
 
-# Responses that depend on the language say so; static files are served before Flask.
+# What the language of an answer depends on (ebok.web.security puts it into Vary).
 VARY = ("Accept-Language", "Cookie")
 
 
@@ -57,17 +59,24 @@ def current() -> str:
     return str(get_locale() or default_language())
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """Flask-Babel's locale selector: the customer's choice, Accept-Language, the default."""
     languages = configured()
     if len(languages) == 1 or not has_request_context():
-        return default_language()  # nothing to choose, or no visitor (the CLI, the worker)
-    return (
+        return _locale(default_language())  # nothing to choose, or no visitor (the CLI)
+    return _locale(
         chosen()
         or _logged_in_account_language()
         or request.accept_languages.best_match(languages)
         or default_language()
     )
+
+
+@lru_cache(maxsize=16)
+def _locale(language: str) -> Locale:
+    """The Locale of a configured language, parsed once (Flask-Babel parses a selector's
+    string on every request)."""
+    return Locale.parse(language)
 
 
 def _cookie_name() -> str:
@@ -175,16 +184,6 @@ def _answers_get(path: str) -> bool:
     return True
 
 
-def _add_vary(response: Response) -> Response:
-    if request.endpoint != "static":
-        response.vary.update(VARY)
-        language_dependent = response.mimetype in ("text/html", "application/manifest+json")
-        if language_dependent and "Content-Language" not in response.headers:
-            # The service worker reads it to pick the offline page in the same language.
-            response.headers["Content-Language"] = current()
-    return response
-
-
 def _replace_old_cookie(response: Response) -> Response:
     """A choice under the old cookie name moves to the new one, and the old one goes."""
     name = _cookie_name()
@@ -208,7 +207,6 @@ def _replace_old_cookie(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_add_vary)
     app.after_request(_replace_old_cookie)
     app.jinja_env.globals["language_choices"] = choices
     app.jinja_env.globals["language_here"] = here

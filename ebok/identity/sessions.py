@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, session
 from flask.sessions import SecureCookieSession
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -46,6 +46,12 @@ class Session(SecureCookieSession):
     unavailable: Exception | None = None
     # When the row will say the session was last used once this request is saved (seen_at).
     seen: datetime | None = None
+
+
+def logged_in() -> bool:
+    """Is a customer logged in? Flask-Login, which keeps the account's id in the session
+    under "_user_id", is asked only when the id is there: a visitor's page loads no user."""
+    return "_user_id" in session and current_user.is_authenticated
 
 
 def current_session() -> Session:

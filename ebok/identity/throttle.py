@@ -40,10 +40,19 @@ REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 Limit = tuple[str, str | None]
 
 
+# Limits Flask-Limiter would check before every request, were any configured; the app
+# declares none (each of its limits is entered where a feature makes an attempt).
+REQUEST_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
 def init_app(app: Flask) -> None:
-    """Bounds every Redis call by the configured timeouts, without redis-py's retries (a
-    hung Redis would otherwise cost each request several timeouts); call before
-    limiter.init_app."""
+    """Flask-Limiter, with every Redis call bounded by the configured timeouts and without
+    redis-py's retries (a hung Redis would otherwise cost each request several timeouts).
+
+    Flask-Limiter checks default, application and meta limits before every request. With
+    none configured that check finds nothing to count, yet it cost a sixth of the login
+    page's server time, so it is left out then; the limits entered in hit, check and
+    count_attempt check themselves as they are entered, as a decorated limit would."""
     options = {**app.config.get("RATELIMIT_STORAGE_OPTIONS", {}), "wrap_exceptions": True}
     if app.config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
         from redis.backoff import NoBackoff  # only installed where Redis is used
@@ -59,6 +68,9 @@ def init_app(app: Flask) -> None:
     flask_limiter_log.setLevel(logging.INFO)
     if not any(isinstance(f, _StorageOutagesOnly) for f in flask_limiter_log.filters):
         flask_limiter_log.addFilter(_StorageOutagesOnly())
+    limiter.init_app(app)
+    if not any(app.config.get(name) for name in REQUEST_WIDE_LIMITS):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 class _StorageOutagesOnly(logging.Filter):

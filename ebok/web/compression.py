@@ -14,6 +14,8 @@ import gzip
 import brotli
 from flask import Flask, Response, g, request
 
+from ebok.web.security import add_vary
+
 # Brotli's quality 5: about as small as its best for a 10 KB page (2.8 KB against 2.5 KB)
 # in half a millisecond, where quality 11 takes tens of milliseconds.
 BROTLI_QUALITY = 5
@@ -32,13 +34,17 @@ def _compress(response: Response) -> Response:
         return response
     if response.direct_passthrough or response.is_streamed:
         return response
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if "Content-Encoding" in response.headers:
+        return response
+    if "Accept-Encoding" not in request.headers:
         return response
     accepted = request.accept_encodings
     encoding = "br" if accepted["br"] else "gzip" if accepted["gzip"] else None
+    if encoding is None:
+        return response
     body = response.get_data()
-    if encoding is None or len(body) < SMALLEST:
+    if len(body) < SMALLEST:
         return response
     if encoding == "br":
         response.set_data(brotli.compress(body, quality=BROTLI_QUALITY))

@@ -13,7 +13,7 @@ import base64
 import binascii
 import secrets
 
-from flask import Flask, g
+from flask import Flask, current_app, g, request
 from flask_wtf import CSRFProtect
 from flask_wtf.csrf import _FlaskFormCSRF, generate_csrf
 
@@ -62,6 +62,11 @@ class MaskedCSRFProtect(CSRFProtect):
         # unmasked token: replaced by the masked one in both.
         app.jinja_env.globals["csrf_token"] = masked_token
         app.context_processor(lambda: {"csrf_token": masked_token})
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        # Flask-WTF looks up the view's exemptions before the method; a GET needs neither.
+        if request.method in current_app.config["WTF_CSRF_METHODS"]:
+            super().protect(apply_exemptions)
 
     def _get_csrf_token(self) -> str | None:
         return unmask(super()._get_csrf_token())

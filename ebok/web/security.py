@@ -10,6 +10,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from ebok.i18n import languages
 from ebok.identity import sessions
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -118,7 +119,7 @@ class SessionInterface(SecureCookieSessionInterface):
                 response.headers[SESSION_TIME_LEFT_HEADER] = str(left)
             data = self.serializer.dumps(dict(session)) if session.modified else None
             sessions.save_session(session, data)
-        response.vary.add("Cookie")
+        add_vary(response, "Cookie")
         response.set_cookie(
             self.get_cookie_name(app),
             session.cookie_id,
@@ -139,7 +140,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.before_request_funcs.setdefault(None, []).insert(0, _raise_unavailable_session)
     app.before_request(_end_expired_session)
-    app.after_request(_set_security_headers)
+    app.after_request(_finish_headers)
 
 
 def _raise_unavailable_session() -> None:
@@ -156,13 +157,38 @@ def _end_expired_session() -> None:
         flash(_("You have been logged out for your security. Please log in again."), "status")
 
 
-def _set_security_headers(response: Response) -> Response:
+def add_vary(response: Response, *names: str) -> None:
+    """Adds header names to Vary unless there: Werkzeug's response.vary parses the header
+    into a set and writes it back at each change, a measurable cost on a small page."""
+    current = response.headers.get("Vary")
+    if not current:
+        response.headers["Vary"] = ", ".join(names)
+        return
+    present = {name.strip().lower() for name in current.split(",")}
+    missing = [name for name in names if name.lower() not in present]
+    if missing:
+        response.headers["Vary"] = ", ".join([current, *missing])
+
+
+# The answers in the visitor's language say which one (the service worker reads it to
+# pick the offline page in the same language).
+_LANGUAGE_DEPENDENT = ("text/html", "application/manifest+json")
+
+
+def _finish_headers(response: Response) -> Response:
+    """Every answer's own headers, in one pass over what the view set (a setdefault per
+    header, or a hook each, cost a scan each)."""
     headers = response.headers
-    # One pass over what the view set (setdefault per header cost a scan each).
     present = {name.lower() for name in headers.keys()}
     wanted = SECURITY_HEADERS + (HSTS,) if request.is_secure else SECURITY_HEADERS
     headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
-    if request.endpoint != "static" and response.mimetype == "text/html":
+    if request.endpoint == "static":
+        return response  # the same for everyone, in any language
+    add_vary(response, *languages.VARY)
+    content_type = headers.get("Content-Type", "")
+    if content_type.startswith("text/html"):
         # Pages carry CSRF tokens and personal data: never keep them in any cache.
         headers["Cache-Control"] = "no-store"
+    if content_type.startswith(_LANGUAGE_DEPENDENT) and "content-language" not in present:
+        headers["Content-Language"] = languages.current()
     return response

@@ -8,13 +8,12 @@ from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 
 from ebok.extensions import db
 from ebok.i18n import _l
-from ebok.identity import throttle, verification
+from ebok.identity import sessions, throttle, verification
 from ebok.identity.sessions import prefill_login, record_login, start_session
 from ebok.identity.signing import Outcome
 from ebok.models import Customer, Verification
@@ -404,6 +403,6 @@ def add_steps(bp: Blueprint, flow: Flow) -> None:
 
 
 def _logged_in_customers_go_home() -> BaseResponse | None:
-    if current_user.is_authenticated:
+    if sessions.logged_in():
         return redirect_to(url_for("account.home"), leave_panel=True)
     return None
