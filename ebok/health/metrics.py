@@ -5,6 +5,8 @@ import, read from the database when scraped."""
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -27,11 +29,23 @@ def _count_request(response: Response) -> Response:
     started = g.pop(_STARTED, None)
     # The route, never the path: a path holds tokens and invoice numbers, and every
     # distinct one would be a series of its own.
-    endpoint = request.endpoint or "unmatched"
-    metrics.REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    requests, latency = _series(
+        request.endpoint or "unmatched", request.method, response.status_code
+    )
+    requests.inc()
     if started is not None:
-        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
     return response
+
+
+# As many as the metrics' own series (routes x methods x statuses); prometheus_client's
+# labels() checks and converts its values on every call.
+@lru_cache(maxsize=1024)
+def _series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+    return (
+        metrics.REQUESTS.labels(endpoint, method, str(status)),
+        metrics.LATENCY.labels(endpoint),
+    )
 
 
 def _seconds_since(moment: datetime | None, now: datetime) -> float:

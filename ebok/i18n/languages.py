@@ -51,7 +51,7 @@ def default_language() -> str:
 
 def valid(language: str | None) -> str | None:
     """The language if it is one of the configured ones, else None."""
-    return language if language in configured() else None
+    return language if language is not None and language in configured() else None
 
 
 def current() -> str:

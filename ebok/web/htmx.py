@@ -50,7 +50,8 @@ def render_panel(
     """
     context.setdefault("form", None)
     has_errors = bool(context["form"] is not None and _form_errors(context["form"]))
-    if not is_partial_request():
+    partial = is_partial_request()
+    if not partial:
         template = page
     else:
         template = "layouts/dialog_fragment.html" if in_dialog else "layouts/fragment.html"
@@ -63,7 +64,7 @@ def render_panel(
         body = render_template(template, **context)
     response = Response(body, status=status)
     response.headers["Vary"] = VARY
-    if is_partial_request() and request.method == "GET" and status == 200 and not in_dialog:
+    if partial and request.method == "GET" and status == 200 and not in_dialog:
         # The step's own URL goes into the address bar, so Back and reload work.
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
     return response

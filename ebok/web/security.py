@@ -66,6 +66,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+        self._everyone_paths: tuple[str, ...] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
@@ -97,9 +98,10 @@ class SessionInterface(SecureCookieSessionInterface):
         found.record, found.cookie_id = record, cookie
         return found
 
-    @staticmethod
-    def _same_for_everyone(app: Flask, request: Request) -> bool:
-        return request.path.startswith((f"{app.static_url_path}/", *NO_CUSTOMER_PATHS))
+    def _same_for_everyone(self, app: Flask, request: Request) -> bool:
+        if self._everyone_paths is None:  # Flask works static_url_path out at each use
+            self._everyone_paths = (f"{app.static_url_path}/", *NO_CUSTOMER_PATHS)
+        return request.path.startswith(self._everyone_paths)
 
     def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
         assert isinstance(session, sessions.Session)
