@@ -178,19 +178,22 @@ _LANGUAGE_DEPENDENT = ("text/html", "application/manifest+json")
 
 
 def _finish_headers(response: Response) -> Response:
-    """Every answer's own headers, in one pass over what the view set (a setdefault per
-    header, or a hook each, cost a scan each)."""
+    """Every answer's own headers, added in one pass over what the view set (a setdefault
+    per header, or a hook each, cost a scan each)."""
     headers = response.headers
-    present = {name.lower() for name in headers.keys()}
+    present = {name.lower(): value for name, value in headers.items()}
     wanted = SECURITY_HEADERS + (HSTS,) if request.is_secure else SECURITY_HEADERS
-    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
-    if request.endpoint == "static":
-        return response  # the same for everyone, in any language
-    add_vary(response, *languages.VARY)
-    content_type = headers.get("Content-Type", "")
-    if content_type.startswith("text/html"):
-        # Pages carry CSRF tokens and personal data: never keep them in any cache.
-        headers["Cache-Control"] = "no-store"
-    if content_type.startswith(_LANGUAGE_DEPENDENT) and "content-language" not in present:
-        headers["Content-Language"] = languages.current()
+    added = [(name, value) for name, value in wanted if name.lower() not in present]
+    if request.endpoint != "static":  # static files are the same for everyone, in any language
+        content_type = present.get("content-type", "")
+        if content_type.startswith("text/html"):
+            # Pages carry CSRF tokens and personal data: never keep them in any cache.
+            if "cache-control" in present:
+                del headers["Cache-Control"]
+            added.append(("Cache-Control", "no-store"))
+        if content_type.startswith(_LANGUAGE_DEPENDENT) and "content-language" not in present:
+            added.append(("Content-Language", languages.current()))
+    headers.extend(added)
+    if request.endpoint != "static":
+        add_vary(response, *languages.VARY)
     return response
