@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app, session
 from flask.sessions import SecureCookieSession
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ebok.clients import this_client
@@ -64,15 +64,20 @@ def hash_cookie_id(cookie_id: str) -> str:
     return hashlib.sha256(cookie_id.encode()).hexdigest()
 
 
+# Built once per process (building it cost more than running it on every signed-in page);
+# a request gives only the row's id.
+_SESSION_ROW = (
+    select(LoginSession)
+    .where(LoginSession.id_hash == bindparam("id_hash"))
+    .options(joinedload(LoginSession.account).joinedload(Account.customer))
+)
+
+
 def find_session(cookie_id: str) -> LoginSession | None:
     """The session row named by a cookie (one primary-key lookup, the account and its
     customer with it: every signed-in page shows the customer), or None; a row past its
     idle or absolute timeout is deleted and None returned."""
-    record = db.session.get(
-        LoginSession,
-        hash_cookie_id(cookie_id),
-        options=[joinedload(LoginSession.account).joinedload(Account.customer)],
-    )
+    record = db.session.scalars(_SESSION_ROW, {"id_hash": hash_cookie_id(cookie_id)}).first()
     if record is None or not _expired(record, utcnow()):
         return record
     db.session.delete(record)
