@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app, g
 from flask.wrappers import Response
@@ -49,10 +50,13 @@ def init_app(app: Flask) -> None:
     """Flask-Limiter, with every Redis call bounded by the configured timeouts and without
     redis-py's retries (a hung Redis would otherwise cost each request several timeouts).
 
-    Flask-Limiter checks default, application and meta limits before every request. With
-    none configured that check finds nothing to count, yet it cost a sixth of the login
-    page's server time, so it is left out then; the limits entered in hit, check and
-    count_attempt check themselves as they are entered, as a decorated limit would."""
+    Flask-Limiter checks default, application and meta limits before every request, and
+    reads what the request's limits counted after it. With none of those configured the
+    check finds nothing to count, and a request that entered no limit (most pages) leaves
+    nothing to read, yet together they cost a fifth of the login page's server time: the
+    check is left out then, and the hooks after the request run only after a limit was
+    entered. The limits entered in hit, check and count_attempt check themselves as they
+    are entered, as a decorated limit would."""
     options = {**app.config.get("RATELIMIT_STORAGE_OPTIONS", {}), "wrap_exceptions": True}
     if app.config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
         from redis.backoff import NoBackoff  # only installed where Redis is used
@@ -68,9 +72,13 @@ def init_app(app: Flask) -> None:
     flask_limiter_log.setLevel(logging.INFO)
     if not any(isinstance(f, _StorageOutagesOnly) for f in flask_limiter_log.filters):
         flask_limiter_log.addFilter(_StorageOutagesOnly())
+    earlier = [list(app.after_request_funcs[None]), list(app.teardown_request_funcs[None])]
     limiter.init_app(app)
     if not any(app.config.get(name) for name in REQUEST_WIDE_LIMITS):
         app.before_request_funcs[None].remove(limiter._check_request_limit)
+        after = (app.after_request_funcs[None], app.teardown_request_funcs[None])
+        for hooks, before in zip(after, earlier, strict=True):
+            hooks[:] = [hook if hook in before else _after_a_limit(hook) for hook in hooks]
 
 
 class _StorageOutagesOnly(logging.Filter):
@@ -113,8 +121,19 @@ _entering = threading.Lock()
 
 
 def _enter(limit: RouteLimit) -> None:
+    g.ebok_limit_entered = True
     with _entering, limit:
         pass
+
+
+def _after_a_limit(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One of Flask-Limiter's hooks after the request, run when the request entered a
+    limit (through _enter, the only way in)."""
+
+    def run(value: Any) -> Any:
+        return hook(value) if g.get("ebok_limit_entered") else value
+
+    return run
 
 
 def hit(name: str, subject: str | None = None, *, fail_closed: bool = False) -> None:
