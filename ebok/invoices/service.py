@@ -63,7 +63,11 @@ def invoice_page(
     total = years.get(year, 0) if year is not None else sum(years.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    values = {"customer_id": customer_id, "limit": per_page, "offset": (page - 1) * per_page}
+    values: dict[str, object] = {
+        "customer_id": customer_id,
+        "limit": per_page,
+        "offset": (page - 1) * per_page,
+    }
     if year is None:
         rows = db.session.execute(_PAGE, values).all()
     else:
