@@ -1,6 +1,7 @@
 """How an invoice reads to its customer: status, amount, file name (SPEC §11)."""
 
 import enum
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -70,12 +71,25 @@ def _format_locale(language: str) -> Locale:
 
 def long_date(value: date, language: str | None = None) -> str:
     """15 grudnia 2026; 15 December 2026"""
-    return format_date(value, "long", locale=format_locale(language))
+    return _long_date(value, language or str(get_locale()))
 
 
 def period(start: date, end: date, language: str | None = None) -> str:
     """1–31 grudnia 2026: what the two dates share is written once (CLDR's intervals)."""
-    return format_interval(start, end, "yMMMMd", locale=format_locale(language))
+    return _period(start, end, language or str(get_locale()))
+
+
+# Kept once written: every customer's invoices have the same few dates and billing periods
+# (billing issues them in monthly cycles), and an interval costs Babel as much as the rest
+# of a row. Bounded: a few years of dates in each language.
+@lru_cache(maxsize=4096)
+def _long_date(value: date, language: str) -> str:
+    return format_date(value, "long", locale=_format_locale(language))
+
+
+@lru_cache(maxsize=4096)
+def _period(start: date, end: date, language: str) -> str:
+    return format_interval(start, end, "yMMMMd", locale=_format_locale(language))
 
 
 def amount(value: Decimal, currency: str, language: str | None = None) -> str:
@@ -90,13 +104,38 @@ def pdf_filename(invoice_number: str) -> str:
     return invoice_number.replace("/", "-") + ".pdf"
 
 
-def file_size(size: int, language: str | None = None) -> str:
-    """The PDF's size as people read it: 48 KB, 1,2 MB."""
-    locale = format_locale(language)
-    if size < 1024 * 1024:
-        # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of
-        # kilobytes.
-        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024)), locale=locale))
+def size_units() -> tuple[str, str]:
+    """The forms of a size in kilobytes and in megabytes, translated: once per page that
+    lists many files, not once per file."""
+    # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of
+    # kilobytes.
+    kilobytes = _("%(size)s KB")
     # Translators: a file's size, after the button "Download PDF"; %(size)s is a number of megabytes
     # ("1,2").
-    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1), locale=locale))
+    megabytes = _("%(size)s MB")
+    return kilobytes, megabytes
+
+
+def file_size(size: int, language: str | None = None, units: tuple[str, str] | None = None) -> str:
+    """The PDF's size as people read it: 48 KB, 1,2 MB (`units` as size_units gives them)."""
+    locale = format_locale(language)
+    kilobytes, megabytes = units or size_units()
+    if size < 1024 * 1024:
+        return kilobytes % {"size": format_decimal(max(1, round(size / 1024)), locale=locale)}
+    return megabytes % {"size": format_decimal(round(size / (1024 * 1024), 1), locale=locale)}
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    """An invoice as a row of Faktury's table, every value as the customer reads it."""
+
+    invoice: Invoice  # for "Zapłać"
+    number: str
+    kind: str  # the status as a CSS modifier
+    status_text: str
+    period: str
+    issued: str
+    amount: str
+    due: str
+    size: str
+    download_url: str
