@@ -56,16 +56,12 @@ def status_label(status: Status) -> str:
     return pgettext("invoice status", "To pay")
 
 
-def format_locale(language: str | None = None) -> Locale:
-    """The locale dates and amounts are written in: the interface language's (or
-    `language`, a page's bound one), or the variant FORMAT_LOCALES names for it."""
-    return _format_locale(language or str(get_locale()))
-
-
 # Parsed once per language, not for each date and amount of a page (one entry per
 # configured language).
 @lru_cache(maxsize=16)
 def _format_locale(language: str) -> Locale:
+    """The locale dates and amounts are written in: the interface language's, or the
+    variant FORMAT_LOCALES names for it."""
     return Locale.parse(FORMAT_LOCALES.get(language, language))
 
 
@@ -94,7 +90,14 @@ def _period(start: date, end: date, language: str) -> str:
 
 def amount(value: Decimal, currency: str, language: str | None = None) -> str:
     """1 234,56 zł; PLN 1,234.56"""
-    language = language or str(get_locale())
+    return _amount(value, currency, language or str(get_locale()))
+
+
+# Kept once written too: customers on one tariff are billed the same amounts, and Babel
+# takes longer over an amount than over a date. Equal amounts (89.99 and 89.990) read the
+# same: the currency's digits are always written.
+@lru_cache(maxsize=4096)
+def _amount(value: Decimal, currency: str, language: str) -> str:
     pattern = AMOUNT_PATTERNS.get(language)
     return format_currency(value, currency, pattern, locale=_format_locale(language))
 
@@ -118,11 +121,18 @@ def size_units() -> tuple[str, str]:
 
 def file_size(size: int, language: str | None = None, units: tuple[str, str] | None = None) -> str:
     """The PDF's size as people read it: 48 KB, 1,2 MB (`units` as size_units gives them)."""
-    locale = format_locale(language)
+    language = language or str(get_locale())
     kilobytes, megabytes = units or size_units()
     if size < 1024 * 1024:
-        return kilobytes % {"size": format_decimal(max(1, round(size / 1024)), locale=locale)}
-    return megabytes % {"size": format_decimal(round(size / (1024 * 1024), 1), locale=locale)}
+        return kilobytes % {"size": _size_number(max(1, round(size / 1024)), language)}
+    return megabytes % {"size": _size_number(round(size / (1024 * 1024), 1), language)}
+
+
+# A size's number as the language writes it (1 024; 1,2), kept once written: a few hundred
+# numbers of kilobytes cover every PDF.
+@lru_cache(maxsize=4096)
+def _size_number(value: float, language: str) -> str:
+    return format_decimal(value, locale=_format_locale(language))
 
 
 @dataclass(frozen=True, slots=True)
