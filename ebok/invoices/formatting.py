@@ -149,3 +149,4 @@ class TableRow:
     due: str
     size: str
     download_url: str
+    download_words: str  # "the PDF of invoice …", for screen readers (Markup)

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
+from ebok.i18n import typography
 from ebok.invoices import formatting, service
 from ebok.invoices.forms import InvoiceFilterForm
 from ebok.models import LARGEST_ID, Customer, Invoice
@@ -51,10 +53,14 @@ def invoice_table_rows(
     context: Context, listed: list[service.ListedInvoice]
 ) -> list[formatting.TableRow]:
     """Faktury's rows formatted in one pass: in the page's bound language, the size units
-    translated once, one download URL built for all."""
+    and the download link's words translated once, one download URL built for all."""
     language = bound_language(context)
     units = formatting.size_units()
     download_url = _download_urls()
+    # Escaped as the templates escape a translation; each number is escaped as it goes in.
+    # Translators: read by screen readers only, after the link "Download" in the column
+    # "PDF file" ("Pobierz PDF faktury FV/2026/11/000123"); %(number)s is the invoice's number.
+    of_invoice = str(escape(_("the PDF of invoice %(number)s")))
     rows = []
     for item in listed:
         invoice = item.invoice
@@ -70,6 +76,10 @@ def invoice_table_rows(
                 due=formatting.long_date(invoice.due_date, language),
                 size=formatting.file_size(invoice.pdf_size, language, units),
                 download_url=download_url(invoice.id),
+                download_words=typography.html(
+                    Markup(of_invoice % {"number": escape(invoice.number)}),  # noqa: S704
+                    language,
+                ),
             )
         )
     return rows
