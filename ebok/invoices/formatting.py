@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
+from sqlalchemy import Row
 
 from ebok.models import Invoice
 
@@ -29,7 +31,12 @@ class Status(enum.Enum):
     OVERDUE = "overdue"
 
 
-def status_of(invoice: Invoice, today: date, paid_online: bool = False) -> Status:
+# An invoice as the ORM builds it, or a row of the invoices table (Faktury's list reads its
+# invoices with SQLAlchemy Core): the same names either way.
+InvoiceData = Invoice | Row[Any]
+
+
+def status_of(invoice: InvoiceData, today: date, paid_online: bool = False) -> Status:
     if invoice.paid_on is not None:
         return Status.PAID
     if paid_online:
@@ -139,7 +146,7 @@ def _size_number(value: float, language: str) -> str:
 class TableRow:
     """An invoice as a row of Faktury's table, every value as the customer reads it."""
 
-    invoice: Invoice  # for "Zapłać"
+    invoice: InvoiceData  # for "Zapłać"
     number: str
     kind: str  # the status as a CSS modifier
     status_text: str
