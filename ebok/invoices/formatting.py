@@ -12,6 +12,7 @@ from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import Row
 
 from ebok.models import Invoice
@@ -156,4 +157,4 @@ class TableRow:
     due: str
     size: str
     download_url: str
-    download_words: str  # "the PDF of invoice …", for screen readers (Markup)
+    download_words: Markup  # "the PDF of invoice …", for screen readers

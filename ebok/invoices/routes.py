@@ -91,8 +91,7 @@ _SAMPLE_ID = 918273645
 
 
 def _download_urls() -> Callable[[int], str]:
-    url = url_for("invoices.download", invoice_id=_SAMPLE_ID)
-    head, sample, tail = url.rpartition(str(_SAMPLE_ID))
+    head, tail = url_for("invoices.download", invoice_id=_SAMPLE_ID).rsplit(str(_SAMPLE_ID), 1)
     return lambda invoice_id: f"{head}{invoice_id}{tail}"
 
 
