@@ -406,6 +406,24 @@ def test_faktury_is_one_table_with_labelled_cells(app, make_visitor, year_of_inv
     assert "Opłacona" in text_of_html(rows[2])
 
 
+def test_each_rows_pdf_link_is_its_own_invoice(app, make_visitor, year_of_invoices):
+    """The rows' links come from one URL built per page, not url_for per row: each is still
+    its own invoice's, under a path prefix too (the portal mounted below a path)."""
+    visitor = log_in(make_visitor())
+    with app.app_context():
+        ids = {
+            number: id_ for number, id_ in db.session.execute(select(Invoice.number, Invoice.id))
+        }
+    for prefix in ("", "/strefa"):
+        response = visitor.client.get("/faktury", environ_overrides={"SCRIPT_NAME": prefix})
+        body = response.get_data(as_text=True)
+        rows = re.findall(r'<tr class="invoice-table__row[^"]*">(.*?)</tr>', body, flags=re.S)
+        assert len(rows) == 12
+        for row in rows:
+            number = found(r"FV/\d{4}/\d{2}/\d+", row).group(0)
+            assert f'href="{prefix}/faktury/{ids[number]}.pdf"' in row
+
+
 def text_of_html(fragment: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 

@@ -23,7 +23,9 @@ class InvoiceFilterForm(Form):
         validators=[Optional()],
         description=_l("Show the invoices issued in one year."),
     )
-    strona = IntegerField(validators=[Optional()], default=1)
+    # Never shown (the pages are links), but without a label of its own WTForms would make
+    # one from the name through its own catalog, loaded afresh on every request.
+    strona = IntegerField(_l("Page"), validators=[Optional()], default=1)
 
     def __init__(self, years: list[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
