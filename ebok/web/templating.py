@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from flask import Flask, current_app, render_template, request, session
+from flask import Flask, current_app, g, render_template, request, session, url_for
 from flask_babel import get_translations
 from flask_login import current_user
 from jinja2 import pass_context
@@ -229,6 +229,22 @@ def install_gettext(app: Flask) -> None:
     app.context_processor(_bind_i18n)
 
 
+def icon(name: str) -> Markup:
+    """An icon from the sprite (static/icons/sprite.svg). Decorative: the text beside it
+    says the same, so screen readers skip it. A function, not a macro: a page shows a
+    dozen, and each macro call and import cost as much as the icon."""
+    return Markup('<svg class="icon" aria-hidden="true"><use href="{}#{}"></use></svg>').format(
+        _sprite_url(), name
+    )
+
+
+def _sprite_url() -> str:
+    """The sprite's URL, looked up once per response."""
+    if "ebok_sprite_url" not in g:
+        g.ebok_sprite_url = url_for("static", filename="icons/sprite.svg")
+    return g.ebok_sprite_url
+
+
 def first_sight(what: str) -> bool:
     """True the first time this sign-in's pages show `what` (the session starts afresh at
     each login); a page shows it in full then, compact afterwards."""
@@ -258,3 +274,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["first_sight"] = first_sight
+    app.jinja_env.globals["icon"] = icon
