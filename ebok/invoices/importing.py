@@ -34,6 +34,7 @@ from ebok.customers.csvfiles import (
     ahead,
     chunks,
     count_lines_of_utf8_file,
+    long_lived_objects_frozen,
     read_header,
     records,
 )
@@ -98,7 +99,7 @@ def import_invoices(
     total_lines = count_lines_of_utf8_file(str(csv_path))
     report = ImportReport()
     storage = invoice_storage()
-    with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
+    with long_lived_objects_frozen(), open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
         read_header(csv_file.readline(), CSV_HEADER)
         parsed = _parsed(chunks(records(csv_file), batch_size))
         # Batch N+1 is parsed in a thread while batch N is written; closing: the thread
