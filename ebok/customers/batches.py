@@ -9,14 +9,11 @@ not in memory: memory stays flat however long the file is.
 """
 
 import json
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
-from sqlalchemy.exc import DBAPIError
 
-from ebok.database import sqlite_timestamp
+from ebok.database import copy_rows, sqlite_timestamp
 from ebok.models import utcnow
 
 # A row to write is (number, first_name, last_name, email, phone, bank_account); the
@@ -145,22 +142,22 @@ class PostgreSQLBatches(Batches):
     KNOWN = text(
         "SELECT number, first_name, last_name, email, phone, bank_account, "
         "(last_in_billing_at IS NULL OR last_in_billing_at < :fresh) FROM customers "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     MARK_CARRIED = text(
         "UPDATE customers SET last_in_billing_at = :now "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     SEEN_BEFORE = text(
         "SELECT number, line FROM import_seen_numbers "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     PENDING_CONTACTS = text(
         "SELECT customers.number, contact_changes.field, contact_changes.new_value, "
         "contact_changes.id FROM contact_changes "
         "JOIN customers ON customers.id = contact_changes.customer_id "
         "WHERE contact_changes.changed_at IS NOT NULL AND contact_changes.settled_at IS NULL "
-        "AND customers.number = ANY(string_to_array(:numbers, ',')) "
+        "AND customers.number IN (SELECT unnest(string_to_array(:numbers, ','))) "
         "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
     # A customer carried again after retention removed their data has it back, and is
@@ -180,25 +177,15 @@ class PostgreSQLBatches(Batches):
         return ",".join(numbers)  # customer numbers are digits only
 
     def upsert(self, rows: list[Row]) -> None:
-        self._copy("COPY import_batch_rows FROM STDIN", rows)
+        copy_rows(self.connection, "COPY import_batch_rows FROM STDIN", rows)
         self.connection.execute(self.MERGE_BATCH, {"now": utcnow()})
 
     def remember(self, first_lines: dict[str, int]) -> None:
-        self._copy("COPY import_seen_numbers (number, line) FROM STDIN", first_lines.items())
-
-    def _copy(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        driver_error = self.connection.dialect.loaded_dbapi.Error
-        try:
-            # psycopg's cursor (a context manager with copy()), not the DB-API minimum.
-            cursor_of: Any = self.connection.connection
-            with cursor_of.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except driver_error as problem:
-            # Wrapped as SQLAlchemy wraps the errors of its own statements, so the command
-            # reports it like any database error, by its first line (the next lines of the
-            # driver's message quote the row).
-            raise DBAPIError.instance(statement, None, problem, driver_error) from None
+        copy_rows(
+            self.connection,
+            "COPY import_seen_numbers (number, line) FROM STDIN",
+            first_lines.items(),
+        )
 
 
 class SQLiteBatches(Batches):

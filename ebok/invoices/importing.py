@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import String, any_, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import String, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.customers.csvfiles import (
@@ -38,7 +37,7 @@ from ebok.customers.csvfiles import (
     read_header,
     records,
 )
-from ebok.database import sqlite_timestamp
+from ebok.database import copy_rows, sqlite_timestamp
 from ebok.extensions import db
 from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
@@ -280,10 +279,14 @@ def _write_batch(
 
 
 def _among(column: Any, values: set[str]) -> Any:
-    """`column IN values`, with the values as one parameter (an array on PostgreSQL, a
-    JSON list on SQLite), not thousands of them that each must be bound and parsed."""
+    """`column IN values`, with the values as one text parameter (joined by commas on
+    PostgreSQL: customer and invoice numbers hold none, _parse saw to it; a JSON list on
+    SQLite), not thousands of parameters or array elements that each must be bound."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        # IN a set, not = ANY(an array): a hash join rather than a scan of the array for
+        # each row read.
+        listed = func.unnest(func.string_to_array(",".join(values), ","))
+        return column.in_(select(listed))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(listed.c.value))
 
@@ -487,14 +490,16 @@ def _write(plan: _Plan) -> list[tuple[int, str]]:
         db.session.execute(update(Invoice), plan.paid_on_changes)
     if not plan.new:
         return []
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One statement with one array per column: no query of thousands of parameters.
-        columns = dict(zip(_NEW_COLUMNS, map(list, zip(*plan.new, strict=True)), strict=True))
-        return [(row.id, row.delivery) for row in db.session.execute(_INSERT_ARRAYS, columns)]
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # COPY into a table of this transaction, then one INSERT … SELECT: no query of
+        # thousands of parameters, and no values bound one by one in Python.
+        connection.exec_driver_sql(_PG_NEW_ROWS_TABLE)
+        copy_rows(connection, "COPY import_new_invoices FROM STDIN", plan.new)
+        return [(row.id, row.delivery) for row in connection.exec_driver_sql(_PG_INSERT_NEW)]
     # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
     # other import can have added these numbers. The driver's executemany (a loop in C)
     # gets the values as SQLAlchemy would store them, without its per-row processing.
-    connection = db.session.connection()
     now = sqlite_timestamp(utcnow())
     connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
     numbers = json.dumps([row[1] for row in plan.new])
@@ -541,12 +546,16 @@ _SQLITE_INSERT = (
     f"VALUES ({', '.join('?' * (len(_NEW_COLUMNS) + 1))})"
 )
 _SQLITE_IDS = "SELECT id, delivery FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
-_INSERT_ARRAYS = text(
-    "INSERT INTO invoices ("  # noqa: S608 (our own column names)
-    + _INSERTED_COLUMNS
-    + ") SELECT *, now() AT TIME ZONE 'UTC' FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _NEW_COLUMNS.items())
-    + ") ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
+# The new rows' table, typed as invoices' columns and gone at the commit.
+_PG_NEW_ROWS_TABLE = (
+    "CREATE TEMPORARY TABLE import_new_invoices ON COMMIT DROP AS SELECT "  # noqa: S608
+    + ", ".join(_NEW_COLUMNS)
+    + " FROM invoices WITH NO DATA"
+)
+_PG_INSERT_NEW = (
+    f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
+    "SELECT *, now() AT TIME ZONE 'UTC' FROM import_new_invoices "
+    "ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
 )
 
 
