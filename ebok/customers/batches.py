@@ -210,16 +210,26 @@ class SQLiteBatches(Batches):
         "AND customers.number IN (SELECT value FROM json_each(:numbers)) "
         "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
+    # A batch's rows come as one JSON list, read by SQLite in one statement: the driver
+    # lets go of Python's lock once for the batch, not once a row as executemany does, so
+    # the next batch's validation (in ahead()'s thread) runs while SQLite writes. (WHERE
+    # true: SQLite's upsert needs it after a SELECT.)
     UPSERT = (
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
         "updated_at, last_in_billing_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+        "json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
+        "json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?1, ?1 "
+        "FROM json_each(?2) WHERE true "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
         "bank_account = excluded.bank_account, updated_at = excluded.updated_at, "
         "last_in_billing_at = excluded.last_in_billing_at, personal_data_removed_at = NULL"
     )
-    REMEMBER = "INSERT INTO import_seen_numbers (number, line) VALUES (?, ?)"
+    REMEMBER = (
+        "INSERT INTO import_seen_numbers (number, line) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+    )
 
     @staticmethod
     def number_list(numbers: list[str]) -> str:
@@ -233,10 +243,10 @@ class SQLiteBatches(Batches):
 
     def upsert(self, rows: list[Row]) -> None:
         now = sqlite_timestamp(utcnow())
-        self.connection.exec_driver_sql(self.UPSERT, [(*row, now, now) for row in rows])
+        self.connection.exec_driver_sql(self.UPSERT, (now, json.dumps(rows)))
 
     def remember(self, first_lines: dict[str, int]) -> None:
-        self.connection.exec_driver_sql(self.REMEMBER, list(first_lines.items()))
+        self.connection.exec_driver_sql(self.REMEMBER, (json.dumps(list(first_lines.items())),))
 
 
 DIALECTS = {"postgresql": PostgreSQLBatches, "sqlite": SQLiteBatches}
