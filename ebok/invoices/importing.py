@@ -65,7 +65,7 @@ _AMOUNT = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-@dataclass
+@dataclass(slots=True)
 class InvoiceRow:
     line: int
     customer_number: str
@@ -285,8 +285,8 @@ def _among(column: Any, values: set[str]) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         # IN a set, not = ANY(an array): a hash join rather than a scan of the array for
         # each row read.
-        listed = func.unnest(func.string_to_array(",".join(values), ","))
-        return column.in_(select(listed))
+        numbers = func.unnest(func.string_to_array(",".join(values), ","))
+        return column.in_(select(numbers))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(listed.c.value))
 
@@ -496,14 +496,16 @@ def _write(plan: _Plan) -> list[tuple[int, str]]:
         # thousands of parameters, and no values bound one by one in Python.
         connection.exec_driver_sql(_PG_NEW_ROWS_TABLE)
         copy_rows(connection, "COPY import_new_invoices FROM STDIN", plan.new)
-        return [(row.id, row.delivery) for row in connection.exec_driver_sql(_PG_INSERT_NEW)]
+        rows = connection.exec_driver_sql(_PG_INSERT_NEW).all()
+        return [(row.id, row.delivery) for row in rows]
     # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
     # other import can have added these numbers. The driver's executemany (a loop in C)
     # gets the values as SQLAlchemy would store them, without its per-row processing.
     now = sqlite_timestamp(utcnow())
     connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
     numbers = json.dumps([row[1] for row in plan.new])
-    return [(row.id, row.delivery) for row in connection.exec_driver_sql(_SQLITE_IDS, (numbers,))]
+    rows = connection.exec_driver_sql(_SQLITE_IDS, (numbers,)).all()
+    return [(row.id, row.delivery) for row in rows]
 
 
 def _sqlite_values(row: tuple, now: str) -> tuple:
@@ -562,52 +564,57 @@ _PG_INSERT_NEW = (
 def _parse(line: int, fields: list[str]) -> tuple[InvoiceRow | None, str | None]:
     if len(fields) != len(CSV_HEADER):
         return None, "wrong number of columns"
-    values = dict(zip(CSV_HEADER, (field.strip() for field in fields), strict=True))
-    customer_number = normalize_customer_number(values["customer_number"])
+    customer_number, number, issued, start, end, due, amount, currency, paid, pdf_file = [
+        field.strip() for field in fields
+    ]
+    customer_number = normalize_customer_number(customer_number)
     if not customer_number.isdecimal() or len(customer_number) > CUSTOMER_NUMBER_MAX_DIGITS:
         return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
-    number = values["invoice_number"]
     if not _INVOICE_NUMBER.fullmatch(number) or len(number) > NUMBER_MAX_LENGTH:
         return None, (
             f"invoice_number must be 1 to {NUMBER_MAX_LENGTH} of the characters A-Z 0-9 / - _ ."
         )
-    dates, problem = _parse_dates(values)
+    dates, problem = _parse_dates((issued, start, end, due, paid))
     if problem:
         return None, problem
-    amount = values["gross_amount"]
+    issue_date, period_from, period_to, due_date, paid_on = dates
     if not _AMOUNT.fullmatch(amount):
         return None, f"gross_amount is not an amount with a dot (1234.56): {amount!r}"
-    if not _CURRENCY.fullmatch(values["currency"]):
+    if not _CURRENCY.fullmatch(currency):
         return None, "currency is not a three-letter code (PLN)"
-    if not values["pdf_file"]:
+    if not pdf_file:
         return None, "pdf_file is empty"
     row = InvoiceRow(
         line=line,
         customer_number=customer_number,
         number=number,
-        issue_date=dates["issue_date"],
-        period_from=dates["period_from"],
-        period_to=dates["period_to"],
-        due_date=dates["due_date"],
+        issue_date=cast(date, issue_date),
+        period_from=cast(date, period_from),
+        period_to=cast(date, period_to),
+        due_date=cast(date, due_date),
         gross_amount=Decimal(amount),
-        currency=values["currency"],
-        paid_on=dates.get("paid_on"),
-        pdf_file=values["pdf_file"],
+        currency=currency,
+        paid_on=paid_on,
+        pdf_file=pdf_file,
     )
     return row, None
 
 
-def _parse_dates(values: dict[str, str]) -> tuple[dict[str, date], str | None]:
-    """The row's dates; paid_on is left out while empty (unpaid)."""
-    dates: dict[str, date] = {}
-    for name in ("issue_date", "period_from", "period_to", "due_date", "paid_on"):
-        if name == "paid_on" and not values[name]:
+_DATE_COLUMNS = ("issue_date", "period_from", "period_to", "due_date", "paid_on")
+
+
+def _parse_dates(texts: tuple[str, ...]) -> tuple[list[date | None], str | None]:
+    """The row's dates in _DATE_COLUMNS' order; paid_on is None while empty (unpaid)."""
+    dates: list[date | None] = []
+    for name, text in zip(_DATE_COLUMNS, texts, strict=True):
+        if not text and name == "paid_on":
+            dates.append(None)
             continue
-        parsed = _iso_date(values[name])
+        parsed = _iso_date(text)
         if parsed is None:
-            return dates, f"{name} is not a date (YYYY-MM-DD): {values[name]!r}"
-        dates[name] = parsed
-    if dates["period_from"] > dates["period_to"]:
+            return dates, f"{name} is not a date (YYYY-MM-DD): {text!r}"
+        dates.append(parsed)
+    if cast(date, dates[1]) > cast(date, dates[2]):
         return dates, "period_from is after period_to"
     return dates, None
 
