@@ -269,12 +269,10 @@ def _write_batch(
     }
     with _PdfSource(folder, storage) as pdfs:
         plan = _plan(pdfs, rows, customers, known, report, written)
-    added = _write(plan)
-    report.unchanged += len(plan.new) - len(added)  # added meanwhile by another import
-    report.added += len(added)
+    added, electronic = _write(plan)
+    report.unchanged += len(plan.new) - added  # added meanwhile by another import
+    report.added += added
     db.session.commit()
-    # Only an electronic invoice is announced: the paper ones need no look in notices.
-    electronic = [invoice_id for invoice_id, delivery in added if delivery == "electronic"]
     return electronic + plan.not_yet_notified
 
 
@@ -483,29 +481,34 @@ def _open_component(directory: int, name: str, flags: int) -> int | None:
         raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
-def _write(plan: _Plan) -> list[tuple[int, str]]:
-    """Inserts the new invoices and updates the changed ones; returns the (id, delivery)
-    of each added. A number another import added in the meantime is left as it is."""
+def _write(plan: _Plan) -> tuple[int, list[int]]:
+    """Inserts the new invoices and updates the changed ones; returns how many were added,
+    and the ids of those delivered electronically (only they are announced, notices.py).
+    A number another import added in the meantime is left as it is."""
     if plan.paid_on_changes:
         db.session.execute(update(Invoice), plan.paid_on_changes)
     if not plan.new:
-        return []
+        return 0, []
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         # COPY into a table of this transaction, then one INSERT … SELECT: no query of
         # thousands of parameters, and no values bound one by one in Python.
         connection.exec_driver_sql(_PG_NEW_ROWS_TABLE)
         copy_rows(connection, "COPY import_new_invoices FROM STDIN", plan.new)
-        rows = connection.exec_driver_sql(_PG_INSERT_NEW).all()
-        return [(row.id, row.delivery) for row in rows]
+        added = connection.exec_driver_sql(_PG_INSERT_NEW).all()
+        return len(added), [row.id for row in added if row.delivery == "electronic"]
     # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
-    # other import can have added these numbers. The driver's executemany (a loop in C)
-    # gets the values as SQLAlchemy would store them, without its per-row processing.
+    # other import can have added these numbers: every row is added. The driver's
+    # executemany (a loop in C) gets the values as SQLAlchemy would store them, without
+    # its per-row processing.
     now = sqlite_timestamp(utcnow())
     connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
-    numbers = json.dumps([row[1] for row in plan.new])
-    rows = connection.exec_driver_sql(_SQLITE_IDS, (numbers,)).all()
-    return [(row.id, row.delivery) for row in rows]
+    # The numbers of the electronic ones (number and delivery: _NEW_COLUMNS 1 and 9).
+    numbers = [row[1] for row in plan.new if row[9] == "electronic"]
+    if not numbers:
+        return len(plan.new), []
+    ids = connection.exec_driver_sql(_SQLITE_IDS, (json.dumps(numbers),)).scalars().all()
+    return len(plan.new), list(ids)
 
 
 def _sqlite_values(row: tuple, now: str) -> tuple:
@@ -547,7 +550,7 @@ _SQLITE_INSERT = (
     f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
     f"VALUES ({', '.join('?' * (len(_NEW_COLUMNS) + 1))})"
 )
-_SQLITE_IDS = "SELECT id, delivery FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
+_SQLITE_IDS = "SELECT id FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
 # The new rows' table, typed as invoices' columns and gone at the commit.
 _PG_NEW_ROWS_TABLE = (
     "CREATE TEMPORARY TABLE import_new_invoices ON COMMIT DROP AS SELECT "  # noqa: S608
