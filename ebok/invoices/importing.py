@@ -37,7 +37,7 @@ from ebok.customers.csvfiles import (
     read_header,
     records,
 )
-from ebok.database import copy_rows, sqlite_timestamp
+from ebok.database import SQLITE_BATCH_WRITER_PRAGMAS, copy_rows, sqlite_timestamp
 from ebok.extensions import db
 from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
@@ -291,9 +291,12 @@ def _among(column: Any, values: set[str]) -> Any:
 
 def _begin_writing() -> None:
     if db.session.get_bind().dialect.name == "sqlite":
+        connection = db.session.connection()
+        for pragma in SQLITE_BATCH_WRITER_PRAGMAS:
+            connection.exec_driver_sql(pragma)
         # The write lock first, waiting for it (busy timeout): two imports at once then
         # take turns per batch instead of one failing after both have read.
-        db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @dataclass
