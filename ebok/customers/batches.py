@@ -1,8 +1,8 @@
 """The statements the customers import runs for each batch, in the quickest form each
 database has: one statement per step whatever the batch's size. PostgreSQL gets the rows
 by COPY into a temporary table and merges them with one INSERT … ON CONFLICT; SQLite gets
-the driver's executemany (a loop in C) and JSON lists for lookups. Neither the driver nor
-SQLAlchemy then handles thousands of parameters one by one.
+JSON lists, for the rows as for lookups. Neither the driver nor SQLAlchemy then handles
+thousands of parameters one by one.
 
 Numbers met earlier in the run are kept in a temporary table of the import's connection,
 not in memory: memory stays flat however long the file is.
