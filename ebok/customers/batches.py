@@ -1,22 +1,19 @@
 """The statements the customers import runs for each batch, in the quickest form each
 database has: one statement per step whatever the batch's size. PostgreSQL gets the rows
 by COPY into a temporary table and merges them with one INSERT … ON CONFLICT; SQLite gets
-the driver's executemany (a loop in C) and JSON lists for lookups. Neither the driver nor
-SQLAlchemy then handles thousands of parameters one by one.
+JSON lists, for the rows as for lookups. Neither the driver nor SQLAlchemy then handles
+thousands of parameters one by one.
 
 Numbers met earlier in the run are kept in a temporary table of the import's connection,
 not in memory: memory stays flat however long the file is.
 """
 
 import json
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
-from sqlalchemy.exc import DBAPIError
 
-from ebok.database import sqlite_timestamp
+from ebok.database import copy_rows, sqlite_timestamp
 from ebok.models import utcnow
 
 # A row to write is (number, first_name, last_name, email, phone, bank_account); the
@@ -145,22 +142,22 @@ class PostgreSQLBatches(Batches):
     KNOWN = text(
         "SELECT number, first_name, last_name, email, phone, bank_account, "
         "(last_in_billing_at IS NULL OR last_in_billing_at < :fresh) FROM customers "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     MARK_CARRIED = text(
         "UPDATE customers SET last_in_billing_at = :now "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     SEEN_BEFORE = text(
         "SELECT number, line FROM import_seen_numbers "
-        "WHERE number = ANY(string_to_array(:numbers, ','))"
+        "WHERE number IN (SELECT unnest(string_to_array(:numbers, ',')))"
     )
     PENDING_CONTACTS = text(
         "SELECT customers.number, contact_changes.field, contact_changes.new_value, "
         "contact_changes.id FROM contact_changes "
         "JOIN customers ON customers.id = contact_changes.customer_id "
         "WHERE contact_changes.changed_at IS NOT NULL AND contact_changes.settled_at IS NULL "
-        "AND customers.number = ANY(string_to_array(:numbers, ',')) "
+        "AND customers.number IN (SELECT unnest(string_to_array(:numbers, ','))) "
         "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
     # A customer carried again after retention removed their data has it back, and is
@@ -180,25 +177,15 @@ class PostgreSQLBatches(Batches):
         return ",".join(numbers)  # customer numbers are digits only
 
     def upsert(self, rows: list[Row]) -> None:
-        self._copy("COPY import_batch_rows FROM STDIN", rows)
+        copy_rows(self.connection, "COPY import_batch_rows FROM STDIN", rows)
         self.connection.execute(self.MERGE_BATCH, {"now": utcnow()})
 
     def remember(self, first_lines: dict[str, int]) -> None:
-        self._copy("COPY import_seen_numbers (number, line) FROM STDIN", first_lines.items())
-
-    def _copy(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        driver_error = self.connection.dialect.loaded_dbapi.Error
-        try:
-            # psycopg's cursor (a context manager with copy()), not the DB-API minimum.
-            cursor_of: Any = self.connection.connection
-            with cursor_of.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except driver_error as problem:
-            # Wrapped as SQLAlchemy wraps the errors of its own statements, so the command
-            # reports it like any database error, by its first line (the next lines of the
-            # driver's message quote the row).
-            raise DBAPIError.instance(statement, None, problem, driver_error) from None
+        copy_rows(
+            self.connection,
+            "COPY import_seen_numbers (number, line) FROM STDIN",
+            first_lines.items(),
+        )
 
 
 class SQLiteBatches(Batches):
@@ -223,16 +210,26 @@ class SQLiteBatches(Batches):
         "AND customers.number IN (SELECT value FROM json_each(:numbers)) "
         "ORDER BY contact_changes.changed_at, contact_changes.id"
     )
+    # A batch's rows come as one JSON list, read by SQLite in one statement: the driver
+    # lets go of Python's lock once for the batch, not once a row as executemany does, so
+    # the next batch's validation (in ahead()'s thread) runs while SQLite writes. (WHERE
+    # true: SQLite's upsert needs it after a SELECT.)
     UPSERT = (
         "INSERT INTO customers (number, first_name, last_name, email, phone, bank_account, "
         "updated_at, last_in_billing_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+        "json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
+        "json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?1, ?1 "
+        "FROM json_each(?2) WHERE true "
         "ON CONFLICT (number) DO UPDATE SET first_name = excluded.first_name, "
         "last_name = excluded.last_name, email = excluded.email, phone = excluded.phone, "
         "bank_account = excluded.bank_account, updated_at = excluded.updated_at, "
         "last_in_billing_at = excluded.last_in_billing_at, personal_data_removed_at = NULL"
     )
-    REMEMBER = "INSERT INTO import_seen_numbers (number, line) VALUES (?, ?)"
+    REMEMBER = (
+        "INSERT INTO import_seen_numbers (number, line) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+    )
 
     @staticmethod
     def number_list(numbers: list[str]) -> str:
@@ -246,10 +243,10 @@ class SQLiteBatches(Batches):
 
     def upsert(self, rows: list[Row]) -> None:
         now = sqlite_timestamp(utcnow())
-        self.connection.exec_driver_sql(self.UPSERT, [(*row, now, now) for row in rows])
+        self.connection.exec_driver_sql(self.UPSERT, (now, json.dumps(rows)))
 
     def remember(self, first_lines: dict[str, int]) -> None:
-        self.connection.exec_driver_sql(self.REMEMBER, list(first_lines.items()))
+        self.connection.exec_driver_sql(self.REMEMBER, (json.dumps(list(first_lines.items())),))
 
 
 DIALECTS = {"postgresql": PostgreSQLBatches, "sqlite": SQLiteBatches}

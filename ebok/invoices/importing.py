@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import String, any_, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import String, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebok.customers.csvfiles import (
@@ -34,10 +33,11 @@ from ebok.customers.csvfiles import (
     ahead,
     chunks,
     count_lines_of_utf8_file,
+    long_lived_objects_frozen,
     read_header,
     records,
 )
-from ebok.database import sqlite_timestamp
+from ebok.database import SQLITE_BATCH_WRITER_PRAGMAS, copy_rows, sqlite_timestamp
 from ebok.extensions import db
 from ebok.invoices import notices, paper_or_electronic
 from ebok.invoices.storage import InvoiceStorage, NotAPdf, StoredFile, TooLarge, invoice_storage
@@ -65,7 +65,7 @@ _AMOUNT = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-@dataclass
+@dataclass(slots=True)
 class InvoiceRow:
     line: int
     customer_number: str
@@ -98,7 +98,7 @@ def import_invoices(
     total_lines = count_lines_of_utf8_file(str(csv_path))
     report = ImportReport()
     storage = invoice_storage()
-    with open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
+    with long_lived_objects_frozen(), open(csv_path, encoding="utf-8-sig", newline="") as csv_file:
         read_header(csv_file.readline(), CSV_HEADER)
         parsed = _parsed(chunks(records(csv_file), batch_size))
         # Batch N+1 is parsed in a thread while batch N is written; closing: the thread
@@ -269,29 +269,34 @@ def _write_batch(
     }
     with _PdfSource(folder, storage) as pdfs:
         plan = _plan(pdfs, rows, customers, known, report, written)
-    added = _write(plan)
-    report.unchanged += len(plan.new) - len(added)  # added meanwhile by another import
-    report.added += len(added)
+    added, electronic = _write(plan)
+    report.unchanged += len(plan.new) - added  # added meanwhile by another import
+    report.added += added
     db.session.commit()
-    # Only an electronic invoice is announced: the paper ones need no look in notices.
-    electronic = [invoice_id for invoice_id, delivery in added if delivery == "electronic"]
     return electronic + plan.not_yet_notified
 
 
 def _among(column: Any, values: set[str]) -> Any:
-    """`column IN values`, with the values as one parameter (an array on PostgreSQL, a
-    JSON list on SQLite), not thousands of them that each must be bound and parsed."""
+    """`column IN values`, with the values as one text parameter (joined by commas on
+    PostgreSQL: customer and invoice numbers hold none, _parse saw to it; a JSON list on
+    SQLite), not thousands of parameters or array elements that each must be bound."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        # IN a set, not = ANY(an array): a hash join rather than a scan of the array for
+        # each row read.
+        numbers = func.unnest(func.string_to_array(",".join(values), ","))
+        return column.in_(select(numbers))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(listed.c.value))
 
 
 def _begin_writing() -> None:
     if db.session.get_bind().dialect.name == "sqlite":
+        connection = db.session.connection()
+        for pragma in SQLITE_BATCH_WRITER_PRAGMAS:
+            connection.exec_driver_sql(pragma)
         # The write lock first, waiting for it (busy timeout): two imports at once then
         # take turns per batch instead of one failing after both have read.
-        db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @dataclass
@@ -479,25 +484,34 @@ def _open_component(directory: int, name: str, flags: int) -> int | None:
         raise _Unusable(f"cannot be read ({problem.strerror})") from None
 
 
-def _write(plan: _Plan) -> list[tuple[int, str]]:
-    """Inserts the new invoices and updates the changed ones; returns the (id, delivery)
-    of each added. A number another import added in the meantime is left as it is."""
+def _write(plan: _Plan) -> tuple[int, list[int]]:
+    """Inserts the new invoices and updates the changed ones; returns how many were added,
+    and the ids of those delivered electronically (only they are announced, notices.py).
+    A number another import added in the meantime is left as it is."""
     if plan.paid_on_changes:
         db.session.execute(update(Invoice), plan.paid_on_changes)
     if not plan.new:
-        return []
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One statement with one array per column: no query of thousands of parameters.
-        columns = dict(zip(_NEW_COLUMNS, map(list, zip(*plan.new, strict=True)), strict=True))
-        return [(row.id, row.delivery) for row in db.session.execute(_INSERT_ARRAYS, columns)]
-    # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
-    # other import can have added these numbers. The driver's executemany (a loop in C)
-    # gets the values as SQLAlchemy would store them, without its per-row processing.
+        return 0, []
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # COPY into a table of this transaction, then one INSERT … SELECT: no query of
+        # thousands of parameters, and no values bound one by one in Python.
+        connection.exec_driver_sql(_PG_NEW_ROWS_TABLE)
+        copy_rows(connection, "COPY import_new_invoices FROM STDIN", plan.new)
+        added = connection.exec_driver_sql(_PG_INSERT_NEW).all()
+        return len(added), [row.id for row in added if row.delivery == "electronic"]
+    # SQLite: the batch holds the write lock since its lookups (BEGIN IMMEDIATE), so no
+    # other import can have added these numbers: every row is added. The driver's
+    # executemany (a loop in C) gets the values as SQLAlchemy would store them, without
+    # its per-row processing.
     now = sqlite_timestamp(utcnow())
     connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_values(row, now) for row in plan.new])
-    numbers = json.dumps([row[1] for row in plan.new])
-    return [(row.id, row.delivery) for row in connection.exec_driver_sql(_SQLITE_IDS, (numbers,))]
+    # The numbers of the electronic ones (number and delivery: _NEW_COLUMNS 1 and 9).
+    numbers = [row[1] for row in plan.new if row[9] == "electronic"]
+    if not numbers:
+        return len(plan.new), []
+    ids = connection.exec_driver_sql(_SQLITE_IDS, (json.dumps(numbers),)).scalars().all()
+    return len(plan.new), list(ids)
 
 
 def _sqlite_values(row: tuple, now: str) -> tuple:
@@ -539,65 +553,74 @@ _SQLITE_INSERT = (
     f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
     f"VALUES ({', '.join('?' * (len(_NEW_COLUMNS) + 1))})"
 )
-_SQLITE_IDS = "SELECT id, delivery FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
-_INSERT_ARRAYS = text(
-    "INSERT INTO invoices ("  # noqa: S608 (our own column names)
-    + _INSERTED_COLUMNS
-    + ") SELECT *, now() AT TIME ZONE 'UTC' FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _NEW_COLUMNS.items())
-    + ") ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
+_SQLITE_IDS = "SELECT id FROM invoices WHERE number IN (SELECT value FROM json_each(?))"
+# The new rows' table, typed as invoices' columns and gone at the commit.
+_PG_NEW_ROWS_TABLE = (
+    "CREATE TEMPORARY TABLE import_new_invoices ON COMMIT DROP AS SELECT "  # noqa: S608
+    + ", ".join(_NEW_COLUMNS)
+    + " FROM invoices WITH NO DATA"
+)
+_PG_INSERT_NEW = (
+    f"INSERT INTO invoices ({_INSERTED_COLUMNS}) "  # noqa: S608 (our own column names)
+    "SELECT *, now() AT TIME ZONE 'UTC' FROM import_new_invoices "
+    "ON CONFLICT (number) DO NOTHING RETURNING id, delivery"
 )
 
 
 def _parse(line: int, fields: list[str]) -> tuple[InvoiceRow | None, str | None]:
     if len(fields) != len(CSV_HEADER):
         return None, "wrong number of columns"
-    values = dict(zip(CSV_HEADER, (field.strip() for field in fields), strict=True))
-    customer_number = normalize_customer_number(values["customer_number"])
+    customer_number, number, issued, start, end, due, amount, currency, paid, pdf_file = [
+        field.strip() for field in fields
+    ]
+    customer_number = normalize_customer_number(customer_number)
     if not customer_number.isdecimal() or len(customer_number) > CUSTOMER_NUMBER_MAX_DIGITS:
         return None, f"customer_number must be 1 to {CUSTOMER_NUMBER_MAX_DIGITS} digits"
-    number = values["invoice_number"]
     if not _INVOICE_NUMBER.fullmatch(number) or len(number) > NUMBER_MAX_LENGTH:
         return None, (
             f"invoice_number must be 1 to {NUMBER_MAX_LENGTH} of the characters A-Z 0-9 / - _ ."
         )
-    dates, problem = _parse_dates(values)
+    dates, problem = _parse_dates((issued, start, end, due, paid))
     if problem:
         return None, problem
-    amount = values["gross_amount"]
+    issue_date, period_from, period_to, due_date, paid_on = dates
     if not _AMOUNT.fullmatch(amount):
         return None, f"gross_amount is not an amount with a dot (1234.56): {amount!r}"
-    if not _CURRENCY.fullmatch(values["currency"]):
+    if not _CURRENCY.fullmatch(currency):
         return None, "currency is not a three-letter code (PLN)"
-    if not values["pdf_file"]:
+    if not pdf_file:
         return None, "pdf_file is empty"
     row = InvoiceRow(
         line=line,
         customer_number=customer_number,
         number=number,
-        issue_date=dates["issue_date"],
-        period_from=dates["period_from"],
-        period_to=dates["period_to"],
-        due_date=dates["due_date"],
+        issue_date=cast(date, issue_date),
+        period_from=cast(date, period_from),
+        period_to=cast(date, period_to),
+        due_date=cast(date, due_date),
         gross_amount=Decimal(amount),
-        currency=values["currency"],
-        paid_on=dates.get("paid_on"),
-        pdf_file=values["pdf_file"],
+        currency=currency,
+        paid_on=paid_on,
+        pdf_file=pdf_file,
     )
     return row, None
 
 
-def _parse_dates(values: dict[str, str]) -> tuple[dict[str, date], str | None]:
-    """The row's dates; paid_on is left out while empty (unpaid)."""
-    dates: dict[str, date] = {}
-    for name in ("issue_date", "period_from", "period_to", "due_date", "paid_on"):
-        if name == "paid_on" and not values[name]:
+_DATE_COLUMNS = ("issue_date", "period_from", "period_to", "due_date", "paid_on")
+
+
+def _parse_dates(texts: tuple[str, ...]) -> tuple[list[date | None], str | None]:
+    """The row's dates in _DATE_COLUMNS' order; paid_on is None while empty (unpaid)."""
+    dates: list[date | None] = []
+    for name, text in zip(_DATE_COLUMNS, texts, strict=True):
+        if not text and name == "paid_on":
+            dates.append(None)
             continue
-        parsed = _iso_date(values[name])
+        parsed = _iso_date(text)
         if parsed is None:
-            return dates, f"{name} is not a date (YYYY-MM-DD): {values[name]!r}"
-        dates[name] = parsed
-    if dates["period_from"] > dates["period_to"]:
+            return dates, f"{name} is not a date (YYYY-MM-DD): {text!r}"
+        dates.append(parsed)
+    if cast(date, dates[1]) > cast(date, dates[2]):
         return dates, "period_from is after period_to"
     return dates, None
 
