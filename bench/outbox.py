@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402
-from support import TEST_CONFIG, ensure_database  # noqa: E402
+from support import TEST_CONFIG, ensure_database, with_test_templates  # noqa: E402
 
 from ebok import create_app  # noqa: E402
 from ebok.extensions import db  # noqa: E402
@@ -140,7 +140,8 @@ def make_app(database_uri: str, port: int, senders: int | None = None, **engine)
         config["OUTBOX_SENDERS_PER_CHANNEL"] = senders
     if engine:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **engine}
-    return create_app(config)
+    # The e-mail it sends is one of the tests' templates (tests/templates/messages/_test).
+    return with_test_templates(create_app(config))
 
 
 def fill_outbox(app, count: int) -> list[tuple[str, str, str, str]]:

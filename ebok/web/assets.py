@@ -3,8 +3,9 @@
 `flask assets build` (a deploy step, like `db upgrade`) copies static/ into
 STATIC_BUILD_FOLDER: every file under its own name and under a name carrying a hash of its
 content (css/app.3f2a9c1e0b7d.css), a manifest of the two (staticfiles.json), and a .br and a
-.gz beside every file that compresses. Our own CSS and JavaScript lose their comments on the
-way (a third of their compressed size, which every first visit downloads). The app then
+.gz beside every file that compresses. Our own CSS and JavaScript are minified on the way
+(rcssmin, rjsmin: comments and needless spaces out, half of their compressed size, which
+every first visit downloads). The app then
 serves that folder: fingerprinted names are cached for ten years as immutable, and
 url_for('static', ...) gives them through the manifest. In debug mode, and while the build
 is missing or older than static/, static/ is served as it is, with a short cache, so a
@@ -14,23 +15,20 @@ stale build never serves old files.
 import hashlib
 import json
 import logging
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from wsgiref.headers import Headers
 
 import click
+import rcssmin
+import rjsmin
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
 MANIFEST = "staticfiles.json"
-# Strings are matched first, so that "/*" inside one stays.
-_CSS_COMMENT = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')|/\*.*?\*/""", re.DOTALL)
-# Only lines that are a comment as a whole: a "//" after code may be inside a string.
-_JS_COMMENT_LINE = re.compile(r"^\s*//")
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ def build(source: Path, target: Path) -> dict[str, str]:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / name, destination)
             if not name.startswith("vendor/"):
-                _strip_comments(destination)
+                _minify(destination)
             if compressor.should_compress(copy):
                 compressor.compress(str(destination))
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -73,17 +71,11 @@ def build(source: Path, target: Path) -> dict[str, str]:
     return manifest
 
 
-def _strip_comments(path: Path) -> None:
-    """Comments and blank lines out of a .css or .js file (the source keeps them)."""
-    if path.suffix == ".css":
-        text = _CSS_COMMENT.sub(lambda match: match[1] or "", path.read_text())
-    elif path.suffix == ".js":
-        text = "\n".join(
-            line for line in path.read_text().splitlines() if not _JS_COMMENT_LINE.match(line)
-        )
-    else:
-        return
-    path.write_text("\n".join(line for line in text.splitlines() if line.strip()) + "\n")
+def _minify(path: Path) -> None:
+    """A .css or .js file minified in place (the source keeps its comments and layout)."""
+    minify = {".css": rcssmin.cssmin, ".js": rjsmin.jsmin}.get(path.suffix)
+    if minify is not None:
+        path.write_text(minify(path.read_text()))
 
 
 def current_manifest(source: Path, target: Path) -> dict[str, str] | None:

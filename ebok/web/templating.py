@@ -226,7 +226,6 @@ def install_gettext(app: Flask) -> None:
     app.jinja_env.globals.update(
         gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext
     )
-    app.context_processor(_bind_i18n)
 
 
 def icon(name: str) -> Markup:
@@ -265,6 +264,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["html_link"] = link
     app.jinja_env.globals["in_polish"] = in_polish
     install_gettext(app)
+    app.context_processor(_bind_i18n)
     app.jinja_env.globals["password_rule"] = password_rule
     app.jinja_env.globals["password_length_limits"] = length_limits
     app.jinja_env.globals["password_checklist_length"] = checklist_length
