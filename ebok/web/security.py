@@ -184,7 +184,9 @@ def _finish_headers(response: Response) -> Response:
     present = {name.lower(): value for name, value in headers.items()}
     wanted = SECURITY_HEADERS + (HSTS,) if request.is_secure else SECURITY_HEADERS
     added = [(name, value) for name, value in wanted if name.lower() not in present]
-    if request.endpoint != "static":  # static files are the same for everyone, in any language
+    # Static files are the same for everyone, in any language.
+    page = request.endpoint != "static"
+    if page:
         content_type = present.get("content-type", "")
         if content_type.startswith("text/html"):
             # Pages carry CSRF tokens and personal data: never keep them in any cache.
@@ -194,6 +196,6 @@ def _finish_headers(response: Response) -> Response:
         if content_type.startswith(_LANGUAGE_DEPENDENT) and "content-language" not in present:
             added.append(("Content-Language", languages.current()))
     headers.extend(added)
-    if request.endpoint != "static":
+    if page:
         add_vary(response, *languages.VARY)
     return response
