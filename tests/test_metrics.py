@@ -163,8 +163,17 @@ def test_under_gunicorn_the_workers_counts_add_up_on_the_health_listener(tmp_pat
         server.wait_until_serving()
         before = scrape_listener()
         pages = 24
-        for _ in range(pages):  # a connection each: both workers take some
+        # Half while one worker is held, half while the other is: both serve some, however
+        # quick a page is (two held requests, each a login page too, once released).
+        held = server.hold_a_worker()
+        for _ in range(pages // 2):
             assert server.request("GET", "/")[0] == 200
+        other_held = server.hold_a_worker()
+        server.release(held)
+        for _ in range(pages - pages // 2):
+            assert server.request("GET", "/")[0] == 200
+        server.release(other_held)
+        pages += 2
         for n in range(3):
             Browser(server, f"198.51.100.{n + 1}").log_in("200005", "Wrong#2026x", "x")
         Browser(server, "198.51.100.9").log_in("200005", TEST_PASSWORD, "x")
