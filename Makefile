@@ -129,7 +129,8 @@ test-fast: setup gettext
 
 # The same tests on the servers production uses: PostgreSQL (the database is created if
 # missing) and limits counted in Redis. Each run works in a schema and key prefix of its
-# own, removed at the end, so runs sharing a server do not meet.
+# own, removed at the end, so runs sharing a server do not meet. Tests that bring their own
+# databases or servers (marked own_database) ran as they are in `make test` already.
 TEST_PG_DATABASE ?= ebok_test
 TEST_DATABASE_URI ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(TEST_PG_DATABASE)
 TEST_RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
@@ -139,7 +140,7 @@ test-postgres: setup gettext
 	  || createdb -h 127.0.0.1 -U postgres $(TEST_PG_DATABASE)
 	EBOK_TEST_DATABASE_URI=$(TEST_DATABASE_URI) \
 	EBOK_TEST_RATELIMIT_STORAGE_URI=$(TEST_RATELIMIT_STORAGE_URI) \
-	  $(VENV)/bin/pytest --ignore=tests/browser
+	  $(VENV)/bin/pytest --ignore=tests/browser -m "not own_database"
 
 clean:
 	rm -rf $(VENV) node_modules instance translations/*/LC_MESSAGES/*.mo

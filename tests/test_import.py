@@ -65,7 +65,14 @@ def postgres_database():
         server.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# Both variants make their own databases, in the SQLite run already: make test-postgres
+# leaves them out.
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.own_database),
+        pytest.param("postgresql", marks=pytest.mark.own_database),
+    ]
+)
 def new_database(request, tmp_path):
     """A function that gives a new empty database each time, on SQLite or PostgreSQL."""
     if request.param == "sqlite" and SUITE_DATABASE:

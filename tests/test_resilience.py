@@ -220,6 +220,7 @@ def _assert_outage_page(response, htmx: bool):
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.own_database  # a private PostgreSQL server
 def test_database_stopped_is_a_polish_503_for_everyone_and_passes(postgres_app, postgres, htmx):
     logged_in = Visitor(postgres_app.test_client(), htmx=htmx)
     logged_in.post("/", {"login": "200005", "password": TEST_PASSWORD})
@@ -304,6 +305,7 @@ def _page(server, cookies, path, timeout=PROMPTLY):
 
 
 @pytest.mark.slow
+@pytest.mark.own_database  # a private PostgreSQL server
 def test_a_frozen_database_is_a_prompt_polish_503_and_comes_back(tmp_path_factory, postgres):
     """PostgreSQL stopped by SIGSTOP keeps its sockets open and answers nothing: every
     request that needs it gets the outage page within PROMPTLY seconds (not gunicorn's
@@ -383,6 +385,7 @@ def _in_flight_login(postgres, server) -> tuple[int | None, str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database  # a private PostgreSQL server
 def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_factory, postgres):
     """A first login saves the language the customer logs in with: that fails, so the
     customer gets the outage page and the audit log no login_succeeded."""
@@ -393,6 +396,7 @@ def test_a_login_whose_saving_fails_is_a_503_and_no_login_succeeded(tmp_path_fac
     assert "login_succeeded" not in log
 
 
+@pytest.mark.own_database  # a private PostgreSQL server
 def test_a_failing_teardown_is_logged_once_never_a_bare_500(tmp_path_factory, postgres):
     """A later login (its language already saved) still saves its session's row (SPEC
     §16): the customer gets the outage page, no login succeeded, and the transaction that
@@ -440,6 +444,7 @@ def test_audit_events_for_changes_wait_for_their_transaction(make_app, caplog):
     ]
 
 
+@pytest.mark.own_database  # a private PostgreSQL server
 def test_operators_long_commands_run_without_the_pages_time_bounds(postgres):
     """A page's statement may take DATABASE_STATEMENT_TIMEOUT; an import or a migration,
     once lift_time_bounds() ran, as long as it needs."""
