@@ -10,8 +10,9 @@ from ebok import database
 from ebok.clients import TrustedProxyFix, proxy_headers_trusted
 from ebok.config import DEFAULTS, finish_config
 from ebok.extensions import babel, db, login_manager
-from ebok.identity import hashing_gate, throttle
+from ebok.identity import throttle
 from ebok.logs import configure_logging, hold_audit_until_saved
+from ebok.web.application import Application
 from ebok.web.csrf import csrf
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = Application(
         __name__,
         template_folder=str(RESOURCES / "templates"),
         static_folder=str(RESOURCES / "static"),
@@ -59,13 +60,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
-    hold_audit_until_saved(app)
+    hold_audit_until_saved()
     csrf.init_app(app)
     throttle.init_app(app)
-    hashing_gate.init_app(app)
     from ebok import auth, messages, operator
     from ebok.i18n import languages
-    from ebok.web import assets, compression, form_input, htmx, security, templating
+    from ebok.web import assets, form_input, htmx, security, templating
 
     babel.init_app(
         app,
@@ -79,8 +79,10 @@ def _init_extensions(app: Flask) -> None:
     # templating makes current_user a lazy global instead: a page that does not show the
     # customer never loads the account (an error page must render with the database away).
     login_manager.init_app(app, add_context_processor=False)
+    # Flask-Login's remember-me cookie is never set (a session lives in its row, SPEC §16):
+    # its hook after every request would only look for it.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     security.init_app(app)
-    compression.init_app(app)
     assets.init_app(app)
     form_input.init_app(app)
     templating.init_app(app)

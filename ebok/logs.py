@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, after_this_request, current_app, g, has_request_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -61,9 +61,20 @@ def audit(event: str, *, level: int = logging.INFO, **fields: object) -> None:
     if has_request_context():
         fields["client"] = client_address()
         if not _is_refusal(event) and not _all_saved():
-            g.setdefault(_HELD, []).append((event, level, fields))
+            _held().append((event, level, fields))
             return
     _write(event, level, fields)
+
+
+def _held() -> list:
+    """This request's held events; the first one held asks for them to be written after
+    the view (a request that holds none pays nothing for it)."""
+    held = g.get(_HELD)
+    if held is None:
+        held = []
+        setattr(g, _HELD, held)
+        after_this_request(_write_held_unless_failed)
+    return held
 
 
 def _is_refusal(event: str) -> bool:
@@ -83,8 +94,8 @@ def _all_saved() -> bool:
     return g.get(_SAVED, False) and not (session.new or session.dirty or session.deleted)
 
 
-def hold_audit_until_saved(app: Flask) -> None:
-    """Connects audit() to the session's transactions and the request's answer."""
+def hold_audit_until_saved() -> None:
+    """Connects audit() to the session's transactions."""
     for name, listener in (
         ("after_commit", _committed),
         ("after_flush", _written),
@@ -92,7 +103,6 @@ def hold_audit_until_saved(app: Flask) -> None:
     ):
         if not sa_event.contains(db.session, name, listener):
             sa_event.listen(db.session, name, listener)
-    app.after_request(_write_held_unless_failed)
 
 
 def _committed(_session: Session) -> None:

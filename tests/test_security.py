@@ -53,3 +53,57 @@ def test_every_response_isolates_its_browsing_context(app):
     for path in ("/", "/nie-ma-takiej-strony", "/manifest.webmanifest"):
         response = client.get(path)
         assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", path
+
+
+def test_errors_and_redirects_carry_the_security_headers_too(app):
+    """They are added as the answer leaves (ebok.web.application.Response), whatever made
+    it: a view, an abort, a redirect, a method not allowed."""
+    client = app.test_client()
+    for method, path in [("GET", "/nie-ma-takiej-strony"), ("GET", "/konto"), ("PUT", "/")]:
+        response = client.open(path, method=method, base_url="https://localhost")
+        assert response.status_code in (302, 303, 404, 405), path
+        for name in ("Content-Security-Policy", "X-Frame-Options", "Strict-Transport-Security"):
+            assert len(response.headers.getlist(name)) == 1, (path, name)
+
+
+def test_vary_names_each_header_once(app):
+    """The session, the languages, htmx and the compression each add what the page
+    varies with; the cheaper Vary of ebok.web.application keeps Werkzeug's set semantics."""
+    response = app.test_client().get("/", headers={"Accept-Encoding": "br"})
+    names = [name.strip().lower() for name in response.headers["Vary"].split(",")]
+    assert sorted(names) == sorted(set(names))
+    assert {"cookie", "accept-language", "accept-encoding", "hx-request"} <= set(names)
+
+    made = app.response_class("x")
+    made.vary.add("Cookie")
+    made.vary.add("cookie")  # case-insensitive, as in Werkzeug
+    made.vary.add("Accept-Language")
+    assert made.headers["Vary"] == "Cookie, Accept-Language"
+    made.vary.discard("cookie")
+    assert made.headers["Vary"] == "Accept-Language"
+    made.vary = ["Origin", "Cookie"]
+    assert made.headers["Vary"] == "Origin, Cookie"
+    made.vary = None
+    assert "Vary" not in made.headers
+
+
+def test_flask_asks_once_whether_a_function_is_a_coroutine_and_remembers_a_bounded_number(
+    app,
+):
+    def view():
+        return "x"
+
+    assert app.ensure_sync(view) is view
+    assert app.ensure_sync(view) is view
+    for _ in range(1000):
+        app.ensure_sync(lambda: None)
+    assert len(app._sync_answers) <= 512
+
+
+def test_no_remember_me_cookie_is_ever_set(app, visitor, auth, customers):
+    """Flask-Login's remember-me hook is left out (ebok/__init__.py): a session lives in
+    its row and ends there."""
+    cookies = auth.post_login("200005").headers.getlist("Set-Cookie")
+    assert cookies and not any("remember_token" in cookie for cookie in cookies)
+    auth.log_out()
+    assert visitor.client.get_cookie("remember_token") is None

@@ -3,12 +3,12 @@ request by route and its latency, counted here; the outbox's backlog and the las
 import, read from the database when scraped."""
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,24 +18,33 @@ from ebok.extensions import db
 from ebok.models import Invoice, OutboxMessage, utcnow
 
 CHANNELS = ("email", "sms")
-_STARTED = "ebok_metrics_started"
 
 
-def _start_timer() -> None:
-    g.setdefault(_STARTED, time.perf_counter())
+class RequestMetrics:
+    """WSGI middleware around Flask: counts every answer Flask makes by route, method and
+    status, and times it from the request to the answer's headers (the hooks and the
+    session's saving included). Static files, served by WhiteNoise before Flask, are not
+    counted. Two hooks per request did the same for a few times the cost."""
 
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
 
-def _count_request(response: Response) -> Response:
-    started = g.pop(_STARTED, None)
-    # The route, never the path: a path holds tokens and invoice numbers, and every
-    # distinct one would be a series of its own.
-    requests, latency = _series(
-        request.endpoint or "unmatched", request.method, response.status_code
-    )
-    requests.inc()
-    if started is not None:
-        latency.observe(time.perf_counter() - started)
-    return response
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+
+        def counting_start_response(status: str, *args: Any) -> Any:
+            flask_request = environ.get("werkzeug.request")  # once Flask made one
+            if flask_request is not None:
+                # The route, never the path: a path holds tokens and invoice numbers, and
+                # every distinct one would be a series of its own.
+                requests, latency = _series(
+                    flask_request.endpoint or "unmatched", flask_request.method, int(status[:3])
+                )
+                requests.inc()
+                latency.observe(time.perf_counter() - started)
+            return start_response(status, *args)
+
+        return self.wsgi_app(environ, counting_start_response)
 
 
 # As many as the metrics' own series (routes x methods x statuses); prometheus_client's
@@ -120,6 +129,5 @@ def database_metrics() -> Iterable[Metric]:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start_timer)
-    app.after_request(_count_request)
+    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]  # WSGI middleware
     metrics.on_scrape(database_metrics)

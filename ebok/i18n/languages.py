@@ -8,12 +8,13 @@ in a cookie and, for a logged-in customer, on the account, so messages sent late
 worker, or caused by somebody else's request) go out in the customer's language.
 """
 
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, request, session, url_for
+from flask import Config, Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,14 +45,20 @@ def configured() -> list[str]:
 
 
 def default_language() -> str:
-    languages = configured()
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _default_in(current_app.config)
+
+
+def _default_in(config: Config) -> str:
+    languages = config["LANGUAGES"]
+    default = config["BABEL_DEFAULT_LOCALE"]
     return default if default in languages else languages[0]
 
 
 def valid(language: str | None) -> str | None:
     """The language if it is one of the configured ones, else None."""
-    return language if language is not None and language in configured() else None
+    return (
+        language if language is not None and language in current_app.config["LANGUAGES"] else None
+    )
 
 
 def current() -> str:
@@ -60,15 +67,19 @@ def current() -> str:
 
 
 def select_locale() -> Locale:
-    """Flask-Babel's locale selector: the customer's choice, Accept-Language, the default."""
-    languages = configured()
+    """Flask-Babel's locale selector: the customer's choice, Accept-Language, the default.
+    Every page asks it once: the settings are read once here (each read through Flask's
+    context-local proxies costs a little)."""
+    config = current_app.config
+    languages = config["LANGUAGES"]
     if len(languages) == 1 or not has_request_context():
-        return _locale(default_language())  # nothing to choose, or no visitor (the CLI)
+        return _locale(_default_in(config))  # nothing to choose, or no visitor (the CLI)
+    accepted = request.accept_languages
     return _locale(
-        chosen()
+        _chosen_in(config, request.cookies)
         or _logged_in_account_language()
-        or request.accept_languages.best_match(languages)
-        or default_language()
+        or (accepted.best_match(languages) if accepted else None)
+        or _default_in(config)
     )
 
 
@@ -85,8 +96,16 @@ def _cookie_name() -> str:
 
 def chosen() -> str | None:
     """The language chosen in this browser: the cookie, or the one under its old name."""
-    cookies = request.cookies
-    return valid(cookies.get(_cookie_name())) or valid(cookies.get(OLD_COOKIE))
+    return _chosen_in(current_app.config, request.cookies)
+
+
+def _chosen_in(config: Config, cookies: Mapping[str, str]) -> str | None:
+    languages = config["LANGUAGES"]
+    for name in (config["LANGUAGE_COOKIE_NAME"], OLD_COOKIE):
+        language = cookies.get(name)
+        if language is not None and language in languages:
+            return language
+    return None
 
 
 def _logged_in_account_language() -> str | None:
@@ -186,8 +205,10 @@ def _answers_get(path: str) -> bool:
 
 def _replace_old_cookie(response: Response) -> Response:
     """A choice under the old cookie name moves to the new one, and the old one goes."""
+    if OLD_COOKIE not in request.cookies:
+        return response
     name = _cookie_name()
-    if name == OLD_COOKIE or OLD_COOKIE not in request.cookies:
+    if name == OLD_COOKIE:
         return response
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     language = valid(request.cookies[OLD_COOKIE])

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import after_this_request, current_app, g, has_request_context
 from flask.wrappers import Response
 
 from ebok.identity import throttle
@@ -86,15 +86,11 @@ def _forget_parent() -> None:
 os.register_at_fork(after_in_child=_forget_parent)
 
 
-def init_app(app: Flask) -> None:
-    app.after_request(_tell_when_to_retry)
-
-
 def _tell_when_to_retry(response: Response) -> Response:
     """A 503 because of a hash refused in this request (on the form, or the error page)
     says when to try again: Retry-After is the gate's, not a rate limit's."""
-    retry_after = g.get("ebok_hashing_busy")
-    if retry_after is not None and response.status_code == 503:
+    retry_after = g.ebok_hashing_busy
+    if response.status_code == 503:
         throttle.report_no_limit()
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -337,5 +333,7 @@ def _measured(seconds: float) -> None:
 
 def _busy() -> HashingBusy:
     retry_after = int(current_app.config["HASHING_RETRY_AFTER"])
+    if has_request_context() and "ebok_hashing_busy" not in g:
+        after_this_request(_tell_when_to_retry)
     g.ebok_hashing_busy = retry_after
     return HashingBusy(retry_after)

@@ -12,7 +12,7 @@ those are. Static files come precompressed (ebok.web.assets).
 import gzip
 
 import brotli
-from flask import Flask, Response, g, request
+from flask import Response, after_this_request, g, request
 
 from ebok.web.security import add_vary
 
@@ -25,12 +25,15 @@ SMALLEST = 512
 
 
 def allow() -> None:
-    """This response holds no secret an attacker could read out of its compressed size."""
-    g.compress = True
+    """This response holds no secret an attacker could read out of its compressed size:
+    it is compressed after the view (the other answers pay nothing for this)."""
+    if not g.get("compress"):
+        g.compress = True
+        after_this_request(_compress)
 
 
 def _compress(response: Response) -> Response:
-    if not g.get("compress") or response.status_code != 200:
+    if response.status_code != 200:
         return response
     if response.direct_passthrough or response.is_streamed:
         return response
@@ -52,7 +55,3 @@ def _compress(response: Response) -> Response:
         response.set_data(gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
     response.headers["Content-Encoding"] = encoding
     return response
-
-
-def init_app(app: Flask) -> None:
-    app.after_request(_compress)

@@ -68,9 +68,10 @@ def _session_secret() -> str:
 def masked_token() -> str:
     """The token every form and the meta tag of this response carry: one mask per
     response (repeats compress to nothing), a new one in the next."""
-    if "masked_csrf_token" not in g:
-        g.masked_csrf_token = mask(_session_secret())
-    return g.masked_csrf_token
+    token = g.get("masked_csrf_token")
+    if token is None:
+        token = g.masked_csrf_token = mask(_session_secret())
+    return token
 
 
 def check(sent: str | None) -> None:

@@ -45,6 +45,9 @@ SECURITY_HEADERS = (
 # Seconds until a signed-in session times out, on every signed-in answer.
 SESSION_TIME_LEFT_HEADER = "X-Session-Time-Left"
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+# (lower-case name, header) for add_security_headers.
+_EVERY_ANSWER = tuple((name.lower(), (name, value)) for name, value in SECURITY_HEADERS)
+_OVER_HTTPS = (*_EVERY_ANSWER, (HSTS[0].lower(), HSTS))
 
 
 # Paths answered the same for every visitor (besides static/): the service worker and the
@@ -177,25 +180,26 @@ def add_vary(response: Response, *names: str) -> None:
 _LANGUAGE_DEPENDENT = ("text/html", "application/manifest+json")
 
 
+def add_security_headers(environ: dict[str, Any], headers: list[tuple[str, str]]) -> None:
+    """The headers every answer of the app carries, unless its view set its own, added to
+    the header list as it leaves (ebok.web.application.Response): werkzeug's Headers would
+    check each constant value again on every answer."""
+    present = {name.lower() for name, _ in headers}
+    wanted = _OVER_HTTPS if environ.get("wsgi.url_scheme") == "https" else _EVERY_ANSWER
+    headers.extend(header for lower, header in wanted if lower not in present)
+
+
 def _finish_headers(response: Response) -> Response:
-    """Every answer's own headers, added in one pass over what the view set (a setdefault
-    per header, or a hook each, cost a scan each)."""
-    headers = response.headers
-    present = {name.lower(): value for name, value in headers.items()}
-    wanted = SECURITY_HEADERS + (HSTS,) if request.is_secure else SECURITY_HEADERS
-    added = [(name, value) for name, value in wanted if name.lower() not in present]
+    """A page's own headers: never cached, its language and what it varies with."""
     # Static files are the same for everyone, in any language.
-    page = request.endpoint != "static"
-    if page:
-        content_type = present.get("content-type", "")
-        if content_type.startswith("text/html"):
-            # Pages carry CSRF tokens and personal data: never keep them in any cache.
-            if "cache-control" in present:
-                del headers["Cache-Control"]
-            added.append(("Cache-Control", "no-store"))
-        if content_type.startswith(_LANGUAGE_DEPENDENT) and "content-language" not in present:
-            added.append(("Content-Language", languages.current()))
-    headers.extend(added)
-    if page:
-        add_vary(response, *languages.VARY)
+    if request.endpoint == "static":
+        return response
+    headers = response.headers
+    content_type = headers.get("Content-Type", "")
+    if content_type.startswith("text/html"):
+        # Pages carry CSRF tokens and personal data: never keep them in any cache.
+        headers["Cache-Control"] = "no-store"
+    if content_type.startswith(_LANGUAGE_DEPENDENT) and "Content-Language" not in headers:
+        headers["Content-Language"] = languages.current()
+    add_vary(response, *languages.VARY)
     return response

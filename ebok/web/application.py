@@ -1,0 +1,65 @@
+"""Flask's application and response classes, with two per-request costs of Flask's own
+taken off every page (measured on the login page, bench/pages.py)."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from flask import Response as FlaskResponse
+from werkzeug.datastructures import HeaderSet
+
+from ebok.web.security import add_security_headers
+
+# The functions Flask calls per request (hooks, context processors, views) are the ones
+# registered at start-up, a few dozen; past this many the answer is not kept.
+_MOST_SYNC_ANSWERS = 512
+
+
+class Response(FlaskResponse):
+    @property
+    def vary(self) -> HeaderSet:
+        """Vary holds header names only (RFC 9110 §12.5.5), never quoted strings, so it
+        is split on commas: Werkzeug's general header parser, which Flask's session
+        saving runs twice per page, cost about 4 % of the login page."""
+        current = self.headers.get("Vary")
+        names = [name.strip() for name in current.split(",")] if current else []
+
+        def on_update(header_set: HeaderSet) -> None:
+            if header_set:
+                self.headers["Vary"] = header_set.to_header()
+            else:
+                self.headers.pop("Vary", None)
+
+        return HeaderSet(names, on_update)
+
+    @vary.setter
+    def vary(self, value: str | Iterable[str] | None) -> None:
+        if not value:
+            self.headers.pop("Vary", None)
+        else:
+            self.headers["Vary"] = value if isinstance(value, str) else ", ".join(value)
+
+    def get_wsgi_response(
+        self, environ: dict[str, Any]
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        app_iter, status, headers = super().get_wsgi_response(environ)
+        add_security_headers(environ, headers)
+        return app_iter, status, headers
+
+
+class Application(Flask):
+    response_class = Response
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_answers: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask asks `inspect` whether each hook and view is a coroutine function each
+        time it calls it, about twenty times per page; the answer never changes."""
+        answer = self._sync_answers.get(func)
+        if answer is None:
+            answer = super().ensure_sync(func)
+            if len(self._sync_answers) < _MOST_SYNC_ANSWERS:
+                self._sync_answers[func] = answer
+        return answer
