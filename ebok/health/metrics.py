@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,8 +33,9 @@ class RequestMetrics:
         started = time.perf_counter()
 
         def counting_start_response(status: str, *args: Any) -> Any:
-            flask_request = environ.get("werkzeug.request")  # once Flask made one
-            if flask_request is not None:
+            # Flask's request, once it made one (a test client may have put its own here).
+            flask_request = environ.get("werkzeug.request")
+            if isinstance(flask_request, Request):
                 # The route, never the path: a path holds tokens and invoice numbers, and
                 # every distinct one would be a series of its own.
                 requests, latency = _series(

@@ -102,9 +102,9 @@ def chosen() -> str | None:
 def _chosen_in(config: Config, cookies: Mapping[str, str]) -> str | None:
     languages = config["LANGUAGES"]
     for name in (config["LANGUAGE_COOKIE_NAME"], OLD_COOKIE):
-        language = cookies.get(name)
-        if language is not None and language in languages:
-            return language
+        # `in` first: Werkzeug's get() raises and catches an exception for a missing one.
+        if name in cookies and cookies[name] in languages:
+            return cookies[name]
     return None
 
 

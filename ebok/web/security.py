@@ -78,7 +78,10 @@ class SessionInterface(SecureCookieSessionInterface):
         return self._serializers[keys]
 
     def open_session(self, app: Flask, request: Request) -> sessions.Session | None:
-        cookie = request.cookies.get(self.get_cookie_name(app))
+        name, cookies = self.get_cookie_name(app), request.cookies
+        if name not in cookies:  # a first visit: Flask's own get() would raise and catch
+            return self.session_class()
+        cookie = cookies[name]
         if not cookie or "." in cookie:
             return super().open_session(app, request)  # type: ignore[return-value]
         if self._same_for_everyone(app, request):
