@@ -38,9 +38,7 @@ def _compress(response: Response) -> Response:
     if response.direct_passthrough or response.is_streamed:
         return response
     add_vary(response, "Accept-Encoding")
-    if "Content-Encoding" in response.headers:
-        return response
-    if "Accept-Encoding" not in request.headers:
+    if "Accept-Encoding" not in request.headers or "Content-Encoding" in response.headers:
         return response
     accepted = request.accept_encodings
     encoding = "br" if accepted["br"] else "gzip" if accepted["gzip"] else None

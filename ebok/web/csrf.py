@@ -59,9 +59,10 @@ def unmask(masked: str | None) -> str | None:
 def _session_secret() -> str:
     """The session's secret, made at its first use (Flask-WTF's 40 hex digits)."""
     name = current_app.config["WTF_CSRF_FIELD_NAME"]
-    secret = session.get(name)
+    current = session._get_current_object()  # type: ignore[attr-defined]  # read twice here
+    secret = current.get(name)
     if not isinstance(secret, str):
-        secret = session[name] = secrets.token_hex(20)
+        secret = current[name] = secrets.token_hex(20)
     return secret
 
 

@@ -75,11 +75,12 @@ def render_public(template: str, key: tuple, make_context: Callable[[], dict]) -
     choose (kept, any number of them would fill the memory). Every occurrence of the token
     (the meta tag, the page's form, both switchers) is the visitor's. Kept pages are sent
     compressed (ebok.web.compression)."""
-    if "_flashes" in session or request.query_string:
+    visitor = request._get_current_object()  # type: ignore[attr-defined]  # read thrice here
+    if "_flashes" in session or visitor.query_string:
         return render_template(template, **make_context())
     compression.allow()  # nothing in it but what every visitor gets, and a masked token
     pages = current_app.extensions.setdefault("ebok.public_pages", {})
-    cache_key = (template, key, languages.current(), request.script_root, request.path)
+    cache_key = (template, key, languages.current(), visitor.script_root, visitor.path)
     page = pages.get(cache_key)
     if page is None:
         body = render_template(template, **make_context())
