@@ -99,6 +99,15 @@ def test_flask_asks_once_whether_a_function_is_a_coroutine_and_remembers_a_bound
         app.ensure_sync(lambda: None)
     assert len(app._sync_answers) <= 512
 
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self) -> str:
+            return "x"
+
+    unhashable = Unhashable()
+    assert app.ensure_sync(unhashable) is unhashable
+
 
 def test_no_remember_me_cookie_is_ever_set(app, visitor, auth, customers):
     """Flask-Login's remember-me hook is left out (ebok/__init__.py): a session lives in
