@@ -74,10 +74,10 @@ def test_a_customers_import_failing_in_its_validation_keeps_the_batches_written(
     path.write_text(HEADER + "".join(customer_row(index) for index in range(10)))
     check_batch = importing._check_batch
 
-    def failing_third(lookups, batch, columns):
+    def failing_third(lookups, batch, *rest):
         if batch[0][0] >= 6:  # the third batch of two lines: lines 6 and 7
             raise RuntimeError("validation failed")
-        return check_batch(lookups, batch, columns)
+        return check_batch(lookups, batch, *rest)
 
     monkeypatch.setattr(importing, "_check_batch", failing_third)
     with app.app_context():
