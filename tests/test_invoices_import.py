@@ -66,6 +66,8 @@ def test_every_rejection_reason_is_reported_with_its_line(app, runner, customers
             "200001,FV/9,2026-11-02\n",  # 11 wrong number of columns
             invoice_row("200001", "FV/10", currency="zł"),  # 12 currency
             invoice_row("200001", "FV/11", period=("2026-11-30", "2026-11-01")),  # 13
+            invoice_row("200001", "FV/12", pdf=".."),  # 14 the folder's parent
+            invoice_row("200001", "FV/13", pdf="."),  # 15 the folder itself
         ],
         {
             "a.pdf": tiny_pdf("a"),
@@ -77,7 +79,7 @@ def test_every_rejection_reason_is_reported_with_its_line(app, runner, customers
     app.config["INVOICE_MAX_PDF_BYTES"] = 1000
     result = run_import(runner, folder)
     assert result.exit_code == 1
-    assert "added: 1, updated: 0, unchanged: 0, rejected: 11" in result.output
+    assert "added: 1, updated: 0, unchanged: 0, rejected: 13" in result.output
     expected = [
         "line 3: unknown customer 999999",
         "line 4: issue_date is not a date (YYYY-MM-DD): '2026-02-30'",
@@ -90,6 +92,8 @@ def test_every_rejection_reason_is_reported_with_its_line(app, runner, customers
         "line 11: wrong number of columns",
         "line 12: currency is not a three-letter code (PLN)",
         "line 13: period_from is after period_to",
+        "line 14: pdf_file .. is outside the folder",
+        "line 15: pdf_file . is not a regular file",
     ]
     for line in expected:
         assert line in result.output

@@ -430,6 +430,8 @@ class _Unusable(Exception):
 
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+# What normpath turns into something else, or that names no file in the folder.
+_NOT_NAMES = ("", os.curdir, os.pardir)
 # O_NONBLOCK: opening a named pipe must not wait for a writer (it is then refused).
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 
@@ -441,10 +443,13 @@ def _open_regular_file(folder: int, pdf_file: str) -> int:
     a file outside, through a linked directory) or anything that is not a regular file
     (a pipe, a device, a directory) is refused, and never read. The path is normalised
     as text first, so `sub/../a.pdf` is `a.pdf` and a `..` never climbs out of a link."""
-    relative = os.path.normpath(pdf_file)
-    if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
-        raise _Unusable("is outside the folder")
-    *directories, name = relative.split(os.sep)
+    if os.sep not in pdf_file and pdf_file not in _NOT_NAMES:
+        directories, name = [], pdf_file  # a plain name: normalising it changes nothing
+    else:
+        relative = os.path.normpath(pdf_file)
+        if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
+            raise _Unusable("is outside the folder")
+        *directories, name = relative.split(os.sep)
     descriptor = folder
     try:
         for depth, directory in enumerate(directories, start=1):

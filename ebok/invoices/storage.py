@@ -75,7 +75,7 @@ class DirectoryStorage:
         write. A new one is written to a temporary file, synced, and renamed."""
         chunks, sha256, size = _read_and_hash(source, max_size)
         key = self.key_for(sha256)
-        final = os.path.join(self._root, key)
+        final = f"{self._root}{os.sep}{key}"  # os.path.join's checks cost, per row
         if os.path.exists(final):
             return StoredFile(key, sha256, size)
         directory = os.path.dirname(final)
