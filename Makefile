@@ -130,7 +130,7 @@ test-fast: setup gettext
 # The same tests on the servers production uses: PostgreSQL (the database is created if
 # missing) and limits counted in Redis. Each run works in a schema and key prefix of its
 # own, removed at the end, so runs sharing a server do not meet. Tests that bring their own
-# databases or servers (marked own_database) ran as they are in `make test` already.
+# databases or servers, or use none (marked own_database), ran as they are in `make test`.
 TEST_PG_DATABASE ?= ebok_test
 TEST_DATABASE_URI ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(TEST_PG_DATABASE)
 TEST_RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0

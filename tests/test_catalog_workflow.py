@@ -50,6 +50,10 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
 NUMBERS = (0, 1, 2, 5, 12, 22, 25, 101)
 
 
+# The same on every database (no database): make test-postgres leaves it out.
+pytestmark = pytest.mark.own_database
+
+
 def plural_words(language: str) -> dict[str, dict[int, str]]:
     """The words a translator wrote into translations/<language>/plural_words.toml: for
     each plural message, the word shown next to each of NUMBERS. Empty if the file is

@@ -25,6 +25,10 @@ PRODUCTION_ENV = PRODUCTION_ENVIRONMENT  # complete: every setting production re
 REAL_KEY = PRODUCTION_ENV["FLASK_SECRET_KEY"]  # random enough
 
 
+# The same on every database (each test makes its own SQLite one): test-postgres leaves it out.
+pytestmark = pytest.mark.own_database
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

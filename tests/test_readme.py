@@ -11,6 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", ROOT / "TRANSLATING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+# The same on every database (no database): make test-postgres leaves it out.
+pytestmark = pytest.mark.own_database
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_names_nothing_outside_the_clone(document):
     text = document.read_text(encoding="utf-8")

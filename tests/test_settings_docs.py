@@ -11,6 +11,9 @@ from support import PRODUCTION_ENVIRONMENT
 from ebok.config import DEFAULTS, PLACEHOLDER_MARK, SETTINGS, required_settings
 from scripts import settings_docs
 
+# The same on every database (no database): make test-postgres leaves it out.
+pytestmark = pytest.mark.own_database
+
 
 def test_the_readme_and_the_environment_example_are_rendered_from_the_settings():
     assert settings_docs.main(["--check"]) == 0, "run .venv/bin/python scripts/settings_docs.py"
