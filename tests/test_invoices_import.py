@@ -3,6 +3,7 @@ line, idempotency, paid_on updates, the exit code, and the customers CSV's bank_
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from invoice_files import invoice_row, tiny_pdf, write_folder, write_many
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
 from support import PRODUCTION_ENVIRONMENT
 
 from ebok.extensions import db
@@ -120,6 +121,86 @@ def test_a_second_run_changes_nothing_and_paid_on_is_updated(app, runner, custom
     assert str(invoices["FV/2"].paid_on) == "2026-11-20"
     assert invoices["FV/1"].paid_on is None
     assert {number: invoice.imported_at for number, invoice in invoices.items()} == first
+
+
+def test_a_rerun_reads_no_pdf_of_a_stored_invoice(app, runner, customers, tmp_path, monkeypatch):
+    """Billing's next export repeats the stored invoices for their paid_on: their PDFs
+    are neither read ahead nor needed, even when they are gone from the folder."""
+    from ebok.invoices import importing
+
+    rows = [invoice_row("200001", "FV/1"), invoice_row("200001", "FV/2", issue="2026-10-02")]
+    folder = write_folder(tmp_path / "in", rows)
+    read: list[int] = []
+    fingerprint = importing.fingerprint
+
+    def counted(source, max_size):
+        read.append(source.fileno())
+        return fingerprint(source, max_size)
+
+    monkeypatch.setattr(importing, "fingerprint", counted)
+    assert run_import(runner, folder).exit_code == 0
+    assert len(read) == 2
+    read.clear()
+    again = run_import(runner, folder)
+    assert "added: 0, updated: 0, unchanged: 2, rejected: 0" in again.output
+    assert read == []
+    (folder / "a.pdf").unlink()
+    gone = run_import(runner, folder)
+    assert "added: 0, updated: 0, unchanged: 2, rejected: 0" in gone.output
+
+
+def test_a_number_of_the_batch_before_counts_as_stored(app, runner, customers, tmp_path):
+    """Batch 2 is read ahead while batch 1 is written: its lookup waits for batch 1."""
+    app.config["INVOICES_IMPORT_BATCH_SIZE"] = 1
+    folder = write_folder(
+        tmp_path / "in",
+        [
+            invoice_row("200001", "FV/1"),
+            invoice_row("200001", "FV/1", paid_on="2026-11-20", pdf="gone.pdf"),
+            invoice_row("200002", "FV/1"),
+        ],
+    )
+    result = run_import(runner, folder)
+    assert "added: 1, updated: 1, unchanged: 0, rejected: 1" in result.output, result.output
+    assert "line 4: invoice number FV/1 is already used by another customer" in result.output
+    assert str(stored_invoices(app)["FV/1"].paid_on) == "2026-11-20"
+
+
+def test_sqlite_takes_the_new_invoices_in_several_statements(app, runner, customers, tmp_path):
+    """As many rows per INSERT as SQLite takes parameters: here two."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+
+        @event.listens_for(engine, "connect")
+        def two_rows_per_statement(dbapi_connection, _record):
+            # 14 values a row: two rows fit, three do not.
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 2 * 14 + 13)
+
+    rows = [
+        invoice_row(
+            "200001", f"FV/{n}", amount=f"{n}.5{n}", paid_on="2026-11-0" + str(n) if n % 2 else ""
+        )
+        for n in range(1, 6)
+    ]
+    result = run_import(runner, write_folder(tmp_path / "in", rows))
+    assert "added: 5, updated: 0, unchanged: 0, rejected: 0" in result.output, result.output
+    invoices = stored_invoices(app)
+    assert [str(invoices[f"FV/{n}"].gross_amount) for n in range(1, 6)] == [
+        "1.51",
+        "2.52",
+        "3.53",
+        "4.54",
+        "5.55",
+    ]
+    assert [str(invoices[f"FV/{n}"].paid_on) for n in range(1, 6)] == [
+        "2026-11-01",
+        "None",
+        "2026-11-03",
+        "None",
+        "2026-11-05",
+    ]
 
 
 def test_a_number_repeated_in_the_file_is_rejected(app, runner, customers, tmp_path):

@@ -48,6 +48,9 @@ class InvoiceStorage(Protocol):
     def read(self, key: str, sha256: str) -> bytes:
         """The stored bytes, after checking them against `sha256`; raises CorruptFile."""
 
+    def stored(self, sha256: str, size: int) -> StoredFile | None:
+        """The file already stored with this content (its SHA-256), or None."""
+
     def discard(self, key: str) -> None:
         """Remove a stored file no invoice refers to (an import's rolled back batch)."""
 
@@ -73,11 +76,11 @@ class DirectoryStorage:
         """Reads the file once, hashing it as it goes, into memory (at most `max_size`
         bytes): one already stored (the same PDF again, a rerun) costs that read, not a
         write. A new one is written to a temporary file, synced, and renamed."""
-        chunks, sha256, size = _read_and_hash(source, max_size)
+        chunks, sha256, size = _read_and_hash(source, max_size, keep=True)
+        if stored := self.stored(sha256, size):
+            return stored
         key = self.key_for(sha256)
-        final = f"{self._root}{os.sep}{key}"  # os.path.join's checks cost, per row
-        if os.path.exists(final):
-            return StoredFile(key, sha256, size)
+        final = self._path(key)
         directory = os.path.dirname(final)
         os.makedirs(directory, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=directory, suffix=".part")
@@ -92,6 +95,13 @@ class DirectoryStorage:
             if os.path.exists(temporary):
                 os.unlink(temporary)
         return StoredFile(key, sha256, size, written=True)
+
+    def stored(self, sha256: str, size: int) -> StoredFile | None:
+        key = self.key_for(sha256)
+        return StoredFile(key, sha256, size) if os.path.exists(self._path(key)) else None
+
+    def _path(self, key: str) -> str:
+        return f"{self._root}{os.sep}{key}"  # os.path.join's checks cost, per row
 
     def read(self, key: str, sha256: str) -> bytes:
         try:
@@ -110,18 +120,26 @@ class DirectoryStorage:
         return shutil.disk_usage(self.root).free
 
 
-def _read_and_hash(source: BinaryIO, max_size: int) -> tuple[list[bytes], str, int]:
-    """The file's bytes (in chunks), SHA-256 and size, read once; raises NotAPdf or
-    TooLarge as soon as it can tell."""
+def fingerprint(source: BinaryIO, max_size: int) -> tuple[str, int]:
+    """The PDF's SHA-256 and size, read once and not kept (an import reads ahead what it
+    may store later); raises NotAPdf or TooLarge as soon as it can tell."""
+    _chunks, sha256, size = _read_and_hash(source, max_size, keep=False)
+    return sha256, size
+
+
+def _read_and_hash(source: BinaryIO, max_size: int, keep: bool) -> tuple[list[bytes], str, int]:
+    """The file's bytes (in chunks, when `keep`), SHA-256 and size, read once; raises
+    NotAPdf or TooLarge as soon as it can tell."""
     digest, size, chunks = hashlib.sha256(), 0, list[bytes]()
     while chunk := source.read(CHUNK):
-        if not chunks and not chunk.startswith(PDF_SIGNATURE[: len(chunk)]):
+        if not size and not chunk.startswith(PDF_SIGNATURE[: len(chunk)]):
             raise NotAPdf
         size += len(chunk)
         if size > max_size:
             raise TooLarge
         digest.update(chunk)
-        chunks.append(chunk)
+        if keep:
+            chunks.append(chunk)
     if size < len(PDF_SIGNATURE):
         raise NotAPdf
     return chunks, digest.hexdigest(), size
