@@ -8,6 +8,7 @@ from wtforms.validators import Optional
 from ebok.i18n import _l
 from ebok.models import LARGEST_ID
 from ebok.web.forms import Form
+from ebok.web.widgets import Select
 
 
 class InvoiceFilterForm(Form):
@@ -22,6 +23,7 @@ class InvoiceFilterForm(Form):
         validate_choice=False,  # validate_rok says it in the customer's words
         validators=[Optional()],
         description=_l("Show the invoices issued in one year."),
+        widget=Select(),
     )
     # Never shown (the pages are links), but without a label of its own WTForms would make
     # one from the name through its own catalog, loaded afresh on every request.
