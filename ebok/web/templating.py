@@ -223,9 +223,10 @@ def with_links(translation: str, **links: Markup) -> Markup:
 
 def install_gettext(app: Flask) -> None:
     """Replaces the i18n extension's callables (installed by Flask-Babel) with the
-    escaping ones above; `_` in templates resolves to `gettext`."""
+    escaping ones above. `_` is `gettext` itself, not the extension's alias that looks
+    `gettext` up and calls it on each use (a page has thirty)."""
     app.jinja_env.globals.update(
-        gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext
+        _=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext
     )
 
 
