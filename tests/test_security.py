@@ -5,6 +5,8 @@ import pytest
 from flask import Response
 from itsdangerous import BadSignature
 
+from ebok.web.security import add_vary
+
 
 def test_hsts_only_over_https(app):
     client = app.test_client()
@@ -85,6 +87,12 @@ def test_vary_names_each_header_once(app):
     assert made.headers["Vary"] == "Origin, Cookie"
     made.vary = None
     assert "Vary" not in made.headers
+
+    add_vary(made, "Cookie", "cookie", "Accept-Language")
+    assert made.headers["Vary"] == "Cookie, Accept-Language"
+    add_vary(made, "ACCEPT-LANGUAGE", "Origin")
+    assert made.headers["Vary"] == "Cookie, Accept-Language, Origin"
+    assert list(made.vary) == ["Cookie", "Accept-Language", "Origin"]
 
 
 def test_flask_asks_once_whether_a_function_is_a_coroutine_and_remembers_a_bounded_number(
