@@ -1,7 +1,7 @@
 """WTForms widgets that render what WTForms' own render, faster. WTForms builds each
 attribute with `Markup.format` (about 8 µs an attribute on this machine), and its select
 inspects `render_option`'s signature on every call: Faktury's select of three options took
-117 µs, this one 15."""
+117 µs, this one 42 (most of it now the choices' own machinery and the lazy label)."""
 
 from typing import Any
 
