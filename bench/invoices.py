@@ -231,14 +231,7 @@ def page_queries(customer_id: int) -> None:
 
 def best_of(action, rounds: int = 3, requests: int = 30) -> float:
     """Milliseconds per call, the best round's mean."""
-    action()
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for _ in range(requests):
-            action()
-        best = min(best, (time.perf_counter() - started) / requests * 1000)
-    return best
+    return best_of_each([action], rounds, requests)[0]
 
 
 def best_of_each(actions, rounds: int = 9, requests: int = 30) -> list[float]:

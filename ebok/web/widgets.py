@@ -8,6 +8,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from wtforms import widgets
 from wtforms.fields.choices import SelectFieldBase
+from wtforms.widgets.core import clean_key  # type: ignore[attr-defined]  # not in the stubs
 
 
 def html_attributes(**attributes: Any) -> Markup:
@@ -16,16 +17,10 @@ def html_attributes(**attributes: Any) -> Markup:
     parts = []
     for name, value in sorted(attributes.items()):
         if value is True:
-            parts.append(_attribute_name(name))
+            parts.append(clean_key(name))
         elif value is not False:
-            parts.append(f'{_attribute_name(name)}="{escape(value)}"')
+            parts.append(f'{clean_key(name)}="{escape(value)}"')
     return Markup(" ".join(parts))  # noqa: S704 (every value is escaped above)
-
-
-def _attribute_name(name: str) -> str:
-    """As WTForms' clean_key: `class_` -> `class`, `data_hx_get` -> `data-hx-get`."""
-    name = name.rstrip("_")
-    return name.replace("_", "-") if name.startswith(("data_", "aria_")) else name
 
 
 class Select(widgets.Select):
