@@ -10,7 +10,7 @@ import pytest
 from csv_files import HEADER, customer_row
 
 from ebok.customers import importing
-from ebok.customers.csvfiles import ahead
+from ebok.customers.csvfiles import after_the_next, ahead
 from ebok.extensions import db
 from ebok.models import Customer
 
@@ -67,24 +67,51 @@ def test_stopping_early_stops_the_thread_and_closes_the_source():
     assert not [thread for thread in threading.enumerate() if thread.name == "import-ahead"]
 
 
+def test_after_the_next_hands_each_item_on_once_the_next_is_made():
+    made, handed = [], []
+
+    def items():
+        for index in range(5):
+            made.append(index)
+            yield index
+
+    for item in after_the_next(items()):
+        handed.append(item)
+        assert made == list(range(min(item + 2, 5)))  # the next one, and no more, is made
+    assert handed == list(range(5))
+
+
+def test_after_the_next_hands_on_what_was_made_before_an_error():
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("the third broke")
+
+    handed = []
+    with pytest.raises(ValueError, match="the third broke"):
+        for item in after_the_next(items()):
+            handed.append(item)
+    assert handed == [1, 2]
+
+
 def test_a_customers_import_failing_in_its_validation_keeps_the_batches_written(
     app, tmp_path, monkeypatch
 ):
     path = tmp_path / "customers.csv"
     path.write_text(HEADER + "".join(customer_row(index) for index in range(10)))
-    check_batch = importing._check_batch
+    check_batch = importing._start_check
 
     def failing_third(lookups, batch, *rest):
         if batch[0][0] >= 6:  # the third batch of two lines: lines 6 and 7
             raise RuntimeError("validation failed")
         return check_batch(lookups, batch, *rest)
 
-    monkeypatch.setattr(importing, "_check_batch", failing_third)
+    monkeypatch.setattr(importing, "_start_check", failing_third)
     with app.app_context():
         with pytest.raises(RuntimeError, match="validation failed"):
             importing.import_customers(str(path), batch_size=2)
         assert db.session.query(Customer).count() == 4
-    monkeypatch.setattr(importing, "_check_batch", check_batch)
+    monkeypatch.setattr(importing, "_start_check", check_batch)
     with app.app_context():
         report = importing.import_customers(str(path), batch_size=2)
     assert (report.added, report.unchanged, report.rejected) == (6, 4, [])

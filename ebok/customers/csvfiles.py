@@ -207,3 +207,21 @@ def ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     finally:
         stop.set()
         thread.join()
+
+
+def after_the_next(items: Iterable[T]) -> Iterator[T]:
+    """What `items` yields, each item handed on only once the next one is made (or the
+    items end): making item N+1 may start work elsewhere that goes on while the caller
+    finishes item N. An error making item N+1 is raised after item N is handed on."""
+    held: list[T] = []
+    try:
+        for item in items:
+            if held:
+                yield held.pop()
+            held.append(item)
+    except Exception:
+        if held:
+            yield held.pop()
+        raise
+    if held:
+        yield held.pop()

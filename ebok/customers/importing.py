@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -27,6 +27,7 @@ from ebok.customers.csvfiles import (
     ImportRefused,
     ImportReport,
     Record,
+    after_the_next,
     ahead,
     chunks,
     count_lines_of_utf8_file,
@@ -151,6 +152,18 @@ class _Checked:
     stale: list[str]  # known numbers whose carried time is to be refreshed
 
 
+@dataclass
+class _Started:
+    """One batch looked up, its new customers' rows partly in the validating process."""
+
+    last_line: int
+    rejected: list[tuple[int, str]]
+    here: list[tuple[int, str, list[str]]]  # (line, number, fields) validated in the thread
+    there: Future  # the validating process's share: _clean_rows' answer
+    known: dict[str, tuple]
+    stale: list[str]
+
+
 def _checked_batches(
     engine: Engine,
     dialect: type[Batches],
@@ -159,21 +172,23 @@ def _checked_batches(
     validator: Executor,
 ) -> Iterator[_Checked]:
     """Each batch validated, in ahead()'s thread, on a connection of its own that only
-    reads. Looking up batch N+1 before batch N is committed is safe: a number of batch N
-    met again in N+1 is rejected there as repeated (the writer checks that), so what N
-    writes is never what N+1 looked up."""
+    reads. Batch N+1 is looked up and handed to the validating process before the thread
+    waits for batch N's share there (after_the_next), so that process always has work.
+    Looking up a batch before the ones before it are committed is safe: a number met
+    again in a later batch is rejected there as repeated (the writer checks that), so
+    what one batch writes is never what a later one looked up."""
     with engine.connect() as connection:
         lookups = dialect(connection)
-        for batch in batches:
-            checked = _check_batch(lookups, batch, columns, validator)
-            connection.rollback()  # holds no read transaction while the writer works
-            yield checked
+        started = (_start_check(lookups, batch, columns, validator) for batch in batches)
+        for batch in after_the_next(started):
+            yield _finish_check(batch)
 
 
-def _check_batch(
+def _start_check(
     lookups: Batches, batch: list[Record], columns: int, validator: Executor
-) -> _Checked:
-    """Validates one batch, looking up its known customers in one query."""
+) -> _Started:
+    """Checks a batch's numbers and columns, looks up its known customers in one query,
+    and hands most new customers' rows to the validating process."""
     rejected: list[tuple[int, str]] = []
     candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
     carried: list[str] = []  # every valid number on a line, a rejected one included
@@ -191,19 +206,25 @@ def _check_batch(
     # Billing sent the customer's row, if wrongly: retention must not take them (README,
     # "Retention"), so the carried time of every known number on a line is refreshed.
     known, stale = lookups.known(carried, utcnow())
-    # A new customer's row is validated in full: most in the process, a share here, where
-    # the writer takes turns at the lock. A known one mostly equals what is stored, which
-    # costs a comparison: here.
+    lookups.connection.rollback()  # holds no read transaction while the writer works
+    # A new customer's row is validated in full: half in the process, half in the thread,
+    # where the writer takes turns at the lock. A known one mostly equals what is stored,
+    # which costs a comparison: in the thread.
     new = [row for row in candidates if row[1] not in known]
-    share = len(new) // 3
+    share = len(new) // 2
     there = validator.submit(_clean_rows, new[share:], {})
-    valid, rejected_here = _clean_rows(
-        new[:share] + [row for row in candidates if row[1] in known], known
+    here = new[:share] + [row for row in candidates if row[1] in known]
+    return _Started(batch[-1][0], rejected, here, there, known, stale)
+
+
+def _finish_check(batch: _Started) -> _Checked:
+    """Validates the thread's share of a batch, then takes the process's, in file order."""
+    valid, rejected = _clean_rows(batch.here, batch.known)
+    valid_there, rejected_there = batch.there.result()
+    valid = sorted(valid + valid_there, key=lambda line_values: line_values[0])
+    return _Checked(
+        batch.last_line, batch.rejected + rejected + rejected_there, valid, batch.known, batch.stale
     )
-    valid_there, rejected_there = there.result()
-    valid = sorted(valid + valid_there, key=lambda line_values: line_values[0])  # file order
-    rejected.extend(rejected_here + rejected_there)
-    return _Checked(batch[-1][0], rejected, valid, known, stale)
 
 
 def _clean_rows(
