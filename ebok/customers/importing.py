@@ -188,7 +188,7 @@ def _start_check(
     lookups: Batches, batch: list[Record], columns: int, validator: Executor
 ) -> _Started:
     """Checks a batch's numbers and columns, looks up its known customers in one query,
-    and hands most new customers' rows to the validating process."""
+    and hands half of its new customers' rows to the validating process."""
     rejected: list[tuple[int, str]] = []
     candidates: list[tuple[int, str, list[str]]] = []  # (line, number, fields)
     carried: list[str] = []  # every valid number on a line, a rejected one included
@@ -221,7 +221,7 @@ def _finish_check(batch: _Started) -> _Checked:
     """Validates the thread's share of a batch, then takes the process's, in file order."""
     valid, rejected = _clean_rows(batch.here, batch.known)
     valid_there, rejected_there = batch.there.result()
-    valid = sorted(valid + valid_there, key=lambda line_values: line_values[0])
+    valid = sorted(valid + valid_there, key=lambda line_values: line_values[0])  # file order
     return _Checked(
         batch.last_line, batch.rejected + rejected + rejected_there, valid, batch.known, batch.stale
     )
