@@ -17,7 +17,9 @@ For each database, on a fresh database with the app's schema:
   The best of 3 rounds of 30 requests counts.
 - Strona Główna: a customer with 1 200 invoices against one with 12 in the same database
   (the baseline), GET /strona-glowna signed in, best of 9 rounds of 30 each, the two
-  customers' rounds taking turns (goal: ratio ≤ 1.1).
+  customers' rounds taking turns; then a customer with 12 invoices in a table of
+  10 000 000 other invoices (1 000 000 with --quick) against the one with 12 in the small
+  table (goal for both: ratio ≤ 1.1).
 Prints `name: app X, baseline Y, ratio Z` lines. PostgreSQL is skipped, saying so, when
 it does not answer.
 """
@@ -252,35 +254,55 @@ def best_of_each(actions, rounds: int = 9, requests: int = 30) -> list[float]:
 # -- Strona Główna ---------------------------------------------------------------------------
 
 
-def bench_home(kind: str, folder: str) -> None:
+def bench_home(kind: str, folder: str, total: int) -> None:
     """Strona Główna of a customer with 1 200 invoices against one with 12 (the baseline),
-    in the same database: the ratio is what a long history adds (goal: at most 1.1)."""
-    with database(kind, folder) as url:
-        if url is None:
+    in the same database: the ratio is what a long history adds. Then the one with 12 in a
+    table of `total` other invoices against the same in that first, small table: what the
+    table's size adds. Goal for both: at most 1.1."""
+    with database(kind, folder) as url, database(kind, folder) as big_url:
+        if url is None or big_url is None:
             return
         app = make_app(url, f"{folder}/storage-home-{kind}")
-        clients = {}
-        for number, count in (("900012", 12), ("901200", 1_200)):
-            with app.app_context():
-                customer = Customer(number=number, first_name="Jan", last_name="Lis")
-                db.session.add(customer)
-                db.session.add(Account(customer=customer, password_hash=hash_password(PASSWORD)))
-                db.session.flush()
-                db.session.execute(
-                    Invoice.__table__.insert(),
-                    [home_invoice(customer.id, number, n) for n in range(count)],
-                )
-                db.session.commit()
-            client = app.test_client()
-            client.post("/", data={"login": number, "password": PASSWORD})
-            assert client.get("/strona-glowna").status_code == 200
-            clients[count] = client
+        clients = home_clients(app, (12, 1_200))
         many, few = best_of_each(
-            [lambda c=clients[count]: c.get("/strona-glowna").close() for count in (1_200, 12)]
+            [lambda c=clients[n]: c.get("/strona-glowna").close() for n in (1_200, 12)]
         )
         line(f"strona glowna 1200 vs 12 invoices, {kind} (ms)", many, few)
+        big_app = make_app(big_url, f"{folder}/storage-home-big-{kind}")
+        generate_invoices(big_app, kind, total, total // 60)
+        big_client = home_clients(big_app, (12,))[12]
+        among_many, among_few = best_of_each(
+            [
+                lambda c=client: c.get("/strona-glowna").close()
+                for client in (big_client, clients[12])
+            ]
+        )
+        line(f"strona glowna 12 invoices among {total} vs 1212, {kind} (ms)", among_many, among_few)
+        for each in (app, big_app):
+            with each.app_context():
+                db.engine.dispose()
+
+
+def home_clients(app, counts: tuple[int, ...]) -> dict:
+    """A signed-in test client for each new customer with that many invoices."""
+    clients = {}
+    for count in counts:
+        number = f"9{count:05d}"
         with app.app_context():
-            db.engine.dispose()
+            customer = Customer(number=number, first_name="Jan", last_name="Lis")
+            db.session.add(customer)
+            db.session.add(Account(customer=customer, password_hash=hash_password(PASSWORD)))
+            db.session.flush()
+            db.session.execute(
+                Invoice.__table__.insert(),
+                [home_invoice(customer.id, number, n) for n in range(count)],
+            )
+            db.session.commit()
+        client = app.test_client()
+        client.post("/", data={"login": number, "password": PASSWORD})
+        assert client.get("/strona-glowna").status_code == 200
+        clients[count] = client
+    return clients
 
 
 def home_invoice(customer_id: int, number: str, n: int) -> dict:
@@ -319,7 +341,7 @@ def main() -> None:
             if "list" in parts:
                 bench_list_page(kind, total, folder)
             if "home" in parts:
-                bench_home(kind, folder)
+                bench_home(kind, folder, total)
 
 
 if __name__ == "__main__":
