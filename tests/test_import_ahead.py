@@ -38,7 +38,10 @@ def test_ahead_yields_everything_in_order_and_holds_a_bounded_number_ahead():
     assert taken == list(range(50))
 
 
-def test_an_error_in_the_thread_is_raised_in_the_caller_after_what_came_before():
+@pytest.mark.parametrize("pipeline", [ahead, after_the_next])
+def test_an_error_making_an_item_is_raised_in_the_caller_after_what_came_before(pipeline):
+    """ahead() raises its thread's error; after_the_next hands on the item it held first."""
+
     def items():
         yield 1
         yield 2
@@ -46,7 +49,7 @@ def test_an_error_in_the_thread_is_raised_in_the_caller_after_what_came_before()
 
     taken = []
     with pytest.raises(ValueError, match="line 3 broke"):
-        for item in ahead(items()):
+        for item in pipeline(items()):
             taken.append(item)
     assert taken == [1, 2]
 
@@ -79,19 +82,6 @@ def test_after_the_next_hands_each_item_on_once_the_next_is_made():
         handed.append(item)
         assert made == list(range(min(item + 2, 5)))  # the next one, and no more, is made
     assert handed == list(range(5))
-
-
-def test_after_the_next_hands_on_what_was_made_before_an_error():
-    def items():
-        yield 1
-        yield 2
-        raise ValueError("the third broke")
-
-    handed = []
-    with pytest.raises(ValueError, match="the third broke"):
-        for item in after_the_next(items()):
-            handed.append(item)
-    assert handed == [1, 2]
 
 
 def test_a_customers_import_failing_in_its_validation_keeps_the_batches_written(
